@@ -1,0 +1,47 @@
+# Two commands set everything up on a fresh Debian 12 machine (as root, Python 3.11):
+#   make serve   run the whole service on its embedded defaults
+#   make test    start PostgreSQL and RabbitMQ, then run the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: serve test install services lint format check-migrations makemigrations bench clean
+
+$(BIN)/neurall: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first and pinned: 2.13.0 is the CPU build on this machine's disk; any other
+	# version would download a multi-gigabyte CUDA build.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/neurall
+
+serve: install
+	$(BIN)/neurall serve --host $(HOST) --port $(PORT)
+
+services:
+	scripts/services.sh
+
+test: install services
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/neurall check-migrations
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format:
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+makemigrations: install
+	scripts/makemigrations.sh
+
+clean:
+	rm -rf $(VENV) neurall-data .pytest_cache

@@ -1,0 +1,1 @@
+"""Accounts: passwords, sessions, API keys and profile changes. Knows nothing of GraphQL."""

@@ -1,0 +1,110 @@
+"""Signing up, logging in and changing a profile."""
+
+from __future__ import annotations
+
+from tortoise.exceptions import IntegrityError
+
+from neurall.accounts.emails import normalize_email
+from neurall.accounts.passwords import (
+    hash_password,
+    needs_rehash,
+    validate_password,
+    verify_password,
+)
+from neurall.errors import ConflictError, InvalidInputError, NotAuthenticatedError
+from neurall.orm.accounts import Account
+from neurall.ratelimit import TokenBuckets
+
+MAX_NAME_LENGTH = 200
+_LOGIN_FAILED = "Wrong e-mail or password."
+
+
+class AuthThrottle:
+    """Limits on authentication attempts: failed logins per e-mail and per IP, sign-ups
+    per IP. A successful login does not reset the counters, so interleaving a known
+    password cannot be used to keep guessing another."""
+
+    def __init__(
+        self,
+        failures_per_email: int,
+        failures_per_ip: int,
+        failure_window_s: float,
+        signups_per_ip_per_hour: int,
+    ) -> None:
+        self.failures_by_email = TokenBuckets(failures_per_email, failure_window_s)
+        self.failures_by_ip = TokenBuckets(failures_per_ip, failure_window_s)
+        self.signups_by_ip = TokenBuckets(signups_per_ip_per_hour, 3600)
+
+
+def clean_name(name: str | None, field: str = "input.name") -> str | None:
+    if name is None:
+        return None
+    name = name.strip()
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidInputError(f"Names are at most {MAX_NAME_LENGTH} characters.", [field])
+    return name or None
+
+
+async def sign_up(
+    email: str, password: str, name: str | None, *, ip: str, throttle: AuthThrottle
+) -> Account:
+    normalized = normalize_email(email)
+    validate_password(password)
+    display_name = clean_name(name)
+    throttle.signups_by_ip.take(ip)
+    if await Account.filter(email=normalized).exists():
+        raise ConflictError("An account with this e-mail already exists.")
+    password_hash = await hash_password(password)
+    try:
+        return await Account.create(
+            email=normalized, name=display_name, password_hash=password_hash
+        )
+    except IntegrityError:  # lost a race with a concurrent sign-up for the same address
+        raise ConflictError("An account with this e-mail already exists.") from None
+
+
+async def log_in(email: str, password: str, *, ip: str, throttle: AuthThrottle) -> Account:
+    """The account for these credentials. Failures say the same thing whether the e-mail
+    is unknown or the password wrong, and take the same time."""
+    try:
+        normalized = normalize_email(email, field="email")
+    except InvalidInputError:
+        normalized = email.strip().lower()[:320]
+    throttle.failures_by_email.check(normalized)
+    throttle.failures_by_ip.check(ip)
+    account = await Account.filter(email=normalized).first()
+    ok = await verify_password(account.password_hash if account else None, password)
+    if account is None or not ok:
+        throttle.failures_by_email.take(normalized)
+        throttle.failures_by_ip.take(ip)
+        raise NotAuthenticatedError(_LOGIN_FAILED)
+    if account.password_hash and needs_rehash(account.password_hash):
+        account.password_hash = await hash_password(password)
+        await account.save(update_fields=["password_hash"])
+    return account
+
+
+async def update_profile(account: Account, email: str | None, name: str | None) -> Account:
+    """Correct the e-mail and/or name; fields left out stay as they are."""
+    updates: dict[str, object] = {}
+    if email is not None:
+        normalized = normalize_email(email)
+        if normalized != account.email:
+            if await Account.filter(email=normalized).exclude(id=account.id).exists():
+                raise InvalidInputError("This e-mail cannot be used.", ["input.email"])
+            updates["email"] = normalized
+    if name is not None:
+        updates["name"] = clean_name(name)
+    if updates:
+        account.update_from_dict(updates)
+        try:
+            await account.save(update_fields=[*updates, "updated_at"])
+        except IntegrityError:
+            raise InvalidInputError("This e-mail cannot be used.", ["input.email"]) from None
+    return account
+
+
+async def set_marketing_opt_in(account: Account, opt_in: bool) -> Account:
+    account.marketing_opt_in = opt_in
+    await account.save(update_fields=["marketing_opt_in", "updated_at"])
+    return account

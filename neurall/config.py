@@ -1,0 +1,153 @@
+"""Settings: every knob is a ``NEURALL_*`` environment variable, read once at start.
+
+``load_settings()`` is called by the CLI; the resulting object is passed down to whatever
+needs it. Nothing reads the environment anywhere else, and nothing connects at import time.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+
+
+class SettingsError(Exception):
+    """A setting has an invalid value; the message names the environment variable."""
+
+
+PositiveInt = Annotated[int, Field(gt=0)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+
+
+class Settings(BaseSettings):
+    """The whole configuration. The README's configuration table lists every field."""
+
+    model_config = SettingsConfigDict(env_prefix="NEURALL_", frozen=True, extra="ignore")
+
+    data_dir: Path = Path("./neurall-data")
+    database_url: str = ""
+    broker_url: str = ""
+    inference_url: str = "embedded"
+    model: str = "tiny"
+    secret_key: SecretStr = SecretStr("")
+    production: bool = False
+    public_url: str = "http://127.0.0.1:8000"
+
+    # Sessions.
+    session_idle_timeout_s: PositiveInt = 7 * 24 * 3600
+    session_absolute_timeout_s: PositiveInt = 30 * 24 * 3600
+    insecure_localhost_cookies: bool = True
+
+    # Abuse limits on authentication.
+    login_failures_per_email: PositiveInt = 5
+    login_failures_per_ip: PositiveInt = 20
+    login_failure_window_s: PositiveInt = 15 * 60
+    signups_per_ip_per_hour: PositiveInt = 20
+
+    # GraphQL limits.
+    graphql_max_depth: PositiveInt = 10
+    graphql_max_aliases: PositiveInt = 15
+    graphql_max_tokens: PositiveInt = 2000
+
+    # Credits.
+    signup_grant_credits: NonNegativeInt = 100
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite://", "postgres://", "postgresql://")):
+            raise ValueError("must start with sqlite://, postgres:// or postgresql://")
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _known_broker(cls, value: str) -> str:
+        if value and not value.startswith(("amqp://", "amqps://")):
+            raise ValueError("must be empty (in-process) or an amqp:// URL")
+        return value
+
+    @field_validator("inference_url")
+    @classmethod
+    def _known_inference(cls, value: str) -> str:
+        if value != "embedded" and not value.startswith("grpc://"):
+            raise ValueError("must be 'embedded' or a Triton grpc://host:port URL")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _production_is_strict(self) -> Settings:
+        if self.production and self.insecure_localhost_cookies:
+            # Pydantic models are frozen; bypass once, during validation only.
+            object.__setattr__(self, "insecure_localhost_cookies", False)
+        if self.session_idle_timeout_s > self.session_absolute_timeout_s:
+            raise ValueError(
+                "NEURALL_SESSION_IDLE_TIMEOUT_S must not exceed NEURALL_SESSION_ABSOLUTE_TIMEOUT_S"
+            )
+        return self
+
+    @property
+    def is_embedded_broker(self) -> bool:
+        return not self.broker_url
+
+    @property
+    def storage_dir(self) -> Path:
+        return self.data_dir / "storage"
+
+    @property
+    def model_cache_dir(self) -> Path:
+        return self.data_dir / "models"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment, fill in the embedded defaults and return the settings.
+
+    Derived defaults: the database is a SQLite file in the data directory, and the secret
+    key is generated once and kept in the data directory so sessions and signed links
+    survive restarts.
+    """
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+    data_dir = settings.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    derived: dict[str, object] = {"data_dir": data_dir}
+    if not settings.database_url:
+        derived["database_url"] = f"sqlite://{data_dir / 'neurall.sqlite3'}"
+    if not settings.secret_key.get_secret_value():
+        derived["secret_key"] = SecretStr(_persistent_secret(data_dir / SECRET_KEY_FILE))
+    return settings.model_copy(update=derived)
+
+
+def _persistent_secret(path: Path) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(48)
+    # Create with owner-only permissions; O_EXCL makes two racing first starts agree.
+    try:
+        with path.open("x") as handle:
+            path.chmod(0o600)
+            handle.write(value)
+    except FileExistsError:
+        return path.read_text().strip()
+    return value
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else ""
+        name = f"NEURALL_{field.upper()}" if field else "settings"
+        lines.append(f"{name}: {error['msg']}")
+    return "invalid configuration: " + "; ".join(lines)

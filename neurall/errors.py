@@ -1,0 +1,55 @@
+"""Expected failures of domain operations.
+
+Domain functions raise these; the GraphQL layer turns each into the contract's UserError
+member of the same name, and anything else is masked as an unexpected error. Messages are
+shown to the caller, so they never carry secrets, prompts or other users' data.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInputError(DomainError):
+    def __init__(self, message: str, fields: list[str]) -> None:
+        super().__init__(message)
+        self.fields = fields
+
+
+class NotAuthenticatedError(DomainError):
+    def __init__(self, message: str = "Sign in or send an API key.") -> None:
+        super().__init__(message)
+
+
+class ForbiddenError(DomainError):
+    pass
+
+
+class NotFoundError(DomainError):
+    def __init__(self, message: str = "Not found.") -> None:
+        super().__init__(message)
+
+
+class ConflictError(DomainError):
+    pass
+
+
+class BillingUnavailableError(DomainError):
+    pass
+
+
+class RateLimitedError(DomainError):
+    def __init__(self, retry_after_s: float, message: str = "Too many requests.") -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class InsufficientCreditsError(DomainError):
+    def __init__(self, required: int, available: int) -> None:
+        super().__init__(f"This needs {required} credits; {available} are available.")
+        self.required = required
+        self.available = available

@@ -1,0 +1,143 @@
+"""LoRA adapters ("clones") applied to the UNet per request, with a small LRU cache.
+
+The training side saves an adapter as ``save_file(get_peft_model_state_dict(unet), path,
+metadata=...)``. The rank and target modules are read from the tensors themselves; the LoRA
+scale (``lora_alpha / r``) is not in the tensors, so it comes from the safetensors metadata:
+either diffusers' ``"lora_adapter_metadata"`` (a JSON LoraConfig dict) or a plain
+``"lora_alpha"`` entry. Without either, ``lora_alpha = r`` (scale 1) is assumed; trainers that
+use another alpha must write it.
+
+Loaded adapters stay attached to the UNet (PEFT keeps each under its own name), so switching
+between cached clones costs nothing; the least recently used one is deleted when the cache is
+full. Not thread-safe: the caller (Pipeline) holds its lock.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import warnings
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from neurall.gpu.types import InferenceError
+
+logger = logging.getLogger(__name__)
+
+_PREFIXES = ("base_model.model.", "unet.")
+_LORA_A_SUFFIX = ".lora_A.weight"
+
+
+def _normalise_keys(state: dict[str, Any]) -> dict[str, Any]:
+    # Adapters saved through a PeftModel or diffusers' save_lora_weights carry a prefix.
+    out = {}
+    for key, tensor in state.items():
+        for prefix in _PREFIXES:
+            if key.startswith(prefix):
+                key = key[len(prefix) :]
+        out[key] = tensor
+    return out
+
+
+def _lora_config(state: dict[str, Any], metadata: dict[str, str]) -> Any:
+    from peft import LoraConfig
+
+    modules = sorted(k[: -len(_LORA_A_SUFFIX)] for k in state if k.endswith(_LORA_A_SUFFIX))
+    if not modules:
+        raise InferenceError("adapter file holds no LoRA weights")
+    ranks = {int(state[m + _LORA_A_SUFFIX].shape[0]) for m in modules}
+    if len(ranks) != 1:
+        raise InferenceError("adapters with per-module ranks are not supported")
+    rank = ranks.pop()
+    alpha: float = rank
+    if "lora_adapter_metadata" in metadata:
+        saved = json.loads(metadata["lora_adapter_metadata"])
+        alpha = float(saved.get("lora_alpha", rank))
+    elif "lora_alpha" in metadata:
+        alpha = float(metadata["lora_alpha"])
+    # Full module paths as targets attach LoRA exactly where the trainer had it.
+    return LoraConfig(r=rank, lora_alpha=alpha, target_modules=modules, init_lora_weights=False)
+
+
+class AdapterCache:
+    """Activates at most one adapter on ``unet`` at a time; keeps ``capacity`` of them loaded."""
+
+    def __init__(self, unet: Any, capacity: int = 4) -> None:
+        self._unet = unet
+        self._capacity = max(1, capacity)
+        # (resolved path, mtime_ns, size) -> PEFT adapter name; a retrained clone that
+        # overwrites its file gets a new key, so a stale adapter is never served.
+        self._loaded: OrderedDict[tuple[str, int, int], str] = OrderedDict()
+        self._counter = 0
+        self._active: str | None = None
+
+    def activate(self, adapter_path: str | None) -> None:
+        if adapter_path is None:
+            if self._active is not None:
+                self._unet.disable_adapters()
+                self._active = None
+            return
+        name = self._get_or_load(adapter_path)
+        if name != self._active:
+            self._unet.set_adapter(name)
+            self._unet.enable_adapters()
+            self._active = name
+
+    def _get_or_load(self, adapter_path: str) -> str:
+        path = Path(adapter_path).resolve()
+        try:
+            stat = os.stat(path)
+        except OSError as exc:
+            raise InferenceError(f"adapter not found: {path.name}") from exc
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        if key in self._loaded:
+            self._loaded.move_to_end(key)
+            return self._loaded[key]
+        name = self._load(path)
+        self._loaded[key] = name
+        while len(self._loaded) > self._capacity:
+            _, evicted = self._loaded.popitem(last=False)
+            if evicted == self._active:
+                self._active = None
+            self._unet.delete_adapters(evicted)
+        return name
+
+    def _load(self, path: Path) -> str:
+        from peft import set_peft_model_state_dict
+        from safetensors import safe_open
+        from safetensors.torch import load_file
+
+        try:
+            with safe_open(str(path), framework="pt") as handle:
+                metadata = handle.metadata() or {}
+            state = _normalise_keys(load_file(str(path), device=str(self._unet.device)))
+        except Exception as exc:  # safetensors raises its own error types
+            raise InferenceError(f"unreadable adapter file: {path.name}") from exc
+        config = _lora_config(state, metadata)
+        self._counter += 1
+        name = f"clone{self._counter}"
+        try:
+            with warnings.catch_warnings():
+                # PEFT warns when a model gets a second adapter; several is the point here.
+                warnings.filterwarnings("ignore", message=".*multiple adapters.*")
+                self._unet.add_adapter(config, adapter_name=name)
+            result = set_peft_model_state_dict(self._unet, state, adapter_name=name)
+        except (ValueError, RuntimeError, KeyError) as exc:
+            self._safe_delete(name)
+            raise InferenceError(f"adapter does not fit this model: {path.name}") from exc
+        unexpected = [k for k in getattr(result, "unexpected_keys", []) if "lora_" in k]
+        if unexpected:
+            self._safe_delete(name)
+            raise InferenceError(f"adapter does not fit this model: {path.name}")
+        logger.info("loaded LoRA adapter %s as %s (rank %d)", path.name, name, config.r)
+        return name
+
+    def _safe_delete(self, name: str) -> None:
+        try:
+            self._unet.delete_adapters(name)
+        except (ValueError, KeyError, AttributeError):
+            logger.debug("adapter %s was not attached", name)
+        if self._active == name:
+            self._active = None

@@ -1,0 +1,69 @@
+"""The inference interface the workers call, and the factory that picks an implementation.
+
+Two implementations, chosen by configuration (``NEURALL_INFERENCE_URL``): ``embedded`` runs
+the pipeline in this process (EmbeddedBackend); ``grpc://host:port`` talks to the Triton server
+that ``neurall gpu`` starts (TritonBackend). Callers see the same stream either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from neurall.gpu.types import GenerationRequest, GenerationResult, StepProgress
+
+EMBEDDED = "embedded"
+DEFAULT_TIMEOUT_S = 600.0
+
+
+@runtime_checkable
+class InferenceBackend(Protocol):
+    """Text-to-image inference with per-step progress.
+
+    ``generate`` yields a StepProgress for every denoising step 1..steps in order, then exactly
+    one GenerationResult. Closing the iterator early (``aclose()``, or leaving an ``async for``
+    by break or exception) cancels the work between denoising steps. Errors are raised as
+    ``InferenceUnavailable`` (transient: retry later) or ``InferenceError`` (permanent).
+    """
+
+    async def start(self) -> None:
+        """Prepare for use (load the model, or open the connection)."""
+
+    async def close(self) -> None:
+        """Release everything; in-flight generations are canceled."""
+
+    async def ready(self) -> bool:
+        """Whether a generate call would be served now (for health checks)."""
+
+    def generate(
+        self, request: GenerationRequest
+    ) -> AsyncIterator[StepProgress | GenerationResult]:
+        """Stream progress then the result for one request."""
+
+
+def make_backend(
+    url: str,
+    *,
+    model: str = "tiny",
+    cache_dir: Path | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    max_batch_size: int = 8,
+    device: str | None = None,
+) -> InferenceBackend:
+    """Build the backend for ``url``: "embedded" or a Triton "grpc://host:port".
+
+    ``model``, ``cache_dir``, ``max_batch_size`` and ``device`` apply to the embedded backend
+    (the Triton server has its own); ``timeout_s`` bounds one Triton generation.
+    """
+    if url == EMBEDDED:
+        from neurall.gpu.embedded import EmbeddedBackend
+
+        return EmbeddedBackend(
+            model=model, cache_dir=cache_dir, max_batch_size=max_batch_size, device=device
+        )
+    if url.startswith("grpc://"):
+        from neurall.gpu.triton_client import TritonBackend
+
+        return TritonBackend(url, timeout_s=timeout_s)
+    raise ValueError("inference url must be 'embedded' or grpc://host:port")

@@ -1,0 +1,249 @@
+"""One worker thread that owns the pipeline and runs compatible pending jobs together.
+
+Both backends use it: the embedded one in the API/worker process, and the Triton server behind
+its model. While a batch runs, new jobs wait; when the pipeline is free the worker takes the
+oldest waiting job and every other waiting job with the same ``compatible_key`` (up to
+``max_batch_size``) and runs them in one call. This keeps batching effective under load even
+though a decoupled Triton model hands requests over as soon as they arrive (Triton's own
+dynamic batcher only groups requests that arrive within its queue delay).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import json
+import logging
+import os
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from neurall.gpu.pipeline import Pipeline
+from neurall.gpu.types import (
+    GenerationRequest,
+    GenerationResult,
+    InferenceCanceled,
+    InferenceError,
+    InferenceUnavailable,
+    StepProgress,
+)
+
+logger = logging.getLogger(__name__)
+
+StepSink = Callable[[StepProgress], None]
+DoneSink = Callable[[GenerationResult | BaseException], None]
+FlushSink = Callable[[], None]
+
+
+class Job:
+    """A submitted request; its sinks are called on the worker thread.
+
+    ``on_flush`` (optional) is called once per round, after every job of the batch got its
+    step or outcome; jobs sharing one flush callable get a single call. It lets a consumer
+    that serves several jobs at once (the Triton model) send one round as one response.
+    """
+
+    def __init__(
+        self,
+        request: GenerationRequest,
+        on_step: StepSink,
+        on_done: DoneSink,
+        on_flush: FlushSink | None = None,
+    ) -> None:
+        self.request = request
+        self._on_step = on_step
+        self._on_done = on_done
+        self.on_flush = on_flush
+        self._canceled = threading.Event()
+        self._finished = False
+
+    def cancel(self) -> None:
+        """Stop caring about this job; its batch stops between steps once all its jobs did."""
+        self._canceled.set()
+
+    @property
+    def canceled(self) -> bool:
+        return self._canceled.is_set()
+
+    def step(self, progress: StepProgress) -> None:
+        if not self.canceled:
+            self._on_step(progress)
+
+    def finish(self, outcome: GenerationResult | BaseException) -> None:
+        if not self._finished:
+            self._finished = True
+            self._on_done(outcome)
+
+
+class BatchRunner:
+    """Loads the pipeline on its own thread, then serves submitted jobs in batches."""
+
+    def __init__(
+        self,
+        load: Callable[[], Pipeline],
+        *,
+        max_batch_size: int = 8,
+        stats_path: Path | None = None,
+        name: str = "neurall-pipeline",
+    ) -> None:
+        self._load = load
+        self._max_batch_size = max(1, max_batch_size)
+        self._stats_path = stats_path
+        self._cond = threading.Condition()
+        self._pending: list[Job] = []
+        self._closed = False
+        self._running: list[Job] = []
+        self.loaded: concurrent.futures.Future[Pipeline] = concurrent.futures.Future()
+        # Sizes (in requests) of every pipeline call, in order: the batching counter.
+        self.batch_sizes: list[int] = []
+        self.canceled_calls = 0
+        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+
+    def start(self) -> concurrent.futures.Future[Pipeline]:
+        """Start the worker; the returned future resolves once the pipeline is loaded."""
+        self._thread.start()
+        return self.loaded
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive() and self.loaded.done() and not self.loaded.exception()
+
+    def submit(
+        self,
+        request: GenerationRequest,
+        on_step: StepSink,
+        on_done: DoneSink,
+        on_flush: FlushSink | None = None,
+    ) -> Job:
+        job = Job(request, on_step, on_done, on_flush)
+        with self._cond:
+            if self._closed:
+                raise InferenceUnavailable("the inference backend is closed")
+            self._pending.append(job)
+            self._cond.notify()
+        return job
+
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Fail waiting jobs, cancel the running batch, and stop the worker."""
+        with self._cond:
+            self._closed = True
+            pending, self._pending = self._pending, []
+            for job in self._running:
+                job.cancel()
+            self._cond.notify_all()
+        for job in pending:
+            job.finish(InferenceUnavailable("the inference backend is shutting down"))
+        _flush(pending)
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout_s)
+
+    def _main(self) -> None:
+        try:
+            pipeline = self._load()
+        except BaseException as exc:
+            logger.exception("loading the pipeline failed")
+            self.loaded.set_exception(exc)
+            return
+        self.loaded.set_result(pipeline)
+        while (batch := self._next_batch()) is not None:
+            self._run(pipeline, batch)
+
+    def _next_batch(self) -> list[Job] | None:
+        with self._cond:
+            while True:
+                dropped = [job for job in self._pending if job.canceled]
+                self._pending = [job for job in self._pending if not job.canceled]
+                if self._pending or self._closed:
+                    break
+                self._cond.wait()
+            if not self._pending:
+                batch: list[Job] = []
+            else:
+                key = Pipeline.compatible_key(self._pending[0].request)
+                batch = [j for j in self._pending if Pipeline.compatible_key(j.request) == key]
+                batch = batch[: self._max_batch_size]
+                self._pending = [job for job in self._pending if job not in batch]
+            self._running = batch
+        for job in dropped:
+            job.finish(InferenceCanceled())
+        _flush(dropped)
+        return batch or None
+
+    def _run(self, pipeline: Pipeline, batch: list[Job]) -> None:
+        total = batch[0].request.steps
+
+        def on_step(step: int, previews: list[bytes | None]) -> None:
+            for job, preview in zip(batch, previews, strict=True):
+                job.step(StepProgress(step=step, total_steps=total, preview_png=preview))
+            _flush(batch)
+
+        def should_cancel() -> bool:
+            return all(job.canceled for job in batch)
+
+        try:
+            results = pipeline.run([job.request for job in batch], on_step, should_cancel)
+        except InferenceCanceled:
+            self.canceled_calls += 1
+            # Jobs stopped by close() did not ask to stop: to them it is an outage, retried.
+            stopped: BaseException = (
+                InferenceUnavailable("the inference backend is shutting down")
+                if self._closed
+                else InferenceCanceled()
+            )
+            outcomes: list[GenerationResult | BaseException] = [stopped] * len(batch)
+        except InferenceError as exc:
+            outcomes = [exc] * len(batch)
+        except Exception as exc:
+            # Exception texts from torch describe shapes and devices, never prompts.
+            logger.exception("pipeline call failed")
+            error_type = InferenceUnavailable if _is_out_of_memory(exc) else InferenceError
+            outcomes = [error_type(f"pipeline failed: {type(exc).__name__}: {exc}")] * len(batch)
+        else:
+            outcomes = list(results)
+            self.batch_sizes.append(len(batch))
+            self._write_stats()
+        with self._cond:
+            self._running = []
+        for job, outcome in zip(batch, outcomes, strict=True):
+            job.finish(outcome)
+        _flush(batch)
+
+    def stats(self) -> dict[str, object]:
+        return {
+            "pipeline_calls": len(self.batch_sizes),
+            "requests": sum(self.batch_sizes),
+            "batch_sizes": list(self.batch_sizes[-1000:]),
+            "canceled_calls": self.canceled_calls,
+        }
+
+    def _write_stats(self) -> None:
+        if self._stats_path is None:
+            return
+        # Written to a temporary file and renamed, so a reader never sees half a file.
+        directory = self._stats_path.parent
+        fd, tmp = tempfile.mkstemp(prefix=".stats-", dir=directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(self.stats(), handle)
+            os.replace(tmp, self._stats_path)
+        except OSError:
+            logger.warning("could not write pipeline stats to %s", self._stats_path)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def _flush(jobs: list[Job]) -> None:
+    seen: list[FlushSink] = []
+    for job in jobs:
+        if job.on_flush is not None and not any(job.on_flush is f for f in seen):
+            seen.append(job.on_flush)
+            job.on_flush()
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    # A batch that does not fit may fit later, alone or beside smaller ones: worth a retry.
+    import torch
+
+    return isinstance(exc, torch.OutOfMemoryError)

@@ -1,0 +1,115 @@
+"""The pipeline in this process: the default, so `neurall serve` alone is the whole service.
+
+Inference runs on the BatchRunner's worker thread, never on the event loop; progress crosses
+back with ``loop.call_soon_threadsafe`` into a per-generation asyncio.Queue. Concurrent
+generations with compatible parameters (e.g. several worker threads busy at once) are batched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from neurall.gpu.batching import BatchRunner
+from neurall.gpu.pipeline import TINY_MODEL, Pipeline
+from neurall.gpu.types import (
+    GenerationRequest,
+    GenerationResult,
+    InferenceError,
+    InferenceUnavailable,
+    StepProgress,
+)
+
+logger = logging.getLogger(__name__)
+
+_Item = StepProgress | GenerationResult | BaseException
+
+
+class EmbeddedBackend:
+    """InferenceBackend running the diffusers pipeline in-process."""
+
+    def __init__(
+        self,
+        model: str = TINY_MODEL,
+        cache_dir: Path | None = None,
+        *,
+        max_batch_size: int = 8,
+        device: str | None = None,
+        pipeline: Pipeline | None = None,
+    ) -> None:
+        self._model = model
+        self._cache_dir = cache_dir
+        self._device = device
+        self._max_batch_size = max_batch_size
+        # An already loaded pipeline may be shared (tests, or a process that also serves
+        # Triton); otherwise it is loaded on start().
+        self._pipeline = pipeline
+        self._runner: BatchRunner | None = None
+        self._closed = False
+        self._start_lock = asyncio.Lock()
+
+    def _load(self) -> Pipeline:
+        if self._pipeline is not None:
+            return self._pipeline
+        return Pipeline.load(self._model, self._cache_dir, device=self._device)
+
+    @property
+    def runner(self) -> BatchRunner | None:
+        return self._runner
+
+    async def start(self) -> None:
+        async with self._start_lock:
+            self._closed = False
+            if self._runner is None:
+                self._runner = BatchRunner(self._load, max_batch_size=self._max_batch_size)
+                # Loading (and building the tiny model) happens on the runner's thread.
+                self._runner.start()
+            try:
+                self._pipeline = await asyncio.wrap_future(self._runner.loaded)
+            except Exception as exc:
+                self._runner = None
+                raise InferenceError(f"could not load model {self._model!r}: {exc}") from exc
+
+    async def close(self) -> None:
+        self._closed = True
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await asyncio.to_thread(runner.close)
+
+    async def ready(self) -> bool:
+        return self._runner is not None and self._runner.alive
+
+    async def generate(
+        self, request: GenerationRequest
+    ) -> AsyncIterator[StepProgress | GenerationResult]:
+        if self._runner is None and not self._closed:
+            # Lazily start, so a caller that forgot start() still works (the first
+            # generation then includes the model load).
+            await self.start()
+        runner = self._runner
+        if runner is None:
+            raise InferenceUnavailable("the embedded backend is closed")
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[_Item] = asyncio.Queue()
+
+        def deliver(item: _Item) -> None:
+            # Runs on the worker thread. If the loop is gone the consumer is gone too.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+
+        job = runner.submit(request, deliver, deliver)
+        try:
+            while True:
+                item = await queue.get()
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+                if isinstance(item, GenerationResult):
+                    return
+        finally:
+            # Reached on normal completion too, where it is a no-op; on aclose() or an
+            # exception in the consumer it stops the pipeline at the next step.
+            job.cancel()

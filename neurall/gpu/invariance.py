@@ -1,0 +1,95 @@
+"""Make a diffusers pipeline's output independent of how requests were batched.
+
+A request's image must not depend on which other requests Triton's dynamic batcher happened to
+group it with: a user who re-runs a seed expects the same picture. Seeding each image with its
+own generator makes the starting noise independent, but that alone is not enough. Measured on
+CPU (torch 2.13, MKL + oneDNN, AVX-512) with the tiny pipeline, a sample's UNet output changed
+by ~1e-6 with the batch size, enough to flip a few 8-bit pixels, for three reasons:
+
+1. The timestep-embedding path multiplies a (batch, 128) matrix. The rows are identical (one
+   timestep for the whole batch) but MKL picks a different small-M GEMM kernel per batch size,
+   so the sums come out in a different order. Fix: compute rows one at a time (M=1); normally
+   all rows are equal and one is computed and repeated, which is also cheaper.
+2. oneDNN convolution uses a different kernel for minibatch 1 than for minibatch >= 2 (every
+   size >= 2 agreed bit for bit once (1) was fixed). With classifier-free guidance the UNet
+   batch is always >= 2; without it, a lone sample is padded to two and the copy dropped.
+3. The VAE decoder had the same batch-size dependence; decoding one latent at a time (diffusers'
+   VAE slicing) makes every decode a minibatch of 1, batched or not.
+
+The text encoder, attention and the scheduler were already batch-invariant. On CUDA the same
+changes apply but cuBLAS/cuDNN choose kernels by shape too, so byte identity across different
+batch compositions is not guaranteed there; identical inputs still give identical bytes.
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+
+def _row_invariant_linear(self: torch.nn.Linear, x: torch.Tensor) -> torch.Tensor:
+    if x.dim() != 2 or x.shape[0] == 1:
+        return F.linear(x, self.weight, self.bias)
+    first = x[:1]
+    if torch.equal(x, first.expand_as(x)):
+        # The usual case: one timestep for the whole batch.
+        return F.linear(first, self.weight, self.bias).expand(x.shape[0], -1).contiguous()
+    rows = [F.linear(x[i : i + 1], self.weight, self.bias) for i in range(x.shape[0])]
+    return torch.cat(rows)
+
+
+def _patch_time_embedding(unet: torch.nn.Module) -> None:
+    # Instance-level forward overrides keep the module tree and state_dict keys unchanged,
+    # so saving the model or attaching LoRA adapters is unaffected.
+    linears: list[torch.nn.Module] = []
+    time_embedding = getattr(unet, "time_embedding", None)
+    if time_embedding is not None:
+        linears += [m for m in time_embedding.modules() if isinstance(m, torch.nn.Linear)]
+    for module in unet.modules():
+        proj = getattr(module, "time_emb_proj", None)
+        if isinstance(proj, torch.nn.Linear):
+            linears.append(proj)
+    for linear in linears:
+        linear.forward = types.MethodType(_row_invariant_linear, linear)
+
+
+def _pad_single_sample(
+    module: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
+    sample = args[0] if args else kwargs.get("sample")
+    if not isinstance(sample, torch.Tensor) or sample.shape[0] != 1:
+        module._neurall_padded = False  # type: ignore[assignment]
+        return None
+    module._neurall_padded = True  # type: ignore[assignment]
+
+    def pad(value: Any) -> Any:
+        if isinstance(value, torch.Tensor) and value.dim() > 0 and value.shape[0] == 1:
+            return torch.cat([value, value])
+        return value
+
+    return tuple(pad(a) for a in args), {k: pad(v) for k, v in kwargs.items()}
+
+
+def _unpad_output(module: torch.nn.Module, args: Any, kwargs: Any, output: Any) -> Any:
+    if not getattr(module, "_neurall_padded", False):
+        return None
+    module._neurall_padded = False  # type: ignore[assignment]
+    if isinstance(output, tuple):
+        return (output[0][:1], *output[1:])
+    output.sample = output.sample[:1]
+    return output
+
+
+def make_batch_invariant(pipe: Any) -> None:
+    """Apply the three fixes above to a loaded diffusers pipeline, in place."""
+    unet = getattr(pipe, "unet", None)
+    if unet is not None:
+        _patch_time_embedding(unet)
+        unet.register_forward_pre_hook(_pad_single_sample, with_kwargs=True)
+        unet.register_forward_hook(_unpad_output, with_kwargs=True)
+    vae = getattr(pipe, "vae", None)
+    if vae is not None and hasattr(vae, "enable_slicing"):
+        vae.enable_slicing()

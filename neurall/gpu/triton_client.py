@@ -1,0 +1,227 @@
+"""InferenceBackend talking to `neurall gpu` (Triton) over gRPC streaming.
+
+One bidirectional stream per generation: the request goes up, then one response per denoising
+step and a final one with the PNGs come down. Closing the iterator early cancels the gRPC call
+(the Triton server, through PyTriton, cannot see that and finishes the batch; the client simply
+stops listening). Transport failures (server down, unreachable, deadline) become
+``InferenceUnavailable`` so callers retry; errors the server reports become ``InferenceError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+import numpy as np
+from tritonclient.grpc import InferInput
+from tritonclient.grpc import aio as grpc_aio
+from tritonclient.utils import InferenceServerException
+
+from neurall.gpu.protocol import INPUTS, KIND_ERROR, KIND_FINAL, KIND_STEP, MODEL_NAME
+from neurall.gpu.types import (
+    GenerationRequest,
+    GenerationResult,
+    InferenceError,
+    InferenceUnavailable,
+    StepProgress,
+)
+
+logger = logging.getLogger(__name__)
+
+# Codes that mean "the server could not be reached or did not answer in time": retry later.
+_TRANSIENT = {
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+    grpc.StatusCode.ABORTED,
+    grpc.StatusCode.CANCELLED,
+}
+READY_TIMEOUT_S = 5.0
+# After the result, how long to wait for the server to end the stream (it ends when the
+# whole server-side batch is done) before cancelling it.
+DRAIN_TIMEOUT_S = 120.0
+
+
+def _target(url: str) -> str:
+    if not url.startswith("grpc://"):
+        raise ValueError("Triton url must look like grpc://host:port")
+    target = url.removeprefix("grpc://").rstrip("/")
+    if not target:
+        raise ValueError("Triton url must look like grpc://host:port")
+    return target
+
+
+def _inputs(request: GenerationRequest) -> list[InferInput]:
+    values: dict[str, Any] = {
+        "prompt": request.prompt.encode("utf-8"),
+        "negative_prompt": (request.negative_prompt or "").encode("utf-8"),
+        "width": request.width,
+        "height": request.height,
+        "steps": request.steps,
+        "guidance_scale": request.guidance_scale,
+        "seed": request.seed,
+        "num_images": request.num_images,
+        "adapter_path": (request.adapter_path or "").encode("utf-8"),
+        "preview_every": request.preview_every,
+    }
+    inputs = []
+    for name, (dtype, datatype, _shape) in INPUTS.items():
+        array = np.array([[values[name]]], dtype=np.object_ if datatype == "BYTES" else dtype)
+        tensor = InferInput(name, list(array.shape), datatype)
+        tensor.set_data_from_numpy(array)
+        inputs.append(tensor)
+    return inputs
+
+
+def _rpc_error(exc: grpc.RpcError) -> InferenceError:
+    code = exc.code() if hasattr(exc, "code") else None
+    details = exc.details() if hasattr(exc, "details") else str(exc)
+    if code in _TRANSIENT:
+        return InferenceUnavailable(f"Triton unavailable ({code}): {details}")
+    return InferenceError(f"Triton error ({code}): {details}")
+
+
+async def _drain(stream: Any) -> None:
+    try:
+        async with asyncio.timeout(DRAIN_TIMEOUT_S):
+            async for _ in stream:
+                pass
+    except (TimeoutError, grpc.RpcError, InferenceServerException):
+        stream.cancel()
+
+
+class TritonBackend:
+    """InferenceBackend for a Triton server at ``grpc://host:port``."""
+
+    def __init__(self, url: str, timeout_s: float = 600.0) -> None:
+        self._target = _target(url)
+        self._timeout_s = timeout_s
+        # gRPC aio channels belong to the event loop that created them; keep one per loop
+        # (the API server's loop, a worker's loop), forgotten when the loop goes away.
+        self._clients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, grpc_aio.InferenceServerClient
+        ] = weakref.WeakKeyDictionary()
+        self._drains: set[asyncio.Task[None]] = set()
+
+    def _client(self) -> grpc_aio.InferenceServerClient:
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = grpc_aio.InferenceServerClient(self._target)
+            self._clients[loop] = client
+        return client
+
+    async def start(self) -> None:
+        # Nothing to load; a server that is down now may be up by the first generation,
+        # and generate() reports InferenceUnavailable if not.
+        self._client()
+
+    async def close(self) -> None:
+        drains = [t for t in self._drains if t.get_loop() is asyncio.get_running_loop()]
+        if drains:
+            # Give finished streams a moment to end cleanly, then cut them.
+            _, pending = await asyncio.wait(drains, timeout=2.0)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        loop = asyncio.get_running_loop()
+        client = self._clients.pop(loop, None)
+        if client is not None:
+            await client.close()
+
+    async def ready(self) -> bool:
+        client = self._client()
+        try:
+            return bool(
+                await client.is_server_ready(client_timeout=READY_TIMEOUT_S)
+                and await client.is_model_ready(MODEL_NAME, client_timeout=READY_TIMEOUT_S)
+            )
+        except (InferenceServerException, grpc.RpcError, OSError):
+            return False
+
+    async def generate(
+        self, request: GenerationRequest
+    ) -> AsyncIterator[StepProgress | GenerationResult]:
+        finished = asyncio.Event()
+        inputs = _inputs(request)
+
+        async def outgoing() -> AsyncIterator[dict[str, Any]]:
+            yield {"model_name": MODEL_NAME, "inputs": inputs}
+            # Keep our half open until the answer is in, so that the stream ends only when the
+            # server is done with it.
+            await finished.wait()
+
+        try:
+            stream = self._client().stream_infer(outgoing(), stream_timeout=self._timeout_s)
+        except InferenceServerException as exc:
+            raise InferenceUnavailable(f"Triton unavailable: {exc.message()}") from exc
+        handed_off = False
+        try:
+            while True:
+                try:
+                    result, error = await anext(stream)
+                except StopAsyncIteration:
+                    raise InferenceUnavailable("Triton closed the stream early") from None
+                except grpc.RpcError as exc:
+                    raise _rpc_error(exc) from exc
+                if error is not None:
+                    raise InferenceError(f"Triton error: {error.message()}")
+                try:
+                    item = self._parse(result)
+                except InferenceError:
+                    handed_off = self._hand_off(stream, finished)
+                    raise
+                if item is None:
+                    continue
+                if isinstance(item, GenerationResult):
+                    handed_off = self._hand_off(stream, finished)
+                    yield item
+                    return
+                yield item
+        finally:
+            finished.set()
+            if not handed_off:
+                # Left early: tell the server we are gone. (PyTriton cannot see it, so the
+                # batch still finishes on the server; we just stop listening.)
+                stream.cancel()
+
+    def _hand_off(self, stream: Any, finished: asyncio.Event) -> bool:
+        """Let the server end a stream whose answer is complete, in the background.
+
+        Cancelling instead races the server's final flag, and a cancel that lands then can
+        leave the request unreleased in Triton (its model then cannot unload at shutdown).
+        Draining in the background keeps the result from waiting for the rest of the
+        server-side batch, which ends the stream only when all of it is done.
+        """
+        finished.set()  # half-close our side
+        task = asyncio.create_task(_drain(stream))
+        self._drains.add(task)
+        task.add_done_callback(self._drains.discard)
+        return True
+
+    @staticmethod
+    def _parse(result: Any) -> StepProgress | GenerationResult | None:
+        kind_array = result.as_numpy("kind")
+        if kind_array is None:
+            return None  # padding for another request of the same Triton batch
+        kind = int(kind_array.reshape(-1)[0])
+        if kind == KIND_STEP:
+            preview = result.as_numpy("preview")
+            preview_png = bytes(preview.reshape(-1)[0]) if preview is not None else b""
+            return StepProgress(
+                step=int(result.as_numpy("step").reshape(-1)[0]),
+                total_steps=int(result.as_numpy("total_steps").reshape(-1)[0]),
+                preview_png=preview_png or None,
+            )
+        if kind == KIND_FINAL:
+            images = result.as_numpy("images")
+            return GenerationResult(images=[bytes(png) for png in images.reshape(-1)])
+        if kind == KIND_ERROR:
+            message = bytes(result.as_numpy("error").reshape(-1)[0]).decode("utf-8", "replace")
+            transient = int(result.as_numpy("error_transient").reshape(-1)[0])
+            raise (InferenceUnavailable if transient else InferenceError)(message)
+        raise InferenceError(f"unknown response kind {kind} from Triton")

@@ -1,0 +1,288 @@
+"""`neurall gpu`: the pipeline served by NVIDIA Triton through PyTriton.
+
+The model "neurall_txt2img" is decoupled (one request, many responses: a response per
+denoising step, then the images) with Triton's dynamic batcher in front. PyTriton hands the
+infer function each batch Triton formed; the requests go to a BatchRunner, which merges them
+with anything else waiting for the pipeline (so a busy GPU runs compatible requests together)
+and splits incompatible ones (different size, steps, guidance or adapter) into separate calls.
+
+Batching is observable three ways: the log line "pipeline call batch_size=N" of every call,
+the JSON file ``stats_path`` (rewritten after every call), and Triton's own metrics, where
+``nv_inference_exec_count`` counts the batches Triton handed over (not pipeline calls: the
+runner may merge several of them into one call).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+import sysconfig
+import threading
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neurall.gpu.batching import BatchRunner
+from neurall.gpu.pipeline import TINY_MODEL, Pipeline
+from neurall.gpu.protocol import (
+    INPUTS,
+    KIND_ERROR,
+    KIND_FINAL,
+    KIND_STEP,
+    MODEL_NAME,
+    OUTPUTS,
+    as_bytes,
+    first_value,
+)
+from neurall.gpu.types import (
+    GenerationRequest,
+    GenerationResult,
+    InferenceError,
+    InferenceUnavailable,
+    StepProgress,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_QUEUE_DELAY_US = 20_000
+Response = dict[str, np.ndarray]
+
+
+def _decode(request: Any) -> GenerationRequest:
+    adapter = as_bytes(request["adapter_path"]).decode("utf-8")
+    negative = as_bytes(request["negative_prompt"]).decode("utf-8")
+    return GenerationRequest(
+        prompt=as_bytes(request["prompt"]).decode("utf-8"),
+        negative_prompt=negative or None,
+        width=int(first_value(request["width"])),
+        height=int(first_value(request["height"])),
+        steps=int(first_value(request["steps"])),
+        guidance_scale=float(first_value(request["guidance_scale"])),
+        seed=int(first_value(request["seed"])),
+        num_images=int(first_value(request["num_images"])),
+        adapter_path=adapter or None,
+        preview_every=int(first_value(request["preview_every"])),
+    )
+
+
+def _int(value: int) -> np.ndarray:
+    return np.array([[value]], dtype=np.int32)
+
+
+def _encode(outcome: StepProgress | GenerationResult | BaseException) -> Response:
+    if isinstance(outcome, StepProgress):
+        return {
+            "kind": _int(KIND_STEP),
+            "step": _int(outcome.step),
+            "total_steps": _int(outcome.total_steps),
+            "preview": np.array([[outcome.preview_png or b""]], dtype=np.object_),
+        }
+    if isinstance(outcome, GenerationResult):
+        return {
+            "kind": _int(KIND_FINAL),
+            "images": np.array([outcome.images], dtype=np.object_),
+        }
+    transient = isinstance(outcome, InferenceUnavailable)
+    return {
+        "kind": _int(KIND_ERROR),
+        "error": np.array([[str(outcome).encode("utf-8")]], dtype=np.object_),
+        "error_transient": _int(int(transient)),
+    }
+
+
+class TritonModel:
+    """The infer function bound on PyTriton; it runs on PyTriton's asyncio loop."""
+
+    def __init__(self, runner: BatchRunner) -> None:
+        self._runner = runner
+
+    async def infer(self, requests: list[Any]) -> AsyncIterator[list[Response]]:
+        loop = asyncio.get_running_loop()
+        rounds: asyncio.Queue[list[tuple[int, Any]]] = asyncio.Queue()
+        staged: list[tuple[int, Any]] = []
+        staged_lock = threading.Lock()
+        jobs = []
+        done = [False] * len(requests)
+
+        def sink(index: int) -> Callable[[Any], None]:
+            def stage(item: Any) -> None:  # worker thread
+                with staged_lock:
+                    staged.append((index, item))
+
+            return stage
+
+        def flush() -> None:  # worker thread, once per round of the pipeline batch
+            with staged_lock:
+                batch = staged[:]
+                staged.clear()
+            if batch:
+                loop.call_soon_threadsafe(rounds.put_nowait, batch)
+
+        invalid = []
+        for index, raw in enumerate(requests):
+            try:
+                request = _decode(raw)
+            except (ValueError, UnicodeDecodeError, KeyError) as exc:
+                invalid.append((index, InferenceError(f"invalid request: {exc}")))
+                continue
+            try:
+                jobs.append(self._runner.submit(request, sink(index), sink(index), flush))
+            except InferenceUnavailable as exc:  # shutting down
+                invalid.append((index, exc))
+        if invalid:
+            rounds.put_nowait(invalid)
+        try:
+            while not all(done):
+                batch = await rounds.get()
+                # Each yield sends one response to every request of this Triton batch. A round
+                # holds one event per job of one pipeline call; requests that are waiting for
+                # another pipeline call (different size, say) get an empty response, which
+                # clients skip.
+                while batch:
+                    responses: list[Response] = [{} for _ in requests]
+                    later = []
+                    for index, item in batch:
+                        if responses[index]:
+                            later.append((index, item))
+                            continue
+                        responses[index] = _encode(item)
+                        if not isinstance(item, StepProgress):
+                            done[index] = True
+                    yield responses
+                    batch = later
+        finally:
+            # A no-op when every job is done; if PyTriton abandons the batch (shutdown),
+            # this stops the work.
+            for job in jobs:
+                job.cancel()
+
+
+def _tensors() -> tuple[list[Any], list[Any]]:
+    from pytriton.model_config import Tensor
+
+    inputs = [Tensor(name=n, dtype=d, shape=s) for n, (d, _, s) in INPUTS.items()]
+    outputs = [Tensor(name=n, dtype=d, shape=s) for n, (d, _, s) in OUTPUTS.items()]
+    return inputs, outputs
+
+
+def prepare_environment() -> None:
+    """Point the Triton Python backend stub at this interpreter's libpython.
+
+    PyTriton's stub links libpython dynamically; with a non-system Python (pyenv, venvs built
+    on it) it otherwise loads the distribution's older libpython and fails to start.
+    """
+    libdir = sysconfig.get_config_var("LIBDIR")
+    if libdir:
+        current = os.environ.get("LD_LIBRARY_PATH", "")
+        if libdir not in current.split(os.pathsep):
+            os.environ["LD_LIBRARY_PATH"] = os.pathsep.join(p for p in (libdir, current) if p)
+
+
+def serve(
+    model: str = TINY_MODEL,
+    cache_dir: Path = Path("neurall-data/models"),
+    host: str = "0.0.0.0",  # noqa: S104 - a GPU server is reached from other machines
+    grpc_port: int = 8001,
+    http_port: int = 8000,
+    metrics_port: int = 8002,
+    *,
+    max_batch_size: int = 8,
+    max_queue_delay_us: int = DEFAULT_MAX_QUEUE_DELAY_US,
+    stats_path: Path | None = None,
+    device: str | None = None,
+) -> None:
+    """Load the pipeline, then serve it on Triton until interrupted (SIGINT or SIGTERM)."""
+    from pytriton.model_config import DynamicBatcher, ModelConfig
+    from pytriton.triton import Triton, TritonConfig
+
+    prepare_environment()
+    # PyTriton logs request and response tensors at DEBUG: prompts and images must not reach
+    # the logs, whatever the process-wide level is.
+    pytriton_logger = logging.getLogger("pytriton")
+    if pytriton_logger.getEffectiveLevel() < logging.INFO:
+        pytriton_logger.setLevel(logging.INFO)
+    runner = BatchRunner(
+        lambda: Pipeline.load(model, cache_dir, device=device),
+        max_batch_size=max_batch_size,
+        stats_path=stats_path,
+    )
+    # Load before Triton starts, so that Triton's readiness means "can generate now".
+    runner.start().result()
+    # SIGTERM (docker stop, systemd) must unwind through Triton's context manager, or the
+    # tritonserver child process outlives us.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    config = TritonConfig(
+        http_address=host,
+        http_port=http_port,
+        grpc_address=host,
+        grpc_port=grpc_port,
+        metrics_port=metrics_port,
+        metrics_address=host,
+        allow_gpu_metrics=False,
+        exit_timeout_secs=10,
+    )
+    inputs, outputs = _tensors()
+    try:
+        with Triton(config=config) as triton:
+            triton.bind(
+                model_name=MODEL_NAME,
+                infer_func=TritonModel(runner).infer,
+                inputs=inputs,
+                outputs=outputs,
+                config=ModelConfig(
+                    max_batch_size=max_batch_size,
+                    decoupled=True,
+                    batcher=DynamicBatcher(max_queue_delay_microseconds=max_queue_delay_us),
+                ),
+                strict=False,
+            )
+            logger.info(
+                "serving %s: grpc %s:%d, http %d, metrics %d",
+                model,
+                host,
+                grpc_port,
+                http_port,
+                metrics_port,
+            )
+            triton.serve()
+    finally:
+        runner.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line of `neurall gpu` (also `python -m neurall.gpu.triton_server`)."""
+    parser = argparse.ArgumentParser(prog="neurall gpu", description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=os.environ.get("NEURALL_MODEL", TINY_MODEL))
+    parser.add_argument("--cache-dir", type=Path, default=Path("neurall-data/models"))
+    parser.add_argument("--host", default="0.0.0.0")  # noqa: S104 - see serve()
+    parser.add_argument("--grpc-port", type=int, default=8001)
+    parser.add_argument("--http-port", type=int, default=8000)
+    parser.add_argument("--metrics-port", type=int, default=8002)
+    parser.add_argument("--max-batch-size", type=int, default=8)
+    parser.add_argument("--max-queue-delay-us", type=int, default=DEFAULT_MAX_QUEUE_DELAY_US)
+    parser.add_argument("--stats-file", type=Path, default=None)
+    parser.add_argument("--device", default=None)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    serve(
+        args.model,
+        args.cache_dir,
+        args.host,
+        args.grpc_port,
+        args.http_port,
+        args.metrics_port,
+        max_batch_size=args.max_batch_size,
+        max_queue_delay_us=args.max_queue_delay_us,
+        stats_path=args.stats_file,
+        device=args.device,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Plain data shared by the pipeline, the backends and their callers.
+
+Nothing here imports torch, diffusers or tritonclient, so the API server and the workers can
+use these types without loading the inference stack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationRequest:
+    """One text-to-image job as the inference layer sees it.
+
+    Image ``i`` of a request is seeded with ``seed + i``, so a request's output depends only on
+    its own fields, never on which other requests it was batched with.
+    """
+
+    prompt: str
+    negative_prompt: str | None
+    width: int
+    height: int
+    steps: int
+    guidance_scale: float
+    seed: int
+    num_images: int
+    # A LoRA adapter (safetensors) for a "clone"; None means the base model.
+    adapter_path: str | None = None
+    # Send a low-resolution preview every N steps; 0 disables previews.
+    preview_every: int = 0
+
+    def __post_init__(self) -> None:
+        # Validation belongs to the API layer (server bounds); these checks only keep a
+        # malformed request from reaching the pipeline, where the error would be obscure.
+        if self.width <= 0 or self.height <= 0 or self.width % 8 or self.height % 8:
+            raise ValueError("width and height must be positive multiples of 8")
+        if self.steps <= 0:
+            raise ValueError("steps must be positive")
+        if self.num_images <= 0:
+            raise ValueError("num_images must be positive")
+        if self.preview_every < 0:
+            raise ValueError("preview_every must not be negative")
+        if not 0 <= self.seed < 2**63:
+            raise ValueError("seed must be in [0, 2**63)")
+
+    def __repr__(self) -> str:
+        # Prompts of API jobs must never reach logs; a repr() in a log line or a traceback
+        # would leak them, so the default dataclass repr is replaced.
+        return (
+            f"GenerationRequest({self.width}x{self.height}, steps={self.steps}, "
+            f"guidance_scale={self.guidance_scale}, num_images={self.num_images}, "
+            f"adapter={'yes' if self.adapter_path else 'no'}, "
+            f"preview_every={self.preview_every})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StepProgress:
+    """Denoising step ``step`` (1-based) of ``total_steps`` has finished."""
+
+    step: int
+    total_steps: int
+    # A small PNG of the partly denoised image(s) when a preview was due at this step; a
+    # request with several images gets them side by side in one strip.
+    preview_png: bytes | None = None
+
+    def __repr__(self) -> str:
+        preview = f"{len(self.preview_png)} bytes" if self.preview_png else "none"
+        return f"StepProgress({self.step}/{self.total_steps}, preview={preview})"
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationResult:
+    """The finished images, PNG-encoded, one per requested image, in seed order."""
+
+    images: list[bytes] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return f"GenerationResult({len(self.images)} images)"
+
+
+class InferenceError(Exception):
+    """Inference failed and retrying the same request will fail again."""
+
+
+class InferenceUnavailable(InferenceError):
+    """The inference server is down, unreachable or timed out; callers retry with backoff."""
+
+
+class InferenceCanceled(Exception):
+    """The caller asked to stop; the work was abandoned between denoising steps."""

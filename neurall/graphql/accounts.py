@@ -1,0 +1,165 @@
+"""Accounts: sign-up, log-in, log-out, profile and marketing preference."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+
+from neurall.accounts import service, sessions
+from neurall.accounts.viewer import Scope, Viewer
+from neurall.errors import DomainError, NotAuthenticatedError
+from neurall.graphql.context import Info
+from neurall.graphql.errors import (
+    Conflict,
+    InvalidInput,
+    NotAuthenticated,
+    PublicError,
+    RateLimited,
+    returns_user_errors,
+)
+from neurall.graphql.permissions import require_scope
+from neurall.orm import accounts as orm
+from neurall.web.cookies import clear_session_cookie, set_session_cookie
+
+
+@strawberry.type(description="A user account.")
+class Account:
+    id: strawberry.ID
+    email: str
+    name: str | None
+    credits: int = strawberry.field(
+        description="Credits that can be spent now (balance minus holds)."
+    )
+    held_credits: int = strawberry.field(description="Credits reserved by queued or running work.")
+    marketing_opt_in: bool = strawberry.field(
+        description="Marketing e-mails are on by default; the user can opt out."
+    )
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, account: orm.Account) -> Account:
+        return cls(
+            id=strawberry.ID(str(account.id)),
+            email=account.email or "",
+            name=account.name,
+            credits=account.balance - account.held,
+            held_credits=account.held,
+            marketing_opt_in=account.marketing_opt_in,
+            created_at=account.created_at,
+        )
+
+
+@strawberry.type(description="A signed-in playground session (the token is in a cookie).")
+class Session:
+    account: Account
+
+
+AuthResult = Annotated[
+    Session | InvalidInput | NotAuthenticated | RateLimited | Conflict,
+    strawberry.union("AuthResult"),
+]
+ProfileResult = Annotated[
+    Account | InvalidInput | NotAuthenticated, strawberry.union("ProfileResult")
+]
+
+
+@strawberry.input
+class SignUpInput:
+    email: str
+    password: str
+    name: str | None = strawberry.UNSET
+
+
+@strawberry.input(description="Fields left out keep their value.")
+class ProfileInput:
+    email: str | None = strawberry.UNSET
+    name: str | None = strawberry.UNSET
+
+
+async def _start_session(info: Info, account: orm.Account) -> Session:
+    ctx = info.context
+    settings = ctx.services.settings
+    _, token = await sessions.create_session(account, settings.session_absolute_timeout_s)
+    set_session_cookie(ctx.response, ctx.request, settings, token)
+    return Session(account=Account.from_model(account))
+
+
+@strawberry.type
+class AccountQuery:
+    @strawberry.field(description="Null when the caller is not authenticated.")
+    async def me(self, info: Info) -> Account | None:
+        if info.context.viewer is None:
+            return None
+        try:
+            viewer = require_scope(info, Scope.READ)
+        except DomainError as exc:
+            raise PublicError(exc) from None
+        await viewer.account.refresh_from_db()
+        return Account.from_model(viewer.account)
+
+
+@strawberry.type
+class AccountMutation:
+    @strawberry.mutation(description="Creates an account and signs it in.")
+    @returns_user_errors
+    async def sign_up(self, info: Info, input: SignUpInput) -> AuthResult:
+        ctx = info.context
+        account = await service.sign_up(
+            input.email,
+            input.password,
+            _given(input.name),
+            ip=ctx.client_ip,
+            throttle=ctx.services.auth_throttle,
+        )
+        return await _start_session(info, account)
+
+    @strawberry.mutation(description="Signs in with a new session token.")
+    @returns_user_errors
+    async def log_in(self, info: Info, email: str, password: str) -> AuthResult:
+        ctx = info.context
+        account = await service.log_in(
+            email, password, ip=ctx.client_ip, throttle=ctx.services.auth_throttle
+        )
+        if ctx.viewer is not None and ctx.viewer.session is not None:
+            await sessions.revoke_session(ctx.viewer.session)
+        return await _start_session(info, account)
+
+    @strawberry.mutation(description="Ends the current session. False when there was none.")
+    async def log_out(self, info: Info) -> bool:
+        ctx = info.context
+        clear_session_cookie(ctx.response, ctx.request, ctx.services.settings)
+        if ctx.viewer is None or ctx.viewer.session is None:
+            return False
+        await sessions.revoke_session(ctx.viewer.session)
+        return True
+
+    @strawberry.mutation(description="Corrects the e-mail or name of the signed-in account.")
+    @returns_user_errors
+    async def update_profile(self, info: Info, input: ProfileInput) -> ProfileResult:
+        viewer = _session_or_not_authenticated(info)
+        account = await service.update_profile(
+            viewer.account, _given(input.email), _given(input.name)
+        )
+        return Account.from_model(account)
+
+    @strawberry.mutation(description="Opts in to or out of marketing e-mail.")
+    @returns_user_errors
+    async def set_marketing_opt_in(self, info: Info, opt_in: bool) -> ProfileResult:
+        viewer = _session_or_not_authenticated(info)
+        account = await service.set_marketing_opt_in(viewer.account, opt_in)
+        return Account.from_model(account)
+
+
+def _session_or_not_authenticated(info: Info) -> Viewer:
+    """ProfileResult has no Forbidden member: an API key counts as not signed in here."""
+    viewer = info.context.viewer
+    if viewer is None or viewer.session is None:
+        raise NotAuthenticatedError("Sign in to change the profile; API keys cannot.")
+    return viewer
+
+
+def _given(value: str | None) -> str | None:
+    """Left out (UNSET) and null both mean "no change"."""
+    return None if value is strawberry.UNSET else value

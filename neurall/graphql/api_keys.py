@@ -1,0 +1,116 @@
+"""API keys: create (secret shown once), list, revoke, regenerate. Sessions only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+
+from neurall.accounts import api_keys
+from neurall.accounts.viewer import Scope
+from neurall.errors import DomainError
+from neurall.graphql.context import Info
+from neurall.graphql.errors import (
+    Forbidden,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    PublicError,
+    returns_user_errors,
+)
+from neurall.graphql.permissions import require_session
+from neurall.orm import accounts as orm
+
+
+@strawberry.enum(description="What an API key may do.")
+class ApiKeyScope(Enum):
+    GENERATE = strawberry.enum_value(
+        "GENERATE", description="generate, cancelJob, job, jobs, jobEvents"
+    )
+    READ = strawberry.enum_value("READ", description="me, creditLedger, usage, clones")
+    CLONE = strawberry.enum_value("CLONE", description="createClone, deleteClone")
+
+
+@strawberry.type(description="An API key. The secret itself is never shown again.")
+class ApiKey:
+    id: strawberry.ID
+    name: str
+    prefix: str = strawberry.field(
+        description="The first characters of the key, enough to recognise it; never the secret."
+    )
+    scopes: list[ApiKeyScope]
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def from_model(cls, key: orm.ApiKey) -> ApiKey:
+        return cls(
+            id=strawberry.ID(str(key.id)),
+            name=key.name,
+            prefix=key.prefix,
+            scopes=[ApiKeyScope(s) for s in key.scopes.split()],
+            created_at=key.created_at,
+            last_used_at=key.last_used_at,
+            revoked_at=key.revoked_at,
+        )
+
+
+@strawberry.type(description="A new key with its secret, shown this once.")
+class CreatedApiKey:
+    api_key: ApiKey
+    secret: str = strawberry.field(
+        description="The full key. Returned once, never stored in plain text, never shown again."
+    )
+
+
+CreateApiKeyResult = Annotated[
+    CreatedApiKey | InvalidInput | NotAuthenticated | Forbidden | NotFound,
+    strawberry.union("CreateApiKeyResult"),
+]
+RevokeApiKeyResult = Annotated[
+    ApiKey | NotAuthenticated | Forbidden | NotFound, strawberry.union("RevokeApiKeyResult")
+]
+
+
+def _created(key: orm.ApiKey, secret: str) -> CreatedApiKey:
+    return CreatedApiKey(api_key=ApiKey.from_model(key), secret=secret)
+
+
+@strawberry.type
+class ApiKeyQuery:
+    @strawberry.field(description="The signed-in account's keys, newest first.")
+    async def api_keys(self, info: Info) -> list[ApiKey]:
+        try:
+            viewer = require_session(info)
+        except DomainError as exc:
+            raise PublicError(exc) from None
+        return [ApiKey.from_model(k) for k in await api_keys.list_api_keys(viewer.account)]
+
+
+@strawberry.type
+class ApiKeyMutation:
+    @strawberry.mutation(description="Creates a key; scopes default to all three.")
+    @returns_user_errors
+    async def create_api_key(
+        self, info: Info, name: str, scopes: list[ApiKeyScope] | None = None
+    ) -> CreateApiKeyResult:
+        viewer = require_session(info)
+        chosen = None if scopes is None else [Scope(s.value) for s in scopes]
+        return _created(*await api_keys.create_api_key(viewer.account, name, chosen))
+
+    @strawberry.mutation(description="Revokes a key; it fails on the very next request.")
+    @returns_user_errors
+    async def revoke_api_key(self, info: Info, id: strawberry.ID) -> RevokeApiKeyResult:
+        viewer = require_session(info)
+        return ApiKey.from_model(await api_keys.revoke_api_key(viewer.account, id))
+
+    @strawberry.mutation(
+        description="Revokes the key and issues a new one with the same name and scopes."
+    )
+    @returns_user_errors
+    async def regenerate_api_key(self, info: Info, id: strawberry.ID) -> CreateApiKeyResult:
+        viewer = require_session(info)
+        return _created(*await api_keys.regenerate_api_key(viewer.account, id))

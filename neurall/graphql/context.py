@@ -1,0 +1,30 @@
+"""The per-request context: who is calling, from where, and the services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from strawberry.types import Info as StrawberryInfo
+
+from neurall.accounts.viewer import Viewer
+from neurall.services import Services
+
+
+@dataclass
+class Context:
+    request: web.Request
+    # The HTTP response being built (cookies are set on it); the socket for subscriptions.
+    response: web.StreamResponse
+    services: Services
+    viewer: Viewer | None
+    # Set by Strawberry from the graphql-transport-ws connection_init payload.
+    connection_params: dict[str, Any] | None = field(default=None)
+
+    @property
+    def client_ip(self) -> str:
+        return self.request.remote or "unknown"
+
+
+Info = StrawberryInfo[Context, None]

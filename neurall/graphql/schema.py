@@ -1,0 +1,64 @@
+"""The schema: one root type per domain module, merged, with the server's limits."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from neurall.config import Settings
+from neurall.graphql.accounts import AccountMutation, AccountQuery
+from neurall.graphql.api_keys import ApiKeyMutation, ApiKeyQuery
+from neurall.graphql.errors import ALL_ERROR_TYPES, should_mask
+
+log = logging.getLogger("neurall.graphql")
+
+Query = merge_types("Query", (AccountQuery, ApiKeyQuery))
+Mutation = merge_types("Mutation", (AccountMutation, ApiKeyMutation))
+
+
+class Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Client mistakes (parse, validation, UserErrors) are not the server's problem and
+        # their messages can echo the caller's input, prompts included: log only
+        # unexpected exceptions, by type and traceback.
+        for error in errors:
+            if should_mask(error):
+                log.error(
+                    "unexpected error at %s",
+                    ".".join(str(p) for p in error.path or ()),
+                    exc_info=error.original_error,
+                )
+
+
+def build_schema(settings: Settings) -> Schema:
+    extensions: list = [
+        # Factories, not instances: extensions keep per-operation state.
+        partial(QueryDepthLimiter, max_depth=settings.graphql_max_depth),
+        partial(MaxAliasesLimiter, max_alias_count=settings.graphql_max_aliases),
+        partial(MaxTokensLimiter, max_token_count=settings.graphql_max_tokens),
+        partial(MaskErrors, should_mask_error=should_mask),
+    ]
+    if settings.production:
+        extensions.append(DisableIntrospection)
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        types=ALL_ERROR_TYPES,
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=settings.production),
+    )

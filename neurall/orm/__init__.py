@@ -1,0 +1,1 @@
+"""Persistence: Tortoise models and their migrations. No domain logic lives here."""

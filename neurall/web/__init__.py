@@ -1,0 +1,1 @@
+"""Plain aiohttp handlers beside GraphQL: health, downloads, webhooks, cookies."""

@@ -1,0 +1,162 @@
+"""Shared fixtures: a migrated database on each backend, the app, a GraphQL client.
+
+Every test that takes ``database_url`` runs twice, on SQLite and on PostgreSQL. PostgreSQL
+is the server `make test` (and CI) starts with scripts/services.sh; when it cannot be
+reached the test fails with a message saying so: a missing service is never a skip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient
+from tortoise.backends.base.executor import EXECUTOR_CACHE
+from yarl import URL
+
+from neurall.app import create_app
+from neurall.config import Settings, load_settings
+from neurall.orm import database
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "NEURALL_TEST_POSTGRES_URL", "postgres://neurall:neurall@127.0.0.1:5432/postgres"
+)
+_KEEP_TABLES = {"tortoise_migrations"}
+
+
+def run_sync(coro: Any) -> Any:
+    """Run a coroutine to completion on a fresh loop in its own thread: session fixtures
+    may be first requested from inside a test's running loop."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+async def _pg_admin() -> asyncpg.Connection:
+    try:
+        return await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.fail(
+            f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({exc}); "
+            "run `make services` (make test does it for you)",
+            pytrace=False,
+        )
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (cheaper than migrating each time)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.sqlite3"
+    run_sync(database.migrate(f"sqlite://{path}"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test session, dropped afterwards."""
+    name = f"neurall_test_{uuid.uuid4().hex[:12]}"
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+
+    async def create() -> None:
+        admin = await _pg_admin()
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+        await database.migrate(f"{base}/{name}")
+
+    async def drop() -> None:
+        admin = await _pg_admin()
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+    run_sync(create())
+    yield f"{base}/{name}"
+    run_sync(drop())
+
+
+async def _truncate_postgres(url: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        tables = [
+            r["tablename"]
+            for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname='public'")
+            if r["tablename"] not in _KEEP_TABLES
+        ]
+        if tables:
+            await conn.execute(
+                "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+            )
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> str:
+    """An empty, migrated database on each backend."""
+    # Tortoise caches each model's SQL by connection name, not dialect; one process that
+    # alternates SQLite and PostgreSQL (only this suite does) must forget it between tests.
+    EXECUTOR_CACHE.clear()
+    if request.param == "sqlite":
+        path = tmp_path / "neurall.sqlite3"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite://{path}"
+    url = request.getfixturevalue("postgres_database")
+    await _truncate_postgres(url)
+    return url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return load_settings(data_dir=tmp_path / "data", database_url=database_url)
+
+
+@dataclass
+class GraphQLClient:
+    """Posts GraphQL documents to a running app, keeping cookies like a browser would."""
+
+    http: TestClient
+
+    async def post(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        api_key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        all_headers = dict(headers or {})
+        if api_key is not None:
+            all_headers["Authorization"] = f"Bearer {api_key}"
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=all_headers
+        )
+        assert response.status == 200, await response.text()
+        return await response.json()
+
+    async def data(self, query: str, variables: dict[str, Any] | None = None, **kw: Any) -> Any:
+        """The ``data`` of a response that must have no errors."""
+        body = await self.post(query, variables, **kw)
+        assert "errors" not in body, body
+        return body["data"]
+
+    def port_url(self, path: str, scheme: str = "http") -> URL:
+        return URL(f"{scheme}://127.0.0.1:{self.http.port}{path}")
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, settings: Settings) -> GraphQLClient:
+    http = await aiohttp_client(create_app(settings))
+    return GraphQLClient(http)

@@ -1,0 +1,149 @@
+"""EmbeddedBackend: the stream's shape, cancellation on aclose, a responsive event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from neurall.gpu.backend import InferenceBackend, make_backend
+from neurall.gpu.embedded import EmbeddedBackend
+from neurall.gpu.pipeline import Pipeline
+from neurall.gpu.types import GenerationResult, InferenceUnavailable, StepProgress
+from tests.gpu.helpers import collect, make_request
+
+
+def _wait_until(condition: Callable[[], bool], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+@pytest.fixture
+async def backend(pipeline: Pipeline) -> AsyncIterator[EmbeddedBackend]:
+    embedded = EmbeddedBackend(pipeline=pipeline)
+    await embedded.start()
+    yield embedded
+    await embedded.close()
+
+
+@pytest.mark.asyncio
+async def test_lazy_load_from_the_factory(model_cache_dir: Path) -> None:
+    backend = make_backend("embedded", model="tiny", cache_dir=model_cache_dir, device="cpu")
+    assert isinstance(backend, InferenceBackend)
+    assert not await backend.ready()
+    await backend.start()
+    try:
+        assert await backend.ready()
+        _, result = await collect(backend.generate(make_request(steps=2)))
+        assert len(result.images) == 1
+    finally:
+        await backend.close()
+    assert not await backend.ready()
+    with pytest.raises(InferenceUnavailable):
+        await collect(backend.generate(make_request(steps=2)))
+
+
+@pytest.mark.asyncio
+async def test_steps_in_order_then_the_result(backend: EmbeddedBackend, pipeline: Pipeline) -> None:
+    request = make_request(steps=7, num_images=2, preview_every=3)
+    steps, result = await collect(backend.generate(request))
+    assert [(s.step, s.total_steps) for s in steps] == [(i, 7) for i in range(1, 8)]
+    assert [s.preview_png is not None for s in steps] == [i % 3 == 0 for i in range(1, 8)]
+    assert result.images == pipeline.run([request])[0].images
+
+
+@pytest.mark.asyncio
+async def test_aclose_cancels_the_pipeline_between_steps(
+    backend: EmbeddedBackend, pipeline: Pipeline
+) -> None:
+    unet_calls = 0
+
+    def count(*_: object) -> None:
+        nonlocal unet_calls
+        unet_calls += 1
+
+    hook = pipeline._pipe.unet.register_forward_pre_hook(count)
+    runner = backend.runner
+    assert runner is not None
+    try:
+        stream = backend.generate(make_request(steps=400))
+        async for item in stream:
+            assert isinstance(item, StepProgress)
+            if item.step == 3:
+                break
+        await stream.aclose()
+        await asyncio.to_thread(_wait_until, lambda: runner.canceled_calls > 0, 10.0)
+    finally:
+        hook.remove()
+    assert runner.canceled_calls == 1
+    assert runner.batch_sizes == []  # no call ran to completion
+    # A few steps past the third, not 400: the pipeline stopped early.
+    assert unet_calls < 20
+    # The worker is free again.
+    _, result = await collect(backend.generate(make_request(steps=2)))
+    assert len(result.images) == 1
+
+
+@pytest.mark.asyncio
+async def test_event_loop_stays_responsive(backend: EmbeddedBackend) -> None:
+    gaps: list[float] = []
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        last = time.monotonic()
+        while not stop.is_set():
+            await asyncio.sleep(0.01)
+            now = time.monotonic()
+            gaps.append(now - last)
+            last = now
+
+    task = asyncio.create_task(ticker())
+    started = time.monotonic()
+    steps, _ = await collect(backend.generate(make_request(steps=40)))
+    elapsed = time.monotonic() - started
+    stop.set()
+    await task
+    assert len(steps) == 40
+    # The ticker kept ticking throughout: no gap anywhere near the generation's duration.
+    assert len(gaps) >= elapsed / 0.01 / 4
+    assert max(gaps) < max(0.25, elapsed / 4)
+
+
+@pytest.mark.asyncio
+async def test_concurrent_generations_are_batched(
+    backend: EmbeddedBackend, pipeline: Pipeline
+) -> None:
+    requests = [make_request(seed=i, prompt=f"picture {i}") for i in range(5)]
+    outputs = await asyncio.gather(*(collect(backend.generate(r)) for r in requests))
+    runner = backend.runner
+    assert runner is not None
+    # The first starts alone at once; the others queue meanwhile and run as one batch.
+    assert len(runner.batch_sizes) < len(requests)
+    for request, (steps, result) in zip(requests, outputs, strict=True):
+        assert [s.step for s in steps] == list(range(1, 7))
+        assert result.images == pipeline.run([request])[0].images
+
+
+@pytest.mark.asyncio
+async def test_close_fails_running_and_waiting_generations(pipeline: Pipeline) -> None:
+    backend = EmbeddedBackend(pipeline=pipeline)
+    await backend.start()
+    running = backend.generate(make_request(steps=300))
+    assert isinstance(await anext(running), StepProgress)
+    waiting = asyncio.create_task(collect(backend.generate(make_request(width=128))))
+    await asyncio.sleep(0.05)
+    await backend.close()
+    # Shutdown is an outage to both, not a cancel they asked for: the caller retries.
+    with pytest.raises(InferenceUnavailable):
+        await waiting
+
+    async def drain() -> None:
+        async for item in running:
+            assert not isinstance(item, GenerationResult)
+
+    with pytest.raises(InferenceUnavailable):
+        await drain()
