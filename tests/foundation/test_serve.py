@@ -1,0 +1,101 @@
+"""`neurall serve` on its embedded defaults, as a real process and an ordinary HTTP client."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.helpers import PASSWORD
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    workdir: Path = tmp_path_factory.mktemp("serve")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEURALL_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "neurall.cli", "serve", "--port", str(port)],
+        cwd=workdir,  # the embedded defaults put ./neurall-data here
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
+                break
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail(process.communicate()[0].decode())
+    yield base
+    process.terminate()
+    process.wait(timeout=30)
+    assert (workdir / "neurall-data" / "neurall.sqlite3").exists()
+
+
+def _gql(session: requests.Session, base: str, query: str, **kw) -> dict:
+    response = session.post(f"{base}/graphql", json={"query": query}, timeout=10, **kw)
+    response.raise_for_status()
+    body = response.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+def test_health_endpoints(server):
+    assert requests.get(f"{server}/healthz", timeout=5).json() == {"status": "ok"}
+    assert requests.get(f"{server}/readyz", timeout=5).json() == {"status": "ready"}
+
+
+def test_sign_up_log_in_create_key_and_use_it(server):
+    browser = requests.Session()
+    signed_up = _gql(
+        browser,
+        server,
+        f'mutation {{ signUp(input: {{email: "serve@example.com", password: "{PASSWORD}"}}) '
+        "{ __typename } }",
+    )
+    assert signed_up["signUp"]["__typename"] == "Session"
+    logged_in = _gql(
+        browser,
+        server,
+        f'mutation {{ logIn(email: "serve@example.com", password: "{PASSWORD}") '
+        "{ __typename } }",
+    )
+    assert logged_in["logIn"]["__typename"] == "Session"
+    created = _gql(
+        browser,
+        server,
+        'mutation { createApiKey(name: "cli") { ... on CreatedApiKey { secret } } }',
+    )
+    secret = created["createApiKey"]["secret"]
+    me = _gql(
+        requests.Session(),
+        server,
+        "{ me { email } }",
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    assert me["me"]["email"] == "serve@example.com"
+
+
+def test_graphiql_is_served_in_development(server):
+    page = requests.get(f"{server}/graphql", headers={"Accept": "text/html"}, timeout=5)
+    assert page.status_code == 200
+    assert "graphiql" in page.text.lower()
