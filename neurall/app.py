@@ -7,7 +7,7 @@ in ``cleanup_ctx``, in order, so a failed start or a shutdown releases what was 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
@@ -16,29 +16,47 @@ from neurall.graphql.schema import build_schema
 from neurall.graphql.view import NeurallGraphQLView
 from neurall.orm import database
 from neurall.services import Services
+from neurall.web.cors import cors_middleware
+from neurall.web.csrf import csrf_middleware
+from neurall.web.images import image_handler
+from neurall.web.stripe_webhook import stripe_webhook
+from neurall.web.unsubscribe import unsubscribe_handler
+from neurall.workers.embedded import generation_context
 
 log = logging.getLogger(__name__)
 
 SERVICES = web.AppKey("services", Services)
+CleanupContext = Callable[[web.Application], AsyncIterator[None]]
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(client_max_size=256 * 1024 * 1024)
+    app = web.Application(
+        client_max_size=256 * 1024 * 1024,
+        # CORS outermost, so refusals from CSRF still carry CORS headers for trusted origins.
+        middlewares=[cors_middleware(settings), csrf_middleware(settings)],
+    )
     services = Services.from_settings(settings)
     app[SERVICES] = services
     app.cleanup_ctx.append(_database(settings))
+    # After the database: the queue and actors use it, and close before it does.
+    app.cleanup_ctx.append(generation_context(settings, services))
     view = NeurallGraphQLView(schema=build_schema(settings), services=services)
     app.router.add_route("*", "/graphql", view)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/images/{image_id}", image_handler(services))
     app.router.add_get("/readyz", readyz)
+    unsubscribe = unsubscribe_handler(settings.secret_key.get_secret_value())
+    app.router.add_get("/unsubscribe", unsubscribe)
+    app.router.add_post("/unsubscribe", unsubscribe)
+    app.router.add_post("/webhooks/stripe", stripe_webhook(settings))
     return app
 
 
-def _database(settings: Settings):
+def _database(settings: Settings) -> CleanupContext:
     async def ctx(_app: web.Application) -> AsyncIterator[None]:
-        await database.open_database(settings.database_url)
+        context = await database.open_database(settings.database_url)
         yield
-        await database.close_database()
+        await database.close_database(context)
 
     return ctx
 

@@ -47,6 +47,58 @@ def _schema(settings: Settings, _args: argparse.Namespace) -> None:
     print(build_schema(settings).as_str())
 
 
+def _credits_grant(settings: Settings, args: argparse.Namespace) -> None:
+    from neurall.billing.admin import grant_by_email
+    from neurall.errors import DomainError
+    from neurall.orm import database
+
+    async def run() -> tuple[int, bool]:
+        async with database.database(settings.database_url):
+            account, applied = await grant_by_email(
+                args.email, args.credits, args.reason, args.reference
+            )
+            return account.balance - account.held, applied
+
+    try:
+        available, applied = asyncio.run(run())
+    except DomainError as exc:
+        sys.exit(exc.message)
+    print(
+        f"granted {args.credits} credits; {available} now available"
+        if applied
+        else f"already granted under this reference; {available} available"
+    )
+
+
+def _retention_run(settings: Settings, _args: argparse.Namespace) -> None:
+    from neurall.orm import database
+    from neurall.retention.sweeper import run_policies
+
+    async def run() -> dict[str, int]:
+        async with database.database(settings.database_url):
+            return await run_policies(settings)
+
+    removed = asyncio.run(run())
+    for name, count in removed.items():
+        print(f"{name}: {'FAILED' if count < 0 else count}")
+    if any(count < 0 for count in removed.values()):
+        sys.exit(1)
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> None:
+    from neurall.workers.process import run_worker
+
+    run_worker(settings, threads=args.threads)
+
+
+def _gpu(settings: Settings, args: argparse.Namespace) -> None:
+    from neurall.gpu import triton_server
+
+    # The model and its cache follow the settings unless given explicitly.
+    defaults = ["--model", settings.model, "--cache-dir", str(settings.model_cache_dir)]
+    triton_server.main([*defaults, *args.gpu_args])
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="neurall", description=__doc__)
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
@@ -63,12 +115,40 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "check-migrations", help="fail when the models changed without a migration"
     ).set_defaults(func=_check_migrations)
+    worker = commands.add_parser("worker", help="run the background workers (RabbitMQ)")
+    worker.add_argument("--threads", type=int, default=None, help="default NEURALL_WORKER_THREADS")
+    worker.set_defaults(func=_worker)
+    gpu = commands.add_parser(
+        "gpu", help="serve the pipeline on Triton (options: neurall gpu --help)", add_help=False
+    )
+    # Its options are neurall.gpu.triton_server's own: main() passes the rest through.
+    gpu.set_defaults(func=_gpu)
     commands.add_parser("schema", help="print the GraphQL schema (SDL)").set_defaults(func=_schema)
+    credits = commands.add_parser("credits", help="manage credits").add_subparsers(
+        dest="credits_command", required=True
+    )
+    grant = credits.add_parser("grant", help="give an account free credits")
+    grant.add_argument("email")
+    grant.add_argument("credits", type=int)
+    grant.add_argument("--reason", required=True, help="why (kept in the ledger)")
+    grant.add_argument("--reference", help="make the grant idempotent under this name")
+    grant.set_defaults(func=_credits_grant)
+    retention = commands.add_parser("retention", help="data retention").add_subparsers(
+        dest="retention_command", required=True
+    )
+    retention.add_parser("run", help="run every retention policy now").set_defaults(
+        func=_retention_run
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "gpu":
+        args.gpu_args = rest
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )

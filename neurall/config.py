@@ -54,8 +54,52 @@ class Settings(BaseSettings):
     graphql_max_aliases: PositiveInt = 15
     graphql_max_tokens: PositiveInt = 2000
 
-    # Credits.
+    # Security hardening (neurall/web/csrf.py, cors.py, neurall/graphql/view.py, README).
+    # Comma-separated origins (scheme://host[:port]) trusted besides public_url's own:
+    # CORS with credentials, cookie-authenticated POSTs and websockets.
+    cors_origins: str = ""
+    ws_connection_init_timeout_s: PositiveInt = 10
+    ws_max_subscriptions: PositiveInt = 20
+    ws_max_message_bytes: PositiveInt = 64 * 1024
+    # Per-request token buckets (in-process: each API process has its own).
+    requests_per_minute_per_api_key: PositiveInt = 600
+    requests_per_minute_per_account: PositiveInt = 1200
+    generates_per_minute_per_account: PositiveInt = 60
+    clones_per_hour_per_account: PositiveInt = 10
+    audit_retention_days: PositiveInt = 365
+
+    # Credits and billing (neurall/billing/).
     signup_grant_credits: NonNegativeInt = 100
+    credit_pixel_steps: PositiveInt = 512 * 512 * 20  # pixels x steps per credit
+    clone_price_percent: Annotated[int, Field(ge=100)] = 150
+    training_image_steps_per_credit: PositiveInt = 200
+    # Stripe Checkout: billing is off (BillingUnavailable) unless both secrets are set.
+    stripe_secret_key: SecretStr = SecretStr("")
+    stripe_webhook_secret: SecretStr = SecretStr("")
+    stripe_api_base: str = ""  # empty: Stripe's own API; tests point it at a stand-in
+    credit_price_cents: PositiveInt = 1
+    credit_currency: str = "usd"
+    checkout_min_credits: PositiveInt = 100
+    checkout_max_credits: PositiveInt = 100_000
+    checkout_success_url: str = ""  # empty: {public_url}/?checkout=success
+    checkout_cancel_url: str = ""  # empty: {public_url}/?checkout=cancel
+
+    # Generation (neurall/generation/, neurall/workers/, neurall/gpu/).
+    # Default width and height; 0 means the model's native size (64 tiny, 512 otherwise).
+    default_image_size: NonNegativeInt = 0
+    max_image_side: PositiveInt = 1024
+    generation_max_retries: NonNegativeInt = 5
+    generation_min_backoff_ms: PositiveInt = 2000
+    generation_max_backoff_ms: PositiveInt = 60_000
+    # Below RabbitMQ's consumer_timeout (30 min by default), or RabbitMQ closes the channel.
+    generation_time_limit_s: PositiveInt = 20 * 60
+    inference_timeout_s: PositiveInt = 600
+    embedded_worker_threads: PositiveInt = 2
+    worker_threads: PositiveInt = 4
+    # API results are discarded this long after they are made (privacy promise: 15 min).
+    api_image_ttl_s: PositiveInt = 15 * 60
+    # How long an API job's private request may wait in RabbitMQ before it is dropped.
+    api_payload_ttl_s: PositiveInt = 3600
 
     @field_validator("database_url")
     @classmethod
@@ -76,6 +120,15 @@ class Settings(BaseSettings):
     def _known_inference(cls, value: str) -> str:
         if value != "embedded" and not value.startswith("grpc://"):
             raise ValueError("must be 'embedded' or a Triton grpc://host:port URL")
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in filter(None, (o.strip() for o in value.split(","))):
+            scheme, sep, rest = origin.partition("://")
+            if scheme not in ("http", "https") or not sep or not rest or "/" in rest:
+                raise ValueError(f"{origin!r} is not an origin like https://app.example.com")
         return value
 
     @field_validator("public_url")

@@ -10,8 +10,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from neurall.errors import RateLimitedError
+
+if TYPE_CHECKING:
+    from neurall.config import Settings
 
 
 @dataclass
@@ -74,3 +78,69 @@ class TokenBuckets:
         """Take ``cost`` tokens, or raise RateLimitedError and take none."""
         self.check(key, cost)
         self._buckets[key].tokens -= cost
+
+
+class RateLimitBackend(Protocol):
+    """Where buckets live. ``TokenBuckets`` is the in-process one; a shared backend (e.g.
+    Redis running the same refill arithmetic in a script) implements this to make the
+    limits hold across several API processes. Async, because a shared one does I/O."""
+
+    async def take(self, key: str, cost: float = 1.0) -> None: ...
+
+    async def check(self, key: str, cost: float = 1.0) -> None: ...
+
+
+class InProcessBackend:
+    """``TokenBuckets`` behind the async interface."""
+
+    def __init__(self, capacity: int, period_s: float) -> None:
+        self.buckets = TokenBuckets(capacity, period_s)
+
+    async def take(self, key: str, cost: float = 1.0) -> None:
+        self.buckets.take(key, cost)
+
+    async def check(self, key: str, cost: float = 1.0) -> None:
+        self.buckets.check(key, cost)
+
+
+class RateLimit:
+    """One named limit; keys are account or API key ids (UUIDs or strings)."""
+
+    def __init__(self, name: str, backend: RateLimitBackend) -> None:
+        self.name = name
+        self._backend = backend
+
+    async def take(self, key: object, cost: float = 1.0) -> None:
+        """Take ``cost`` tokens for ``key`` or raise RateLimitedError (taking none)."""
+        await self._backend.take(f"{self.name}:{key}", cost)
+
+    async def check(self, key: object, cost: float = 1.0) -> None:
+        """Raise RateLimitedError unless ``cost`` tokens are available (takes none)."""
+        await self._backend.check(f"{self.name}:{key}", cost)
+
+
+class RateLimits:
+    """Every request limit of the API, built once from the settings.
+
+    ``per_api_key`` and ``per_account`` are applied to each authenticated GraphQL
+    operation by ``neurall.graphql.limits.RequestRateLimit``. ``generate`` and
+    ``create_clone`` are stricter, per account, for those resolvers to take themselves:
+    ``await services.rate_limits.generate.take(account.id)``.
+    """
+
+    def __init__(
+        self, backend_factory: Callable[[int, float], RateLimitBackend], settings: Settings
+    ) -> None:
+        def limit(name: str, capacity: int, period_s: float) -> RateLimit:
+            return RateLimit(name, backend_factory(capacity, period_s))
+
+        self.per_api_key = limit("key", settings.requests_per_minute_per_api_key, 60)
+        self.per_account = limit("account", settings.requests_per_minute_per_account, 60)
+        self.generate = limit("generate", settings.generates_per_minute_per_account, 60)
+        self.create_clone = limit("clone", settings.clones_per_hour_per_account, 3600)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RateLimits:
+        # Only the in-process backend exists today; a NEURALL_RATE_LIMIT_URL would pick a
+        # shared one here.
+        return cls(InProcessBackend, settings)

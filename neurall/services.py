@@ -6,16 +6,28 @@ build one the same way. Nothing here connects at import time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from neurall.accounts.service import AuthThrottle
+from neurall.billing.payments import NoPayments, PaymentProvider, payment_provider
 from neurall.config import Settings
+from neurall.ratelimit import RateLimits
+
+if TYPE_CHECKING:
+    from neurall.workers.runtime import GenerationRuntime
 
 
 @dataclass
 class Services:
     settings: Settings
     auth_throttle: AuthThrottle
+    # Per-request and per-operation token buckets (neurall.ratelimit.RateLimits).
+    rate_limits: RateLimits
+    # Set by the app's cleanup_ctx (neurall.workers.embedded) once the queue is up.
+    generation: GenerationRuntime | None = None
+    # Stripe when configured, else NoPayments (createCheckout says BillingUnavailable).
+    payments: PaymentProvider = field(default_factory=NoPayments)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -27,4 +39,6 @@ class Services:
                 failure_window_s=settings.login_failure_window_s,
                 signups_per_ip_per_hour=settings.signups_per_ip_per_hour,
             ),
+            payments=payment_provider(settings),
+            rate_limits=RateLimits.from_settings(settings),
         )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
+from neurall import audit
 from neurall.accounts.emails import normalize_email
 from neurall.accounts.passwords import (
     hash_password,
@@ -11,6 +13,7 @@ from neurall.accounts.passwords import (
     validate_password,
     verify_password,
 )
+from neurall.billing import ledger
 from neurall.errors import ConflictError, InvalidInputError, NotAuthenticatedError
 from neurall.orm.accounts import Account
 from neurall.ratelimit import TokenBuckets
@@ -46,8 +49,16 @@ def clean_name(name: str | None, field: str = "input.name") -> str | None:
 
 
 async def sign_up(
-    email: str, password: str, name: str | None, *, ip: str, throttle: AuthThrottle
+    email: str,
+    password: str,
+    name: str | None,
+    *,
+    ip: str,
+    throttle: AuthThrottle,
+    signup_grant: int = 0,
+    user_agent: str = "",
 ) -> Account:
+    """A new account; ``signup_grant`` free credits are granted in the same transaction."""
     normalized = normalize_email(email)
     validate_password(password)
     display_name = clean_name(name)
@@ -56,14 +67,22 @@ async def sign_up(
         raise ConflictError("An account with this e-mail already exists.")
     password_hash = await hash_password(password)
     try:
-        return await Account.create(
-            email=normalized, name=display_name, password_hash=password_hash
-        )
+        async with in_transaction():
+            account = await Account.create(
+                email=normalized, name=display_name, password_hash=password_hash
+            )
+            if signup_grant > 0:
+                await ledger.grant(account.id, signup_grant, "sign-up", f"signup:{account.id}")
+                await account.refresh_from_db(fields=["balance", "held"])
     except IntegrityError:  # lost a race with a concurrent sign-up for the same address
         raise ConflictError("An account with this e-mail already exists.") from None
+    await audit.record(audit.AuditEventType.SIGN_UP, account.id, ip, user_agent)
+    return account
 
 
-async def log_in(email: str, password: str, *, ip: str, throttle: AuthThrottle) -> Account:
+async def log_in(
+    email: str, password: str, *, ip: str, throttle: AuthThrottle, user_agent: str = ""
+) -> Account:
     """The account for these credentials. Failures say the same thing whether the e-mail
     is unknown or the password wrong, and take the same time."""
     try:
@@ -77,10 +96,19 @@ async def log_in(email: str, password: str, *, ip: str, throttle: AuthThrottle) 
     if account is None or not ok:
         throttle.failures_by_email.take(normalized)
         throttle.failures_by_ip.take(ip)
+        # The typed address is not stored: only the account it belongs to, if any.
+        await audit.record(
+            audit.AuditEventType.LOG_IN_FAILED,
+            account.id if account else None,
+            ip,
+            user_agent,
+            reason="wrong_password" if account else "unknown_account",
+        )
         raise NotAuthenticatedError(_LOGIN_FAILED)
     if account.password_hash and needs_rehash(account.password_hash):
         account.password_hash = await hash_password(password)
         await account.save(update_fields=["password_hash"])
+    await audit.record(audit.AuditEventType.LOG_IN, account.id, ip, user_agent)
     return account
 
 

@@ -68,7 +68,9 @@ class EmbeddedBackend:
                 # Loading (and building the tiny model) happens on the runner's thread.
                 self._runner.start()
             try:
-                self._pipeline = await asyncio.wrap_future(self._runner.loaded)
+                # Shielded: a caller giving up must not cancel the loader's future, which
+                # the runner thread completes either way.
+                self._pipeline = await asyncio.shield(asyncio.wrap_future(self._runner.loaded))
             except Exception as exc:
                 self._runner = None
                 raise InferenceError(f"could not load model {self._model!r}: {exc}") from exc

@@ -80,7 +80,9 @@ def _inputs(request: GenerationRequest) -> list[InferInput]:
 def _rpc_error(exc: grpc.RpcError) -> InferenceError:
     code = exc.code() if hasattr(exc, "code") else None
     details = exc.details() if hasattr(exc, "details") else str(exc)
-    if code in _TRANSIENT:
+    # "unknown model" is what Triton answers while the model is still loading (PyTriton
+    # registers it after the server is up) or being reloaded: retry like any outage.
+    if code in _TRANSIENT or "unknown model" in (details or "").lower():
         return InferenceUnavailable(f"Triton unavailable ({code}): {details}")
     return InferenceError(f"Triton error ({code}): {details}")
 

@@ -9,6 +9,7 @@ import strawberry
 
 from neurall.accounts import service, sessions
 from neurall.accounts.viewer import Scope, Viewer
+from neurall.audit import AuditEventType
 from neurall.errors import DomainError, NotAuthenticatedError
 from neurall.graphql.context import Info
 from neurall.graphql.errors import (
@@ -112,6 +113,8 @@ class AccountMutation:
             _given(input.name),
             ip=ctx.client_ip,
             throttle=ctx.services.auth_throttle,
+            signup_grant=ctx.services.settings.signup_grant_credits,
+            user_agent=ctx.user_agent,
         )
         return await _start_session(info, account)
 
@@ -120,7 +123,11 @@ class AccountMutation:
     async def log_in(self, info: Info, email: str, password: str) -> AuthResult:
         ctx = info.context
         account = await service.log_in(
-            email, password, ip=ctx.client_ip, throttle=ctx.services.auth_throttle
+            email,
+            password,
+            ip=ctx.client_ip,
+            throttle=ctx.services.auth_throttle,
+            user_agent=ctx.user_agent,
         )
         if ctx.viewer is not None and ctx.viewer.session is not None:
             await sessions.revoke_session(ctx.viewer.session)
@@ -133,15 +140,19 @@ class AccountMutation:
         if ctx.viewer is None or ctx.viewer.session is None:
             return False
         await sessions.revoke_session(ctx.viewer.session)
+        await ctx.audit(AuditEventType.LOG_OUT)
         return True
 
     @strawberry.mutation(description="Corrects the e-mail or name of the signed-in account.")
     @returns_user_errors
     async def update_profile(self, info: Info, input: ProfileInput) -> ProfileResult:
         viewer = _session_or_not_authenticated(info)
+        old_email = viewer.account.email
         account = await service.update_profile(
             viewer.account, _given(input.email), _given(input.name)
         )
+        if account.email != old_email:  # neither address goes into the log
+            await info.context.audit(AuditEventType.EMAIL_CHANGED, via="session")
         return Account.from_model(account)
 
     @strawberry.mutation(description="Opts in to or out of marketing e-mail.")

@@ -10,6 +10,7 @@ import strawberry
 
 from neurall.accounts import api_keys
 from neurall.accounts.viewer import Scope
+from neurall.audit import AuditEventType
 from neurall.errors import DomainError
 from neurall.graphql.context import Info
 from neurall.graphql.errors import (
@@ -99,13 +100,19 @@ class ApiKeyMutation:
     ) -> CreateApiKeyResult:
         viewer = require_session(info)
         chosen = None if scopes is None else [Scope(s.value) for s in scopes]
-        return _created(*await api_keys.create_api_key(viewer.account, name, chosen))
+        key, secret = await api_keys.create_api_key(viewer.account, name, chosen)
+        await info.context.audit(
+            AuditEventType.API_KEY_CREATED, api_key_id=key.id, scopes=key.scopes.split()
+        )
+        return _created(key, secret)
 
     @strawberry.mutation(description="Revokes a key; it fails on the very next request.")
     @returns_user_errors
     async def revoke_api_key(self, info: Info, id: strawberry.ID) -> RevokeApiKeyResult:
         viewer = require_session(info)
-        return ApiKey.from_model(await api_keys.revoke_api_key(viewer.account, id))
+        key = await api_keys.revoke_api_key(viewer.account, id)
+        await info.context.audit(AuditEventType.API_KEY_REVOKED, api_key_id=key.id)
+        return ApiKey.from_model(key)
 
     @strawberry.mutation(
         description="Revokes the key and issues a new one with the same name and scopes."
@@ -113,4 +120,8 @@ class ApiKeyMutation:
     @returns_user_errors
     async def regenerate_api_key(self, info: Info, id: strawberry.ID) -> CreateApiKeyResult:
         viewer = require_session(info)
-        return _created(*await api_keys.regenerate_api_key(viewer.account, id))
+        key, secret = await api_keys.regenerate_api_key(viewer.account, id)
+        await info.context.audit(
+            AuditEventType.API_KEY_REGENERATED, api_key_id=id, new_api_key_id=key.id
+        )
+        return _created(key, secret)

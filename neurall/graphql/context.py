@@ -9,6 +9,7 @@ from aiohttp import web
 from strawberry.types import Info as StrawberryInfo
 
 from neurall.accounts.viewer import Viewer
+from neurall.audit import AuditEventType, record
 from neurall.services import Services
 
 
@@ -25,6 +26,15 @@ class Context:
     @property
     def client_ip(self) -> str:
         return self.request.remote or "unknown"
+
+    @property
+    def user_agent(self) -> str:
+        return self.request.headers.get("User-Agent", "")
+
+    async def audit(self, event: AuditEventType, **safe_details: object) -> None:
+        """Record ``event`` for the calling account, from this request's IP and agent."""
+        account_id = self.viewer.account.id if self.viewer else None
+        await record(event, account_id, self.client_ip, self.user_agent, **safe_details)
 
 
 Info = StrawberryInfo[Context, None]

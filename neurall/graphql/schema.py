@@ -12,7 +12,9 @@ from strawberry.extensions import (
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
+    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -21,12 +23,22 @@ from strawberry.types import ExecutionContext
 from neurall.config import Settings
 from neurall.graphql.accounts import AccountMutation, AccountQuery
 from neurall.graphql.api_keys import ApiKeyMutation, ApiKeyQuery
+from neurall.graphql.billing import BillingMutation, BillingQuery
 from neurall.graphql.errors import ALL_ERROR_TYPES, should_mask
+from neurall.graphql.generation import (
+    GenerationMutation,
+    GenerationQuery,
+    GenerationSubscription,
+)
+from neurall.graphql.limits import RequestRateLimit
 
 log = logging.getLogger("neurall.graphql")
 
-Query = merge_types("Query", (AccountQuery, ApiKeyQuery))
-Mutation = merge_types("Mutation", (AccountMutation, ApiKeyMutation))
+Query = merge_types("Query", (AccountQuery, ApiKeyQuery, GenerationQuery, BillingQuery))
+Mutation = merge_types(
+    "Mutation", (AccountMutation, ApiKeyMutation, GenerationMutation, BillingMutation)
+)
+Subscription = merge_types("Subscription", (GenerationSubscription,))
 
 
 class Schema(strawberry.Schema):
@@ -52,12 +64,19 @@ def build_schema(settings: Settings) -> Schema:
         partial(MaxAliasesLimiter, max_alias_count=settings.graphql_max_aliases),
         partial(MaxTokensLimiter, max_token_count=settings.graphql_max_tokens),
         partial(MaskErrors, should_mask_error=should_mask),
+        # Integrations send the same few documents over and over: parse and validate each
+        # once (bounded LRU caches keyed by the document text).
+        ParserCache,
+        ValidationCache,
+        # Per API key and per account, on every authenticated operation.
+        RequestRateLimit,
     ]
     if settings.production:
         extensions.append(DisableIntrospection)
     return Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=ALL_ERROR_TYPES,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=settings.production),

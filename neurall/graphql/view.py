@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from aiohttp import web
+from cross_web import HTTPException
 from strawberry.aiohttp.views import GraphQLView
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -14,6 +15,7 @@ from neurall.graphql.context import Context
 from neurall.graphql.schema import Schema
 from neurall.services import Services
 from neurall.web.auth import authenticate, authorization_param, viewer_for_api_key
+from neurall.web.origins import trusted_origins
 
 
 class NeurallGraphQLView(GraphQLView[Context, None]):
@@ -21,15 +23,45 @@ class NeurallGraphQLView(GraphQLView[Context, None]):
     allow_queries_via_get = False
 
     def __init__(self, schema: Schema, services: Services) -> None:
+        settings = services.settings
         super().__init__(
             schema=schema,
-            graphql_ide=None if services.settings.production else "graphiql",
+            graphql_ide=None if settings.production else "graphiql",
             allow_queries_via_get=False,
+            # graphql-transport-ws only: one protocol to harden (init timeout, limits).
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
-            connection_init_wait_timeout=timedelta(seconds=10),
+            connection_init_wait_timeout=timedelta(seconds=settings.ws_connection_init_timeout_s),
             multipart_uploads_enabled=True,
+            # Counts every in-flight operation on the socket, subscriptions included.
+            max_subscriptions_per_connection=settings.ws_max_subscriptions,
+            # Browsers attach the session cookie to any page's handshake and CORS does not
+            # apply to websockets: a handshake whose Origin is neither this host nor trusted
+            # is refused (403) before the cookie is looked at. Clients that send no Origin
+            # (not browsers) are let through and carry no ambient cookie to abuse.
+            allowed_origins=sorted(trusted_origins(settings)),
         )
         self.services = services
+
+    def parse_json(self, data: str | bytes) -> object:
+        # A body of valid JSON that is not an object ("null", "1") would otherwise reach
+        # Strawberry's dict handling and end as a 500. Arrays stay: they are refused as
+        # batches (batching is off).
+        value = super().parse_json(data)
+        if not isinstance(value, dict | list):
+            raise HTTPException(400, "The request body must be a JSON object.")
+        return value
+
+    async def create_websocket_response(
+        self, request: web.Request, subprotocol: str | None
+    ) -> web.WebSocketResponse:
+        # aiohttp's default frame limit is 4 MiB; graphql-transport-ws messages are small.
+        # A bigger message closes the socket with 1009 (message too big).
+        ws = web.WebSocketResponse(
+            protocols=[subprotocol] if subprotocol else [],
+            max_msg_size=self.services.settings.ws_max_message_bytes,
+        )
+        await ws.prepare(request)
+        return ws
 
     async def get_context(
         self, request: web.Request, response: web.Response | web.WebSocketResponse

@@ -12,6 +12,9 @@ from typing import Any
 APP_LABEL = "neurall"
 MODEL_MODULES = [
     "neurall.orm.accounts",
+    "neurall.orm.jobs",
+    "neurall.orm.billing",
+    "neurall.orm.audit",
 ]
 MIGRATIONS_MODULE = "neurall.orm.migrations"
 

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from tortoise import Tortoise, connections
+from tortoise.context import TortoiseContext
 from tortoise.migrations.api import migrate as tortoise_migrate
 from tortoise.migrations.autodetector import MigrationAutodetector
 
@@ -45,22 +46,32 @@ async def pending_model_changes(database_url: str) -> list[str]:
     return [f"{w.app_label}.{w.name}" for w in writers]
 
 
-async def open_database(database_url: str) -> None:
+async def open_database(database_url: str) -> TortoiseContext:
+    """Initialise Tortoise; returns its context, which ``close_database`` needs.
+
+    Tortoise 1.x keeps its state in a context variable. Closing through the returned
+    context (rather than whatever context is current) matters when start and shutdown run
+    in different tasks, as aiohttp's cleanup_ctx does under test runners: otherwise the
+    connections (and aiosqlite's worker threads) outlive the app.
+    """
     _ensure_sqlite_dir(database_url)
-    await Tortoise.init(config=tortoise_config(database_url))
+    return await Tortoise.init(config=tortoise_config(database_url))
 
 
-async def close_database() -> None:
-    await Tortoise.close_connections()
+async def close_database(context: TortoiseContext | None = None) -> None:
+    if context is not None:
+        await context.close_connections()
+    else:
+        await Tortoise.close_connections()
 
 
 @asynccontextmanager
 async def database(database_url: str) -> AsyncIterator[None]:
-    await open_database(database_url)
+    context = await open_database(database_url)
     try:
         yield
     finally:
-        await close_database()
+        await close_database(context)
 
 
 async def is_reachable() -> bool:

@@ -16,7 +16,7 @@ async def test_models_and_migrations_agree(tmp_path):
 async def test_migrations_applied_and_reapplying_is_a_no_op(database_url):
     # The fixture migrated this database; running migrate again must change nothing.
     await database.migrate(database_url)
-    await database.open_database(database_url)
+    context = await database.open_database(database_url)
     try:
         rows = await connections.get("default").execute_query_dict(
             "SELECT COUNT(*) AS n FROM tortoise_migrations"
@@ -24,4 +24,4 @@ async def test_migrations_applied_and_reapplying_is_a_no_op(database_url):
         assert rows[0]["n"] >= 1
         assert await database.is_reachable()
     finally:
-        await database.close_database()
+        await database.close_database(context)

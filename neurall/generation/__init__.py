@@ -1,0 +1,1 @@
+"""Generation: validation, cost, submission, cancellation and the job's life cycle."""

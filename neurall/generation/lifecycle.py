@@ -1,0 +1,126 @@
+"""A job's state changes, each numbered and announced as a JobEvent.
+
+Every change goes through ``transition``: in one transaction it locks the job row, checks the
+status is one the change may leave from (so a cancel and a finishing worker cannot both
+win), applies the change, takes the next ``seq`` and builds the event. The caller publishes
+the event after the commit, so a subscriber never sees an event the database rolled back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from neurall.orm.jobs import TERMINAL_STATUSES, Job, JobImage, JobStatus
+from neurall.workers.events import EventBus, EventType, ImageRef, JobEventData
+
+# Queue positions are announced to at most this many waiting jobs after each change; jobs
+# further back learn theirs when they move into this window.
+POSITION_ANNOUNCE_LIMIT = 50
+
+ACTIVE = frozenset({JobStatus.QUEUED, JobStatus.RUNNING})
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def image_ref(image: JobImage) -> ImageRef:
+    return ImageRef(
+        id=str(image.id),
+        width=image.width,
+        height=image.height,
+        seed=image.seed,
+        content_type=image.content_type,
+        expires_at=image.expires_at,
+    )
+
+
+async def queue_position(job: Job) -> int | None:
+    """Jobs queued ahead of this one (all accounts); None unless it is queued."""
+    if job.status != JobStatus.QUEUED:
+        return None
+    return await Job.filter(status=JobStatus.QUEUED, created_at__lt=job.created_at).count()
+
+
+def event_for(
+    job: Job,
+    type_: EventType,
+    *,
+    position: int | None = None,
+    images: Iterable[JobImage] = (),
+) -> JobEventData:
+    return JobEventData(
+        seq=job.seq,
+        job_id=job.id,
+        type=type_,
+        status=job.status.value,
+        queue_position=position,
+        step=job.step,
+        total_steps=job.total_steps,
+        progress=job.step / job.total_steps if job.total_steps else 0.0,
+        eta_seconds=job.eta_seconds if job.status == JobStatus.RUNNING else None,
+        images=[image_ref(i) for i in images],
+        error=job.error,
+    )
+
+
+async def snapshot(job: Job) -> JobEventData:
+    """The job's current state as an event with its latest seq (what a subscriber sees
+    first)."""
+    match job.status:
+        case JobStatus.QUEUED:
+            return event_for(job, EventType.QUEUED, position=await queue_position(job))
+        case JobStatus.RUNNING:
+            return event_for(job, EventType.PROGRESS if job.step else EventType.STARTED)
+        case JobStatus.SUCCEEDED:
+            images = await JobImage.filter(job_id=job.id).order_by("index")
+            return event_for(job, EventType.SUCCEEDED, images=images)
+        case JobStatus.FAILED:
+            return event_for(job, EventType.FAILED)
+    return event_for(job, EventType.CANCELED)
+
+
+async def transition(
+    job_id: uuid.UUID,
+    type_: EventType,
+    *,
+    allowed_from: Iterable[JobStatus] = ACTIVE,
+    updates: dict[str, Any] | None = None,
+    inside: Callable[[Job], Awaitable[list[JobImage] | None]] | None = None,
+) -> tuple[Job, JobEventData] | None:
+    """Apply ``updates`` (and ``inside``, run in the same transaction) if the job's status
+    is in ``allowed_from``; None when it is not (someone else moved it first)."""
+    allowed = frozenset(allowed_from)
+    async with in_transaction():
+        job = await Job.filter(id=job_id).select_for_update().get_or_none()
+        if job is None or job.status not in allowed:
+            return None
+        for name, value in (updates or {}).items():
+            setattr(job, name, value)
+        if job.status in TERMINAL_STATUSES and job.finished_at is None:
+            job.finished_at = now()
+        job.seq += 1
+        await job.save()
+        images = (await inside(job) or []) if inside is not None else []
+        position = (
+            await queue_position(job) if type_ in (EventType.QUEUED, EventType.POSITION) else None
+        )
+        return job, event_for(job, type_, position=position, images=images)
+
+
+async def announce_positions(bus: EventBus) -> None:
+    """Tell the first waiting jobs their new place in the queue (after one left it)."""
+    waiting = (
+        await Job.filter(status=JobStatus.QUEUED)
+        .order_by("created_at", "id")
+        .limit(POSITION_ANNOUNCE_LIMIT)
+    )
+    for job in waiting:
+        result = await transition(job.id, EventType.POSITION, allowed_from=[JobStatus.QUEUED])
+        if result is not None:
+            await bus.publish(result[1])

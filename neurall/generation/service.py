@@ -1,0 +1,214 @@
+"""Submitting, cancelling and reading generation jobs: what GraphQL (and tests) call.
+
+Submission is one transaction: the job row and its credit hold are written together, so a
+job never exists without its hold and a hold never without its job. The message that
+carries the job to a worker holds only the job id (see neurall.generation.payloads).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from neurall.billing import ledger, pricing
+from neurall.errors import ConflictError, NotFoundError
+from neurall.generation.lifecycle import announce_positions, event_for, now, transition
+from neurall.generation.params import GenerateParams
+from neurall.ids import parse_id
+from neurall.orm.accounts import Account
+from neurall.orm.jobs import TERMINAL_STATUSES, Job, JobSource, JobStatus
+from neurall.workers.events import EventType
+from neurall.workers.runtime import GenerationRuntime
+
+log = logging.getLogger(__name__)
+
+
+def estimate_cost(params: GenerateParams, runtime: GenerationRuntime) -> int:
+    return pricing.generation_cost(
+        params.width,
+        params.height,
+        params.steps,
+        params.num_images,
+        params.clone_id is not None,
+        runtime.pricing,
+    )
+
+
+async def _existing(account: Account, key: str | None) -> Job | None:
+    if key is None:
+        return None
+    return await Job.get_or_none(account_id=account.id, idempotency_key=key)
+
+
+async def submit(
+    account: Account,
+    source: JobSource,
+    params: GenerateParams,
+    runtime: GenerationRuntime,
+    *,
+    idempotency_key: str | None = None,
+) -> Job:
+    """Hold the credits, create the job and queue it. The same idempotency key from the
+    same account returns the first job (even while it runs), without a second hold."""
+    existing = await _existing(account, idempotency_key)
+    if existing is not None:
+        return existing
+    cost = estimate_cost(params, runtime)
+    job_id = uuid.uuid4()
+    if source == JobSource.API:
+        # Stored before the job exists, so a worker never sees a job without its request.
+        await runtime.payloads.put(job_id, params.to_json())
+    try:
+        async with in_transaction():
+            # The hold first: it locks the account row, so concurrent submissions of one
+            # account queue up here instead of deadlocking (the job's foreign key would
+            # otherwise take a share lock on the account before the hold asks for more).
+            await ledger.hold(account.id, cost, f"job:{job_id}", job_id=job_id)
+            job = await Job.create(
+                id=job_id,
+                account_id=account.id,
+                source=source,
+                idempotency_key=idempotency_key,
+                params=params.to_dict() if source == JobSource.PLAYGROUND else None,
+                total_steps=params.steps,
+                num_images=params.num_images,
+                held_credits=cost,
+                seq=1,
+            )
+    except IntegrityError:
+        await runtime.payloads.delete(job_id)
+        existing = await _existing(account, idempotency_key)  # lost a race on the key
+        if existing is None:
+            raise
+        return existing
+    except BaseException:
+        await runtime.payloads.delete(job_id)
+        raise
+    try:
+        await runtime.enqueue(job.id)
+    except Exception:
+        log.exception("could not queue job %s", job.id)
+        await fail(job.id, "The job could not be queued.", runtime)
+        raise
+    await runtime.bus.publish(event_for(job, EventType.QUEUED))
+    return job
+
+
+async def get_job(account: Account, job_id: str) -> Job | None:
+    """The caller's job, or None (someone else's job is indistinguishable from none)."""
+    parsed = parse_id(job_id)
+    if parsed is None:
+        return None
+    return await Job.get_or_none(id=parsed, account_id=account.id)
+
+
+async def list_jobs(
+    account: Account, *, first: int, after: str | None, status: JobStatus | None
+) -> tuple[list[Job], bool]:
+    """Newest first; ``after`` is the id of the last job of the previous page."""
+    query = Job.filter(account_id=account.id)
+    if status is not None:
+        query = query.filter(status=status)
+    if after is not None:
+        cursor = await get_job(account, after)
+        if cursor is None:
+            return [], False
+        created: datetime = cursor.created_at
+        query = query.filter(
+            Q(created_at__lt=created) | (Q(created_at=created) & Q(id__lt=cursor.id))
+        )
+    rows = await query.order_by("-created_at", "-id").limit(first + 1)
+    return rows[:first], len(rows) > first
+
+
+async def cancel(account: Account, job_id: str, runtime: GenerationRuntime) -> Job:
+    """Cancel a queued or running job. A running job is charged for the steps it finished
+    (rounded down); everything else held is released."""
+    job = await get_job(account, job_id)
+    if job is None:
+        raise NotFoundError()
+
+    async def settle(job: Job) -> None:
+        if job.cost_credits:
+            await ledger.settle(job.ledger_reference, job.cost_credits)
+        else:
+            await ledger.release(job.ledger_reference)
+
+    was_queued = job.status == JobStatus.QUEUED
+    for _ in range(3):  # a worker may move the job between our read and our lock
+        charge = (
+            pricing.partial_charge(job.held_credits, job.step, job.total_steps)
+            if job.status == JobStatus.RUNNING
+            else 0
+        )
+        result = await transition(
+            job.id,
+            EventType.CANCELED,
+            allowed_from=[job.status] if job.status not in TERMINAL_STATUSES else [],
+            updates={"status": JobStatus.CANCELED, "cost_credits": charge, "eta_seconds": None},
+            inside=lambda j: _then_none(settle(j)),
+        )
+        if result is not None:
+            job, event = result
+            await runtime.payloads.delete(job.id)
+            await runtime.bus.publish(event)
+            if was_queued:
+                await announce_positions(runtime.bus)
+            return job
+        job = await Job.get(id=job.id)
+        if job.status in TERMINAL_STATUSES:
+            break
+    raise ConflictError(f"The job has already ended ({job.status.value}).")
+
+
+async def _then_none(awaitable: object) -> None:
+    await awaitable  # type: ignore[misc]
+
+
+async def fail(job_id: uuid.UUID, error: str, runtime: GenerationRuntime) -> Job | None:
+    """End a job for good: FAILED, nothing charged, its hold released."""
+    result = await transition(
+        job_id,
+        EventType.FAILED,
+        updates={
+            "status": JobStatus.FAILED,
+            "error": error[:500],
+            "cost_credits": 0,
+            "eta_seconds": None,
+        },
+        inside=lambda j: _then_none(ledger.release(j.ledger_reference)),
+    )
+    await runtime.payloads.delete(job_id)
+    if result is None:
+        return None
+    await runtime.bus.publish(result[1])
+    return result[0]
+
+
+async def cleanup_after_end(job: Job, runtime: GenerationRuntime) -> None:
+    """Make sure an ended job's credits are settled and its payload is gone (idempotent:
+    a redelivered message after a crash between commit and cleanup finishes it here)."""
+    if job.status not in TERMINAL_STATUSES:
+        return
+    if job.cost_credits:
+        await ledger.settle(job.ledger_reference, job.cost_credits)
+    else:
+        await ledger.release(job.ledger_reference)
+    await runtime.payloads.delete(job.id)
+
+
+__all__ = [
+    "cancel",
+    "cleanup_after_end",
+    "estimate_cost",
+    "fail",
+    "get_job",
+    "list_jobs",
+    "now",
+    "submit",
+]

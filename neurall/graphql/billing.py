@@ -1,0 +1,126 @@
+"""Credits: ``creditLedger`` and ``createCheckout``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+
+from neurall.accounts.viewer import Scope
+from neurall.billing import checkout, history
+from neurall.errors import DomainError
+from neurall.graphql.context import Info
+from neurall.graphql.errors import (
+    BillingUnavailable,
+    Forbidden,
+    InvalidInput,
+    NotAuthenticated,
+    PublicError,
+    returns_user_errors,
+)
+from neurall.graphql.pagination import PageInfo, clamp_first
+from neurall.graphql.permissions import require_scope, require_session
+from neurall.orm import billing as orm
+
+
+@strawberry.enum(description="What caused a ledger entry.")
+class LedgerKind(Enum):
+    TOP_UP = strawberry.enum_value("TOP_UP", description="Credits bought through Stripe.")
+    GRANT = strawberry.enum_value("GRANT", description="Free credits (sign-up, support).")
+    HOLD = strawberry.enum_value("HOLD", description="Credits reserved by queued work.")
+    RELEASE = strawberry.enum_value("RELEASE", description="Unused reserved credits freed.")
+    CHARGE = strawberry.enum_value("CHARGE", description="Credits spent by finished work.")
+    REFUND = strawberry.enum_value("REFUND", description="Credits given back for a charge.")
+    CHARGEBACK = strawberry.enum_value(
+        "CHARGEBACK", description="Credits taken back after a refund or payment dispute."
+    )
+    ADJUSTMENT = strawberry.enum_value("ADJUSTMENT", description="A correction.")
+
+
+@strawberry.type(description="One change to the account's credits.")
+class LedgerEntry:
+    id: strawberry.ID
+    kind: LedgerKind
+    amount: int = strawberry.field(
+        description="Signed change to the balance, in credits. Zero for HOLD and RELEASE, "
+        "which change only the held credits (see heldChange)."
+    )
+    balance_after: int
+    held_change: int = strawberry.field(description="Signed change to the held credits.")
+    held_after: int = strawberry.field(description="Held credits after this entry.")
+    job_id: strawberry.ID | None
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, entry: orm.LedgerEntry) -> LedgerEntry:
+        return cls(
+            id=strawberry.ID(str(entry.id)),
+            kind=LedgerKind(entry.kind),
+            amount=entry.amount,
+            balance_after=entry.balance_after,
+            held_change=entry.held_change,
+            held_after=entry.held_after,
+            job_id=strawberry.ID(str(entry.job_id)) if entry.job_id else None,
+            created_at=entry.created_at,
+        )
+
+
+@strawberry.type
+class LedgerEdge:
+    cursor: str
+    node: LedgerEntry
+
+
+@strawberry.type(description="A page of ledger entries, newest first.")
+class LedgerConnection:
+    edges: list[LedgerEdge]
+    page_info: PageInfo
+
+
+@strawberry.type(description="A Stripe Checkout page that sells credits.")
+class Checkout:
+    url: str = strawberry.field(description="Stripe Checkout page to send the user to.")
+    credits: int
+
+
+CheckoutResult = Annotated[
+    # Forbidden is beyond the contract's members: an API key may not buy credits.
+    Checkout | InvalidInput | NotAuthenticated | BillingUnavailable | Forbidden,
+    strawberry.union("CheckoutResult"),
+]
+
+
+@strawberry.type
+class BillingQuery:
+    @strawberry.field(description="The caller's credit ledger, newest first (at most 100).")
+    async def credit_ledger(
+        self, info: Info, first: int | None = 50, after: str | None = None
+    ) -> LedgerConnection:
+        try:
+            viewer = require_scope(info, Scope.READ)
+            rows, more = await history.ledger_page(viewer.account.id, clamp_first(first, 50), after)
+        except DomainError as exc:
+            raise PublicError(exc) from None
+        edges = [
+            LedgerEdge(cursor=history.encode_cursor(e), node=LedgerEntry.from_model(e))
+            for e in rows
+        ]
+        return LedgerConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+        )
+
+
+@strawberry.type
+class BillingMutation:
+    @strawberry.mutation(description="Starts buying credits; credits arrive once Stripe confirms.")
+    @returns_user_errors
+    async def create_checkout(self, info: Info, credits: int) -> CheckoutResult:
+        viewer = require_session(info)
+        services = info.context.services
+        result = await checkout.create_checkout(
+            viewer.account, credits, services.settings, services.payments
+        )
+        return Checkout(url=result.url, credits=result.credits)

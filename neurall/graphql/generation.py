@@ -1,0 +1,383 @@
+"""generate, cancelJob, job, jobs, estimateCost and the jobEvents subscription."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+
+from neurall.accounts.viewer import Scope, Viewer
+from neurall.errors import DomainError, NotFoundError
+from neurall.generation import params as gen_params
+from neurall.generation import service
+from neurall.generation.lifecycle import snapshot
+from neurall.graphql.context import Info
+from neurall.graphql.errors import (
+    Conflict,
+    Forbidden,
+    InsufficientCredits,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    PublicError,
+    RateLimited,
+    returns_user_errors,
+)
+from neurall.graphql.pagination import PageInfo, clamp_first
+from neurall.graphql.permissions import require_scope
+from neurall.orm import jobs as orm
+from neurall.workers.events import ImageRef, JobEventData
+from neurall.workers.runtime import GenerationRuntime
+
+
+@strawberry.enum(description="Where a job is in its life.")
+class JobStatus(Enum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELED = "CANCELED"
+
+
+@strawberry.enum(description="PLAYGROUND jobs (session) are kept; API jobs (key) are ephemeral.")
+class JobSource(Enum):
+    PLAYGROUND = "PLAYGROUND"
+    API = "API"
+
+
+@strawberry.enum(description="What happened to a job.")
+class JobEventType(Enum):
+    QUEUED = "QUEUED"
+    POSITION = "POSITION"
+    STARTED = "STARTED"
+    PROGRESS = "PROGRESS"
+    PREVIEW = "PREVIEW"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELED = "CANCELED"
+
+
+@strawberry.input(description="A text-to-image request. Unset fields take server defaults.")
+class GenerateInput:
+    prompt: str
+    negative_prompt: str | None = None
+    width: int | None = strawberry.field(
+        default=None,
+        description="Defaults to the model's native size. Multiples of 8, bounded by the server.",
+    )
+    height: int | None = None
+    steps: int | None = None
+    guidance_scale: float | None = None
+    seed: int | None = strawberry.field(
+        default=None, description="Same seed and parameters give the same image."
+    )
+    num_images: int | None = 1
+    clone_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Generate with a trained clone of the caller's."
+    )
+
+    def to_domain(self) -> gen_params.GenerateInput:
+        return gen_params.GenerateInput(
+            prompt=self.prompt,
+            negative_prompt=self.negative_prompt,
+            width=self.width,
+            height=self.height,
+            steps=self.steps,
+            guidance_scale=self.guidance_scale,
+            seed=self.seed,
+            num_images=self.num_images,
+            clone_id=None if self.clone_id is None else str(self.clone_id),
+        )
+
+
+@strawberry.type(description="The request as sent (PLAYGROUND jobs only).")
+class GenerateParams:
+    prompt: str
+    negative_prompt: str | None
+    width: int
+    height: int
+    steps: int
+    guidance_scale: float
+    seed: int
+    num_images: int
+    clone_id: strawberry.ID | None
+
+
+@strawberry.type(description="A generated image.")
+class Image:
+    url: str = strawberry.field(
+        description="A URL on this server that returns the image bytes to the job's owner."
+    )
+    width: int
+    height: int
+    seed: int
+    content_type: str
+    expires_at: datetime | None = strawberry.field(
+        description="For API jobs: when the result is discarded. Null for kept playground images."
+    )
+
+
+def image_url(info: Info, image_id: str) -> str:
+    return f"{info.context.services.settings.public_url}/images/{image_id}"
+
+
+def _image(info: Info, ref: ImageRef) -> Image:
+    return Image(
+        url=image_url(info, ref.id),
+        width=ref.width,
+        height=ref.height,
+        seed=ref.seed,
+        content_type=ref.content_type,
+        expires_at=ref.expires_at,
+    )
+
+
+@strawberry.type(description="A generation job.")
+class Job:
+    id: strawberry.ID
+    status: JobStatus
+    source: JobSource
+    queue_position: int | None = strawberry.field(
+        description="Jobs ahead of this one; null once it runs."
+    )
+    step: int
+    total_steps: int
+    progress: float = strawberry.field(description="0.0 to 1.0.")
+    eta_seconds: float | None
+    held_credits: int = strawberry.field(description="Credits reserved at submission.")
+    cost_credits: int | None = strawberry.field(
+        description="Credits finally charged (set when the job ends)."
+    )
+    params: GenerateParams | None = strawberry.field(
+        description="The request as sent. Kept for PLAYGROUND jobs; always null for API jobs."
+    )
+    images: list[Image] = strawberry.field(
+        description="Results. For API jobs they are served until first fetched or until "
+        "expiresAt, then discarded; afterwards this list is empty."
+    )
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+async def job_type(info: Info, job: orm.Job) -> Job:
+    event = await snapshot(job)
+    params = None
+    if job.source == orm.JobSource.PLAYGROUND and job.params is not None:
+        params = GenerateParams(**job.params)
+    return Job(
+        id=strawberry.ID(str(job.id)),
+        status=JobStatus(job.status.value),
+        source=JobSource(job.source.value),
+        queue_position=event.queue_position,
+        step=job.step,
+        total_steps=job.total_steps,
+        progress=event.progress,
+        eta_seconds=event.eta_seconds,
+        held_credits=job.held_credits,
+        cost_credits=job.cost_credits,
+        params=params,
+        images=[_image(info, i) for i in event.images if not _expired(i)],
+        error=job.error,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+    )
+
+
+def _expired(ref: ImageRef) -> bool:
+    return ref.expires_at is not None and ref.expires_at <= service.now()
+
+
+@strawberry.type(description="One change in a job's life.")
+class JobEvent:
+    seq: int = strawberry.field(
+        description="Strictly increasing per job, from 1. Resume with jobEvents(afterSeq)."
+    )
+    job_id: strawberry.ID
+    type: JobEventType
+    status: JobStatus
+    queue_position: int | None
+    step: int
+    total_steps: int
+    progress: float
+    eta_seconds: float | None
+    preview: Image | None = strawberry.field(
+        description="Low-resolution preview of the current latents, when the server sends them."
+    )
+    images: list[Image] = strawberry.field(description="Set on SUCCEEDED.")
+    error: str | None = strawberry.field(description="Set on FAILED.")
+
+
+def event_type(info: Info, event: JobEventData) -> JobEvent:
+    return JobEvent(
+        seq=event.seq,
+        job_id=strawberry.ID(str(event.job_id)),
+        type=JobEventType(event.type.value),
+        status=JobStatus(event.status),
+        queue_position=event.queue_position,
+        step=event.step,
+        total_steps=event.total_steps,
+        progress=event.progress,
+        eta_seconds=event.eta_seconds,
+        preview=_image(info, event.preview) if event.preview else None,
+        images=[_image(info, i) for i in event.images],
+        error=event.error,
+    )
+
+
+@strawberry.type
+class JobEdge:
+    cursor: str
+    node: Job
+
+
+@strawberry.type(description="A page of jobs, newest first.")
+class JobConnection:
+    edges: list[JobEdge]
+    page_info: PageInfo
+
+
+GenerateResult = Annotated[
+    Job
+    | InvalidInput
+    | InsufficientCredits
+    | RateLimited
+    | NotAuthenticated
+    | Forbidden
+    | NotFound,
+    strawberry.union("GenerateResult"),
+]
+CancelJobResult = Annotated[
+    Job | NotFound | Conflict | NotAuthenticated | Forbidden, strawberry.union("CancelJobResult")
+]
+
+
+def _runtime(info: Info) -> GenerationRuntime:
+    runtime = info.context.services.generation
+    if runtime is None:
+        raise RuntimeError("generation is not running in this process")
+    return runtime
+
+
+def _generate_viewer(info: Info) -> Viewer:
+    return require_scope(info, Scope.GENERATE)
+
+
+def _public(info: Info) -> Viewer:
+    """For fields without a result union: errors travel as PublicError."""
+    try:
+        return _generate_viewer(info)
+    except DomainError as exc:
+        raise PublicError(exc) from None
+
+
+@strawberry.type
+class GenerationQuery:
+    @strawberry.field(description="Null unless the job exists and belongs to the caller.")
+    async def job(self, info: Info, id: strawberry.ID) -> Job | None:
+        viewer = _public(info)
+        job = await service.get_job(viewer.account, str(id))
+        return await job_type(info, job) if job is not None else None
+
+    @strawberry.field(description="The caller's jobs, newest first.")
+    async def jobs(
+        self,
+        info: Info,
+        first: int | None = 20,
+        after: str | None = None,
+        status: JobStatus | None = None,
+    ) -> JobConnection:
+        viewer = _public(info)
+        rows, more = await service.list_jobs(
+            viewer.account,
+            first=clamp_first(first),
+            after=after,
+            status=orm.JobStatus(status.value) if status else None,
+        )
+        edges = [JobEdge(cursor=str(j.id), node=await job_type(info, j)) for j in rows]
+        return JobConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+        )
+
+    @strawberry.field(description="What generate would hold for this input, in credits.")
+    async def estimate_cost(self, info: Info, input: GenerateInput) -> int:
+        _public(info)
+        try:
+            params = gen_params.validate(input.to_domain(), info.context.services.settings)
+        except DomainError as exc:
+            raise PublicError(exc) from None
+        return service.estimate_cost(params, _runtime(info))
+
+
+@strawberry.type
+class GenerationMutation:
+    @strawberry.mutation(
+        description="Queues a generation. The same idempotencyKey from the same account "
+        "returns the same job."
+    )
+    @returns_user_errors
+    async def generate(
+        self, info: Info, input: GenerateInput, idempotency_key: str | None = None
+    ) -> GenerateResult:
+        viewer = _generate_viewer(info)
+        key = gen_params.check_idempotency_key(idempotency_key)
+        params = gen_params.validate(input.to_domain(), info.context.services.settings)
+        source = orm.JobSource.API if viewer.via_api_key else orm.JobSource.PLAYGROUND
+        job = await service.submit(
+            viewer.account, source, params, _runtime(info), idempotency_key=key
+        )
+        return await job_type(info, job)
+
+    @strawberry.mutation(
+        description="Cancels a queued or running job; unused held credits are released."
+    )
+    @returns_user_errors
+    async def cancel_job(self, info: Info, id: strawberry.ID) -> CancelJobResult:
+        viewer = _generate_viewer(info)
+        return await job_type(info, await service.cancel(viewer.account, str(id), _runtime(info)))
+
+
+@strawberry.type
+class GenerationSubscription:
+    @strawberry.subscription(
+        description="Live events of one of the caller's jobs. Starts with the job's current "
+        "state, then streams until it ends. afterSeq skips events already seen."
+    )
+    async def job_events(
+        self, info: Info, job_id: strawberry.ID, after_seq: int | None = None
+    ) -> AsyncGenerator[JobEvent, None]:
+        viewer = _public(info)
+        runtime = _runtime(info)
+        parsed = _parse(job_id)
+        # Subscribe before reading the row, so no event falls between the two.
+        async with runtime.bus.subscribe(parsed or uuid.uuid4()) as live:
+            job = await service.get_job(viewer.account, str(job_id))
+            if job is None:
+                raise PublicError(NotFoundError())
+            current = await snapshot(job)
+            last = after_seq or 0
+            if current.seq > last:
+                last = current.seq
+                yield event_type(info, current)
+            if current.terminal:
+                return
+            async for event in live:
+                if event.seq <= last:
+                    continue
+                last = event.seq
+                yield event_type(info, event)
+                if event.terminal:
+                    return
+
+
+def _parse(job_id: strawberry.ID) -> uuid.UUID | None:
+    from neurall.ids import parse_id
+
+    return parse_id(str(job_id))

@@ -1,0 +1,57 @@
+"""Per-request rate limits, applied to every authenticated GraphQL operation.
+
+A Strawberry extension rather than a resolver decorator, so that no field can forget it:
+each operation (a query, a mutation, or one subscription started over a socket) takes one
+token from the caller's account bucket and, for API-key callers, one from the key's
+bucket. Anonymous operations are not counted here: the only ones that do work are signUp
+and logIn, which ``AuthThrottle`` limits per IP and per e-mail.
+
+A limited operation is not executed; it gets one error with ``extensions.code`` RATE_LIMITED
+and ``extensions.retryAfterSeconds``, the same fields as the contract's RateLimited type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from neurall.errors import RateLimitedError
+from neurall.graphql.context import Context
+
+
+class RateLimitedGraphQLError(GraphQLError):
+    """Top-level form of RateLimited for operations refused before any resolver ran."""
+
+    def __init__(self, exc: RateLimitedError) -> None:
+        super().__init__(
+            exc.message,
+            extensions={"code": "RATE_LIMITED", "retryAfterSeconds": exc.retry_after_s},
+        )
+
+
+class RequestRateLimit(SchemaExtension):
+    async def on_execute(self) -> AsyncIterator[None]:  # type: ignore[override]
+        context = self.execution_context.context
+        if isinstance(context, Context) and context.viewer is not None:
+            await take_request_tokens(context)
+        yield
+
+
+async def take_request_tokens(context: Context) -> None:
+    """Charge one request to the caller's key and account, or raise (charging neither)."""
+    viewer = context.viewer
+    if viewer is None:
+        return
+    limits = context.services.rate_limits
+    try:
+        # Check both before taking either, so a refused request costs nothing.
+        if viewer.api_key is not None:
+            await limits.per_api_key.check(viewer.api_key.id)
+        await limits.per_account.check(viewer.account.id)
+        if viewer.api_key is not None:
+            await limits.per_api_key.take(viewer.api_key.id)
+        await limits.per_account.take(viewer.account.id)
+    except RateLimitedError as exc:
+        raise RateLimitedGraphQLError(exc) from None

@@ -1,0 +1,85 @@
+"""Generation jobs and their result images.
+
+Privacy: the request itself (prompt, negative prompt, parameters) is stored in ``params``
+only for PLAYGROUND jobs. API jobs keep it in an ephemeral payload store (see
+neurall.generation.payloads) and this table holds only what running and billing the job
+need: the step count and the number of images. Images record their own size and seed,
+which the contract's Image type returns; they are deleted with the image.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class JobStatus(StrEnum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELED = "CANCELED"
+
+
+TERMINAL_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED})
+
+
+class JobSource(StrEnum):
+    PLAYGROUND = "PLAYGROUND"
+    API = "API"
+
+
+class Job(Model):
+    id = fields.UUIDField(primary_key=True)
+    account: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "neurall.Account", related_name="jobs", on_delete=fields.CASCADE
+    )
+    source = fields.CharEnumField(JobSource, max_length=16)
+    status = fields.CharEnumField(JobStatus, max_length=16, default=JobStatus.QUEUED)
+    # Unique per account (see Meta), so a retried `generate` returns the same job.
+    idempotency_key = fields.CharField(max_length=200, null=True)
+    # The request as sent: PLAYGROUND jobs only (null for API jobs, always).
+    params = fields.JSONField(null=True)
+    total_steps = fields.IntField()
+    num_images = fields.IntField()
+    step = fields.IntField(default=0)
+    eta_seconds = fields.FloatField(null=True)
+    # The last JobEvent.seq given out; events are numbered from 1.
+    seq = fields.IntField(default=0)
+    attempts = fields.IntField(default=0)
+    held_credits = fields.IntField(default=0)
+    cost_credits = fields.IntField(null=True)
+    error = fields.CharField(max_length=500, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+    started_at = fields.DatetimeField(null=True)
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "job"
+        unique_together = (("account", "idempotency_key"),)
+
+    @property
+    def ledger_reference(self) -> str:
+        return f"job:{self.id}"
+
+
+class JobImage(Model):
+    id = fields.UUIDField(primary_key=True)
+    job: fields.ForeignKeyRelation[Job] = fields.ForeignKeyField(
+        "neurall.Job", related_name="images", on_delete=fields.CASCADE
+    )
+    index = fields.IntField()
+    storage_key = fields.CharField(max_length=300)
+    width = fields.IntField()
+    height = fields.IntField()
+    seed = fields.BigIntField()
+    content_type = fields.CharField(max_length=50, default="image/png")
+    # API images: when the result is discarded; null for kept playground images.
+    expires_at = fields.DatetimeField(null=True, db_index=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "job_image"
+        unique_together = (("job", "index"),)

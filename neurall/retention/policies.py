@@ -1,0 +1,30 @@
+"""The retention policies. Each is one bulk delete with its TTL and reason."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tortoise.expressions import Q
+
+from neurall.audit import delete_expired_audit_events
+from neurall.orm.accounts import Session
+from neurall.retention.sweeper import RetentionContext, policy
+
+
+@policy("expired-sessions")
+async def expired_sessions(ctx: RetentionContext) -> int:
+    """Sessions past their absolute expiry (NEURALL_SESSION_ABSOLUTE_TIMEOUT_S, 30 days) or
+    unused for the idle timeout (NEURALL_SESSION_IDLE_TIMEOUT_S, 7 days). Such a session
+    can no longer authenticate anything, so its row (a token hash tied to an account) has
+    no purpose left."""
+    idle_cutoff = ctx.now - timedelta(seconds=ctx.settings.session_idle_timeout_s)
+    return await Session.filter(
+        Q(expires_at__lte=ctx.now) | Q(last_seen_at__lt=idle_cutoff)
+    ).delete()
+
+
+@policy("audit-events")
+async def audit_events(ctx: RetentionContext) -> int:
+    """Audit events older than NEURALL_AUDIT_RETENTION_DAYS (365): long enough to
+    investigate an account takeover found months later, no longer (they hold IPs)."""
+    return await delete_expired_audit_events(ctx.now, ctx.settings.audit_retention_days)

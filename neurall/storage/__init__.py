@@ -1,0 +1,13 @@
+"""Blob storage behind a small interface: a local directory now, S3-compatible later."""
+
+from neurall.storage.base import Storage
+from neurall.storage.local import LocalStorage
+
+__all__ = ["LocalStorage", "Storage", "make_storage"]
+
+
+def make_storage(root: object) -> Storage:
+    """The storage for the settings' storage directory (a shared volume when distributed)."""
+    from pathlib import Path
+
+    return LocalStorage(Path(str(root)))

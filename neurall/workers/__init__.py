@@ -1,0 +1,1 @@
+"""Background work: broker setup, the generation actor, and the job event bus."""

@@ -1,0 +1,74 @@
+"""The queue's life inside `neurall serve` (an aiohttp cleanup_ctx).
+
+Always: the generation runtime (event bus, payload store, storage, lazy inference) and a
+broker to enqueue on. Embedded (no NEURALL_BROKER_URL): also Dramatiq worker threads
+consuming the StubBroker, running the async actors on this server's loop. Distributed: the
+API only enqueues; `neurall worker` processes consume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+
+import dramatiq
+from aiohttp import web
+from dramatiq.asyncio import set_event_loop_thread
+
+from neurall.config import Settings
+from neurall.generation.lifecycle import ACTIVE
+from neurall.orm.jobs import Job
+from neurall.services import Services
+from neurall.workers.broker import ServerLoop, build_broker, declare_generation_actor, enqueuer
+from neurall.workers.runtime import GenerationRuntime
+
+log = logging.getLogger(__name__)
+
+
+def generation_context(
+    settings: Settings, services: Services
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def ctx(_app: web.Application) -> AsyncIterator[None]:
+        runtime = GenerationRuntime.from_settings(settings)
+        await runtime.start()
+        broker = build_broker(settings)
+        actor = declare_generation_actor(broker, lambda: runtime, settings)
+        runtime.set_enqueue(enqueuer(actor))
+        services.generation = runtime
+        worker: dramatiq.Worker | None = None
+        server_loop: ServerLoop | None = None
+        try:
+            if settings.is_embedded_broker:
+                server_loop = ServerLoop(asyncio.get_running_loop())
+                set_event_loop_thread(server_loop)  # type: ignore[arg-type]
+                worker = dramatiq.Worker(
+                    broker, worker_threads=settings.embedded_worker_threads, worker_timeout=100
+                )
+                worker.start()
+                await _requeue_unfinished(runtime)
+            yield
+        finally:
+            services.generation = None
+            if worker is not None and server_loop is not None:
+                # Jobs in flight stop here; the next start queues them again.
+                server_loop.cancel_all()
+                await asyncio.to_thread(worker.stop, 5000)
+                set_event_loop_thread(None)
+            await asyncio.to_thread(broker.close)
+            await runtime.close()
+
+    return ctx
+
+
+async def _requeue_unfinished(runtime: GenerationRuntime) -> None:
+    """The StubBroker lives in memory: jobs a previous run left queued or running are queued
+    again (API jobs whose request died with that process then fail, refunded)."""
+    try:
+        unfinished = await Job.filter(status__in=list(ACTIVE)).order_by("created_at").only("id")
+    except Exception:
+        # The database may be down at start; the server still starts (and /readyz says 503).
+        log.warning("could not look for unfinished jobs", exc_info=True)
+        return
+    for job in unfinished:
+        await runtime.enqueue(job.id)

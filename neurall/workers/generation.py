@@ -1,0 +1,193 @@
+"""The generation actor's body: run one job, given only its id.
+
+Idempotent, because RabbitMQ delivers at least once: a job that already ended is only
+tidied up (credits settled, payload gone), and a job found RUNNING (its worker was killed)
+starts over. Finishing is a guarded transition, so a job ends exactly once, and the ledger
+settles by reference, so it is charged exactly once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+import uuid
+
+from neurall.billing import ledger
+from neurall.generation import service
+from neurall.generation.lifecycle import announce_positions, now, transition
+from neurall.generation.params import GenerateParams
+from neurall.gpu.types import (
+    GenerationRequest,
+    GenerationResult,
+    InferenceError,
+    InferenceUnavailable,
+    StepProgress,
+)
+from neurall.orm.jobs import TERMINAL_STATUSES, Job, JobImage, JobSource, JobStatus
+from neurall.workers.events import EventType
+from neurall.workers.runtime import GenerationRuntime
+
+log = logging.getLogger(__name__)
+
+
+class RetryLater(Exception):
+    """Inference is unavailable for now; Dramatiq retries the message with backoff."""
+
+
+def image_key(job_id: uuid.UUID, index: int) -> str:
+    return f"images/{job_id}/{index}.png"
+
+
+async def _load_params(job: Job, runtime: GenerationRuntime) -> GenerateParams | None:
+    if job.source == JobSource.PLAYGROUND and job.params is not None:
+        return GenerateParams.from_dict(job.params)
+    raw = await runtime.payloads.get(job.id)
+    return GenerateParams.from_json(raw) if raw is not None else None
+
+
+def _request(params: GenerateParams) -> GenerationRequest:
+    return GenerationRequest(
+        prompt=params.prompt,
+        negative_prompt=params.negative_prompt,
+        width=params.width,
+        height=params.height,
+        steps=params.steps,
+        guidance_scale=params.guidance_scale,
+        seed=params.seed,
+        num_images=params.num_images,
+    )
+
+
+async def run_job(job_id: str, runtime: GenerationRuntime) -> None:
+    """Run the job to an end, or raise RetryLater for a transient failure."""
+    settings = runtime.settings
+    job = await Job.get_or_none(id=uuid.UUID(job_id))
+    if job is None:
+        return
+    if job.status in TERMINAL_STATUSES:
+        await service.cleanup_after_end(job, runtime)
+        return
+    if job.attempts > settings.generation_max_retries:
+        # Attempts that never came back (time limit, killed workers) count too.
+        await service.fail(job.id, "The job could not be completed.", runtime)
+        return
+    params = await _load_params(job, runtime)
+    if params is None:
+        await service.fail(job.id, "The request expired before it could run.", runtime)
+        return
+    started = await transition(
+        job.id,
+        EventType.STARTED,
+        updates={
+            "status": JobStatus.RUNNING,
+            "started_at": job.started_at or now(),
+            "step": 0,
+            "eta_seconds": None,
+            "error": None,
+            "attempts": job.attempts + 1,
+        },
+    )
+    if started is None:
+        return  # canceled meanwhile
+    job, event = started
+    await runtime.bus.publish(event)
+    await announce_positions(runtime.bus)
+    try:
+        result = await _infer(job, params, runtime)
+    except InferenceUnavailable as exc:
+        if job.attempts > settings.generation_max_retries:
+            log.warning("job %s failed after %d attempts: %s", job.id, job.attempts, exc)
+            await service.fail(job.id, "The inference service is unavailable.", runtime)
+            return
+        requeued = await transition(
+            job.id,
+            EventType.QUEUED,
+            allowed_from=[JobStatus.RUNNING],
+            updates={"status": JobStatus.QUEUED, "step": 0, "eta_seconds": None},
+        )
+        if requeued is None:
+            return  # canceled while it ran
+        await runtime.bus.publish(requeued[1])
+        log.info("job %s: inference unavailable, retrying (attempt %d)", job.id, job.attempts)
+        raise RetryLater(str(exc)) from None
+    except InferenceError as exc:
+        # Inference errors describe the server's state, never the request's content.
+        log.warning("job %s failed: %s", job.id, exc)
+        await service.fail(job.id, "Inference failed.", runtime)
+        return
+    if result is None:
+        return  # canceled while it ran
+    await _finish(job, params, result, runtime)
+
+
+async def _infer(
+    job: Job, params: GenerateParams, runtime: GenerationRuntime
+) -> GenerationResult | None:
+    backend = await runtime.inference()
+    began = time.monotonic()
+    stream = backend.generate(_request(params))
+    async with contextlib.aclosing(stream):  # leaving early cancels between steps
+        async for item in stream:
+            if isinstance(item, GenerationResult):
+                return item
+            assert isinstance(item, StepProgress)
+            elapsed = time.monotonic() - began
+            eta = elapsed / item.step * (item.total_steps - item.step)
+            moved = await transition(
+                job.id,
+                EventType.PROGRESS,
+                allowed_from=[JobStatus.RUNNING],
+                updates={"step": item.step, "eta_seconds": eta},
+            )
+            if moved is None:
+                return None  # canceled (or ended elsewhere): stop the pipeline
+            await runtime.bus.publish(moved[1])
+    raise InferenceUnavailable("the stream ended without a result")
+
+
+async def _finish(
+    job: Job, params: GenerateParams, result: GenerationResult, runtime: GenerationRuntime
+) -> None:
+    # Files first, under keys fixed by the job, so a retry after a crash overwrites them.
+    for index, png in enumerate(result.images):
+        await runtime.storage.put(image_key(job.id, index), png)
+    expires = None
+    if job.source == JobSource.API:
+        from datetime import timedelta
+
+        expires = now() + timedelta(seconds=runtime.settings.api_image_ttl_s)
+
+    async def record(done: Job) -> list[JobImage]:
+        images = [
+            await JobImage.create(
+                job_id=done.id,
+                index=index,
+                storage_key=image_key(done.id, index),
+                width=params.width,
+                height=params.height,
+                seed=params.seed + index,
+                expires_at=expires,
+            )
+            for index in range(len(result.images))
+        ]
+        await ledger.settle(done.ledger_reference, done.held_credits)
+        return images
+
+    finished = await transition(
+        job.id,
+        EventType.SUCCEEDED,
+        allowed_from=[JobStatus.RUNNING],
+        updates={
+            "status": JobStatus.SUCCEEDED,
+            "step": job.total_steps,
+            "eta_seconds": None,
+            "cost_credits": job.held_credits,
+        },
+        inside=record,
+    )
+    await runtime.payloads.delete(job.id)
+    if finished is None:
+        await runtime.storage.delete_prefix(f"images/{job.id}")  # canceled at the last step
+        return
+    await runtime.bus.publish(finished[1])

@@ -1,0 +1,97 @@
+"""`neurall worker`: Dramatiq workers on RabbitMQ running the actors.
+
+Tortoise, the event bus, the payload store and the inference client are opened on the
+AsyncIO middleware's event-loop thread (Tortoise connections belong to the loop that opened
+them) by ``WorkerResources`` while the worker boots (before it consumes), and closed
+before it shuts down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import signal
+import threading
+from typing import Any
+
+import dramatiq
+from dramatiq.asyncio import get_event_loop_thread, set_event_loop_thread
+from dramatiq.middleware import Middleware
+from tortoise.context import TortoiseContext
+
+from neurall.config import Settings
+from neurall.orm import database
+from neurall.workers.broker import ServerLoop, build_broker, declare_generation_actor
+from neurall.workers.runtime import GenerationRuntime
+
+log = logging.getLogger(__name__)
+
+
+class WorkerResources(Middleware):
+    """Opens and closes the worker's resources on the event-loop thread."""
+
+    def __init__(self, settings: Settings, runtime: GenerationRuntime) -> None:
+        self.settings = settings
+        self.runtime = runtime
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._database: TortoiseContext | None = None
+
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        # Before the worker threads start consuming (after_worker_boot is too late); the
+        # AsyncIO middleware, added first, has started its loop thread by now.
+        loop_thread = get_event_loop_thread()
+        assert loop_thread is not None, "the AsyncIO middleware must come first"
+
+        async def open_all() -> contextvars.Context:
+            self._database = await database.open_database(self.settings.database_url)
+            await self.runtime.start()
+            return contextvars.copy_context()
+
+        context = loop_thread.run_coroutine(open_all())
+        self._loop = loop_thread.loop
+        # Actors run on the same loop, in the context where Tortoise was initialised.
+        set_event_loop_thread(ServerLoop(loop_thread.loop, context))  # type: ignore[arg-type]
+        self._loop_thread = loop_thread
+        log.info("worker ready")
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        if self._loop is None:
+            return
+
+        async def close_all() -> None:
+            await self.runtime.close()
+            await database.close_database(self._database)
+
+        asyncio.run_coroutine_threadsafe(close_all(), self._loop).result(timeout=30)
+        # Give the AsyncIO middleware back its own thread so it can stop it.
+        set_event_loop_thread(self._loop_thread)
+
+
+def run_worker(settings: Settings, threads: int | None = None) -> None:
+    """Consume the generation queue until SIGINT or SIGTERM."""
+    if settings.is_embedded_broker:
+        raise SystemExit("neurall worker needs NEURALL_BROKER_URL (amqp://...)")
+    # pika logs every connection step at INFO.
+    logging.getLogger("pika").setLevel(logging.WARNING)
+    runtime = GenerationRuntime.from_settings(settings)
+    broker = build_broker(settings, worker=True)
+    broker.add_middleware(WorkerResources(settings, runtime))
+    declare_generation_actor(broker, lambda: runtime, settings)
+    stop = threading.Event()
+
+    def on_signal(*_: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    worker = dramatiq.Worker(
+        broker, worker_threads=threads or settings.worker_threads, worker_timeout=1000
+    )
+    worker.start()
+    try:
+        stop.wait()
+    finally:
+        log.info("stopping worker")
+        worker.stop()
+        broker.close()

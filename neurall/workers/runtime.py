@@ -1,0 +1,92 @@
+"""What generation needs at run time, chosen by settings: bus, payload store, storage,
+inference and the queue. One per process: the API server (which in embedded mode also
+runs the actors) and each `neurall worker` build their own.
+
+Inference starts lazily, on the first job: an API server that only enqueues (distributed)
+or a test that never generates does not load the pipeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+
+from neurall.billing.pricing import Pricing
+from neurall.config import Settings
+from neurall.generation.payloads import MemoryPayloadStore, PayloadStore, RabbitPayloadStore
+from neurall.gpu.backend import InferenceBackend, make_backend
+from neurall.storage import Storage, make_storage
+from neurall.workers.events import EventBus, MemoryEventBus
+
+Enqueue = Callable[[uuid.UUID], Awaitable[None]]
+
+
+class GenerationRuntime:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        bus: EventBus,
+        payloads: PayloadStore,
+        storage: Storage,
+        inference_factory: Callable[[], InferenceBackend] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.bus = bus
+        self.payloads = payloads
+        self.storage = storage
+        self.pricing = Pricing.from_settings(settings)
+        self._inference_factory = inference_factory or (lambda: _default_inference(settings))
+        self._inference: InferenceBackend | None = None
+        self._inference_lock = asyncio.Lock()
+        self._enqueue: Enqueue | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> GenerationRuntime:
+        bus: EventBus
+        payloads: PayloadStore
+        if settings.is_embedded_broker:
+            bus, payloads = MemoryEventBus(), MemoryPayloadStore()
+        else:
+            from neurall.workers.rabbit_events import RabbitEventBus
+
+            bus = RabbitEventBus(settings.broker_url)
+            payloads = RabbitPayloadStore(settings.broker_url, settings.api_payload_ttl_s)
+        return cls(settings, bus=bus, payloads=payloads, storage=make_storage(settings.storage_dir))
+
+    def set_enqueue(self, enqueue: Enqueue) -> None:
+        self._enqueue = enqueue
+
+    async def enqueue(self, job_id: uuid.UUID) -> None:
+        if self._enqueue is None:
+            raise RuntimeError("no queue configured")
+        await self._enqueue(job_id)
+
+    async def start(self) -> None:
+        await self.bus.start()
+        await self.payloads.start()
+
+    async def inference(self) -> InferenceBackend:
+        async with self._inference_lock:
+            if self._inference is None:
+                backend = self._inference_factory()
+                await backend.start()
+                self._inference = backend
+            return self._inference
+
+    async def close(self) -> None:
+        inference, self._inference = self._inference, None
+        if inference is not None:
+            await inference.close()
+        await self.payloads.close()
+        await self.bus.close()
+
+
+def _default_inference(settings: Settings) -> InferenceBackend:
+    return make_backend(
+        settings.inference_url,
+        model=settings.model,
+        cache_dir=settings.model_cache_dir,
+        timeout_s=float(settings.inference_timeout_s),
+    )

@@ -1,0 +1,40 @@
+"""Fixtures for generation: the tiny model built once, settings that use it, fast retries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from neurall.config import Settings, load_settings
+from neurall.gpu.tiny import build_tiny_pipeline
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models directory holding the built-in tiny pipeline (what `neurall serve` builds)."""
+    models = tmp_path_factory.mktemp("models")
+    build_tiny_pipeline(models / "tiny-sd")
+    return models
+
+
+def generation_settings(data_dir: Path, database_url: str, models: Path, **kw: object) -> Settings:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    link = data_dir / "models"
+    if not link.exists():
+        link.symlink_to(models, target_is_directory=True)
+    base: dict[str, object] = {
+        "data_dir": data_dir,
+        "database_url": database_url,
+        "generation_min_backoff_ms": 100,
+        "generation_max_backoff_ms": 200,
+        "generation_max_retries": 2,
+        "embedded_worker_threads": 1,
+    }
+    base.update(kw)
+    return load_settings(**base)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, tiny_models: Path) -> Settings:
+    return generation_settings(tmp_path / "data", database_url, tiny_models)

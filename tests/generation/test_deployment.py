@@ -1,0 +1,61 @@
+"""docker-compose.yml cannot run here (no Docker engine), so it is checked against the code:
+every Neurall service runs a real `neurall` command and sets only real settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from neurall.cli import _parser
+from neurall.config import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def _neurall_services() -> dict[str, dict]:
+    return {
+        name: service
+        for name, service in _compose()["services"].items()
+        if service.get("command", [None])[0] == "neurall"
+    }
+
+
+def test_expected_services_exist():
+    services = _compose()["services"]
+    assert {"api", "worker", "gpu", "rabbitmq", "postgres"} <= set(services)
+    for name in ("api", "worker", "gpu", "rabbitmq", "postgres"):
+        assert "healthcheck" in services[name] or name == "worker", name
+    assert services["gpu"]["deploy"]["resources"]["reservations"]["devices"][0]["driver"] == (
+        "nvidia"
+    )
+    assert (ROOT / "Dockerfile").exists()
+
+
+@pytest.mark.parametrize("name", sorted(_neurall_services()))
+def test_command_is_a_real_cli_command(name):
+    command = _neurall_services()[name]["command"]
+    args, rest = _parser().parse_known_args(command[1:])
+    assert args.command in {"serve", "worker", "gpu", "migrate"}
+    if args.command == "gpu":
+        # The pass-through options must be the Triton server's own (neurall.gpu.triton_server).
+        known = {"--host", "--grpc-port", "--http-port", "--metrics-port", "--model",
+                 "--cache-dir", "--max-batch-size", "--max-queue-delay-us", "--stats-file",
+                 "--device"}  # fmt: skip
+        assert {a for a in rest if a.startswith("--")} <= known
+    else:
+        assert rest == []
+
+
+@pytest.mark.parametrize("name", sorted(_neurall_services()))
+def test_environment_names_real_settings(name):
+    environment = _neurall_services()[name].get("environment", {})
+    fields = set(Settings.model_fields)
+    for variable in environment:
+        assert variable.startswith("NEURALL_"), variable
+        assert variable.removeprefix("NEURALL_").lower() in fields, variable

@@ -1,0 +1,312 @@
+"""The distributed form as separate processes: `neurall serve`, `neurall worker`,
+`neurall gpu` (Triton via PyTriton), RabbitMQ and PostgreSQL, talking over the network.
+
+Workers are started by each test after it has queued its jobs, so the jobs are observably
+QUEUED first (every PROGRESS event is seen) and the 8 concurrent jobs reach Triton together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pytest
+
+from tests.conftest import POSTGRES_ADMIN_URL, run_sync
+from tests.generation.helpers import (
+    GENERATE,
+    JOB,
+    ME,
+    check_progress,
+    png_size,
+    small_input,
+    ws_stream,
+)
+from tests.gpu.helpers import free_port
+from tests.helpers import CREATE_KEY, PASSWORD, SIGN_UP
+
+BROKER_URL = os.environ.get("NEURALL_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
+NEURALL = [sys.executable, "-m", "neurall.cli"]
+START_TIMEOUT_S = 120.0
+
+
+def _wait_http(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - http://
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"{url} never came up:\n{log.read_text()[-3000:]}", pytrace=False)
+        time.sleep(0.25)
+
+
+class Processes:
+    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
+        self.workdir, self.env = workdir, env
+        self.running: list[subprocess.Popen] = []
+
+    def start(self, name: str, *args: str, extra_env: dict[str, str] | None = None):
+        log = self.workdir / f"{name}-{len(self.running)}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [*NEURALL, *args],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**self.env, **(extra_env or {})},
+            )
+        self.running.append(process)
+        return process, log
+
+    def stop(self, process: subprocess.Popen) -> None:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        for process in reversed(self.running):
+            self.stop(process)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, tiny_models: Path) -> Iterator[dict]:
+    """PostgreSQL database, then `neurall gpu` and `neurall serve`; workers per test."""
+    workdir = tmp_path_factory.mktemp("distributed")
+    name = f"neurall_dist_{uuid.uuid4().hex[:10]}"
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+
+    async def admin(sql: str) -> None:
+        try:
+            conn = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
+        except OSError as exc:
+            pytest.fail(f"PostgreSQL is not reachable: {exc}", pytrace=False)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    run_sync(admin(f'CREATE DATABASE "{name}"'))
+    data_dir = workdir / "data"
+    data_dir.mkdir()
+    (data_dir / "models").symlink_to(tiny_models, target_is_directory=True)
+    grpc_port, triton_http, metrics, api_port = free_port(), free_port(), free_port(), free_port()
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "NEURALL_DATA_DIR": str(data_dir),
+        "NEURALL_DATABASE_URL": f"{base}/{name}",
+        "NEURALL_BROKER_URL": BROKER_URL,
+        "NEURALL_INFERENCE_URL": f"grpc://127.0.0.1:{grpc_port}",
+        "NEURALL_PUBLIC_URL": f"http://127.0.0.1:{api_port}",
+        "NEURALL_SECRET_KEY": "distributed-test-secret-key-0123456789",
+    }
+    procs = Processes(workdir, env)
+    try:
+        subprocess.run([*NEURALL, "migrate"], env=env, check=True, capture_output=True)
+        stats = workdir / "stats.json"
+        gpu, gpu_log = procs.start(
+            "gpu", "gpu", "--host", "127.0.0.1", "--grpc-port", str(grpc_port),
+            "--http-port", str(triton_http), "--metrics-port", str(metrics),
+            "--stats-file", str(stats), "--device", "cpu", "--max-queue-delay-us", "200000",
+        )  # fmt: skip
+        serve, serve_log = procs.start("serve", "serve", "--port", str(api_port))
+        _wait_http(f"http://127.0.0.1:{api_port}/healthz", serve, serve_log)
+        _wait_http(f"http://127.0.0.1:{triton_http}/v2/models/neurall_txt2img/ready", gpu, gpu_log)
+        yield {"procs": procs, "api": f"http://127.0.0.1:{api_port}", "stats": stats,
+               "db": f"{base}/{name}"}  # fmt: skip
+    finally:
+        procs.stop_all()
+        run_sync(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+async def api(stack: dict) -> AsyncIterator[Any]:
+    jar = aiohttp.CookieJar(unsafe=True)  # cookies for 127.0.0.1
+    async with aiohttp.ClientSession(base_url=stack["api"], cookie_jar=jar) as http:
+
+        async def gql(query: str, variables: dict | None = None, key: str | None = None) -> Any:
+            headers = {"Authorization": f"Bearer {key}"} if key else {}
+            async with http.post(
+                "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+            ) as response:
+                body = await response.json()
+            assert "errors" not in body, body
+            return body["data"]
+
+        email = f"{uuid.uuid4().hex[:8]}@example.com"
+        signed = await gql(SIGN_UP, {"input": {"email": email, "password": PASSWORD}})
+        assert signed["signUp"]["__typename"] == "Session", signed
+        created = await gql(CREATE_KEY, {"name": "k", "scopes": None})
+        http.cookie_jar.clear()
+        gql.key = created["createApiKey"]["secret"]  # type: ignore[attr-defined]
+        gql.http = http  # type: ignore[attr-defined]
+        yield gql
+
+
+def start_worker(stack: dict, threads: int) -> tuple[subprocess.Popen, Path]:
+    return stack["procs"].start("worker", "worker", "--threads", str(threads))
+
+
+async def wait_done(api: Any, job_id: str, within: float = 120) -> dict:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        job = (await api(JOB, {"id": job_id}, api.key))["job"]
+        if job["status"] in ("SUCCEEDED", "FAILED", "CANCELED"):
+            return job
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not end")
+
+
+async def download(api: Any, url: str) -> bytes:
+    headers = {"Authorization": f"Bearer {api.key}"}
+    async with aiohttp.ClientSession() as plain, plain.get(url, headers=headers) as response:
+        assert response.status == 200
+        assert response.content_type == "image/png"
+        return await response.read()
+
+
+async def check_message_carries_only_the_id(job_id: str) -> None:
+    """The queued Dramatiq message (which dead-lettering would keep for 7 days) holds the
+    job id and no trace of the prompt; the prompt waits in the job's ephemeral queue."""
+    import aio_pika
+
+    connection = await aio_pika.connect(BROKER_URL)
+    try:
+        channel = await connection.channel()
+        queue = await channel.declare_queue("generation", passive=True)
+        bodies, held = [], []
+        while (message := await queue.get(no_ack=False, fail=False)) is not None:
+            bodies.append(message.body)
+            held.append(message)
+        for message in held:
+            await message.nack(requeue=True)
+    finally:
+        await connection.close()
+    ours = [json.loads(b) for b in bodies if job_id.encode() in b]
+    assert len(ours) == 1
+    assert ours[0]["args"] == [job_id]
+    assert not any(b"red fox" in b for b in bodies)
+    assert await payload_queue_exists(job_id)
+
+
+async def payload_queue_exists(job_id: str) -> bool:
+    import aio_pika
+    from aio_pika.exceptions import ChannelClosed
+
+    connection = await aio_pika.connect(BROKER_URL)
+    try:
+        channel = await connection.channel()
+        try:
+            await channel.declare_queue(f"neurall.payload.{job_id}", passive=True)
+        except ChannelClosed:
+            return False
+        return True
+    finally:
+        await connection.close()
+
+
+async def test_generate_through_worker_and_triton(stack, api):
+    job = (await api(GENERATE, {"input": small_input(width=96, height=64, steps=5)}, api.key))[
+        "generate"
+    ]
+    assert job["__typename"] == "Job", job
+    await check_message_carries_only_the_id(job["id"])
+    stream = await ws_stream(stack["api"], api_key=api.key).open(job["id"])
+    worker, _ = start_worker(stack, 2)
+    try:
+        events = await stream.until_end()
+    finally:
+        await stream.close()
+    assert events[0]["type"] == "QUEUED"
+    assert not await payload_queue_exists(job["id"])  # deleted when the job ended
+    check_progress(events, 5)
+    image = events[-1]["images"][0]
+    first = await download(api, image["url"])
+    assert png_size(first) == (96, 64)
+    again = (await api(GENERATE, {"input": small_input(width=96, height=64, steps=5)}, api.key))[
+        "generate"
+    ]
+    done = await wait_done(api, again["id"])
+    assert await download(api, done["images"][0]["url"]) == first
+    stack["procs"].stop(worker)
+
+
+async def test_eight_concurrent_jobs_share_pipeline_calls(stack, api):
+    def stats() -> dict:
+        path = stack["stats"]
+        return json.loads(path.read_text()) if path.exists() else {"pipeline_calls": 0}
+
+    before = stats()
+    jobs = await asyncio.gather(
+        *(api(GENERATE, {"input": small_input(seed=100 + i)}, api.key) for i in range(8))
+    )
+    worker, _ = start_worker(stack, 8)
+    try:
+        done = [await wait_done(api, j["generate"]["id"]) for j in jobs]
+    finally:
+        stack["procs"].stop(worker)
+    assert {d["status"] for d in done} == {"SUCCEEDED"}
+    after = stats()
+    calls = after["pipeline_calls"] - before["pipeline_calls"]
+    assert 1 <= calls < 8, (before, after)
+
+
+async def test_worker_killed_mid_job_finishes_once_and_charges_once(stack, api):
+    credits = (await api(ME, None, api.key))["me"]["credits"]
+    job = (await api(GENERATE, {"input": small_input(steps=80)}, api.key))["generate"]
+    stream = await ws_stream(stack["api"], api_key=api.key).open(job["id"])
+    worker, _ = start_worker(stack, 1)
+    try:
+        while True:
+            message = await stream.next()
+            event = message["event"]
+            if event["type"] == "PROGRESS" and event["step"] >= 3:
+                break
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+        replacement, _ = start_worker(stack, 1)
+        rest = await stream.until_end(within=180)
+    finally:
+        await stream.close()
+    assert rest[-1]["type"] == "SUCCEEDED"
+    assert [e["type"] for e in rest].count("SUCCEEDED") == 1
+    stack["procs"].stop(replacement)
+    conn = await asyncpg.connect(stack["db"])
+    try:
+        row = await conn.fetchrow(
+            "SELECT attempts, status FROM job WHERE id = $1", uuid.UUID(job["id"])
+        )
+        images = await conn.fetchval(
+            "SELECT count(*) FROM job_image WHERE job_id = $1", uuid.UUID(job["id"])
+        )
+        charges = await conn.fetchval(
+            "SELECT count(*) FROM ledger_entry WHERE reference = $1 AND kind = 'CHARGE'",
+            f"job:{job['id']}",
+        )
+    finally:
+        await conn.close()
+    assert row["status"] == "SUCCEEDED"
+    assert row["attempts"] == 2
+    assert images == 1
+    assert charges == 1
+    me = (await api(ME, None, api.key))["me"]
+    assert me == {"credits": credits - job["heldCredits"], "heldCredits": 0}
