@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps
 
+from neurall.gpu.loading import MODEL_LOAD_LOCK
 from neurall.gpu.pipeline import TINY_MODEL
 from neurall.gpu.tiny import build_tiny_pipeline
 
@@ -53,7 +54,7 @@ def load(src: str, device: str, dtype: torch.dtype, cache_dir: Path | None) -> d
     from transformers import CLIPTextModel, CLIPTokenizer
 
     common: dict[str, Any] = {"cache_dir": str(cache_dir) if cache_dir else None}
-    with warnings.catch_warnings():
+    with MODEL_LOAD_LOCK, warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # torch_dtype vs dtype, see pipeline.py
         parts: dict[str, Any] = {
             "tokenizer": CLIPTokenizer.from_pretrained(src, subfolder="tokenizer", **common),

@@ -21,6 +21,7 @@ import torch
 from neurall.gpu.adapters import AdapterCache
 from neurall.gpu.images import encode_rgb_array, latent_preview_png
 from neurall.gpu.invariance import make_batch_invariant
+from neurall.gpu.loading import MODEL_LOAD_LOCK
 from neurall.gpu.tiny import build_tiny_pipeline
 from neurall.gpu.types import GenerationRequest, GenerationResult, InferenceCanceled
 
@@ -84,12 +85,12 @@ class Pipeline:
         # fp16 halves memory and is what GPUs are fast at; CPUs lack fast fp16 kernels.
         dtype = torch.float16 if device.startswith("cuda") else torch.float32
         source: str | Path = model
-        if model == TINY_MODEL:
-            if cache_dir is None:
-                raise ValueError("the tiny model needs a cache_dir to be built in")
-            source = build_tiny_pipeline(Path(cache_dir) / "tiny-sd")
+        if model == TINY_MODEL and cache_dir is None:
+            raise ValueError("the tiny model needs a cache_dir to be built in")
         started = time.monotonic()
-        with warnings.catch_warnings():
+        with MODEL_LOAD_LOCK, warnings.catch_warnings():
+            if model == TINY_MODEL:
+                source = build_tiny_pipeline(Path(cache_dir) / "tiny-sd")
             # Newer diffusers renamed torch_dtype to dtype; the old name works in every
             # version this project supports, the new one only in recent ones.
             warnings.simplefilter("ignore", FutureWarning)

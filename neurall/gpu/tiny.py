@@ -15,6 +15,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from neurall.gpu.loading import MODEL_LOAD_LOCK
+
 logger = logging.getLogger(__name__)
 
 # The latent grid is image size / 8 (four VAE blocks), like real SD 1.x, so the same size
@@ -162,7 +164,8 @@ def build_tiny_pipeline(path: Path) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
     try:
         logger.info("building the tiny pipeline into %s", path)
-        _build(staging / "model")
+        with MODEL_LOAD_LOCK:
+            _build(staging / "model")
         if path.exists() and not (path / _DONE_MARKER).is_file():
             # A leftover without the marker predates atomic builds or was hand-edited.
             shutil.rmtree(path)
