@@ -58,11 +58,8 @@ async def open_database(database_url: str) -> TortoiseContext:
     return await Tortoise.init(config=tortoise_config(database_url))
 
 
-async def close_database(context: TortoiseContext | None = None) -> None:
-    if context is not None:
-        await context.close_connections()
-    else:
-        await Tortoise.close_connections()
+async def close_database(context: TortoiseContext) -> None:
+    await context.close_connections()
 
 
 @asynccontextmanager

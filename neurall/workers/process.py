@@ -61,7 +61,8 @@ class WorkerResources(Middleware):
 
         async def close_all() -> None:
             await self.runtime.close()
-            await database.close_database(self._database)
+            if self._database is not None:
+                await database.close_database(self._database)
 
         asyncio.run_coroutine_threadsafe(close_all(), self._loop).result(timeout=30)
         # Give the AsyncIO middleware back its own thread so it can stop it.
