@@ -16,6 +16,7 @@ from neurall.graphql.schema import build_schema
 from neurall.graphql.view import NeurallGraphQLView
 from neurall.orm import database
 from neurall.services import Services
+from neurall.web.body_limits import MULTIPART_MAX_BYTES, body_limit_middleware
 from neurall.web.cors import cors_middleware
 from neurall.web.csrf import csrf_middleware
 from neurall.web.images import image_handler
@@ -31,9 +32,13 @@ CleanupContext = Callable[[web.Application], AsyncIterator[None]]
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
-        client_max_size=256 * 1024 * 1024,
+        client_max_size=MULTIPART_MAX_BYTES,
         # CORS outermost, so refusals from CSRF still carry CORS headers for trusted origins.
-        middlewares=[cors_middleware(settings), csrf_middleware(settings)],
+        middlewares=[
+            cors_middleware(settings),
+            body_limit_middleware(settings.max_request_body_bytes),
+            csrf_middleware(settings),
+        ],
     )
     services = Services.from_settings(settings)
     app[SERVICES] = services

@@ -11,6 +11,10 @@ from neurall.config import Settings, SettingsError, load_settings
 
 log = logging.getLogger("neurall")
 
+# Libraries that log statement parameters or message bodies at DEBUG: e-mail addresses,
+# password hashes, playground prompts, API payloads. Kept at INFO whatever --log-level says.
+CHATTY_LOGGERS = ("tortoise.db_client", "aiosqlite", "pika", "aiormq", "aio_pika")
+
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
     from aiohttp import web
@@ -142,6 +146,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    for name in CHATTY_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(max(logger.getEffectiveLevel(), logging.INFO))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = _parser()
     args, rest = parser.parse_known_args(argv)
@@ -149,9 +162,7 @@ def main(argv: list[str] | None = None) -> None:
         args.gpu_args = rest
     elif rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(args.log_level)
     try:
         settings = load_settings()
     except SettingsError as exc:

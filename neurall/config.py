@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -61,11 +61,18 @@ class Settings(BaseSettings):
     ws_connection_init_timeout_s: PositiveInt = 10
     ws_max_subscriptions: PositiveInt = 20
     ws_max_message_bytes: PositiveInt = 64 * 1024
-    # Per-request token buckets (in-process: each API process has its own).
+    # Bodies other than multipart uploads (GraphQL JSON, webhooks, forms); larger ones get 413.
+    max_request_body_bytes: PositiveInt = 1024 * 1024
+    # Where the token buckets live: "memory" (each API process has its own; the embedded
+    # default) or "database" (shared by every API process on the same database).
+    rate_limit_backend: Literal["memory", "database"] = "memory"
     requests_per_minute_per_api_key: PositiveInt = 600
     requests_per_minute_per_account: PositiveInt = 1200
     generates_per_minute_per_account: PositiveInt = 60
     clones_per_hour_per_account: PositiveInt = 10
+    # Jobs one account may have queued or running at once; more get RateLimited, so one
+    # client cannot fill the queue ahead of everyone else.
+    max_active_jobs_per_account: PositiveInt = 16
     audit_retention_days: PositiveInt = 365
 
     # Credits and billing (neurall/billing/).

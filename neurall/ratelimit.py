@@ -1,8 +1,9 @@
 """Token-bucket rate limits.
 
-In-process: each API process keeps its own buckets, so with N processes behind a load
-balancer a client gets up to N times the configured rate. That is the documented
-behaviour of the embedded default; a shared backend can implement the same interface.
+Two backends behind one interface, chosen by NEURALL_RATE_LIMIT_BACKEND. ``memory`` (the
+embedded default): each API process keeps its own buckets, so with N processes behind a
+load balancer a client gets up to N times the configured rate. ``database``
+(neurall.ratelimit_database): the buckets are rows shared by every process.
 """
 
 from __future__ import annotations
@@ -81,9 +82,8 @@ class TokenBuckets:
 
 
 class RateLimitBackend(Protocol):
-    """Where buckets live. ``TokenBuckets`` is the in-process one; a shared backend (e.g.
-    Redis running the same refill arithmetic in a script) implements this to make the
-    limits hold across several API processes. Async, because a shared one does I/O."""
+    """Where buckets live: ``InProcessBackend`` or the shared ``DatabaseBackend``. Async,
+    because a shared one does I/O."""
 
     async def take(self, key: str, cost: float = 1.0) -> None: ...
 
@@ -141,6 +141,8 @@ class RateLimits:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RateLimits:
-        # Only the in-process backend exists today; a NEURALL_RATE_LIMIT_URL would pick a
-        # shared one here.
+        if settings.rate_limit_backend == "database":
+            from neurall.ratelimit_database import DatabaseBackend
+
+            return cls(DatabaseBackend, settings)
         return cls(InProcessBackend, settings)

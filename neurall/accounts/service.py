@@ -15,7 +15,7 @@ from neurall.accounts.passwords import (
 )
 from neurall.billing import ledger
 from neurall.errors import ConflictError, InvalidInputError, NotAuthenticatedError
-from neurall.orm.accounts import Account
+from neurall.orm.accounts import Account, Session
 from neurall.ratelimit import TokenBuckets
 
 MAX_NAME_LENGTH = 200
@@ -135,4 +135,41 @@ async def update_profile(account: Account, email: str | None, name: str | None) 
 async def set_marketing_opt_in(account: Account, opt_in: bool) -> Account:
     account.marketing_opt_in = opt_in
     await account.save(update_fields=["marketing_opt_in", "updated_at"])
+    return account
+
+
+async def verify_current_password(
+    account: Account, password: str, *, field: str, throttle: AuthThrottle
+) -> None:
+    """Re-authentication for sensitive changes. Wrong guesses count against the same
+    per-address limit as failed log-ins, so a stolen session cannot be used to guess the
+    password faster than the log-in form allows."""
+    bucket_key = account.email or str(account.id)
+    throttle.failures_by_email.check(bucket_key)
+    if not await verify_password(account.password_hash, password):
+        throttle.failures_by_email.take(bucket_key)
+        raise InvalidInputError("The current password is wrong.", [field])
+
+
+async def change_password(
+    account: Account,
+    current_password: str,
+    new_password: str,
+    *,
+    throttle: AuthThrottle,
+    keep_session: Session | None,
+) -> Account:
+    """Set a new password and end every other session of the account (a thief signed in
+    elsewhere is signed out); ``keep_session``, the one making the change, stays."""
+    validate_password(new_password, field="newPassword")
+    await verify_current_password(
+        account, current_password, field="currentPassword", throttle=throttle
+    )
+    account.password_hash = await hash_password(new_password)
+    async with in_transaction():
+        await account.save(update_fields=["password_hash", "updated_at"])
+        others = Session.filter(account_id=account.id)
+        if keep_session is not None:
+            others = others.exclude(id=keep_session.id)
+        await others.delete()
     return account

@@ -16,7 +16,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from neurall.billing import ledger, pricing
-from neurall.errors import ConflictError, NotFoundError
+from neurall.errors import ConflictError, NotFoundError, RateLimitedError
 from neurall.generation.lifecycle import announce_positions, event_for, now, transition
 from neurall.generation.params import GenerateParams
 from neurall.ids import parse_id
@@ -26,6 +26,9 @@ from neurall.workers.events import EventType
 from neurall.workers.runtime import GenerationRuntime
 
 log = logging.getLogger(__name__)
+
+# What a client over the active-jobs cap is told to wait: about one short job's run time.
+ACTIVE_CAP_RETRY_AFTER_S = 5.0
 
 
 def estimate_cost(params: GenerateParams, runtime: GenerationRuntime) -> int:
@@ -69,6 +72,9 @@ async def submit(
             # account queue up here instead of deadlocking (the job's foreign key would
             # otherwise take a share lock on the account before the hold asks for more).
             await ledger.hold(account.id, cost, f"job:{job_id}", job_id=job_id)
+            # Counted under the hold's account lock, so concurrent submissions cannot all
+            # slip under the cap.
+            await _check_active_jobs(account, runtime.settings.max_active_jobs_per_account)
             job = await Job.create(
                 id=job_id,
                 account_id=account.id,
@@ -97,6 +103,17 @@ async def submit(
         raise
     await runtime.bus.publish(event_for(job, EventType.QUEUED))
     return job
+
+
+async def _check_active_jobs(account: Account, cap: int) -> None:
+    active = await Job.filter(
+        account_id=account.id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
+    ).count()
+    if active >= cap:
+        raise RateLimitedError(
+            ACTIVE_CAP_RETRY_AFTER_S,
+            f"At most {cap} jobs may be queued or running at once; wait for one to end.",
+        )
 
 
 async def get_job(account: Account, job_id: str) -> Job | None:

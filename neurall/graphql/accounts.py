@@ -65,6 +65,11 @@ ProfileResult = Annotated[
     Account | InvalidInput | NotAuthenticated, strawberry.union("ProfileResult")
 ]
 
+ChangePasswordResult = Annotated[
+    Account | InvalidInput | NotAuthenticated | RateLimited,
+    strawberry.union("ChangePasswordResult"),
+]
+
 
 @strawberry.input
 class SignUpInput:
@@ -153,6 +158,25 @@ class AccountMutation:
         )
         if account.email != old_email:  # neither address goes into the log
             await info.context.audit(AuditEventType.EMAIL_CHANGED, via="session")
+        return Account.from_model(account)
+
+    @strawberry.mutation(
+        description="Changes the password of the signed-in account and ends its other "
+        "sessions. Needs the current password."
+    )
+    @returns_user_errors
+    async def change_password(
+        self, info: Info, current_password: str, new_password: str
+    ) -> ChangePasswordResult:
+        viewer = _session_or_not_authenticated(info)
+        account = await service.change_password(
+            viewer.account,
+            current_password,
+            new_password,
+            throttle=info.context.services.auth_throttle,
+            keep_session=viewer.session,
+        )
+        await info.context.audit(AuditEventType.PASSWORD_CHANGED)
         return Account.from_model(account)
 
     @strawberry.mutation(description="Opts in to or out of marketing e-mail.")

@@ -329,6 +329,8 @@ class GenerationMutation:
         viewer = _generate_viewer(info)
         key = gen_params.check_idempotency_key(idempotency_key)
         params = gen_params.validate(input.to_domain(), info.context.services.settings)
+        # After validation: a request refused as invalid costs no token.
+        await info.context.services.rate_limits.generate.take(viewer.account.id)
         source = orm.JobSource.API if viewer.via_api_key else orm.JobSource.PLAYGROUND
         job = await service.submit(
             viewer.account, source, params, _runtime(info), idempotency_key=key

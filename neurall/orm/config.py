@@ -15,6 +15,7 @@ MODEL_MODULES = [
     "neurall.orm.jobs",
     "neurall.orm.billing",
     "neurall.orm.audit",
+    "neurall.orm.ratelimit",
 ]
 MIGRATIONS_MODULE = "neurall.orm.migrations"
 

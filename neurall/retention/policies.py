@@ -8,6 +8,7 @@ from tortoise.expressions import Q
 
 from neurall.audit import delete_expired_audit_events
 from neurall.orm.accounts import Session
+from neurall.ratelimit_database import delete_idle_buckets
 from neurall.retention.sweeper import RetentionContext, policy
 
 
@@ -28,3 +29,11 @@ async def audit_events(ctx: RetentionContext) -> int:
     """Audit events older than NEURALL_AUDIT_RETENTION_DAYS (365): long enough to
     investigate an account takeover found months later, no longer (they hold IPs)."""
     return await delete_expired_audit_events(ctx.now, ctx.settings.audit_retention_days)
+
+
+@policy("idle-rate-limit-buckets")
+async def idle_rate_limit_buckets(ctx: RetentionContext) -> int:
+    """Shared rate-limit buckets (NEURALL_RATE_LIMIT_BACKEND=database) untouched for a
+    day: every limit refills within an hour, so such a bucket is full, and a missing row
+    means exactly that. Keeps the table the size of the recently active clients."""
+    return await delete_idle_buckets(ctx.now.timestamp(), idle_s=86_400)

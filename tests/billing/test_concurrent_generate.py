@@ -46,6 +46,7 @@ def rush_settings(tmp_path: Path, database_url: str, tiny_models: Path) -> Setti
         tiny_models,
         signup_grant_credits=50,
         generates_per_minute_per_account=10_000,
+        max_active_jobs_per_account=10_000,  # credits, not the job cap, must be the limit
         requests_per_minute_per_account=10_000,
     )
 

@@ -9,7 +9,9 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import aiohttp
 import pytest
 import requests
 
@@ -99,3 +101,50 @@ def test_graphiql_is_served_in_development(server):
     page = requests.get(f"{server}/graphql", headers={"Accept": "text/html"}, timeout=5)
     assert page.status_code == 200
     assert "graphiql" in page.text.lower()
+
+
+async def test_generate_end_to_end_on_the_embedded_defaults(server):
+    """`neurall serve` alone: in-process queue and inference on the built-in tiny model."""
+    from tests.generation.helpers import GENERATE, check_progress, png_size, ws_stream
+
+    browser = requests.Session()
+    _gql(
+        browser,
+        server,
+        f'mutation {{ signUp(input: {{email: "gen@example.com", password: "{PASSWORD}"}}) '
+        "{ __typename } }",
+    )
+    secret = _gql(
+        browser,
+        server,
+        'mutation { createApiKey(name: "gen") { ... on CreatedApiKey { secret } } }',
+    )["createApiKey"]["secret"]
+    auth = {"Authorization": f"Bearer {secret}"}
+
+    async def run_once(http: aiohttp.ClientSession) -> bytes:
+        variables = {
+            "input": {"prompt": "a lighthouse", "width": 64, "height": 96, "steps": 3, "seed": 11}
+        }
+        async with http.post(
+            f"{server}/graphql", json={"query": GENERATE, "variables": variables}, headers=auth
+        ) as response:
+            job = (await response.json())["data"]["generate"]
+        assert job["__typename"] == "Job", job
+        stream = await ws_stream(server, api_key=secret).open(job["id"])
+        try:
+            events = await stream.until_end()
+        finally:
+            await stream.close()
+        check_progress(events, 3)
+        (image,) = events[-1]["images"]
+        # The URL is absolute on NEURALL_PUBLIC_URL; this server listens on another port.
+        path = urlsplit(image["url"]).path
+        async with http.get(f"{server}{path}", headers=auth) as png:
+            assert png.status == 200
+            assert png.headers["Content-Type"] == "image/png"
+            body = await png.read()
+        assert png_size(body) == (64, 96)
+        return body
+
+    async with aiohttp.ClientSession() as http:
+        assert await run_once(http) == await run_once(http)  # same seed, same bytes

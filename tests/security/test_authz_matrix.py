@@ -14,8 +14,11 @@ from typing import Any
 
 import pytest
 
+from neurall.app import SERVICES
 from neurall.config import Settings
 from neurall.graphql.schema import build_schema
+from neurall.orm.jobs import Job, JobImage, JobSource, JobStatus
+from tests.generation.helpers import ws_stream
 from tests.helpers import create_key, sign_up
 
 pytestmark = pytest.mark.usefixtures("database_url")
@@ -24,19 +27,16 @@ CALLERS = ("anonymous", "session", "key:GENERATE", "key:READ", "key:CLONE")
 NA, FB, NF = "NOT_AUTHENTICATED", "FORBIDDEN", "NOT_FOUND"
 U = "... on UserError { code }"
 RANDOM_ID = str(uuid.UUID(int=1))
+PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"b's image" * 10
+
+
+def by_caller(expected: dict[str, str]) -> dict[str, str]:
+    """``same(...)``'s keyword names (key_generate) turned into CALLERS (key:GENERATE)."""
+    return {c: expected[c.replace("key:", "key_").lower()] for c in CALLERS}
 
 
 def row(field, document, variables=None, **expected):  # type: ignore[no-untyped-def]
-    outcome = {
-        c: expected[
-            c.replace("key:", "key_")
-            .replace("GENERATE", "generate")
-            .replace("READ", "read")
-            .replace("CLONE", "clone")
-        ]
-        for c in CALLERS
-    }
-    return pytest.param(field, document, variables or {}, outcome, id=f"{field}")
+    return pytest.param(field, document, variables or {}, by_caller(expected), id=f"{field}")
 
 
 def same(outcome_anon, outcome_session, generate, read, clone):  # type: ignore[no-untyped-def]
@@ -79,8 +79,21 @@ ROWS = [
         f"mutation {{ setMarketingOptIn(optIn: false) {{ __typename {U} }} }}",
         **same(NA, "ok", NA, NA, NA),
     ),
+    # A wrong current password on purpose: the session got past authorization, and the
+    # password did not change.
+    row(
+        "changePassword",
+        'mutation { changePassword(currentPassword: "wrong guess!", newPassword: "a new one!") '
+        f"{{ __typename {U} }} }}",
+        **same(NA, "INVALID_INPUT", NA, NA, NA),
+    ),
     row("logOut", "mutation { logOut }", **same("false", "ok", "false", "false", "false")),
-    row("job", f'{{ job(id: "{RANDOM_ID}") {{ id }} }}', **same(NA, "null", "null", FB, FB)),
+    row(
+        "job",
+        "query($id: ID!) { job(id: $id) { id } }",
+        {"id": "{other_job}"},
+        **same(NA, "null", "null", FB, FB),
+    ),
     row("jobs", "{ jobs { edges { cursor } } }", **same(NA, "ok", "ok", FB, FB)),
     row("estimateCost", '{ estimateCost(input: {prompt: "p"}) }', **same(NA, "ok", "ok", FB, FB)),
     # Invalid input on purpose: it proves the caller got past authorization, and no job runs.
@@ -91,7 +104,8 @@ ROWS = [
     ),
     row(
         "cancelJob",
-        f'mutation {{ cancelJob(id: "{RANDOM_ID}") {{ __typename {U} }} }}',
+        f"mutation($id: ID!) {{ cancelJob(id: $id) {{ __typename {U} }} }}",
+        {"id": "{other_job}"},
         **same(NA, NF, NF, FB, FB),
     ),
     row("creditLedger", "{ creditLedger { edges { cursor } } }", **same(NA, "ok", FB, "ok", FB)),
@@ -101,8 +115,10 @@ ROWS = [
         **same(NA, "BILLING_UNAVAILABLE", FB, FB, FB),
     ),
 ]
-# Public by design (anyone may try; per-IP throttles apply) or covered over websockets.
-NOT_IN_MATRIX = {"signUp", "logIn", "jobEvents"}
+# Public by design (anyone may try; per-IP throttles apply).
+NOT_IN_MATRIX = {"signUp", "logIn"}
+# Subscriptions, checked over real websockets below with the same callers.
+SUBSCRIPTIONS = {"jobEvents": by_caller(same(NA, NF, NF, FB, FB))}
 
 
 def _outcome(field: str, body: dict[str, Any]) -> str:
@@ -123,16 +139,48 @@ def _outcome(field: str, body: dict[str, Any]) -> str:
 
 
 async def _world(client: Any) -> dict[str, Any]:
-    """Account B with a key (its id is what A must not reach); then A signed in, with keys."""
-    await sign_up(client, email="b@example.com")
-    await create_key(client, name="b-key")
+    """Account B with a key, a finished job and its stored image (what A must not reach);
+    then A signed in, with keys."""
+    b = await sign_up(client, email="b@example.com")
+    b_key = await create_key(client, name="b-key")
     keys = (await client.data("{ apiKeys { id } }"))["apiKeys"]
+    job, image = await _finished_job(client, b["id"])
     client.http.session.cookie_jar.clear()
     await sign_up(client, email="a@example.com")
-    world = {"other_key": keys[0]["id"]}
+    world = {"other_key": keys[0]["id"], "other_job": job, "other_image": image, "b_key": b_key}
     for scope in ("GENERATE", "READ", "CLONE"):
         world[f"key:{scope}"] = await create_key(client, [scope], name=scope)
     return world
+
+
+async def _finished_job(client: Any, account_id: str) -> tuple[str, str]:
+    """A succeeded playground job of ``account_id`` with one image file in storage."""
+    job = await Job.create(
+        account_id=account_id,
+        source=JobSource.PLAYGROUND,
+        status=JobStatus.SUCCEEDED,
+        params={"prompt": "b's private prompt"},
+        total_steps=1,
+        num_images=1,
+        step=1,
+        seq=3,
+    )
+    key = f"images/{job.id}/0.png"
+    image = await JobImage.create(
+        job_id=job.id, index=0, storage_key=key, width=8, height=8, seed=1
+    )
+    storage = client.http.server.app[SERVICES].generation.storage
+    await storage.put(key, PNG_BYTES)
+    return str(job.id), str(image.id)
+
+
+def _as(client: Any, world: dict[str, Any], caller: str, cookies: list[Any]) -> str | None:
+    """Set the client up as ``caller``; returns the API key to send, if any."""
+    client.http.session.cookie_jar.clear()
+    if caller == "session":
+        for cookie in cookies:
+            client.http.session.cookie_jar.update_cookies({cookie.key: cookie.value})
+    return world[caller] if caller.startswith("key:") else None
 
 
 @pytest.mark.parametrize(("field", "document", "variables", "expected"), ROWS)
@@ -141,14 +189,44 @@ async def test_matrix(client, field, document, variables, expected):
     cookies = list(client.http.session.cookie_jar)
     got = {}
     for caller in CALLERS:
-        client.http.session.cookie_jar.clear()
-        if caller == "session":
-            for cookie in cookies:
-                client.http.session.cookie_jar.update_cookies({cookie.key: cookie.value})
+        api_key = _as(client, world, caller, cookies)
         values = {k: world[v[1:-1]] if v.startswith("{") else v for k, v in variables.items()}
-        api_key = world[caller] if caller.startswith("key:") else None
         got[caller] = _outcome(field, await client.post(document, values, api_key=api_key))
     assert got == expected
+
+
+async def test_job_events_of_another_account(client):
+    world = await _world(client)
+    cookies = list(client.http.session.cookie_jar)
+    got = {}
+    for caller in CALLERS:
+        api_key = _as(client, world, caller, cookies)
+        cookie = "; ".join(f"{c.key}={c.value}" for c in client.http.session.cookie_jar)
+        stream = ws_stream(str(client.port_url("")), api_key=api_key, cookie=cookie or None)
+        await stream.open(world["other_job"])
+        try:
+            message = await stream.next(within=10)
+        finally:
+            await stream.close()
+        assert "event" not in message, message  # nothing about B's job leaks
+        got[caller] = message["errors"][0]["extensions"]["code"]
+    assert got == SUBSCRIPTIONS["jobEvents"]
+
+
+async def test_image_urls_of_another_account(client):
+    world = await _world(client)
+    url = f"/images/{world['other_image']}"
+    # The owner gets it (so the 404s below come from authorization, not a missing file).
+    owner = await client.http.get(url, headers={"Authorization": f"Bearer {world['b_key']}"})
+    assert owner.status == 200
+    assert await owner.read() == PNG_BYTES
+    cookies = list(client.http.session.cookie_jar)
+    for caller in CALLERS:
+        api_key = _as(client, world, caller, cookies)
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        response = await client.http.get(url, headers=headers)
+        assert response.status == 404, caller
+        assert await response.text() == "not found"
 
 
 def test_every_root_field_has_a_row():
@@ -157,5 +235,5 @@ def test_every_root_field_has_a_row():
     for root in (schema.query_type, schema.mutation_type, schema.subscription_type):
         if root is not None:
             fields.update(root.fields)
-    covered = {p.values[0] for p in ROWS} | NOT_IN_MATRIX
+    covered = {p.values[0] for p in ROWS} | NOT_IN_MATRIX | set(SUBSCRIPTIONS)
     assert fields - covered == set(), "add authorization rows for these fields"

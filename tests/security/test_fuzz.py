@@ -13,12 +13,13 @@ from __future__ import annotations
 import json
 import os
 import re
+from datetime import UTC
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis_graphql import Mode, from_schema
+from hypothesis_graphql import Mode, from_schema, nodes
 
 from neurall.graphql.schema import build_schema
 from tests.helpers import create_key, sign_up
@@ -43,6 +44,15 @@ LEAKS = [
         r"IntegrityError|OperationalError|ProgrammingError",
     )
 ]
+# Scalars hypothesis-graphql cannot invent. DateTime: real timestamps and junk strings.
+# Upload: a JSON document cannot carry a file, so only what a client could put there.
+CUSTOM_SCALARS = {
+    "DateTime": st.one_of(
+        st.datetimes(timezones=st.just(UTC)).map(lambda d: d.isoformat()),
+        st.text(max_size=30),
+    ).map(nodes.String),
+    "Upload": st.one_of(st.just(nodes.Null), st.text(max_size=20).map(nodes.String)),
+}
 FUZZ_SETTINGS = settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -96,7 +106,7 @@ def _mangle(data: st.DataObject, document: str) -> str:
 @FUZZ_SETTINGS
 @given(data=st.data(), auth=st.sampled_from(["anonymous", "key"]))
 async def test_valid_documents(fuzz_client, data, auth):
-    document = data.draw(from_schema(SCHEMA))
+    document = data.draw(from_schema(SCHEMA, custom_scalars=CUSTOM_SCALARS))
     api_key = fuzz_client.key if auth == "key" else None
     await _check(fuzz_client, json.dumps({"query": document}), api_key)
 
@@ -105,9 +115,9 @@ async def test_valid_documents(fuzz_client, data, auth):
 @given(data=st.data())
 async def test_malformed_documents(fuzz_client, data):
     if data.draw(st.booleans()):  # hypothesis-graphql's own invalid documents
-        document = data.draw(from_schema(SCHEMA, mode=Mode.NEGATIVE))
+        document = data.draw(from_schema(SCHEMA, mode=Mode.NEGATIVE, custom_scalars=CUSTOM_SCALARS))
     else:
-        document = _mangle(data, data.draw(from_schema(SCHEMA)))
+        document = _mangle(data, data.draw(from_schema(SCHEMA, custom_scalars=CUSTOM_SCALARS)))
     await _check(fuzz_client, json.dumps({"query": document}), fuzz_client.key)
 
 

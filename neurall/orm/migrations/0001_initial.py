@@ -166,6 +166,16 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.CreateModel(
+            name='RateLimitBucket',
+            fields=[
+                ('key', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=200)),
+                ('tokens', fields.FloatField()),
+                ('updated_at', fields.FloatField(db_index=True)),
+            ],
+            options={'table': 'rate_limit_bucket', 'app': 'neurall', 'pk_attr': 'key'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='Session',
             fields=[
                 ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
