@@ -14,11 +14,13 @@ from aiohttp import web
 from neurall.config import Settings
 from neurall.graphql.schema import build_schema
 from neurall.graphql.view import NeurallGraphQLView
+from neurall.heap import freeze_long_lived_objects
 from neurall.orm import database
 from neurall.services import Services
 from neurall.web.body_limits import MULTIPART_MAX_BYTES, body_limit_middleware
 from neurall.web.cors import cors_middleware
 from neurall.web.csrf import csrf_middleware
+from neurall.web.exports import export_handler
 from neurall.web.images import image_handler
 from neurall.web.stripe_webhook import stripe_webhook
 from neurall.web.unsubscribe import unsubscribe_handler
@@ -49,12 +51,19 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_route("*", "/graphql", view)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/images/{image_id}", image_handler(services))
+    app.router.add_get("/exports/{export_id}", export_handler(services))
     app.router.add_get("/readyz", readyz)
     unsubscribe = unsubscribe_handler(settings.secret_key.get_secret_value())
     app.router.add_get("/unsubscribe", unsubscribe)
     app.router.add_post("/unsubscribe", unsubscribe)
     app.router.add_post("/webhooks/stripe", stripe_webhook(settings))
+    # Last start-up step: the heap built so far lives until exit (see neurall/heap.py).
+    app.on_startup.append(lambda _app: _freeze_heap())
     return app
+
+
+async def _freeze_heap() -> None:
+    freeze_long_lived_objects()
 
 
 def _database(settings: Settings) -> CleanupContext:

@@ -92,7 +92,8 @@ def _retention_run(settings: Settings, _args: argparse.Namespace) -> None:
 def _worker(settings: Settings, args: argparse.Namespace) -> None:
     from neurall.workers.process import run_worker
 
-    run_worker(settings, threads=args.threads)
+    queues = set(filter(None, args.queues.split(","))) if args.queues else None
+    run_worker(settings, threads=args.threads, queues=queues)
 
 
 def _gpu(settings: Settings, args: argparse.Namespace) -> None:
@@ -121,6 +122,9 @@ def _parser() -> argparse.ArgumentParser:
     ).set_defaults(func=_check_migrations)
     worker = commands.add_parser("worker", help="run the background workers (RabbitMQ)")
     worker.add_argument("--threads", type=int, default=None, help="default NEURALL_WORKER_THREADS")
+    worker.add_argument(
+        "--queues", default=None, help="comma-separated queues to consume (default: all)"
+    )
     worker.set_defaults(func=_worker)
     gpu = commands.add_parser(
         "gpu", help="serve the pipeline on Triton (options: neurall gpu --help)", add_help=False

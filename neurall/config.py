@@ -102,11 +102,41 @@ class Settings(BaseSettings):
     generation_time_limit_s: PositiveInt = 20 * 60
     inference_timeout_s: PositiveInt = 600
     embedded_worker_threads: PositiveInt = 2
-    worker_threads: PositiveInt = 4
+    # Jobs one `neurall worker` runs at once. They mostly wait on Triton, so threads are
+    # cheap; keep it at least twice Triton's max batch size (8), or the batcher never sees
+    # a full batch: with 8, the benchmark's pipeline calls settled into batches of 1 and 7.
+    worker_threads: PositiveInt = 16
     # API results are discarded this long after they are made (privacy promise: 15 min).
     api_image_ttl_s: PositiveInt = 15 * 60
     # How long an API job's private request may wait in RabbitMQ before it is dropped.
     api_payload_ttl_s: PositiveInt = 3600
+    # Progress path (neurall/generation/progress.py): a PREVIEW event every N denoising
+    # steps (0: none), and how often a running job's step is written to the database
+    # (events go out every step regardless; a cancel is noticed within this interval).
+    preview_every_steps: NonNegativeInt = 5
+    progress_write_interval_ms: NonNegativeInt = 250
+
+    # AI cloning (neurall/clones/, README "AI cloning").
+    clone_default_training_steps: PositiveInt = 400
+    clone_max_training_steps: PositiveInt = 2000
+    # 0: automatic (5e-2 for the random-weight tiny model, 1e-4 for real models).
+    clone_learning_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
+    clone_training_batch_size: PositiveInt = 1
+    # 0: the model's native size (64 tiny, 512 otherwise).
+    clone_training_resolution: NonNegativeInt = 0
+    # Below RabbitMQ's consumer_timeout (30 min by default), like the generation limit.
+    clone_training_time_limit_s: PositiveInt = 25 * 60
+    # Deliveries of one clone's training (a crashed worker's message comes back) before it fails.
+    clone_training_max_attempts: PositiveInt = 3
+
+    # Privacy and retention (neurall/privacy/, neurall/retention/, README "Privacy").
+    usage_retention_days: PositiveInt = 90
+    export_ttl_s: PositiveInt = 24 * 3600
+    exports_per_day_per_account: PositiveInt = 5
+    # Temporary uploads (uploads/ in storage) older than this are deleted unless training.
+    abandoned_upload_ttl_s: PositiveInt = 6 * 3600
+    # How often the maintenance actor runs every retention policy.
+    retention_interval_s: PositiveInt = 300
 
     @field_validator("database_url")
     @classmethod

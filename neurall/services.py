@@ -15,6 +15,8 @@ from neurall.config import Settings
 from neurall.ratelimit import RateLimits
 
 if TYPE_CHECKING:
+    from neurall.clones.runtime import CloneRuntime
+    from neurall.workers.maintenance import MaintenanceQueue
     from neurall.workers.runtime import GenerationRuntime
 
 
@@ -26,6 +28,10 @@ class Services:
     rate_limits: RateLimits
     # Set by the app's cleanup_ctx (neurall.workers.embedded) once the queue is up.
     generation: GenerationRuntime | None = None
+    # Set with it: the maintenance actors (data exports, retention sweeps).
+    maintenance: MaintenanceQueue | None = None
+    # Set with it: clone training's bus, temporary storage, model store and queue.
+    clones: CloneRuntime | None = None
     # Stripe when configured, else NoPayments (createCheckout says BillingUnavailable).
     payments: PaymentProvider = field(default_factory=NoPayments)
 

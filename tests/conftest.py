@@ -11,6 +11,8 @@ import asyncio
 import concurrent.futures
 import os
 import shutil
+import subprocess
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +32,8 @@ from neurall.orm import database
 POSTGRES_ADMIN_URL = os.environ.get(
     "NEURALL_TEST_POSTGRES_URL", "postgres://neurall:neurall@127.0.0.1:5432/postgres"
 )
+# The RabbitMQ `make test` starts; tests add a vhost of their own on it (rabbitmq_vhost).
+BROKER_BASE_URL = os.environ.get("NEURALL_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
 _KEEP_TABLES = {"tortoise_migrations"}
 
 
@@ -99,6 +103,38 @@ async def _truncate_postgres(url: str) -> None:
             )
     finally:
         await conn.close()
+
+
+def rabbitmqctl(*args: str) -> str:
+    result = subprocess.run(
+        ["rabbitmqctl", *args], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, f"rabbitmqctl {args} failed: {result.stderr}"
+    return result.stdout
+
+
+@dataclass(frozen=True)
+class Vhost:
+    name: str
+    url: str
+
+
+@pytest.fixture(scope="module")
+def rabbitmq_vhost() -> Iterator[Vhost]:
+    """A RabbitMQ vhost of this test module's own. `neurall worker` consumes every queue of
+    its vhost, so stacks on a shared vhost (another module, another run on this machine)
+    would take each other's messages; and "every queue" of a privacy sweep must mean
+    exactly this stack's queues."""
+    name = f"neurall-test-{uuid.uuid4().hex[:10]}"
+    rabbitmqctl("add_vhost", name)
+    rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+    yield Vhost(name, BROKER_BASE_URL.rstrip("/") + "/" + urllib.parse.quote(name, safe=""))
+    rabbitmqctl("delete_vhost", name)
+
+
+@pytest.fixture(scope="module")
+def broker_url(rabbitmq_vhost: Vhost) -> str:
+    return rabbitmq_vhost.url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -4,6 +4,8 @@ Every change goes through ``transition``: in one transaction it locks the job ro
 status is one the change may leave from (so a cancel and a finishing worker cannot both
 win), applies the change, takes the next ``seq`` and builds the event. The caller publishes
 the event after the commit, so a subscriber never sees an event the database rolled back.
+The one exception is a running job's per-step PROGRESS and PREVIEW events, which are
+numbered without a transaction (see ``SEQ_SLOTS_PER_STEP`` and neurall.generation.progress).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from neurall.orm.jobs import TERMINAL_STATUSES, Job, JobImage, JobStatus
@@ -21,6 +24,14 @@ from neurall.workers.events import EventBus, EventType, ImageRef, JobEventData
 # Queue positions are announced to at most this many waiting jobs after each change; jobs
 # further back learn theirs when they move into this window.
 POSITION_ANNOUNCE_LIMIT = 50
+
+# While a job runs, its per-step events are numbered without a database transaction (see
+# neurall.generation.progress): step ``s`` of a run whose STARTED event had seq ``base``
+# sends PROGRESS with seq ``base + 2s - 1`` and PREVIEW with ``base + 2s``, and the row is
+# written now and then with ``step = s, seq = base + 2s``. So a RUNNING row always satisfies
+# ``seq = base + SEQ_SLOTS_PER_STEP * step`` and the highest seq the run can ever send is
+# known from the row alone (``running_seq_ceiling``).
+SEQ_SLOTS_PER_STEP = 2
 
 ACTIVE = frozenset({JobStatus.QUEUED, JobStatus.RUNNING})
 
@@ -45,6 +56,11 @@ async def queue_position(job: Job) -> int | None:
     if job.status != JobStatus.QUEUED:
         return None
     return await Job.filter(status=JobStatus.QUEUED, created_at__lt=job.created_at).count()
+
+
+def running_seq_ceiling(job: Job) -> int:
+    """The highest seq a RUNNING job's worker may send for its current run."""
+    return job.seq + SEQ_SLOTS_PER_STEP * max(0, job.total_steps - job.step)
 
 
 def event_for(
@@ -100,6 +116,10 @@ async def transition(
         job = await Job.filter(id=job_id).select_for_update().get_or_none()
         if job is None or job.status not in allowed:
             return None
+        if job.status == JobStatus.RUNNING:
+            # Leaving (or restarting) a run: number past every per-step event the worker
+            # may already have sent, which the row does not record one by one.
+            job.seq = running_seq_ceiling(job)
         for name, value in (updates or {}).items():
             setattr(job, name, value)
         if job.status in TERMINAL_STATUSES and job.finished_at is None:
@@ -114,13 +134,27 @@ async def transition(
 
 
 async def announce_positions(bus: EventBus) -> None:
-    """Tell the first waiting jobs their new place in the queue (after one left it)."""
-    waiting = (
-        await Job.filter(status=JobStatus.QUEUED)
-        .order_by("created_at", "id")
-        .limit(POSITION_ANNOUNCE_LIMIT)
-    )
-    for job in waiting:
-        result = await transition(job.id, EventType.POSITION, allowed_from=[JobStatus.QUEUED])
-        if result is not None:
-            await bus.publish(result[1])
+    """Tell the first waiting jobs their new place in the queue (after one left it).
+
+    One transaction for all of them (lock the rows, bump each seq with one UPDATE), not a
+    transition each: at saturation every job start announces to every waiting job, and the
+    per-job transactions were the largest cost in the worker's profile (issue 8).
+    """
+    async with in_transaction():
+        waiting = (
+            await Job.filter(status=JobStatus.QUEUED)
+            .order_by("created_at", "id")
+            .limit(POSITION_ANNOUNCE_LIMIT)
+            .select_for_update()
+        )
+        if not waiting:
+            return
+        await Job.filter(id__in=[j.id for j in waiting], status=JobStatus.QUEUED).update(
+            seq=F("seq") + 1
+        )
+    events = []
+    for position, job in enumerate(waiting):
+        job.seq += 1
+        events.append(event_for(job, EventType.POSITION, position=position))
+    for event in events:
+        await bus.publish(event)

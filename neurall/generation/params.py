@@ -13,6 +13,7 @@ from typing import Any
 
 from neurall.config import Settings
 from neurall.errors import InvalidInputError
+from neurall.ids import parse_id
 
 MAX_PROMPT_CHARS = 2000
 MIN_SIDE = 64
@@ -108,10 +109,16 @@ def validate(data: GenerateInput, settings: Settings) -> GenerateParams:
     seed = secrets.randbelow(MAX_SEED + 1) if data.seed is None else data.seed
     if not 0 <= seed <= MAX_SEED:
         bad["input.seed"] = f"seed must be 0 to {MAX_SEED}"
+    clone_id = None
     if data.clone_id is not None:
-        # Clones are trained by the cloning feature; until a clone of the caller's exists
-        # (see resolve_clone) any id is "not one of yours", which reveals nothing.
-        bad["input.cloneId"] = "cloneId must be one of your ready clones"
+        # Only the shape here; generation.service.submit checks that it names one of the
+        # caller's READY clones (neurall.clones.service.require_ready_clone), with the
+        # same message, so someone else's clone is indistinguishable from none.
+        parsed = parse_id(data.clone_id)
+        if parsed is None:
+            bad["input.cloneId"] = "cloneId must be one of your ready clones"
+        else:
+            clone_id = str(parsed)
     if bad:
         raise InvalidInputError("; ".join(bad.values()) + ".", sorted(bad))
     return GenerateParams(
@@ -123,7 +130,7 @@ def validate(data: GenerateInput, settings: Settings) -> GenerateParams:
         guidance_scale=guidance,
         seed=seed,
         num_images=num_images,
-        clone_id=None,
+        clone_id=clone_id,
     )
 
 

@@ -16,12 +16,14 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from neurall.billing import ledger, pricing
+from neurall.clones.service import require_ready_clone
 from neurall.errors import ConflictError, NotFoundError, RateLimitedError
 from neurall.generation.lifecycle import announce_positions, event_for, now, transition
 from neurall.generation.params import GenerateParams
 from neurall.ids import parse_id
 from neurall.orm.accounts import Account
 from neurall.orm.jobs import TERMINAL_STATUSES, Job, JobSource, JobStatus
+from neurall.ratelimit import RateLimit
 from neurall.workers.events import EventType
 from neurall.workers.runtime import GenerationRuntime
 
@@ -55,12 +57,18 @@ async def submit(
     runtime: GenerationRuntime,
     *,
     idempotency_key: str | None = None,
+    rate_limit: RateLimit | None = None,
 ) -> Job:
     """Hold the credits, create the job and queue it. The same idempotency key from the
-    same account returns the first job (even while it runs), without a second hold."""
+    same account returns the first job (even while it runs), without a second hold or a
+    rate-limit token. ``rate_limit`` is taken once the request is known to be valid."""
     existing = await _existing(account, idempotency_key)
     if existing is not None:
         return existing
+    if params.clone_id is not None:
+        await require_ready_clone(account.id, params.clone_id)  # else InvalidInput
+    if rate_limit is not None:
+        await rate_limit.take(account.id)
     cost = estimate_cost(params, runtime)
     job_id = uuid.uuid4()
     if source == JobSource.API:
@@ -189,6 +197,8 @@ async def _then_none(awaitable: object) -> None:
 
 async def fail(job_id: uuid.UUID, error: str, runtime: GenerationRuntime) -> Job | None:
     """End a job for good: FAILED, nothing charged, its hold released."""
+    # The request goes first: once anyone can see the job FAILED, nothing of it is left.
+    await runtime.payloads.delete(job_id)
     result = await transition(
         job_id,
         EventType.FAILED,
@@ -200,7 +210,6 @@ async def fail(job_id: uuid.UUID, error: str, runtime: GenerationRuntime) -> Job
         },
         inside=lambda j: _then_none(ledger.release(j.ledger_reference)),
     )
-    await runtime.payloads.delete(job_id)
     if result is None:
         return None
     await runtime.bus.publish(result[1])

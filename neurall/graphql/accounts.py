@@ -8,9 +8,9 @@ from typing import Annotated
 import strawberry
 
 from neurall.accounts import service, sessions
-from neurall.accounts.viewer import Scope, Viewer
+from neurall.accounts.viewer import Scope
 from neurall.audit import AuditEventType
-from neurall.errors import DomainError, NotAuthenticatedError
+from neurall.errors import DomainError
 from neurall.graphql.context import Info
 from neurall.graphql.errors import (
     Conflict,
@@ -20,7 +20,7 @@ from neurall.graphql.errors import (
     RateLimited,
     returns_user_errors,
 )
-from neurall.graphql.permissions import require_scope
+from neurall.graphql.permissions import require_scope, require_signed_in
 from neurall.orm import accounts as orm
 from neurall.web.cookies import clear_session_cookie, set_session_cookie
 
@@ -151,7 +151,7 @@ class AccountMutation:
     @strawberry.mutation(description="Corrects the e-mail or name of the signed-in account.")
     @returns_user_errors
     async def update_profile(self, info: Info, input: ProfileInput) -> ProfileResult:
-        viewer = _session_or_not_authenticated(info)
+        viewer = require_signed_in(info)
         old_email = viewer.account.email
         account = await service.update_profile(
             viewer.account, _given(input.email), _given(input.name)
@@ -168,7 +168,7 @@ class AccountMutation:
     async def change_password(
         self, info: Info, current_password: str, new_password: str
     ) -> ChangePasswordResult:
-        viewer = _session_or_not_authenticated(info)
+        viewer = require_signed_in(info)
         account = await service.change_password(
             viewer.account,
             current_password,
@@ -182,17 +182,9 @@ class AccountMutation:
     @strawberry.mutation(description="Opts in to or out of marketing e-mail.")
     @returns_user_errors
     async def set_marketing_opt_in(self, info: Info, opt_in: bool) -> ProfileResult:
-        viewer = _session_or_not_authenticated(info)
+        viewer = require_signed_in(info)
         account = await service.set_marketing_opt_in(viewer.account, opt_in)
         return Account.from_model(account)
-
-
-def _session_or_not_authenticated(info: Info) -> Viewer:
-    """ProfileResult has no Forbidden member: an API key counts as not signed in here."""
-    viewer = info.context.viewer
-    if viewer is None or viewer.session is None:
-        raise NotAuthenticatedError("Sign in to change the profile; API keys cannot.")
-    return viewer
 
 
 def _given(value: str | None) -> str | None:

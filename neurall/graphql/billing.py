@@ -14,14 +14,13 @@ from neurall.errors import DomainError
 from neurall.graphql.context import Info
 from neurall.graphql.errors import (
     BillingUnavailable,
-    Forbidden,
     InvalidInput,
     NotAuthenticated,
     PublicError,
     returns_user_errors,
 )
 from neurall.graphql.pagination import PageInfo, clamp_first
-from neurall.graphql.permissions import require_scope, require_session
+from neurall.graphql.permissions import require_scope, require_signed_in
 from neurall.orm import billing as orm
 
 
@@ -86,8 +85,8 @@ class Checkout:
 
 
 CheckoutResult = Annotated[
-    # Forbidden is beyond the contract's members: an API key may not buy credits.
-    Checkout | InvalidInput | NotAuthenticated | BillingUnavailable | Forbidden,
+    # Only a signed-in person may buy credits: an API key gets NotAuthenticated.
+    Checkout | InvalidInput | NotAuthenticated | BillingUnavailable,
     strawberry.union("CheckoutResult"),
 ]
 
@@ -118,7 +117,7 @@ class BillingMutation:
     @strawberry.mutation(description="Starts buying credits; credits arrive once Stripe confirms.")
     @returns_user_errors
     async def create_checkout(self, info: Info, credits: int) -> CheckoutResult:
-        viewer = require_session(info)
+        viewer = require_signed_in(info)
         services = info.context.services
         result = await checkout.create_checkout(
             viewer.account, credits, services.settings, services.payments

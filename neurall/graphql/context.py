@@ -22,6 +22,9 @@ class Context:
     viewer: Viewer | None
     # Set by Strawberry from the graphql-transport-ws connection_init payload.
     connection_params: dict[str, Any] | None = field(default=None)
+    # What the operation reserved, for its usage log (set by generate; see privacy.usage).
+    usage_credits: int = 0
+    usage_images: int = 0
 
     @property
     def client_ip(self) -> str:

@@ -124,7 +124,10 @@ def should_mask(error: GraphQLError) -> bool:
     original = error.original_error
     if original is None:
         return False
-    return not isinstance(original, PublicError | errors.DomainError)
+    # A GraphQLError as the cause is the client's mistake found by graphql-core (e.g. a
+    # variable of the wrong shape): shown to the caller, never logged, since its message
+    # echoes the variables, prompts included.
+    return not isinstance(original, GraphQLError | errors.DomainError)
 
 
 ALL_ERROR_TYPES = (

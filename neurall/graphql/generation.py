@@ -127,7 +127,7 @@ def image_url(info: Info, image_id: str) -> str:
 
 def _image(info: Info, ref: ImageRef) -> Image:
     return Image(
-        url=image_url(info, ref.id),
+        url=ref.url or image_url(info, ref.id),
         width=ref.width,
         height=ref.height,
         seed=ref.seed,
@@ -329,12 +329,16 @@ class GenerationMutation:
         viewer = _generate_viewer(info)
         key = gen_params.check_idempotency_key(idempotency_key)
         params = gen_params.validate(input.to_domain(), info.context.services.settings)
-        # After validation: a request refused as invalid costs no token.
-        await info.context.services.rate_limits.generate.take(viewer.account.id)
         source = orm.JobSource.API if viewer.via_api_key else orm.JobSource.PLAYGROUND
         job = await service.submit(
-            viewer.account, source, params, _runtime(info), idempotency_key=key
+            viewer.account,
+            source,
+            params,
+            _runtime(info),
+            idempotency_key=key,
+            rate_limit=info.context.services.rate_limits.generate,
         )
+        info.context.usage_credits, info.context.usage_images = job.held_credits, job.num_images
         return await job_type(info, job)
 
     @strawberry.mutation(

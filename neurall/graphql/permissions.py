@@ -23,6 +23,16 @@ def require_scope(info: Info, scope: Scope) -> Viewer:
     return viewer
 
 
+def require_signed_in(info: Info) -> Viewer:
+    """Like ``require_session``, for results whose union has no Forbidden member (the
+    contract's profile, checkout, export and erasure results): there an API key counts as
+    not signed in."""
+    viewer = info.context.viewer
+    if viewer is None or viewer.session is None:
+        raise NotAuthenticatedError("This needs a signed-in session; API keys cannot do it.")
+    return viewer
+
+
 def require_session(info: Info) -> Viewer:
     """Account management is for a signed-in person, never for an API key."""
     viewer = require_viewer(info)

@@ -8,6 +8,7 @@ from functools import partial
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaskErrors,
     MaxAliasesLimiter,
@@ -24,21 +25,45 @@ from neurall.config import Settings
 from neurall.graphql.accounts import AccountMutation, AccountQuery
 from neurall.graphql.api_keys import ApiKeyMutation, ApiKeyQuery
 from neurall.graphql.billing import BillingMutation, BillingQuery
+from neurall.graphql.clones import CloneMutation, CloneQuery, CloneSubscription
 from neurall.graphql.errors import ALL_ERROR_TYPES, should_mask
 from neurall.graphql.generation import (
     GenerationMutation,
     GenerationQuery,
     GenerationSubscription,
 )
+from neurall.graphql.history import HistoryMutation, HistoryQuery
 from neurall.graphql.limits import RequestRateLimit
+from neurall.graphql.privacy import PrivacyMutation, PrivacyQuery
+from neurall.graphql.usage_log import UsageLogging
 
 log = logging.getLogger("neurall.graphql")
 
-Query = merge_types("Query", (AccountQuery, ApiKeyQuery, GenerationQuery, BillingQuery))
-Mutation = merge_types(
-    "Mutation", (AccountMutation, ApiKeyMutation, GenerationMutation, BillingMutation)
+Query = merge_types(
+    "Query",
+    (
+        AccountQuery,
+        ApiKeyQuery,
+        GenerationQuery,
+        BillingQuery,
+        HistoryQuery,
+        PrivacyQuery,
+        CloneQuery,
+    ),
 )
-Subscription = merge_types("Subscription", (GenerationSubscription,))
+Mutation = merge_types(
+    "Mutation",
+    (
+        AccountMutation,
+        ApiKeyMutation,
+        GenerationMutation,
+        BillingMutation,
+        HistoryMutation,
+        PrivacyMutation,
+        CloneMutation,
+    ),
+)
+Subscription = merge_types("Subscription", (GenerationSubscription, CloneSubscription))
 
 
 class Schema(strawberry.Schema):
@@ -58,10 +83,17 @@ class Schema(strawberry.Schema):
 
 
 def build_schema(settings: Settings) -> Schema:
+    # The depth and alias limiters build a new validation-rule class per instance, and
+    # ValidationCache keys on the rule classes: a limiter per request made every request a
+    # cache miss (validation was ~40% of a `me` request's CPU in the issue-8 profile). The
+    # rule classes are built once here and added by one stateless extension instead.
+    limit_rules = [
+        *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
+    ]
     extensions: list = [
         # Factories, not instances: extensions keep per-operation state.
-        partial(QueryDepthLimiter, max_depth=settings.graphql_max_depth),
-        partial(MaxAliasesLimiter, max_alias_count=settings.graphql_max_aliases),
+        partial(AddValidationRules, limit_rules),
         partial(MaxTokensLimiter, max_token_count=settings.graphql_max_tokens),
         partial(MaskErrors, should_mask_error=should_mask),
         # Integrations send the same few documents over and over: parse and validate each
@@ -70,6 +102,8 @@ def build_schema(settings: Settings) -> Schema:
         ValidationCache,
         # Per API key and per account, on every authenticated operation.
         RequestRateLimit,
+        # One usage log row per API-key operation (never its variables).
+        UsageLogging,
     ]
     if settings.production:
         extensions.append(DisableIntrospection)

@@ -13,6 +13,7 @@ from strawberry.types.unset import UnsetType
 
 from neurall.graphql.context import Context
 from neurall.graphql.schema import Schema
+from neurall.graphql.uploads import UploadRequestAdapter
 from neurall.services import Services
 from neurall.web.auth import authenticate, authorization_param, viewer_for_api_key
 from neurall.web.origins import trusted_origins
@@ -21,6 +22,8 @@ from neurall.web.origins import trusted_origins
 class NeurallGraphQLView(GraphQLView[Context, None]):
     # Queries only over POST: GET would let any page trigger reads with the user's cookie.
     allow_queries_via_get = False
+    # Keeps uploaded files' names and bounds multipart bodies (createClone's photos).
+    request_adapter_class = UploadRequestAdapter
 
     def __init__(self, schema: Schema, services: Services) -> None:
         settings = services.settings

@@ -15,6 +15,8 @@ MODEL_MODULES = [
     "neurall.orm.jobs",
     "neurall.orm.billing",
     "neurall.orm.audit",
+    "neurall.orm.privacy",
+    "neurall.orm.clones",
     "neurall.orm.ratelimit",
 ]
 MIGRATIONS_MODULE = "neurall.orm.migrations"

@@ -1,9 +1,9 @@
 """Blob storage behind a small interface: a local directory now, S3-compatible later."""
 
-from neurall.storage.base import Storage
+from neurall.storage.base import Storage, StoredObject
 from neurall.storage.local import LocalStorage
 
-__all__ = ["LocalStorage", "Storage", "make_storage"]
+__all__ = ["LocalStorage", "Storage", "StoredObject", "make_storage"]
 
 
 def make_storage(root: object) -> Storage:

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    modified_at: datetime  # UTC
+    size: int
 
 
 @runtime_checkable
@@ -18,3 +27,6 @@ class Storage(Protocol):
 
     async def delete_prefix(self, prefix: str) -> int:
         """Remove every key under ``prefix`` (a "folder"); returns how many went."""
+
+    async def list_objects(self, prefix: str) -> list[StoredObject]:
+        """Every key under ``prefix`` with its age and size (for the retention sweeps)."""

@@ -10,7 +10,10 @@ import asyncio
 import os
 import shutil
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
+
+from neurall.storage.base import StoredObject
 
 
 class LocalStorage:
@@ -55,6 +58,26 @@ class LocalStorage:
         shutil.rmtree(path, ignore_errors=True)
         return count
 
+    def _list(self, prefix: str) -> list[StoredObject]:
+        path = self._path(prefix.rstrip("/"))
+        if not path.is_dir():
+            return []
+        found = []
+        for file in path.rglob("*"):
+            try:
+                stat = file.stat()
+            except FileNotFoundError:  # deleted while we looked
+                continue
+            if file.is_file():
+                found.append(
+                    StoredObject(
+                        key=file.relative_to(self.root).as_posix(),
+                        modified_at=datetime.fromtimestamp(stat.st_mtime, UTC),
+                        size=stat.st_size,
+                    )
+                )
+        return found
+
     async def put(self, key: str, data: bytes) -> None:
         await asyncio.to_thread(self._put, key, data)
 
@@ -66,3 +89,6 @@ class LocalStorage:
 
     async def delete_prefix(self, prefix: str) -> int:
         return await asyncio.to_thread(self._delete_prefix, prefix)
+
+    async def list_objects(self, prefix: str) -> list[StoredObject]:
+        return await asyncio.to_thread(self._list, prefix)

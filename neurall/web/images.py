@@ -2,9 +2,16 @@
 
 Anyone else, a missing image, and an expired API image all get the same 404, so the route
 reveals nothing about other accounts' images.
+
+API results are ephemeral: once an API image's whole body has been written to the client,
+its file and row are deleted (a second fetch is a 404 and ``job.images`` no longer lists
+it). A download cut short leaves it in place until its TTL (the expired-api-results
+retention policy). Playground images stay until their history item is deleted.
 """
 
 from __future__ import annotations
+
+import logging
 
 from aiohttp import web
 
@@ -12,11 +19,14 @@ from neurall.generation.lifecycle import now
 from neurall.ids import parse_id
 from neurall.orm.jobs import JobImage
 from neurall.services import Services
+from neurall.storage import Storage
 from neurall.web.auth import authenticate
+
+log = logging.getLogger(__name__)
 
 
 def image_handler(services: Services):
-    async def handler(request: web.Request) -> web.Response:
+    async def handler(request: web.Request) -> web.StreamResponse:
         not_found = web.Response(status=404, text="not found")
         viewer = await authenticate(request, services.settings)
         image_id = parse_id(request.match_info["image_id"])
@@ -29,11 +39,27 @@ def image_handler(services: Services):
         data = await runtime.storage.get(image.storage_key)
         if data is None:
             return not_found
-        return web.Response(
-            body=data,
-            content_type=image.content_type,
+        response = web.StreamResponse(
             # Private results: no shared cache may keep them.
             headers={"Cache-Control": "private, no-store"},
         )
+        response.content_type = image.content_type
+        response.content_length = len(data)
+        await response.prepare(request)
+        if request.method != "GET":
+            return response  # HEAD: nothing was delivered
+        await response.write(data)
+        await response.write_eof()
+        if image.expires_at is not None:
+            # Reached only when every byte went out (a dropped connection raises above).
+            await discard_api_image(image, runtime.storage)
+        return response
 
     return handler
+
+
+async def discard_api_image(image: JobImage, storage: Storage) -> None:
+    """Delete an API image that has been fetched in full: row first, then its file."""
+    deleted = await JobImage.filter(id=image.id).delete()
+    if deleted:
+        await storage.delete(image.storage_key)

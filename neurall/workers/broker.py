@@ -21,10 +21,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import dramatiq
+from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.stub import StubBroker
-from dramatiq.middleware import AsyncIO, Interrupt, TimeLimitExceeded
+from dramatiq.middleware import AsyncIO, Interrupt, Middleware, TimeLimitExceeded
 
+from neurall.clones.runtime import CloneRuntime
+from neurall.clones.training import run_training
 from neurall.config import Settings
 from neurall.generation.service import fail
 from neurall.workers.generation import RetryLater, run_job
@@ -34,6 +37,10 @@ log = logging.getLogger(__name__)
 
 GENERATION_QUEUE = "generation"
 GENERATE_ACTOR = "generate_image"
+# Training has its own queue: minutes-long jobs must not wait behind (or hold up) images,
+# and workers with the GPU memory for it can consume it alone.
+TRAINING_QUEUE = "training"
+TRAIN_ACTOR = "train_clone"
 R = TypeVar("R")
 
 
@@ -66,6 +73,7 @@ def declare_generation_actor(
                 log.exception("could not mark job %s failed", job_id)
             raise
 
+    broker.add_middleware(FailDeadLetteredJobs(runtime))
     return dramatiq.Actor(
         generate_image,
         broker=broker,
@@ -84,6 +92,71 @@ def declare_generation_actor(
                 isinstance(exc, RetryLater | TimeLimitExceeded)
                 and retries < settings.generation_max_retries
             ),
+        },
+    )
+
+
+class FailDeadLetteredJobs(Middleware):
+    """A generation message given up on (time limit on its last retry) is dead-lettered
+    holding only the job id; the job itself is failed here, refunded, and its payload
+    deleted, so nothing of an API job's request outlives it."""
+
+    def __init__(self, runtime: Callable[[], GenerationRuntime]) -> None:
+        self.runtime = runtime
+        # Messages cancelled by an embedded server's shutdown: their jobs are queued again
+        # at the next start (neurall.workers.embedded), not failed.
+        self._interrupted: set[str] = set()
+
+    def after_process_message(
+        self,
+        broker: dramatiq.Broker,
+        message: dramatiq.Message,
+        *,
+        result: object = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        if isinstance(exception, asyncio.CancelledError | concurrent.futures.CancelledError):
+            self._interrupted.add(message.message_id)
+
+    def after_nack(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
+        # Emitted (on the consumer thread) once a message is rejected for good.
+        if message.message_id in self._interrupted:
+            self._interrupted.discard(message.message_id)
+            return
+        if message.actor_name != GENERATE_ACTOR:
+            return
+        loop = get_event_loop_thread()
+        if loop is None:
+            return
+        try:
+            job_id = uuid.UUID(str(message.args[0]))
+            loop.run_coroutine(fail(job_id, "The job could not be completed.", self.runtime()))
+        except Exception:
+            log.exception("could not fail dead-lettered message %s", message.message_id)
+
+
+def declare_training_actor(
+    broker: dramatiq.Broker, runtime: Callable[[], CloneRuntime], settings: Settings
+) -> dramatiq.Actor:
+    """The clone training actor: takes only the clone id.
+
+    Never retried by Dramatiq: the body ends every attempt itself (READY or FAILED, photos
+    deleted). Only a worker that died mid-training gets the message back from RabbitMQ,
+    and the body then starts that clone over (see neurall.clones.training)."""
+
+    async def train_clone(clone_id: str) -> None:
+        await run_training(clone_id, runtime())
+
+    return dramatiq.Actor(
+        train_clone,
+        broker=broker,
+        actor_name=TRAIN_ACTOR,
+        queue_name=TRAINING_QUEUE,
+        priority=0,
+        options={
+            "max_retries": 0,
+            "time_limit": settings.clone_training_time_limit_s * 1000,
+            "retry_when": lambda retries, exc: False,
         },
     )
 

@@ -16,11 +16,20 @@ import dramatiq
 from aiohttp import web
 from dramatiq.asyncio import set_event_loop_thread
 
+from neurall.clones.runtime import CloneRuntime
 from neurall.config import Settings
 from neurall.generation.lifecycle import ACTIVE
+from neurall.orm.clones import ACTIVE_CLONE_STATUSES, Clone
 from neurall.orm.jobs import Job
 from neurall.services import Services
-from neurall.workers.broker import ServerLoop, build_broker, declare_generation_actor, enqueuer
+from neurall.workers.broker import (
+    ServerLoop,
+    build_broker,
+    declare_generation_actor,
+    declare_training_actor,
+    enqueuer,
+)
+from neurall.workers.maintenance import declare_maintenance_actors, retention_ticker
 from neurall.workers.runtime import GenerationRuntime
 
 log = logging.getLogger(__name__)
@@ -36,8 +45,14 @@ def generation_context(
         actor = declare_generation_actor(broker, lambda: runtime, settings)
         runtime.set_enqueue(enqueuer(actor))
         services.generation = runtime
+        services.maintenance = declare_maintenance_actors(broker, lambda: runtime, settings)
+        clones = CloneRuntime.from_settings(settings)
+        await clones.start()
+        clones.set_enqueue(enqueuer(declare_training_actor(broker, lambda: clones, settings)))
+        services.clones = clones
         worker: dramatiq.Worker | None = None
         server_loop: ServerLoop | None = None
+        ticker: asyncio.Task[None] | None = None
         try:
             if settings.is_embedded_broker:
                 server_loop = ServerLoop(asyncio.get_running_loop())
@@ -47,9 +62,18 @@ def generation_context(
                 )
                 worker.start()
                 await _requeue_unfinished(runtime)
+                await _requeue_unfinished_clones(clones)
+                # Distributed, `neurall worker` processes tick instead.
+                ticker = asyncio.create_task(
+                    retention_ticker(services.maintenance, settings.retention_interval_s)
+                )
             yield
         finally:
+            if ticker is not None:
+                ticker.cancel()
             services.generation = None
+            services.maintenance = None
+            services.clones = None
             if worker is not None and server_loop is not None:
                 # Jobs in flight stop here; the next start queues them again.
                 server_loop.cancel_all()
@@ -57,6 +81,7 @@ def generation_context(
                 set_event_loop_thread(None)
             await asyncio.to_thread(broker.close)
             await runtime.close()
+            await clones.close()
 
     return ctx
 
@@ -72,3 +97,15 @@ async def _requeue_unfinished(runtime: GenerationRuntime) -> None:
         return
     for job in unfinished:
         await runtime.enqueue(job.id)
+
+
+async def _requeue_unfinished_clones(clones: CloneRuntime) -> None:
+    """Clones a previous run left queued or training (killed hard: no cleanup ran) are
+    queued again; training starts over from their photos, or fails if they are gone."""
+    try:
+        unfinished = await Clone.filter(status__in=list(ACTIVE_CLONE_STATUSES)).only("id")
+    except Exception:
+        log.warning("could not look for unfinished clones", exc_info=True)
+        return
+    for clone in unfinished:
+        await clones.enqueue(clone.id)

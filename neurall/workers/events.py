@@ -44,6 +44,8 @@ class ImageRef:
     seed: int
     content_type: str = "image/png"
     expires_at: datetime | None = None
+    # Set for previews: a data: URL carrying the (small) image itself, used as is.
+    url: str | None = None
 
 
 @dataclass(frozen=True)

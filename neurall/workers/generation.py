@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 import uuid
 
 from neurall.billing import ledger
+from neurall.clones.service import CloneUnavailableError, adapter_path
 from neurall.generation import service
 from neurall.generation.lifecycle import announce_positions, now, transition
 from neurall.generation.params import GenerateParams
+from neurall.generation.progress import ProgressReporter
 from neurall.gpu.types import (
     GenerationRequest,
     GenerationResult,
@@ -46,7 +47,16 @@ async def _load_params(job: Job, runtime: GenerationRuntime) -> GenerateParams |
     return GenerateParams.from_json(raw) if raw is not None else None
 
 
-def _request(params: GenerateParams) -> GenerationRequest:
+async def _request(
+    job: Job, params: GenerateParams, runtime: GenerationRuntime
+) -> GenerationRequest:
+    adapter = None
+    if params.clone_id is not None:
+        # The owner's READY clone at run time (it may have been deleted since submission).
+        try:
+            adapter = await adapter_path(job.account_id, params.clone_id, runtime.settings)
+        except CloneUnavailableError as exc:
+            raise InferenceError(str(exc)) from None
     return GenerationRequest(
         prompt=params.prompt,
         negative_prompt=params.negative_prompt,
@@ -56,6 +66,8 @@ def _request(params: GenerateParams) -> GenerationRequest:
         guidance_scale=params.guidance_scale,
         seed=params.seed,
         num_images=params.num_images,
+        adapter_path=adapter,
+        preview_every=runtime.settings.preview_every_steps,
     )
 
 
@@ -125,24 +137,21 @@ async def _infer(
     job: Job, params: GenerateParams, runtime: GenerationRuntime
 ) -> GenerationResult | None:
     backend = await runtime.inference()
-    began = time.monotonic()
-    stream = backend.generate(_request(params))
+    # Every step is published; the row is written now and then (see generation.progress).
+    progress = ProgressReporter(
+        job,
+        runtime.bus,
+        write_interval_s=runtime.settings.progress_write_interval_ms / 1000,
+        seed=params.seed,
+    )
+    stream = backend.generate(await _request(job, params, runtime))
     async with contextlib.aclosing(stream):  # leaving early cancels between steps
         async for item in stream:
             if isinstance(item, GenerationResult):
                 return item
             assert isinstance(item, StepProgress)
-            elapsed = time.monotonic() - began
-            eta = elapsed / item.step * (item.total_steps - item.step)
-            moved = await transition(
-                job.id,
-                EventType.PROGRESS,
-                allowed_from=[JobStatus.RUNNING],
-                updates={"step": item.step, "eta_seconds": eta},
-            )
-            if moved is None:
+            if not await progress.step(item.step, item.preview_png):
                 return None  # canceled (or ended elsewhere): stop the pipeline
-            await runtime.bus.publish(moved[1])
     raise InferenceUnavailable("the stream ended without a result")
 
 

@@ -20,9 +20,17 @@ from dramatiq.asyncio import get_event_loop_thread, set_event_loop_thread
 from dramatiq.middleware import Middleware
 from tortoise.context import TortoiseContext
 
+from neurall.clones.runtime import CloneRuntime
 from neurall.config import Settings
+from neurall.heap import freeze_long_lived_objects
 from neurall.orm import database
-from neurall.workers.broker import ServerLoop, build_broker, declare_generation_actor
+from neurall.workers.broker import (
+    ServerLoop,
+    build_broker,
+    declare_generation_actor,
+    declare_training_actor,
+)
+from neurall.workers.maintenance import declare_maintenance_actors, start_retention_thread
 from neurall.workers.runtime import GenerationRuntime
 
 log = logging.getLogger(__name__)
@@ -31,9 +39,12 @@ log = logging.getLogger(__name__)
 class WorkerResources(Middleware):
     """Opens and closes the worker's resources on the event-loop thread."""
 
-    def __init__(self, settings: Settings, runtime: GenerationRuntime) -> None:
+    def __init__(
+        self, settings: Settings, runtime: GenerationRuntime, clones: CloneRuntime | None = None
+    ) -> None:
         self.settings = settings
         self.runtime = runtime
+        self.clones = clones
         self._loop: asyncio.AbstractEventLoop | None = None
         self._database: TortoiseContext | None = None
 
@@ -46,6 +57,8 @@ class WorkerResources(Middleware):
         async def open_all() -> contextvars.Context:
             self._database = await database.open_database(self.settings.database_url)
             await self.runtime.start()
+            if self.clones is not None:
+                await self.clones.start()
             return contextvars.copy_context()
 
         context = loop_thread.run_coroutine(open_all())
@@ -53,6 +66,7 @@ class WorkerResources(Middleware):
         # Actors run on the same loop, in the context where Tortoise was initialised.
         set_event_loop_thread(ServerLoop(loop_thread.loop, context))  # type: ignore[arg-type]
         self._loop_thread = loop_thread
+        freeze_long_lived_objects()  # see neurall/heap.py
         log.info("worker ready")
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
@@ -61,6 +75,8 @@ class WorkerResources(Middleware):
 
         async def close_all() -> None:
             await self.runtime.close()
+            if self.clones is not None:
+                await self.clones.close()
             if self._database is not None:
                 await database.close_database(self._database)
 
@@ -69,16 +85,21 @@ class WorkerResources(Middleware):
         set_event_loop_thread(self._loop_thread)
 
 
-def run_worker(settings: Settings, threads: int | None = None) -> None:
-    """Consume the generation queue until SIGINT or SIGTERM."""
+def run_worker(
+    settings: Settings, threads: int | None = None, queues: set[str] | None = None
+) -> None:
+    """Consume the queues (every declared one, or ``queues``) until SIGINT or SIGTERM."""
     if settings.is_embedded_broker:
         raise SystemExit("neurall worker needs NEURALL_BROKER_URL (amqp://...)")
     # pika logs every connection step at INFO.
     logging.getLogger("pika").setLevel(logging.WARNING)
     runtime = GenerationRuntime.from_settings(settings)
     broker = build_broker(settings, worker=True)
-    broker.add_middleware(WorkerResources(settings, runtime))
+    clones = CloneRuntime.from_settings(settings)
+    broker.add_middleware(WorkerResources(settings, runtime, clones))
     declare_generation_actor(broker, lambda: runtime, settings)
+    declare_training_actor(broker, lambda: clones, settings)
+    maintenance = declare_maintenance_actors(broker, lambda: runtime, settings)
     stop = threading.Event()
 
     def on_signal(*_: Any) -> None:
@@ -86,10 +107,18 @@ def run_worker(settings: Settings, threads: int | None = None) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    # Dramatiq's own CLI emits process_boot; without it the TimeLimit middleware never
+    # starts its timer thread and NEURALL_GENERATION_TIME_LIMIT_S is not enforced.
+    broker.emit_after("process_boot")
     worker = dramatiq.Worker(
-        broker, worker_threads=threads or settings.worker_threads, worker_timeout=1000
+        broker,
+        worker_threads=threads or settings.worker_threads,
+        worker_timeout=1000,
+        # E.g. only "training" on machines with the GPU memory for it (None: every queue).
+        queues=queues,
     )
     worker.start()
+    start_retention_thread(maintenance, settings.retention_interval_s, stop)
     try:
         stop.wait()
     finally:

@@ -16,6 +16,7 @@ from neurall.billing.pricing import Pricing
 from neurall.config import Settings
 from neurall.generation.payloads import MemoryPayloadStore, PayloadStore, RabbitPayloadStore
 from neurall.gpu.backend import InferenceBackend, make_backend
+from neurall.heap import freeze_long_lived_objects
 from neurall.storage import Storage, make_storage
 from neurall.workers.events import EventBus, MemoryEventBus
 
@@ -73,6 +74,8 @@ class GenerationRuntime:
                 backend = self._inference_factory()
                 await backend.start()
                 self._inference = backend
+                # An embedded pipeline just loaded: keep collections off its objects.
+                freeze_long_lived_objects()
             return self._inference
 
     async def close(self) -> None:

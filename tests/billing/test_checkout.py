@@ -94,5 +94,5 @@ async def test_checkout_needs_a_session(client, stripe_stub):
     await sign_up(client)
     key = await create_key(client)
     client.http.session.cookie_jar.clear()
-    assert (await checkout(client, 500, api_key=key))["__typename"] == "Forbidden"
+    assert (await checkout(client, 500, api_key=key))["__typename"] == "NotAuthenticated"
     assert stripe_stub.requests == []

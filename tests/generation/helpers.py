@@ -61,7 +61,9 @@ class EventStream:
         self.socket: Any = None
         self.op_id = str(uuid.uuid4())
 
-    async def open(self, job_id: str, after_seq: int | None = None) -> EventStream:
+    async def open(
+        self, job_id: str, after_seq: int | None = None, query: str = EVENTS
+    ) -> EventStream:
         self.socket = await websockets.connect(
             self.url, subprotocols=["graphql-transport-ws"], additional_headers=self.headers
         )
@@ -74,7 +76,7 @@ class EventStream:
                 {
                     "id": self.op_id,
                     "type": "subscribe",
-                    "payload": {"query": EVENTS, "variables": variables},
+                    "payload": {"query": query, "variables": variables},
                 }
             )
         )

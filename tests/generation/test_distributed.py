@@ -37,7 +37,6 @@ from tests.generation.helpers import (
 from tests.gpu.helpers import free_port
 from tests.helpers import CREATE_KEY, PASSWORD, SIGN_UP
 
-BROKER_URL = os.environ.get("NEURALL_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
 NEURALL = [sys.executable, "-m", "neurall.cli"]
 START_TIMEOUT_S = 120.0
 
@@ -88,7 +87,9 @@ class Processes:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, tiny_models: Path) -> Iterator[dict]:
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, tiny_models: Path, broker_url: str
+) -> Iterator[dict]:
     """PostgreSQL database, then `neurall gpu` and `neurall serve`; workers per test."""
     workdir = tmp_path_factory.mktemp("distributed")
     name = f"neurall_dist_{uuid.uuid4().hex[:10]}"
@@ -114,7 +115,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, tiny_models: Path) -> Iterat
         "PYTHONUNBUFFERED": "1",
         "NEURALL_DATA_DIR": str(data_dir),
         "NEURALL_DATABASE_URL": f"{base}/{name}",
-        "NEURALL_BROKER_URL": BROKER_URL,
+        "NEURALL_BROKER_URL": broker_url,
         "NEURALL_INFERENCE_URL": f"grpc://127.0.0.1:{grpc_port}",
         "NEURALL_PUBLIC_URL": f"http://127.0.0.1:{api_port}",
         "NEURALL_SECRET_KEY": "distributed-test-secret-key-0123456789",
@@ -184,12 +185,12 @@ async def download(api: Any, url: str) -> bytes:
         return await response.read()
 
 
-async def check_message_carries_only_the_id(job_id: str) -> None:
+async def check_message_carries_only_the_id(job_id: str, broker_url: str) -> None:
     """The queued Dramatiq message (which dead-lettering would keep for 7 days) holds the
     job id and no trace of the prompt; the prompt waits in the job's ephemeral queue."""
     import aio_pika
 
-    connection = await aio_pika.connect(BROKER_URL)
+    connection = await aio_pika.connect(broker_url)
     try:
         channel = await connection.channel()
         queue = await channel.declare_queue("generation", passive=True)
@@ -205,14 +206,14 @@ async def check_message_carries_only_the_id(job_id: str) -> None:
     assert len(ours) == 1
     assert ours[0]["args"] == [job_id]
     assert not any(b"red fox" in b for b in bodies)
-    assert await payload_queue_exists(job_id)
+    assert await payload_queue_exists(job_id, broker_url)
 
 
-async def payload_queue_exists(job_id: str) -> bool:
+async def payload_queue_exists(job_id: str, broker_url: str) -> bool:
     import aio_pika
     from aio_pika.exceptions import ChannelClosed
 
-    connection = await aio_pika.connect(BROKER_URL)
+    connection = await aio_pika.connect(broker_url)
     try:
         channel = await connection.channel()
         try:
@@ -224,12 +225,12 @@ async def payload_queue_exists(job_id: str) -> bool:
         await connection.close()
 
 
-async def test_generate_through_worker_and_triton(stack, api):
+async def test_generate_through_worker_and_triton(stack, api, broker_url):
     job = (await api(GENERATE, {"input": small_input(width=96, height=64, steps=5)}, api.key))[
         "generate"
     ]
     assert job["__typename"] == "Job", job
-    await check_message_carries_only_the_id(job["id"])
+    await check_message_carries_only_the_id(job["id"], broker_url)
     stream = await ws_stream(stack["api"], api_key=api.key).open(job["id"])
     worker, _ = start_worker(stack, 2)
     try:
@@ -237,7 +238,7 @@ async def test_generate_through_worker_and_triton(stack, api):
     finally:
         await stream.close()
     assert events[0]["type"] == "QUEUED"
-    assert not await payload_queue_exists(job["id"])  # deleted when the job ended
+    assert not await payload_queue_exists(job["id"], broker_url)  # deleted when the job ended
     check_progress(events, 5)
     image = events[-1]["images"][0]
     first = await download(api, image["url"])

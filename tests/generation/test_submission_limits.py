@@ -88,9 +88,11 @@ async def test_generate_has_its_own_stricter_bucket(limited_client):
     for _ in range(3):
         bad = (await client.data(GENERATE, {"input": small_input(width=7)}))["generate"]
         assert bad["__typename"] == "InvalidInput"
-    for _ in range(2):
-        ok = (await client.data(GENERATE, {"input": small_input(steps=1)}))["generate"]
-        assert ok["__typename"] == "Job"
+    jobs = []
+    for n in range(2):
+        variables = {"input": small_input(steps=1), "key": f"k{n}"}
+        jobs.append((await client.data(GENERATE, variables))["generate"])
+        assert jobs[-1]["__typename"] == "Job"
     refused = await client.post(
         GENERATE.replace("code message", "code message ... on RateLimited { retryAfterSeconds }"),
         {"input": small_input(steps=1)},
@@ -99,5 +101,8 @@ async def test_generate_has_its_own_stricter_bucket(limited_client):
     assert result["__typename"] == "RateLimited"
     assert result["retryAfterSeconds"] > 0
     assert await Job.all().count() == 2
+    # Replaying an accepted request is not a new request: same job, no token needed.
+    replay = await client.data(GENERATE, {"input": small_input(steps=1), "key": "k0"})
+    assert replay["generate"]["id"] == jobs[0]["id"]
     # Other operations still work: only generate is limited this tightly.
     assert (await client.data("{ me { id } }"))["me"] is not None

@@ -10,6 +10,7 @@ name "{other_key}": an API key id of the OTHER account, which must look nonexist
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,7 +18,9 @@ import pytest
 from neurall.app import SERVICES
 from neurall.config import Settings
 from neurall.graphql.schema import build_schema
+from neurall.orm.clones import Clone, CloneStatus
 from neurall.orm.jobs import Job, JobImage, JobSource, JobStatus
+from tests.clones.helpers import clone_events
 from tests.generation.helpers import ws_stream
 from tests.helpers import create_key, sign_up
 
@@ -112,13 +115,71 @@ ROWS = [
     row(
         "createCheckout",
         f"mutation {{ createCheckout(credits: 500) {{ __typename {U} }} }}",
-        **same(NA, "BILLING_UNAVAILABLE", FB, FB, FB),
+        **same(NA, "BILLING_UNAVAILABLE", NA, NA, NA),
+    ),
+    # Clones: read with READ or CLONE, change with CLONE; B's clone looks nonexistent.
+    row("clones", "{ clones { id } }", **same(NA, "ok", FB, "ok", "ok")),
+    row(
+        "clone",
+        "query($id: ID!) { clone(id: $id) { id } }",
+        {"id": "{other_clone}"},
+        **same(NA, "null", FB, "null", "null"),
+    ),
+    # No photos on purpose (JSON, not multipart): past authorization it is INVALID_INPUT.
+    row(
+        "createClone",
+        f'mutation {{ createClone(input: {{name: "x"}}, images: []) {{ __typename {U} }} }}',
+        **same(NA, "INVALID_INPUT", FB, FB, "INVALID_INPUT"),
+    ),
+    row(
+        "deleteClone",
+        f"mutation($id: ID!) {{ deleteClone(id: $id) {{ __typename {U} }} }}",
+        {"id": "{other_clone}"},
+        **same(NA, NF, FB, FB, NF),
+    ),
+    # Privacy (issue 5): history and account data are the signed-in person's; usage is READ.
+    row("history", "{ history { edges { cursor } } }", **same(NA, "ok", FB, FB, FB)),
+    row(
+        "deleteHistoryItem",
+        f"mutation($id: ID!) {{ deleteHistoryItem(id: $id) {{ __typename {U} }} }}",
+        {"id": "{other_job}"},
+        **same(NA, NF, FB, FB, FB),
+    ),
+    row(
+        "clearHistory",
+        f"mutation {{ clearHistory {{ __typename {U} }} }}",
+        **same(NA, "ok", FB, FB, FB),
+    ),
+    row(
+        "usage",
+        "query($since: DateTime!) { usage(since: $since) { day } }",
+        {"since": (datetime.now(UTC) - timedelta(days=1)).isoformat()},
+        **same(NA, "ok", FB, "ok", FB),
+    ),
+    row(
+        "dataExport",
+        f'{{ dataExport(id: "{RANDOM_ID}") {{ id }} }}',
+        **same(NA, "null", NA, NA, NA),
+    ),
+    row(
+        "requestDataExport",
+        f"mutation {{ requestDataExport {{ __typename {U} }} }}",
+        **same(NA, "ok", NA, NA, NA),
+    ),
+    # A wrong password on purpose: past authorization, and nothing is erased.
+    row(
+        "deleteAccount",
+        f'mutation {{ deleteAccount(password: "not the password") {{ __typename {U} }} }}',
+        **same(NA, "INVALID_INPUT", NA, NA, NA),
     ),
 ]
 # Public by design (anyone may try; per-IP throttles apply).
 NOT_IN_MATRIX = {"signUp", "logIn"}
 # Subscriptions, checked over real websockets below with the same callers.
-SUBSCRIPTIONS = {"jobEvents": by_caller(same(NA, NF, NF, FB, FB))}
+SUBSCRIPTIONS = {
+    "jobEvents": by_caller(same(NA, NF, NF, FB, FB)),
+    "cloneEvents": by_caller(same(NA, NF, FB, NF, NF)),
+}
 
 
 def _outcome(field: str, body: dict[str, Any]) -> str:
@@ -148,6 +209,7 @@ async def _world(client: Any) -> dict[str, Any]:
     client.http.session.cookie_jar.clear()
     await sign_up(client, email="a@example.com")
     world = {"other_key": keys[0]["id"], "other_job": job, "other_image": image, "b_key": b_key}
+    world["other_clone"] = str((await _ready_clone(b["id"])).id)
     for scope in ("GENERATE", "READ", "CLONE"):
         world[f"key:{scope}"] = await create_key(client, [scope], name=scope)
     return world
@@ -172,6 +234,21 @@ async def _finished_job(client: Any, account_id: str) -> tuple[str, str]:
     storage = client.http.server.app[SERVICES].generation.storage
     await storage.put(key, PNG_BYTES)
     return str(job.id), str(image.id)
+
+
+async def _ready_clone(account_id: str) -> Clone:
+    """A trained clone of ``account_id`` (the row is enough: nothing here reads weights)."""
+    return await Clone.create(
+        account_id=account_id,
+        name="b's clone",
+        trigger_word="bclone",
+        status=CloneStatus.READY,
+        image_count=3,
+        total_steps=1,
+        step=1,
+        source_images_deleted=True,
+        adapter_key="missing.safetensors",
+    )
 
 
 def _as(client: Any, world: dict[str, Any], caller: str, cookies: list[Any]) -> str | None:
@@ -211,6 +288,20 @@ async def test_job_events_of_another_account(client):
         assert "event" not in message, message  # nothing about B's job leaks
         got[caller] = message["errors"][0]["extensions"]["code"]
     assert got == SUBSCRIPTIONS["jobEvents"]
+
+
+async def test_clone_events_of_another_account(client):
+    world = await _world(client)
+    cookies = list(client.http.session.cookie_jar)
+    got = {}
+    for caller in CALLERS:
+        api_key = _as(client, world, caller, cookies)
+        cookie = "; ".join(f"{c.key}={c.value}" for c in client.http.session.cookie_jar)
+        base = str(client.port_url("")).rstrip("/")
+        messages = await clone_events(base, world["other_clone"], api_key, 10, cookie or None)
+        assert len(messages) == 1, messages  # nothing about B's clone leaks
+        got[caller] = messages[0]["errors"][0]["extensions"]["code"]
+    assert got == SUBSCRIPTIONS["cloneEvents"]
 
 
 async def test_image_urls_of_another_account(client):

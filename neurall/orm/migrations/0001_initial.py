@@ -2,7 +2,9 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
+from neurall.orm.clones import CloneStatus
 from neurall.orm.jobs import JobSource, JobStatus
+from neurall.orm.privacy import ExportStatus
 from tortoise.fields.base import OnDelete
 from uuid import uuid4
 from tortoise import fields
@@ -57,6 +59,46 @@ class Migration(migrations.Migration):
                 ('details', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
             ],
             options={'table': 'audit_event', 'app': 'neurall', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Clone',
+            fields=[
+                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                ('account', fields.ForeignKeyField('neurall.Account', source_field='account_id', db_constraint=True, to_field='id', related_name='clones', on_delete=OnDelete.CASCADE)),
+                ('name', fields.CharField(max_length=100)),
+                ('trigger_word', fields.CharField(max_length=32)),
+                ('status', fields.CharEnumField(default=CloneStatus.QUEUED, description='QUEUED: QUEUED\nTRAINING: TRAINING\nREADY: READY\nFAILED: FAILED', enum_type=CloneStatus, max_length=16)),
+                ('image_count', fields.IntField()),
+                ('step', fields.IntField(default=0)),
+                ('total_steps', fields.IntField()),
+                ('loss', fields.FloatField(null=True)),
+                ('attempts', fields.IntField(default=0)),
+                ('error', fields.CharField(null=True, max_length=500)),
+                ('source_images_deleted', fields.BooleanField(default=False)),
+                ('adapter_key', fields.CharField(null=True, max_length=300)),
+                ('held_credits', fields.IntField(default=0)),
+                ('cost_credits', fields.IntField(null=True)),
+                ('created_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=True)),
+                ('started_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('finished_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'clone', 'app': 'neurall', 'indexes': [Index(fields=['account_id', 'created_at'])], 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='DataExport',
+            fields=[
+                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                ('account', fields.ForeignKeyField('neurall.Account', source_field='account_id', db_constraint=True, to_field='id', related_name='data_exports', on_delete=OnDelete.CASCADE)),
+                ('status', fields.CharEnumField(default=ExportStatus.PENDING, description='PENDING: PENDING\nREADY: READY\nEXPIRED: EXPIRED\nFAILED: FAILED', enum_type=ExportStatus, max_length=16)),
+                ('storage_key', fields.CharField(null=True, max_length=300)),
+                ('size_bytes', fields.BigIntField(null=True)),
+                ('created_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=True)),
+                ('ready_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('expires_at', fields.DatetimeField(null=True, db_index=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'data_export', 'app': 'neurall', 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -196,6 +238,24 @@ class Migration(migrations.Migration):
                 ('received_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
             options={'table': 'stripe_event', 'app': 'neurall', 'pk_attr': 'id', 'table_description': 'Each processed webhook event id, recorded once.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='UsageLog',
+            fields=[
+                ('id', fields.UUIDField(primary_key=True, default=uuid4, unique=True, db_index=True)),
+                ('account_id', fields.UUIDField(db_index=True)),
+                ('api_key_id', fields.UUIDField(null=True)),
+                ('operation', fields.CharField(max_length=100)),
+                ('duration_ms', fields.IntField()),
+                ('credits', fields.IntField(default=0)),
+                ('images', fields.IntField(default=0)),
+                ('status', fields.CharField(max_length=8)),
+                ('ip', fields.CharField(max_length=64)),
+                ('user_agent', fields.CharField(max_length=256)),
+                ('created_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'usage_log', 'app': 'neurall', 'indexes': [Index(fields=['account_id', 'created_at'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
     ]

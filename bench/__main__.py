@@ -1,0 +1,163 @@
+"""`python -m bench [all|overhead|batching|api|queue|fanout ...] [--quick] [--out PATH]`
+
+Runs the benchmarks of issue 8, prints each figure beside the baseline measured in the same
+run, and writes everything to a JSON file (default bench/results/results.json). Medians and
+p99 over repeated runs; on a shared 2-core machine absolute numbers are noisy, so the ratios
+are the result. ``--quick`` runs every code path with a few repetitions (the smoke test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench import api, batching, events, overhead
+from bench.common import ROOT, Stack
+
+# Benches that run against the distributed stack share one (started once, in this order:
+# the queue bench and the fan-out stop its worker).
+ON_STACK: dict[str, Callable[[bool, Stack], dict[str, Any]]] = {
+    "overhead": overhead.run,
+    "queue": events.run_queue,
+    "fanout": events.run_fanout,
+}
+ALONE: dict[str, Callable[[bool], dict[str, Any]]] = {
+    "batching": batching.run,
+    "api": api.run,
+}
+BENCHES = ["overhead", "queue", "fanout", "batching", "api"]
+
+
+def _row(name: str, value: str, baseline: str, ratio: str, goal: str) -> str:
+    return f"| {name} | {value} | {baseline} | {ratio} | {goal} |"
+
+
+def table(results: dict[str, Any]) -> list[str]:
+    """The README's result table: figure, baseline, ratio, goal (met or not)."""
+    rows = [
+        "| figure | measured | baseline | ratio | goal |",
+        "|---|---|---|---|---|",
+    ]
+    if "overhead" in results:
+        o = results["overhead"]
+        for label, key in (("1 in flight", "single"), ("saturation", "saturation")):
+            r = o[key]
+            met = "met" if r["overhead_ratio"] < 0.05 else "NOT met"
+            rows.append(_row(
+                f"end-to-end job, {label} (p50 / p99 ms)",
+                f"{r['end_to_end_ms']['median']:.0f} / {r['end_to_end_ms']['p99']:.0f}",
+                f"in-process {r['in_process_ms']['median']:.0f} / {r['in_process_ms']['p99']:.0f}",
+                f"overhead {r['overhead_ms']:.0f} ms = {100 * r['overhead_ratio']:.1f}%",
+                f"< 5%: {met}",
+            ))  # fmt: skip
+        s = o["saturation"]
+        rows.append(_row(
+            "throughput at saturation (jobs/s)", f"{s['jobs_per_s']:.2f}",
+            f"in-process {s['in_process_jobs_per_s']:.2f}",
+            f"{s['jobs_per_s'] / s['in_process_jobs_per_s']:.2f}", "-",
+        ))  # fmt: skip
+    if "batching" in results:
+        b = results["batching"]
+        rows.append(_row(
+            "Triton images/s, 16 concurrent, dynamic batching",
+            f"{b['batched_images_per_s']['median']:.1f}",
+            f"max batch 1: {b['unbatched_images_per_s']['median']:.1f}",
+            f"{b['speedup']:.2f}x", f">= 2x: {'met' if b['speedup'] >= 2 else 'NOT met'}",
+        ))  # fmt: skip
+    if "api" in results:
+        a = results["api"]
+        for name in ("me", "job"):
+            g, p = a[f"graphql_{name}"], a[f"plain_{name}"]
+            ro = a[f"plain_{name}_readonly"]
+            ratio = a["ratio"][name]
+            rows.append(_row(
+                f"GraphQL `{name}` req/s (p50 / p99 ms), concurrency 64",
+                f"{g['rps']:.0f} ({g['p50_ms']:.0f} / {g['p99_ms']:.0f})",
+                f"plain {p['rps']:.0f} ({p['p50_ms']:.0f} / {p['p99_ms']:.0f}); "
+                f"read-only plain {ro['rps']:.0f}",
+                f"{ratio:.2f} (vs read-only {a['ratio'][name + '_vs_readonly']:.2f})",
+                f">= 0.50: {'met' if ratio >= 0.5 else 'NOT met'}",
+            ))  # fmt: skip
+    if "queue" in results:
+        q = results["queue"]
+        for label, key in (("enqueue-to-start", "enqueue_to_start_ms"),
+                           ("event publish-to-receive", "publish_to_receive_ms")):  # fmt: skip
+            r = q[key]
+            rows.append(_row(
+                f"{label} (p50 / p99 ms)", f"{r['median']:.1f} / {r['p99']:.1f}", "-", "-",
+                f"p99 < 20 ms: {'met' if r['p99'] < 20 else 'NOT met'}",
+            ))  # fmt: skip
+    if "fanout" in results:
+        f = results["fanout"]
+        d = f["delivery_ms"]
+        rows.append(_row(
+            f"fan-out, {f['subscriptions']} subscriptions: KB each",
+            f"{f['kb_per_subscription']:.1f}",
+            f"RSS {f['rss_before_mb']:.0f} -> {f['rss_after_mb']:.0f} MB", "-",
+            f"< 100 KB: {'met' if f['kb_per_subscription'] < 100 else 'NOT met'}",
+        ))  # fmt: skip
+        rows.append(_row(
+            "fan-out delivery latency (p50 / p99 ms)", f"{d['median']:.1f} / {d['p99']:.1f}",
+            "-", "-", f"p99 < 50 ms: {'met' if d['p99'] < 50 else 'NOT met'}",
+        ))  # fmt: skip
+    return rows
+
+
+def run(which: list[str], *, quick: bool) -> dict[str, Any]:
+    """Run the named benches (in BENCHES order) and return their results."""
+    names = [name for name in BENCHES if name in which]
+    results: dict[str, Any] = {}
+    (ROOT / "bench" / "results").mkdir(parents=True, exist_ok=True)
+    stack: Stack | None = None
+    try:
+        for name in names:
+            began = time.monotonic()
+            sys.stdout.write(f"running {name}...\n")
+            sys.stdout.flush()
+            if name in ON_STACK:
+                if stack is None:
+                    stack = Stack(worker_threads=16, max_batch_size=8)
+                    stack.up(worker=name != "fanout")
+                results[name] = ON_STACK[name](quick, stack)
+            else:
+                results[name] = ALONE[name](quick)
+            results[name]["wall_s"] = round(time.monotonic() - began, 1)
+            if stack is not None and not set(names[names.index(name) + 1 :]) & set(ON_STACK):
+                stack.down()  # before the benches that start their own servers
+                stack = None
+    finally:
+        if stack is not None:
+            stack.down()
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("which", nargs="*", default=["all"], choices=["all", *BENCHES])
+    parser.add_argument("--quick", action="store_true", help="few repetitions (smoke test)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "results.json")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    results = run(BENCHES if "all" in args.which else args.which, quick=args.quick)
+    results["meta"] = {
+        "quick": args.quick,
+        "machine": f"{platform.machine()}, {platform.python_version()}",
+        "note": "2 shared CPU cores, no GPU, tiny model: absolute numbers are noisy; "
+        "compare the ratios",
+    }
+    sys.stdout.write("\n".join(table(results)) + "\n")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2))
+    sys.stdout.write(f"results written to {args.out}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

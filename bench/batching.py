@@ -1,0 +1,81 @@
+"""Batching: images/s for 16 concurrent compatible requests on Triton with dynamic batching
+(max batch size 8) against batching off (max batch size 1: one request per pipeline call).
+
+Both servers are `neurall gpu` processes serving the same tiny model; they run one after the
+other, so they never compete for the CPU.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from typing import Any
+
+from bench.common import PROMPT, ROOT, ensure_tiny_model, free_port, summary, wait_http
+
+CONCURRENT = 16
+
+
+def _start(max_batch_size: int, log: Any) -> tuple[subprocess.Popen, str]:
+    grpc, http, metrics = free_port(), free_port(), free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "neurall.gpu.triton_server", "--cache-dir", str(ensure_tiny_model()),
+         "--host", "127.0.0.1", "--grpc-port", str(grpc), "--http-port", str(http),
+         "--metrics-port", str(metrics), "--device", "cpu",
+         "--max-batch-size", str(max_batch_size)],
+        stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )  # fmt: skip
+    wait_http(f"http://127.0.0.1:{http}/v2/models/neurall_txt2img/ready", process)
+    return process, f"grpc://127.0.0.1:{grpc}"
+
+
+async def _measure(url: str, rounds: int, steps: int, size: int) -> list[float]:
+    from neurall.gpu.triton_client import TritonBackend
+    from neurall.gpu.types import GenerationRequest, GenerationResult
+
+    backend = TritonBackend(url, timeout_s=600)
+    await backend.start()
+
+    async def one(seed: int) -> None:
+        request = GenerationRequest(
+            prompt=PROMPT, negative_prompt=None, width=size, height=size, steps=steps,
+            guidance_scale=7.5, seed=seed, num_images=1,
+        )  # fmt: skip
+        async for item in backend.generate(request):
+            if isinstance(item, GenerationResult):
+                return
+
+    try:
+        await asyncio.gather(*(one(i) for i in range(4)))  # warm-up
+        rates = []
+        for r in range(rounds):
+            began = time.perf_counter()
+            await asyncio.gather(*(one(100 + r * CONCURRENT + i) for i in range(CONCURRENT)))
+            rates.append(CONCURRENT / (time.perf_counter() - began))
+        return rates
+    finally:
+        await backend.close()
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    rounds, steps, size = (1, 4, 64) if quick else (3, 20, 64)
+    results: dict[str, list[float]] = {}
+    with (ROOT / "bench" / "results" / "triton.log").open("ab") as log:
+        for name, max_batch in (("batched", 8), ("unbatched", 1)):
+            process, url = _start(max_batch, log)
+            try:
+                results[name] = asyncio.run(_measure(url, rounds, steps, size))
+            finally:
+                process.terminate()
+                process.wait(timeout=60)
+    on, off = summary(results["batched"]), summary(results["unbatched"])
+    return {
+        "params": {"concurrent": CONCURRENT, "rounds": rounds, "steps": steps, "size": size},
+        "batched_images_per_s": on,
+        "unbatched_images_per_s": off,
+        "speedup": on["median"] / off["median"],
+        "goal": ">= 2x with batching",
+    }

@@ -1,0 +1,82 @@
+"""What cloning needs at run time, chosen by settings: the event bus, temporary storage,
+the model store, pricing and the training queue. One per process (the API server, which in
+embedded mode also trains, and each `neurall worker`)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+
+from neurall.billing.pricing import Pricing
+from neurall.clones.events import CloneEventBus, MemoryCloneEventBus
+from neurall.clones.store import ModelStore
+from neurall.config import Settings
+from neurall.storage import Storage, make_storage
+
+Enqueue = Callable[[uuid.UUID], Awaitable[None]]
+TINY_LEARNING_RATE = 5e-2  # random weights move visibly only with a rate this large
+MODEL_LEARNING_RATE = 1e-4  # the common rate for LoRA on real Stable Diffusion models
+
+
+class CloneRuntime:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        bus: CloneEventBus,
+        storage: Storage,
+        store: ModelStore,
+    ) -> None:
+        self.settings = settings
+        self.bus = bus
+        self.storage = storage
+        self.store = store
+        self.pricing = Pricing.from_settings(settings)
+        self._enqueue: Enqueue | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CloneRuntime:
+        bus: CloneEventBus
+        if settings.is_embedded_broker:
+            bus = MemoryCloneEventBus()
+        else:
+            from neurall.clones.events import RabbitCloneEventBus
+
+            bus = RabbitCloneEventBus(settings.broker_url)
+        return cls(
+            settings,
+            bus=bus,
+            storage=make_storage(settings.storage_dir),
+            store=ModelStore.from_settings(settings),
+        )
+
+    @property
+    def is_tiny(self) -> bool:
+        return self.settings.model == "tiny"
+
+    @property
+    def resolution(self) -> int:
+        """Training resolution: the setting, or the model's native size."""
+        if self.settings.clone_training_resolution:
+            return self.settings.clone_training_resolution
+        return 64 if self.is_tiny else 512
+
+    @property
+    def learning_rate(self) -> float:
+        if self.settings.clone_learning_rate:
+            return self.settings.clone_learning_rate
+        return TINY_LEARNING_RATE if self.is_tiny else MODEL_LEARNING_RATE
+
+    def set_enqueue(self, enqueue: Enqueue) -> None:
+        self._enqueue = enqueue
+
+    async def enqueue(self, clone_id: uuid.UUID) -> None:
+        if self._enqueue is None:
+            raise RuntimeError("no training queue configured")
+        await self._enqueue(clone_id)
+
+    async def start(self) -> None:
+        await self.bus.start()
+
+    async def close(self) -> None:
+        await self.bus.close()

@@ -1,0 +1,202 @@
+"""Creating, reading and deleting clones: what GraphQL, the generation path and account
+erasure call. No web framework here.
+
+Creation validates everything before anything is written: the fields, then the photos
+(``prepare_training_images``, CPU-bound, in an executor). The prepared photos go to
+temporary storage before the row exists, so a worker never sees a clone without its photos;
+the row and its credit hold are written in one transaction; then the training message is
+queued. Any failure after the photos were stored deletes them again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import re
+import secrets
+import string
+import uuid
+from collections.abc import Sequence
+
+from tortoise.transactions import in_transaction
+
+from neurall.billing import ledger, pricing
+from neurall.clones.events import CloneEventData
+from neurall.clones.runtime import CloneRuntime
+from neurall.clones.store import ModelStore, upload_key, upload_prefix
+from neurall.clones.training import delete_photos, fail_clone
+from neurall.clones.uploads import Upload, prepare_training_images
+from neurall.config import Settings
+from neurall.errors import InvalidInputError, NotFoundError
+from neurall.ids import parse_id
+from neurall.orm.accounts import Account
+from neurall.orm.clones import Clone, CloneStatus
+from neurall.ratelimit import RateLimit
+from neurall.storage import Storage, make_storage
+
+log = logging.getLogger(__name__)
+
+MAX_NAME_CHARS = 100
+MIN_TRAINING_STEPS = 1
+# Letters first, then letters, digits, "_" or "-": one word a prompt can carry unchanged.
+TRIGGER_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]{1,31}")
+NOT_A_READY_CLONE = "cloneId must be one of your ready clones."
+
+
+class CloneUnavailableError(Exception):
+    """A job's clone is gone or not usable any more (deleted after the job was queued)."""
+
+
+def _default_trigger_word() -> str:
+    # A rare token, so the clone's concept does not collide with an ordinary word.
+    return "x" + "".join(secrets.choice(string.ascii_lowercase) for _ in range(7))
+
+
+def validate_clone_input(
+    name: str, trigger_word: str | None, training_steps: int | None, settings: Settings
+) -> tuple[str, str, int]:
+    """(name, trigger word, steps) with defaults; InvalidInputError names every bad field."""
+    bad: dict[str, str] = {}
+    clean_name = name.strip()
+    if not 1 <= len(clean_name) <= MAX_NAME_CHARS:
+        bad["input.name"] = f"name must be 1 to {MAX_NAME_CHARS} characters"
+    trigger = _default_trigger_word() if trigger_word is None else trigger_word.strip()
+    if not TRIGGER_WORD.fullmatch(trigger):
+        bad["input.triggerWord"] = (
+            "triggerWord must be 2 to 32 letters, digits, '_' or '-', starting with a letter"
+        )
+    steps = settings.clone_default_training_steps if training_steps is None else training_steps
+    limit = settings.clone_max_training_steps
+    if not MIN_TRAINING_STEPS <= steps <= limit:
+        bad["input.trainingSteps"] = f"trainingSteps must be {MIN_TRAINING_STEPS} to {limit}"
+    if bad:
+        raise InvalidInputError("; ".join(bad.values()) + ".", sorted(bad))
+    return clean_name, trigger, steps
+
+
+async def create_clone(
+    account: Account,
+    *,
+    name: str,
+    trigger_word: str | None,
+    training_steps: int | None,
+    uploads: Sequence[Upload],
+    runtime: CloneRuntime,
+    rate_limit: RateLimit | None = None,
+) -> Clone:
+    """Validate, store the prepared photos temporarily, hold the credits, queue training.
+
+    Raises RateLimitedError, InvalidInputError (nothing stored), InsufficientCreditsError
+    or ForbiddenError (nothing left behind)."""
+    if rate_limit is not None:
+        # Before the (costly) image checks: a flood of bad uploads is limited too.
+        await rate_limit.take(account.id)
+    clean_name, trigger, steps = validate_clone_input(
+        name, trigger_word, training_steps, runtime.settings
+    )
+    prepare = functools.partial(
+        prepare_training_images, list(uploads), resolution=runtime.resolution
+    )
+    images = await asyncio.get_running_loop().run_in_executor(None, prepare)
+    cost = pricing.training_cost(steps, len(images), runtime.pricing)
+    clone_id = uuid.uuid4()
+    try:
+        for index, png in enumerate(images):
+            await runtime.storage.put(upload_key(clone_id, index), png)
+        async with in_transaction():
+            # The hold first: it locks the account row (see generation.service.submit).
+            await ledger.hold(account.id, cost, f"clone:{clone_id}")
+            clone = await Clone.create(
+                id=clone_id,
+                account_id=account.id,
+                name=clean_name,
+                trigger_word=trigger,
+                image_count=len(images),
+                total_steps=steps,
+                held_credits=cost,
+            )
+    except BaseException:
+        await runtime.storage.delete_prefix(upload_prefix(clone_id))
+        raise
+    # Before queueing, so that it can never arrive after the training's own events.
+    await runtime.bus.publish(CloneEventData.of(clone))
+    try:
+        await runtime.enqueue(clone.id)
+    except Exception:
+        log.exception("could not queue training of clone %s", clone.id)
+        await delete_photos(clone.id, runtime)
+        await fail_clone(clone.id, "The training could not be queued.", runtime)
+        raise
+    return clone
+
+
+async def list_clones(account: Account) -> list[Clone]:
+    """The caller's clones, newest first."""
+    return await Clone.filter(account_id=account.id).order_by("-created_at", "-id")
+
+
+async def get_clone(account: Account, clone_id: str) -> Clone | None:
+    """The caller's clone, or None (someone else's is indistinguishable from none)."""
+    parsed = parse_id(clone_id)
+    if parsed is None:
+        return None
+    return await Clone.get_or_none(id=parsed, account_id=account.id)
+
+
+async def _remove(clone: Clone, storage: Storage, store: ModelStore) -> None:
+    """Delete the row (releasing a hold still open), then the photos and the weights."""
+    async with in_transaction():
+        # A clone still queued or training gives its credits back; a settled hold stays.
+        await ledger.release(clone.ledger_reference)
+        await Clone.filter(id=clone.id).delete()
+    await storage.delete_prefix(upload_prefix(clone.id))
+    await store.delete(clone.adapter_key or ModelStore.key_for(clone.id))
+
+
+async def delete_clone(account: Account, clone_id: str, runtime: CloneRuntime) -> int:
+    """Delete one of the caller's clones and its weights; NotFoundError if not theirs.
+
+    A clone deleted while it trains stops at the next step (the trainer finds its row gone)
+    and its photos are deleted now and again when the trainer ends."""
+    clone = await get_clone(account, clone_id)
+    if clone is None:
+        raise NotFoundError()
+    await _remove(clone, runtime.storage, runtime.store)
+    return 1
+
+
+async def delete_all_clones(account_id: uuid.UUID, settings: Settings) -> int:
+    """Erasure: every clone of the account, its photos and its weights. Returns how many."""
+    storage, store = make_storage(settings.storage_dir), ModelStore.from_settings(settings)
+    clones = await Clone.filter(account_id=account_id)
+    for clone in clones:
+        await _remove(clone, storage, store)
+    return len(clones)
+
+
+async def require_ready_clone(account_id: uuid.UUID, clone_id: str) -> Clone:
+    """For ``generate(input: {cloneId})``: the caller's READY clone, else InvalidInput."""
+    parsed = parse_id(clone_id)
+    clone = None
+    if parsed is not None:
+        clone = await Clone.get_or_none(id=parsed, account_id=account_id, status=CloneStatus.READY)
+    if clone is None:
+        raise InvalidInputError(NOT_A_READY_CLONE, ["input.cloneId"])
+    return clone
+
+
+async def adapter_path(account_id: uuid.UUID, clone_id: str, settings: Settings) -> str:
+    """The adapter file a job of ``account_id`` generates with (for the worker).
+
+    Raises CloneUnavailableError when the clone is gone, not the account's, or not READY."""
+    parsed = parse_id(clone_id)
+    clone = None
+    if parsed is not None:
+        clone = await Clone.get_or_none(id=parsed, account_id=account_id, status=CloneStatus.READY)
+    if clone is None or clone.adapter_key is None:
+        raise CloneUnavailableError("the clone is no longer available")
+    path = ModelStore.from_settings(settings).path(clone.adapter_key)
+    if not await asyncio.to_thread(path.exists):
+        raise CloneUnavailableError("the clone's weights are missing")
+    return str(path)

@@ -1,0 +1,115 @@
+"""The per-step path of a running job: an event for every step, the database now and then.
+
+A denoising step used to be one guarded database transaction (lock the row, bump ``seq``,
+save) plus one event. With the tiny model a step takes a few milliseconds, so the
+transactions were most of the worker's event-loop time (issue 8's profile). Now:
+
+- Every step still becomes a PROGRESS event (and a PREVIEW event when the pipeline sent a
+  preview), published at once and in order. Their ``seq`` is computed, not read: step ``s``
+  of a run whose STARTED event had seq ``base`` is ``base + 2s - 1`` (PROGRESS) and
+  ``base + 2s`` (PREVIEW); see ``lifecycle.SEQ_SLOTS_PER_STEP``.
+- The row (``step``, ``seq``, ``eta_seconds``) is written at most every
+  ``NEURALL_PROGRESS_WRITE_INTERVAL_MS``, by one guarded UPDATE (``status = RUNNING`` and
+  ``seq`` below the new one). That write is also the cancellation check: when it matches no
+  row the job was canceled (or another worker took it over), and the worker stops the
+  pipeline between steps. Cancellation is therefore noticed within one write interval.
+- Terminal changes stay exactly-once guarded transitions (``lifecycle.transition``), which
+  number themselves past every seq a run can send, so a CANCELED or SUCCEEDED event is never
+  mistaken for an old one by a subscriber.
+
+Previews are sent as ``data:`` URLs: a few hundred bytes to a few KB (at most 64 pixels a
+side), transient like every event, and never stored.
+"""
+
+from __future__ import annotations
+
+import base64
+import struct
+import time
+import uuid
+
+from neurall.generation.lifecycle import SEQ_SLOTS_PER_STEP
+from neurall.orm.jobs import Job, JobStatus
+from neurall.workers.events import EventBus, EventType, ImageRef, JobEventData
+
+
+def preview_ref(job_id: uuid.UUID, step: int, png: bytes, seed: int) -> ImageRef:
+    """A preview PNG as an image whose URL carries the bytes."""
+    width, height = png_size(png)
+    return ImageRef(
+        id=f"{job_id}/preview/{step}",
+        width=width,
+        height=height,
+        seed=seed,
+        url="data:image/png;base64," + base64.b64encode(png).decode("ascii"),
+    )
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """(width, height) from a PNG's IHDR chunk, without decoding the image."""
+    if len(png) < 24 or not png.startswith(b"\x89PNG\r\n\x1a\n"):
+        return 0, 0
+    width, height = struct.unpack(">II", png[16:24])
+    return int(width), int(height)
+
+
+class ProgressReporter:
+    """Publishes one running job's per-step events and writes its row now and then."""
+
+    def __init__(
+        self,
+        job: Job,
+        bus: EventBus,
+        *,
+        write_interval_s: float,
+        seed: int,
+    ) -> None:
+        self._job_id = job.id
+        self._base = job.seq  # the STARTED event's seq; the row has step 0 now
+        self._total = job.total_steps
+        self._bus = bus
+        self._interval = write_interval_s
+        self._seed = seed
+        self._began = time.monotonic()
+        self._written_at = self._began
+        self._pending: tuple[int, float] | None = None
+
+    def _event(self, type_: EventType, step: int, eta: float, **extra: object) -> JobEventData:
+        slot = 0 if type_ == EventType.PREVIEW else 1
+        return JobEventData(
+            seq=self._base + SEQ_SLOTS_PER_STEP * step - slot,
+            job_id=self._job_id,
+            type=type_,
+            status=JobStatus.RUNNING.value,
+            step=step,
+            total_steps=self._total,
+            progress=step / self._total if self._total else 0.0,
+            eta_seconds=eta,
+            **extra,  # type: ignore[arg-type]
+        )
+
+    async def step(self, step: int, preview_png: bytes | None = None) -> bool:
+        """Announce step ``step``; False when the job is no longer this run's to finish."""
+        now = time.monotonic()
+        eta = (now - self._began) / step * (self._total - step)
+        await self._bus.publish(self._event(EventType.PROGRESS, step, eta))
+        if preview_png:
+            preview = preview_ref(self._job_id, step, preview_png, self._seed)
+            await self._bus.publish(self._event(EventType.PREVIEW, step, eta, preview=preview))
+        self._pending = (step, eta)
+        if now - self._written_at >= self._interval:
+            return await self.write()
+        return True
+
+    async def write(self) -> bool:
+        """Write the latest step to the row; False when the job stopped running here."""
+        if self._pending is None:
+            return True
+        step, eta = self._pending
+        self._pending = None
+        self._written_at = time.monotonic()
+        seq = self._base + SEQ_SLOTS_PER_STEP * step
+        updated = await Job.filter(id=self._job_id, status=JobStatus.RUNNING, seq__lt=seq).update(
+            step=step, seq=seq, eta_seconds=eta
+        )
+        return bool(updated)

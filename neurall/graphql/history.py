@@ -1,0 +1,102 @@
+"""history, deleteHistoryItem and clearHistory: the playground's kept jobs."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import strawberry
+
+from neurall.errors import DomainError, InvalidInputError
+from neurall.graphql.context import Info
+from neurall.graphql.deleted import Deleted, DeleteResult
+from neurall.graphql.errors import PublicError, returns_user_errors
+from neurall.graphql.generation import Job, job_type
+from neurall.graphql.pagination import PageInfo, clamp_first, decode_cursor, encode_cursor
+from neurall.graphql.permissions import require_session
+from neurall.history import service
+from neurall.orm import jobs as orm
+from neurall.workers.runtime import GenerationRuntime
+
+
+@strawberry.type(description="A playground job kept with its parameters and images.")
+class HistoryItem:
+    id: strawberry.ID
+    job: Job
+    created_at: datetime
+
+
+@strawberry.type
+class HistoryEdge:
+    cursor: str
+    node: HistoryItem
+
+
+@strawberry.type(description="A page of history, newest first.")
+class HistoryConnection:
+    edges: list[HistoryEdge]
+    page_info: PageInfo
+
+
+def _position(after: str | None) -> tuple[datetime, uuid.UUID] | None:
+    parts = decode_cursor(after, 2)
+    if parts is None:
+        return None
+    try:
+        return datetime.fromisoformat(str(parts[0])), uuid.UUID(str(parts[1]))
+    except ValueError:
+        raise InvalidInputError("This cursor is not valid.", ["after"]) from None
+
+
+def _runtime(info: Info) -> GenerationRuntime:
+    runtime = info.context.services.generation
+    if runtime is None:
+        raise RuntimeError("generation is not running in this process")
+    return runtime
+
+
+async def _item(info: Info, job: orm.Job) -> HistoryEdge:
+    cursor = encode_cursor(job.created_at.isoformat(), str(job.id))
+    node = HistoryItem(
+        id=strawberry.ID(str(job.id)), job=await job_type(info, job), created_at=job.created_at
+    )
+    return HistoryEdge(cursor=cursor, node=node)
+
+
+@strawberry.type
+class HistoryQuery:
+    @strawberry.field(description="The playground's jobs with their images, newest first.")
+    async def history(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> HistoryConnection:
+        try:
+            viewer = require_session(info)
+            rows, more = await service.history_page(
+                viewer.account.id, clamp_first(first), _position(after)
+            )
+        except DomainError as exc:
+            raise PublicError(exc) from None
+        edges = [await _item(info, job) for job in rows]
+        return HistoryConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+        )
+
+
+@strawberry.type
+class HistoryMutation:
+    @strawberry.mutation(description="Deletes one history item and its images.")
+    @returns_user_errors
+    async def delete_history_item(self, info: Info, id: strawberry.ID) -> DeleteResult:
+        viewer = require_session(info)
+        runtime = _runtime(info)
+        count = await service.delete_history_item(viewer.account, str(id), runtime, runtime.storage)
+        return Deleted(deleted_count=count)
+
+    @strawberry.mutation(description="Deletes every history item and its images.")
+    @returns_user_errors
+    async def clear_history(self, info: Info) -> DeleteResult:
+        viewer = require_session(info)
+        runtime = _runtime(info)
+        count = await service.clear_history(viewer.account, runtime, runtime.storage)
+        return Deleted(deleted_count=count)

@@ -1,0 +1,1 @@
+"""Playground history: PLAYGROUND jobs with their parameters and images, kept until deleted."""

@@ -1,0 +1,102 @@
+"""Account erasure (``deleteAccount``): personal data goes, financial records stay anonymised.
+
+Deleted: sessions, API keys, every job with its images (rows and files), clones with their
+weights, usage logs, exports (rows and files). Kept: ledger entries, holds, purchases and
+disputes, which the law requires, linked to the account row that remains but no longer
+names anyone: its e-mail, name and password hash are cleared and ``erased_at`` is set, so
+the same e-mail can sign up again. Audit events keep their event names and times but lose
+their IP addresses and user agents; the erasure itself is recorded without either.
+"""
+
+from __future__ import annotations
+
+import logging
+from math import ceil
+
+from tortoise.transactions import in_transaction
+
+from neurall import audit
+from neurall.accounts.service import AuthThrottle, verify_current_password
+from neurall.clones.service import delete_all_clones
+from neurall.errors import InvalidInputError, RateLimitedError
+from neurall.generation.lifecycle import now
+from neurall.history.service import delete_jobs
+from neurall.orm.accounts import Account, ApiKey, Session
+from neurall.orm.audit import AuditEvent
+from neurall.orm.billing import LedgerEntry
+from neurall.orm.jobs import Job
+from neurall.orm.privacy import DataExport, UsageLog
+from neurall.workers.runtime import GenerationRuntime
+
+log = logging.getLogger(__name__)
+
+ERASED = "[erased]"
+
+
+async def delete_account(
+    account: Account, password: str, runtime: GenerationRuntime, throttle: AuthThrottle
+) -> None:
+    """Erase ``account`` after checking its password (InvalidInput when wrong; wrong
+    guesses count against the log-in limit for the address)."""
+    try:
+        await verify_current_password(account, password, field="password", throttle=throttle)
+    except RateLimitedError as exc:
+        # The contract's DeleteAccountResult has no RateLimited member.
+        raise InvalidInputError(
+            f"Too many wrong passwords; try again in {ceil(exc.retry_after_s)} seconds.",
+            ["password"],
+        ) from None
+    await erase_account(account, runtime)
+
+
+async def erase_account(account: Account, runtime: GenerationRuntime) -> None:
+    """Erase without a password check (operators; tests). Idempotent."""
+    storage = runtime.storage
+    # Jobs first: cancelling active ones settles their credits before the rest goes.
+    await delete_jobs(account, await Job.filter(account_id=account.id), runtime, storage)
+    await delete_all_clones(account.id, runtime.settings)
+    for export in await DataExport.filter(account_id=account.id):
+        if export.storage_key:
+            await storage.delete(export.storage_key)
+    email, name = account.email, account.name
+    async with in_transaction():
+        await DataExport.filter(account_id=account.id).delete()
+        await Session.filter(account_id=account.id).delete()
+        await ApiKey.filter(account_id=account.id).delete()
+        await UsageLog.filter(account_id=account.id).delete()
+        await AuditEvent.filter(account_id=account.id).update(ip="", user_agent="")
+        await _scrub_ledger_reasons(account, [v for v in (email, name) if v])
+        await Account.filter(id=account.id).update(
+            email=None,
+            name=None,
+            password_hash=None,
+            marketing_opt_in=False,
+            erased_at=now(),
+            updated_at=now(),
+        )
+    await audit.record(audit.AuditEventType.ACCOUNT_ERASED, account.id, "", "")
+    log.info("account %s erased", account.id)
+
+
+async def _scrub_ledger_reasons(account: Account, personal: list[str]) -> None:
+    """Operators' free-text reasons may name the person: replace those words."""
+    if not personal:
+        return
+    for entry in await LedgerEntry.filter(account_id=account.id, reason__isnull=False):
+        reason = entry.reason or ""
+        cleaned = reason
+        for value in personal:
+            cleaned = _replace_casefold(cleaned, value)
+        if cleaned != reason:
+            await LedgerEntry.filter(id=entry.id).update(reason=cleaned)
+
+
+def _replace_casefold(text: str, value: str) -> str:
+    lower, needle = text.lower(), value.lower()
+    out, start = [], 0
+    while (found := lower.find(needle, start)) >= 0:
+        out.append(text[start:found])
+        out.append(ERASED)
+        start = found + len(needle)
+    out.append(text[start:])
+    return "".join(out)

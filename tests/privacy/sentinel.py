@@ -1,0 +1,91 @@
+"""The sentinel sweep's searches: every place a request or a result could linger.
+
+``Places.scan(needles)`` searches the PostgreSQL dump, every file under the data
+directories (SQLite files, storage), the processes' captured logs and every message of
+every queue of the stack's private RabbitMQ vhost (dead-letter .DQ and delay .XQ queues
+included), and returns where each needle was found.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pika
+
+from tests.conftest import rabbitmqctl
+
+
+def image_needles(png: bytes) -> list[bytes]:
+    """The image as raw bytes, base64 and hex (how a dump or a JSON body would hold it).
+    A slice from the middle, so headers shared by every PNG do not match."""
+    middle = png[len(png) // 4 : len(png) // 4 + 48]
+    assert len(middle) == 48, "image too small to be a meaningful needle"
+    return [middle, base64.b64encode(png)[40:100], middle.hex().encode()]
+
+
+@dataclass
+class Places:
+    broker_url: str
+    vhost: str
+    database_url: str | None = None
+    roots: list[Path] = field(default_factory=list)  # data dirs and log dirs
+
+    def queue_names(self) -> list[str]:
+        out = rabbitmqctl("list_queues", "-q", "-p", self.vhost, "--no-table-headers", "name")
+        return [line.strip() for line in out.splitlines() if line.strip()]
+
+    def queue_messages(self) -> dict[str, list[bytes]]:
+        """Every message body (with its headers) of every queue, left in place."""
+        found: dict[str, list[bytes]] = {}
+        connection = pika.BlockingConnection(pika.URLParameters(self.broker_url))
+        try:
+            for name in self.queue_names():
+                channel = connection.channel()
+                bodies = []
+                while True:
+                    method, properties, body = channel.basic_get(name, auto_ack=False)
+                    if method is None:
+                        break
+                    bodies.append(repr(properties.headers).encode() + b"\n" + body)
+                found[name] = bodies
+                channel.close()  # unacknowledged messages go back to their queue
+        finally:
+            connection.close()
+        return found
+
+    def pg_dump(self) -> bytes:
+        assert self.database_url is not None
+        result = subprocess.run(
+            ["pg_dump", self.database_url.replace("postgres://", "postgresql://", 1)],
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr.decode()
+        return result.stdout
+
+    def files(self) -> list[Path]:
+        paths = []
+        for root in self.roots:
+            for folder, dirs, names in os.walk(root, followlinks=False):
+                dirs[:] = [d for d in dirs if not (Path(folder) / d).is_symlink()]
+                paths += [Path(folder) / n for n in names]
+        return [p for p in paths if p.is_file() and not p.is_symlink()]
+
+    def scan(self, needles: list[bytes]) -> list[str]:
+        """Where any needle occurs: 'pg_dump', a file path, or 'queue <name>'."""
+        hits = []
+        if self.database_url is not None:
+            dump = self.pg_dump()
+            hits += [f"pg_dump: {n[:24]!r}" for n in needles if n in dump]
+        for path in self.files():
+            data = path.read_bytes()
+            hits += [f"{path}: {n[:24]!r}" for n in needles if n in data]
+        for queue, bodies in self.queue_messages().items():
+            for body in bodies:
+                hits += [f"queue {queue}: {n[:24]!r}" for n in needles if n in body]
+        return hits
