@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from neurall.billing.pricing import Pricing
-from neurall.clones.events import CloneEventBus, MemoryCloneEventBus
+from neurall.clones.events import CloneEventBus, make_clone_event_bus
 from neurall.clones.store import ModelStore
 from neurall.config import Settings
 from neurall.storage import Storage, make_storage
@@ -36,16 +36,9 @@ class CloneRuntime:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CloneRuntime:
-        bus: CloneEventBus
-        if settings.is_embedded_broker:
-            bus = MemoryCloneEventBus()
-        else:
-            from neurall.clones.events import RabbitCloneEventBus
-
-            bus = RabbitCloneEventBus(settings.broker_url)
         return cls(
             settings,
-            bus=bus,
+            bus=make_clone_event_bus(None if settings.is_embedded_broker else settings.broker_url),
             storage=make_storage(settings.storage_dir),
             store=ModelStore.from_settings(settings),
         )

@@ -19,7 +19,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from neurall.orm.jobs import TERMINAL_STATUSES, Job, JobImage, JobStatus
-from neurall.workers.events import EventBus, EventType, ImageRef, JobEventData
+from neurall.workers.events import EventType, ImageRef, JobEventBus, JobEventData
 
 # Queue positions are announced to at most this many waiting jobs after each change; jobs
 # further back learn theirs when they move into this window.
@@ -133,7 +133,7 @@ async def transition(
         return job, event_for(job, type_, position=position, images=images)
 
 
-async def announce_positions(bus: EventBus) -> None:
+async def announce_positions(bus: JobEventBus) -> None:
     """Tell the first waiting jobs their new place in the queue (after one left it).
 
     One transaction for all of them (lock the rows, bump each seq with one UPDATE), not a

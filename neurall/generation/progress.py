@@ -30,7 +30,7 @@ import uuid
 
 from neurall.generation.lifecycle import SEQ_SLOTS_PER_STEP
 from neurall.orm.jobs import Job, JobStatus
-from neurall.workers.events import EventBus, EventType, ImageRef, JobEventData
+from neurall.workers.events import EventType, ImageRef, JobEventBus, JobEventData
 
 
 def preview_ref(job_id: uuid.UUID, step: int, png: bytes, seed: int) -> ImageRef:
@@ -59,7 +59,7 @@ class ProgressReporter:
     def __init__(
         self,
         job: Job,
-        bus: EventBus,
+        bus: JobEventBus,
         *,
         write_interval_s: float,
         seed: int,

@@ -1,9 +1,12 @@
-"""Job events and the bus that carries them from workers to subscriptions.
+"""Job events and the bus that carries events from workers to subscriptions.
 
 Two implementations behind one interface: ``MemoryEventBus`` (in-process pub/sub, for
 `neurall serve` alone) and ``RabbitEventBus`` (a RabbitMQ topic exchange via aio-pika, for
-workers on other machines). Events never carry prompts or parameters, only progress and the
-ids of result images, so they may cross the network and sit in RabbitMQ's memory freely.
+workers on other machines). The bus is generic over the event: job events here, clone
+training events in neurall.clones.events; an event names its ``topic`` (the job's or
+clone's id) and serialises itself. Events never carry prompts or parameters, only progress
+and the ids of result images, so they may cross the network and sit in RabbitMQ's memory
+freely.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 
 class EventType(StrEnum):
@@ -67,6 +70,10 @@ class JobEventData:
     def terminal(self) -> bool:
         return self.type in TERMINAL_EVENTS
 
+    @property
+    def topic(self) -> uuid.UUID:
+        return self.job_id
+
     def to_json(self) -> bytes:
         data = asdict(self)
         data["job_id"] = str(self.job_id)
@@ -93,50 +100,91 @@ class JobEventData:
         return cls(**data)
 
 
-class EventBus(Protocol):
+class BusEvent(Protocol):
+    """What a bus carries: an event that names its topic and serialises itself."""
+
+    @property
+    def topic(self) -> uuid.UUID: ...
+
+    def to_json(self) -> bytes: ...
+
+
+E = TypeVar("E", bound=BusEvent)
+
+
+class EventBus(Protocol[E]):
     async def start(self) -> None: ...
 
     async def close(self) -> None: ...
 
-    async def publish(self, event: JobEventData) -> None:
-        """Deliver to every current subscriber of the event's job (at most once)."""
+    async def publish(self, event: E) -> None:
+        """Deliver to every current subscriber of the event's topic (at most once)."""
 
-    def subscribe(
-        self, job_id: uuid.UUID
-    ) -> AbstractAsyncContextManager[AsyncIterator[JobEventData]]:
-        """Live events of one job from now on, until the context exits."""
+    def subscribe(self, topic: uuid.UUID) -> AbstractAsyncContextManager[AsyncIterator[E]]:
+        """Live events of one topic (a job, a clone) from now on, until the context exits."""
 
 
-class MemoryEventBus:
-    """In-process pub/sub: a queue per subscriber. Publish and subscribe on one loop."""
+class LocalSubscribers(Generic[E]):
+    """The subscriptions of one process: a queue per subscriber, by topic. Both buses fan
+    out through it (the RabbitMQ one after its single consumer receives an event)."""
 
     def __init__(self) -> None:
-        self._subscribers: dict[uuid.UUID, set[asyncio.Queue[JobEventData]]] = defaultdict(set)
+        self._queues: dict[uuid.UUID, set[asyncio.Queue[E]]] = defaultdict(set)
+
+    def deliver(self, event: E) -> None:
+        for queue in list(self._queues.get(event.topic, ())):
+            queue.put_nowait(event)
+
+    def watched(self, topic: uuid.UUID) -> bool:
+        return topic in self._queues
+
+    def clear(self) -> None:
+        self._queues.clear()
+
+    def add(self, topic: uuid.UUID) -> tuple[asyncio.Queue[E], AsyncIterator[E]]:
+        queue: asyncio.Queue[E] = asyncio.Queue()
+        self._queues[topic].add(queue)
+
+        async def events() -> AsyncIterator[E]:
+            while True:
+                yield await queue.get()
+
+        return queue, events()
+
+    def remove(self, topic: uuid.UUID, queue: asyncio.Queue[E]) -> bool:
+        """Drop one subscriber; True when it was the topic's last."""
+        queues = self._queues.get(topic)
+        if queues is None:
+            return False
+        queues.discard(queue)
+        if queues:
+            return False
+        del self._queues[topic]
+        return True
+
+
+class MemoryEventBus(Generic[E]):
+    """In-process pub/sub. Publish and subscribe on one loop."""
+
+    def __init__(self) -> None:
+        self._local: LocalSubscribers[E] = LocalSubscribers()
 
     async def start(self) -> None:
         return None
 
     async def close(self) -> None:
-        self._subscribers.clear()
+        self._local.clear()
 
-    async def publish(self, event: JobEventData) -> None:
-        for queue in list(self._subscribers.get(event.job_id, ())):
-            queue.put_nowait(event)
+    async def publish(self, event: E) -> None:
+        self._local.deliver(event)
 
     @asynccontextmanager
-    async def subscribe(self, job_id: uuid.UUID) -> AsyncIterator[AsyncIterator[JobEventData]]:
-        queue: asyncio.Queue[JobEventData] = asyncio.Queue()
-        self._subscribers[job_id].add(queue)
-
-        async def events() -> AsyncIterator[JobEventData]:
-            while True:
-                yield await queue.get()
-
+    async def subscribe(self, topic: uuid.UUID) -> AsyncIterator[AsyncIterator[E]]:
+        queue, events = self._local.add(topic)
         try:
-            yield events()
+            yield events
         finally:
-            subscribers = self._subscribers.get(job_id)
-            if subscribers is not None:
-                subscribers.discard(queue)
-                if not subscribers:
-                    del self._subscribers[job_id]
+            self._local.remove(topic, queue)
+
+
+JobEventBus = EventBus[JobEventData]

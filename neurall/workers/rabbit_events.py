@@ -1,10 +1,11 @@
 """The event bus on a RabbitMQ topic exchange (aio-pika).
 
-Workers publish each event to the ``neurall.job_events`` exchange with routing key
-``job.<job id>``. Each API process that has subscribers consumes from ONE exclusive,
-auto-delete queue of its own, bound to ``job.<id>`` for every job someone in the process
-is watching, and fans each event out to its local subscribers in memory (as the in-process
-bus does). Events are transient messages: they are progress, not records; the database
+Workers publish each event to a topic exchange (``neurall.job_events`` with routing key
+``job.<job id>``; clone training events use ``neurall.clone_events`` and ``clone.<id>``).
+Each API process that has subscribers consumes from ONE exclusive, auto-delete queue of
+its own, bound to the routing key of every topic someone in the process is watching, and
+fans each event out to its local subscribers in memory (as the in-process bus does).
+Events are transient messages: they are progress, not records; the database
 row is the record a reconnecting client starts from.
 
 Why one queue per process and not one channel and queue per subscription (the first
@@ -22,9 +23,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Generic
 
 import aio_pika
 from aio_pika.abc import (
@@ -35,30 +36,39 @@ from aio_pika.abc import (
     AbstractRobustConnection,
 )
 
-from neurall.workers.events import JobEventData
+from neurall.workers.events import E, JobEventData, LocalSubscribers
 
 log = logging.getLogger(__name__)
 
-EXCHANGE = "neurall.job_events"
+JOB_EXCHANGE = "neurall.job_events"
 
 
-def routing_key(job_id: uuid.UUID) -> str:
-    return f"job.{job_id}"
-
-
-class RabbitEventBus:
-    def __init__(self, url: str) -> None:
+class RabbitEventBus(Generic[E]):
+    def __init__(
+        self,
+        url: str,
+        *,
+        exchange: str = JOB_EXCHANGE,
+        prefix: str = "job",
+        decode: Callable[[bytes], E] = JobEventData.from_json,  # type: ignore[assignment]
+    ) -> None:
         self._url = url
+        self._exchange_name = exchange
+        self._prefix = prefix
+        self._decode = decode
         self._connection: AbstractRobustConnection | None = None
         self._channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
         # Consuming side, created on the first subscription (workers never subscribe).
         self._queue: AbstractQueue | None = None
         self._consume_exchange: AbstractExchange | None = None
-        self._subscribers: dict[uuid.UUID, set[asyncio.Queue[JobEventData]]] = defaultdict(set)
+        self._local: LocalSubscribers[E] = LocalSubscribers()
         self._bound: set[uuid.UUID] = set()
         self._binding = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
+
+    def _routing_key(self, topic: uuid.UUID) -> str:
+        return f"{self._prefix}.{topic}"
 
     async def start(self) -> None:
         self._connection = await aio_pika.connect_robust(self._url)
@@ -67,21 +77,21 @@ class RabbitEventBus:
         # Order is kept either way: one channel delivers in publish order.
         self._channel = await self._connection.channel(publisher_confirms=False)
         self._exchange = await self._channel.declare_exchange(
-            EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True
+            self._exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
         )
 
     async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._subscribers.clear()
+        self._local.clear()
         self._bound.clear()
         self._queue = None
         connection, self._connection = self._connection, None
         if connection is not None:
             await connection.close()
 
-    async def publish(self, event: JobEventData) -> None:
+    async def publish(self, event: E) -> None:
         assert self._exchange is not None, "start() first"
         await self._exchange.publish(
             aio_pika.Message(
@@ -89,7 +99,7 @@ class RabbitEventBus:
                 content_type="application/json",
                 delivery_mode=aio_pika.DeliveryMode.NOT_PERSISTENT,
             ),
-            routing_key=routing_key(event.job_id),
+            routing_key=self._routing_key(event.topic),
             # An event nobody subscribed to is dropped quietly: returned as unroutable, it
             # would be logged whole by aiormq, preview images included (privacy: no images
             # in logs; tests/privacy/test_sentinel_sweep.py checks).
@@ -101,7 +111,7 @@ class RabbitEventBus:
             assert self._connection is not None, "start() first"
             channel = await self._connection.channel()
             exchange = await channel.declare_exchange(
-                EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True
+                self._exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
             )
             queue = await channel.declare_queue(exclusive=True, auto_delete=True)
             await queue.consume(self._deliver, no_ack=True)
@@ -111,57 +121,48 @@ class RabbitEventBus:
 
     async def _deliver(self, message: AbstractIncomingMessage) -> None:
         try:
-            event = JobEventData.from_json(message.body)
+            event = self._decode(message.body)
         except (ValueError, KeyError, TypeError):
-            log.warning("dropped a malformed job event")
+            log.warning("dropped a malformed event from %s", self._exchange_name)
             return
-        for queue in list(self._subscribers.get(event.job_id, ())):
-            queue.put_nowait(event)
+        self._local.deliver(event)
 
-    async def _bind(self, job_id: uuid.UUID) -> None:
+    async def _bind(self, topic: uuid.UUID) -> None:
         async with self._binding:
-            if job_id in self._bound:
+            if topic in self._bound:
                 return
             queue = await self._consumer_queue()
             assert self._consume_exchange is not None
-            await queue.bind(self._consume_exchange, routing_key=routing_key(job_id))
-            self._bound.add(job_id)
+            await queue.bind(self._consume_exchange, routing_key=self._routing_key(topic))
+            self._bound.add(topic)
 
-    async def _unbind_if_unwatched(self, job_id: uuid.UUID) -> None:
+    async def _unbind_if_unwatched(self, topic: uuid.UUID) -> None:
         async with self._binding:
-            if job_id in self._subscribers or job_id not in self._bound:
+            if self._local.watched(topic) or topic not in self._bound:
                 return
             if self._queue is None or self._consume_exchange is None:
                 return
-            self._bound.discard(job_id)
+            self._bound.discard(topic)
             try:
-                await self._queue.unbind(self._consume_exchange, routing_key=routing_key(job_id))
+                await self._queue.unbind(
+                    self._consume_exchange, routing_key=self._routing_key(topic)
+                )
             except Exception:
-                # The binding dies with the queue at the latest; events of an unwatched job
-                # that still arrive are dropped by _deliver.
-                log.warning("could not unbind job events", exc_info=True)
+                # The binding dies with the queue at the latest; events of an unwatched
+                # topic that still arrive are dropped by LocalSubscribers.deliver.
+                log.warning("could not unbind events", exc_info=True)
 
     @asynccontextmanager
-    async def subscribe(self, job_id: uuid.UUID) -> AsyncIterator[AsyncIterator[JobEventData]]:
-        queue: asyncio.Queue[JobEventData] = asyncio.Queue()
-        self._subscribers[job_id].add(queue)
+    async def subscribe(self, topic: uuid.UUID) -> AsyncIterator[AsyncIterator[E]]:
+        queue, events = self._local.add(topic)
         try:
             # Bound before the caller reads the job's row, so no event falls in between.
-            await self._bind(job_id)
-
-            async def events() -> AsyncIterator[JobEventData]:
-                while True:
-                    yield await queue.get()
-
-            yield events()
+            await self._bind(topic)
+            yield events
         finally:
-            subscribers = self._subscribers.get(job_id)
-            if subscribers is not None:
-                subscribers.discard(queue)
-                if not subscribers:
-                    del self._subscribers[job_id]
-                    # In a task of our own: the caller's task may be being cancelled, and a
-                    # cancelled RPC is what broke the connection before.
-                    task = asyncio.create_task(self._unbind_if_unwatched(job_id))
-                    self._tasks.add(task)
-                    task.add_done_callback(self._tasks.discard)
+            if self._local.remove(topic, queue):
+                # In a task of our own: the caller's task may be being cancelled, and a
+                # cancelled RPC is what broke the connection before.
+                task = asyncio.create_task(self._unbind_if_unwatched(topic))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)

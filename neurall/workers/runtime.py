@@ -18,7 +18,7 @@ from neurall.generation.payloads import MemoryPayloadStore, PayloadStore, Rabbit
 from neurall.gpu.backend import InferenceBackend, make_backend
 from neurall.heap import freeze_long_lived_objects
 from neurall.storage import Storage, make_storage
-from neurall.workers.events import EventBus, MemoryEventBus
+from neurall.workers.events import JobEventBus, JobEventData, MemoryEventBus
 
 Enqueue = Callable[[uuid.UUID], Awaitable[None]]
 
@@ -28,7 +28,7 @@ class GenerationRuntime:
         self,
         settings: Settings,
         *,
-        bus: EventBus,
+        bus: JobEventBus,
         payloads: PayloadStore,
         storage: Storage,
         inference_factory: Callable[[], InferenceBackend] | None = None,
@@ -45,10 +45,10 @@ class GenerationRuntime:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> GenerationRuntime:
-        bus: EventBus
+        bus: JobEventBus
         payloads: PayloadStore
         if settings.is_embedded_broker:
-            bus, payloads = MemoryEventBus(), MemoryPayloadStore()
+            bus, payloads = MemoryEventBus[JobEventData](), MemoryPayloadStore()
         else:
             from neurall.workers.rabbit_events import RabbitEventBus
 

@@ -5,13 +5,11 @@ connection for everyone else."""
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 
+from neurall.clones.events import CloneEventData, make_clone_event_bus
 from neurall.workers.events import EventType, JobEventData
 from neurall.workers.rabbit_events import RabbitEventBus
-
-BROKER_URL = os.environ.get("NEURALL_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
 
 def event(job_id: uuid.UUID, seq: int) -> JobEventData:
@@ -25,8 +23,8 @@ async def take(events, count: int) -> list[int]:
     return [(await asyncio.wait_for(anext(events), 10)).seq for _ in range(count)]
 
 
-async def test_routing_order_and_cancelled_subscriptions():
-    publisher, api = RabbitEventBus(BROKER_URL), RabbitEventBus(BROKER_URL)
+async def test_routing_order_and_cancelled_subscriptions(broker_url):
+    publisher, api = RabbitEventBus(broker_url), RabbitEventBus(broker_url)
     await publisher.start()
     await api.start()
     try:
@@ -68,3 +66,22 @@ async def test_routing_order_and_cancelled_subscriptions():
     finally:
         await api.close()
         await publisher.close()
+
+
+async def test_clone_events_share_the_bus_but_not_the_exchange(broker_url):
+    """Clone training events ride the same bus class on their own exchange: a job and a
+    clone with the same id never see each other's events."""
+    jobs, clones = RabbitEventBus(broker_url), make_clone_event_bus(broker_url)
+    await jobs.start()
+    await clones.start()
+    try:
+        same_id = uuid.uuid4()
+        training = CloneEventData(clone_id=same_id, status="TRAINING", step=3, total_steps=9)
+        async with clones.subscribe(same_id) as clone_events, jobs.subscribe(same_id) as job_events:
+            await jobs.publish(event(same_id, 1))
+            await clones.publish(training)
+            assert await asyncio.wait_for(anext(clone_events), 10) == training
+            assert await take(job_events, 1) == [1]
+    finally:
+        await clones.close()
+        await jobs.close()
