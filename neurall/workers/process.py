@@ -2,8 +2,8 @@
 
 Tortoise, the event bus, the payload store and the inference client are opened on the
 AsyncIO middleware's event-loop thread (Tortoise connections belong to the loop that opened
-them) by ``WorkerResources`` while the worker boots (before it consumes), and closed
-before it shuts down.
+them) by ``WorkerResources`` while the worker boots (before it consumes), and closed once
+its threads have finished the messages they were running.
 """
 
 from __future__ import annotations
@@ -69,7 +69,11 @@ class WorkerResources(Middleware):
         freeze_long_lived_objects()  # see neurall/heap.py
         log.info("worker ready")
 
-    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        # After, not before: Dramatiq emits before_worker_shutdown first and then waits for
+        # each worker thread to finish its message, so closing there pulled the database
+        # from under running jobs. (Hooks run in reverse order here: this one before the
+        # AsyncIO middleware stops the loop.)
         if self._loop is None:
             return
 

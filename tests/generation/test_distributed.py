@@ -311,3 +311,26 @@ async def test_worker_killed_mid_job_finishes_once_and_charges_once(stack, api):
     assert charges == 1
     me = (await api(ME, None, api.key))["me"]
     assert me == {"credits": credits - job["heldCredits"], "heldCredits": 0}
+
+
+async def test_worker_stopped_mid_job_finishes_it_then_exits(stack, api):
+    """SIGTERM (a deploy, a scale-down) lets the running job end before the worker closes
+    its database and connections: no error, no redelivery, exit status 0."""
+    job = (await api(GENERATE, {"input": small_input(steps=60)}, api.key))["generate"]
+    stream = await ws_stream(stack["api"], api_key=api.key).open(job["id"])
+    worker, log = start_worker(stack, 1)
+    try:
+        while True:
+            event = (await stream.next())["event"]
+            if event["type"] == "PROGRESS" and event["step"] >= 3:
+                break
+        worker.send_signal(signal.SIGTERM)
+        rest = await stream.until_end(within=180)
+    finally:
+        await stream.close()
+    assert rest[-1]["type"] == "SUCCEEDED"
+    assert worker.wait(timeout=60) == 0
+    output = log.read_text()
+    assert "Traceback" not in output, output[-3000:]
+    done = await wait_done(api, job["id"])
+    assert done["status"] == "SUCCEEDED"
