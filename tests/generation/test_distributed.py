@@ -12,9 +12,7 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -24,7 +22,6 @@ import aiohttp
 import asyncpg
 import pytest
 
-from tests.conftest import POSTGRES_ADMIN_URL, run_sync
 from tests.generation.helpers import (
     GENERATE,
     JOB,
@@ -34,109 +31,19 @@ from tests.generation.helpers import (
     small_input,
     ws_stream,
 )
-from tests.gpu.helpers import free_port
 from tests.helpers import CREATE_KEY, PASSWORD, SIGN_UP
-
-NEURALL = [sys.executable, "-m", "neurall.cli"]
-START_TIMEOUT_S = 120.0
-
-
-def _wait_http(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - http://
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"{url} never came up:\n{log.read_text()[-3000:]}", pytrace=False)
-        time.sleep(0.25)
-
-
-class Processes:
-    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
-        self.workdir, self.env = workdir, env
-        self.running: list[subprocess.Popen] = []
-
-    def start(self, name: str, *args: str, extra_env: dict[str, str] | None = None):
-        log = self.workdir / f"{name}-{len(self.running)}.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [*NEURALL, *args],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env={**self.env, **(extra_env or {})},
-            )
-        self.running.append(process)
-        return process, log
-
-    def stop(self, process: subprocess.Popen) -> None:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-
-    def stop_all(self) -> None:
-        for process in reversed(self.running):
-            self.stop(process)
+from tests.stack import distributed_stack
 
 
 @pytest.fixture(scope="module")
 def stack(
     tmp_path_factory: pytest.TempPathFactory, tiny_models: Path, broker_url: str
 ) -> Iterator[dict]:
-    """PostgreSQL database, then `neurall gpu` and `neurall serve`; workers per test."""
+    """PostgreSQL database, then `neurall gpu` and `neurall serve`; workers per test. A
+    long batching window, so concurrent jobs observably share pipeline calls."""
     workdir = tmp_path_factory.mktemp("distributed")
-    name = f"neurall_dist_{uuid.uuid4().hex[:10]}"
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
-
-    async def admin(sql: str) -> None:
-        try:
-            conn = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
-        except OSError as exc:
-            pytest.fail(f"PostgreSQL is not reachable: {exc}", pytrace=False)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    run_sync(admin(f'CREATE DATABASE "{name}"'))
-    data_dir = workdir / "data"
-    data_dir.mkdir()
-    (data_dir / "models").symlink_to(tiny_models, target_is_directory=True)
-    grpc_port, triton_http, metrics, api_port = free_port(), free_port(), free_port(), free_port()
-    env = {
-        **os.environ,
-        "PYTHONUNBUFFERED": "1",
-        "NEURALL_DATA_DIR": str(data_dir),
-        "NEURALL_DATABASE_URL": f"{base}/{name}",
-        "NEURALL_BROKER_URL": broker_url,
-        "NEURALL_INFERENCE_URL": f"grpc://127.0.0.1:{grpc_port}",
-        "NEURALL_PUBLIC_URL": f"http://127.0.0.1:{api_port}",
-        "NEURALL_SECRET_KEY": "distributed-test-secret-key-0123456789",
-    }
-    procs = Processes(workdir, env)
-    try:
-        subprocess.run([*NEURALL, "migrate"], env=env, check=True, capture_output=True)
-        stats = workdir / "stats.json"
-        gpu, gpu_log = procs.start(
-            "gpu", "gpu", "--host", "127.0.0.1", "--grpc-port", str(grpc_port),
-            "--http-port", str(triton_http), "--metrics-port", str(metrics),
-            "--stats-file", str(stats), "--device", "cpu", "--max-queue-delay-us", "200000",
-        )  # fmt: skip
-        serve, serve_log = procs.start("serve", "serve", "--port", str(api_port))
-        _wait_http(f"http://127.0.0.1:{api_port}/healthz", serve, serve_log)
-        _wait_http(f"http://127.0.0.1:{triton_http}/v2/models/neurall_txt2img/ready", gpu, gpu_log)
-        yield {"procs": procs, "api": f"http://127.0.0.1:{api_port}", "stats": stats,
-               "db": f"{base}/{name}"}  # fmt: skip
-    finally:
-        procs.stop_all()
-        run_sync(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with distributed_stack(workdir, tiny_models, broker_url, max_queue_delay_us=200_000) as s:
+        yield s
 
 
 @pytest.fixture

@@ -21,16 +21,15 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg
 import pytest
 
-from tests.conftest import POSTGRES_ADMIN_URL, Vhost, run_sync
+from tests.conftest import Vhost
 from tests.generation.helpers import GENERATE, JOB
-from tests.generation.test_distributed import NEURALL, Processes, _wait_http
 from tests.gpu.helpers import free_port
 from tests.helpers import CREATE_KEY, PASSWORD, SIGN_UP
 from tests.privacy.helpers import DELETE_ITEM, HISTORY
 from tests.privacy.sentinel import Places, image_needles
+from tests.stack import NEURALL, Processes, distributed_stack, wait_http
 
 pytestmark = [pytest.mark.postgres, pytest.mark.rabbitmq]
 
@@ -43,52 +42,17 @@ def canary() -> str:
 def stack(
     tmp_path_factory: pytest.TempPathFactory, tiny_models: Path, rabbitmq_vhost: Vhost
 ) -> Iterator:
+    """The distributed stack on a vhost of its own: "every queue" is exactly its queues."""
     workdir = tmp_path_factory.mktemp("sentinel")
-    name = f"neurall_privacy_{uuid.uuid4().hex[:10]}"
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    run_sync(admin(f'CREATE DATABASE "{name}"'))
-    data_dir = workdir / "data"
-    data_dir.mkdir()
-    (data_dir / "models").symlink_to(tiny_models, target_is_directory=True)
-    grpc_port, triton_http, metrics, api_port = free_port(), free_port(), free_port(), free_port()
-    broker_url = rabbitmq_vhost.url
-    env = {
-        **os.environ,
-        "PYTHONUNBUFFERED": "1",
-        "NEURALL_DATA_DIR": str(data_dir),
-        "NEURALL_DATABASE_URL": f"{base}/{name}",
-        "NEURALL_BROKER_URL": broker_url,
-        "NEURALL_INFERENCE_URL": f"grpc://127.0.0.1:{grpc_port}",
-        "NEURALL_PUBLIC_URL": f"http://127.0.0.1:{api_port}",
-        "NEURALL_SECRET_KEY": "sentinel-test-secret-key-0123456789abcdef",
+    fast_retries = {
         "NEURALL_GENERATION_MIN_BACKOFF_MS": "100",
         "NEURALL_GENERATION_MAX_BACKOFF_MS": "200",
     }
-    procs = Processes(workdir, env)
-    try:
-        subprocess.run([*NEURALL, "migrate"], env=env, check=True, capture_output=True)
-        gpu, gpu_log = procs.start(
-            "gpu", "gpu", "--host", "127.0.0.1", "--grpc-port", str(grpc_port),
-            "--http-port", str(triton_http), "--metrics-port", str(metrics),
-            "--device", "cpu", "--max-queue-delay-us", "1000",
-        )  # fmt: skip
-        serve, serve_log = procs.start("serve", "serve", "--port", str(api_port))
-        _wait_http(f"http://127.0.0.1:{api_port}/healthz", serve, serve_log)
-        _wait_http(f"http://127.0.0.1:{triton_http}/v2/models/neurall_txt2img/ready", gpu, gpu_log)
-        places = Places(broker_url, rabbitmq_vhost.name, f"{base}/{name}", [workdir])
-        yield {"procs": procs, "api": f"http://127.0.0.1:{api_port}", "env": env,
-               "places": places, "data": data_dir}  # fmt: skip
-    finally:
-        procs.stop_all()
-        run_sync(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with distributed_stack(
+        workdir, tiny_models, rabbitmq_vhost.url, max_queue_delay_us=1000, extra_env=fast_retries
+    ) as s:
+        places = Places(rabbitmq_vhost.url, rabbitmq_vhost.name, s["db"], [workdir])
+        yield {**s, "places": places}
 
 
 class Api:
@@ -266,7 +230,7 @@ async def test_embedded_sqlite_path_leaves_nothing(tmp_path, tiny_models, rabbit
     procs = Processes(tmp_path, env)
     serve, log = procs.start("serve", "serve", "--port", str(port))
     try:
-        _wait_http(f"http://127.0.0.1:{port}/healthz", serve, log)
+        wait_http(f"http://127.0.0.1:{port}/healthz", serve, log)
         places = Places(rabbitmq_vhost.url, rabbitmq_vhost.name, None, [tmp_path])
         api_secret, kept = canary(), canary()
         async for api in _account(f"http://127.0.0.1:{port}"):

@@ -1,0 +1,135 @@
+"""The distributed form as real processes, for the tests that need all of it: a PostgreSQL
+database of its own, `neurall gpu` (Triton via PyTriton on the CPU) and `neurall serve`;
+tests start `neurall worker`s themselves (so their jobs are observably QUEUED first).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from tests.conftest import POSTGRES_ADMIN_URL, run_sync
+from tests.gpu.helpers import free_port
+
+NEURALL = [sys.executable, "-m", "neurall.cli"]
+START_TIMEOUT_S = 120.0
+
+
+def wait_http(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - http://
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"{url} never came up:\n{log.read_text()[-3000:]}", pytrace=False)
+        time.sleep(0.25)
+
+
+class Processes:
+    """`neurall` subcommands started with one environment, each logging to its own file."""
+
+    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
+        self.workdir, self.env = workdir, env
+        self.running: list[subprocess.Popen] = []
+
+    def start(self, name: str, *args: str, extra_env: dict[str, str] | None = None):
+        log = self.workdir / f"{name}-{len(self.running)}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [*NEURALL, *args],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**self.env, **(extra_env or {})},
+            )
+        self.running.append(process)
+        return process, log
+
+    def stop(self, process: subprocess.Popen) -> None:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        for process in reversed(self.running):
+            self.stop(process)
+
+
+async def _admin(sql: str) -> None:
+    try:
+        conn = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
+    except OSError as exc:
+        pytest.fail(f"PostgreSQL is not reachable: {exc}", pytrace=False)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@contextmanager
+def distributed_stack(
+    workdir: Path,
+    tiny_models: Path,
+    broker_url: str,
+    *,
+    max_queue_delay_us: int,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Yields ``procs``, ``api`` (base URL), ``db`` (URL), ``env``, ``data`` (the data dir)
+    and ``stats`` (the Triton model's pipeline-call counts, see `neurall gpu --stats-file`).
+    Everything is stopped and the database dropped afterwards."""
+    name = f"neurall_stack_{uuid.uuid4().hex[:10]}"
+    database_url = f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    run_sync(_admin(f'CREATE DATABASE "{name}"'))
+    data_dir = workdir / "data"
+    data_dir.mkdir()
+    (data_dir / "models").symlink_to(tiny_models, target_is_directory=True)
+    grpc_port, triton_http, metrics, api_port = free_port(), free_port(), free_port(), free_port()
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "NEURALL_DATA_DIR": str(data_dir),
+        "NEURALL_DATABASE_URL": database_url,
+        "NEURALL_BROKER_URL": broker_url,
+        "NEURALL_INFERENCE_URL": f"grpc://127.0.0.1:{grpc_port}",
+        "NEURALL_PUBLIC_URL": f"http://127.0.0.1:{api_port}",
+        "NEURALL_SECRET_KEY": "distributed-test-secret-key-0123456789",
+        **(extra_env or {}),
+    }
+    procs = Processes(workdir, env)
+    try:
+        subprocess.run([*NEURALL, "migrate"], env=env, check=True, capture_output=True)
+        stats = workdir / "stats.json"
+        gpu, gpu_log = procs.start(
+            "gpu", "gpu", "--host", "127.0.0.1", "--grpc-port", str(grpc_port),
+            "--http-port", str(triton_http), "--metrics-port", str(metrics),
+            "--stats-file", str(stats), "--device", "cpu",
+            "--max-queue-delay-us", str(max_queue_delay_us),
+        )  # fmt: skip
+        serve, serve_log = procs.start("serve", "serve", "--port", str(api_port))
+        wait_http(f"http://127.0.0.1:{api_port}/healthz", serve, serve_log)
+        wait_http(f"http://127.0.0.1:{triton_http}/v2/models/neurall_txt2img/ready", gpu, gpu_log)
+        yield {"procs": procs, "api": f"http://127.0.0.1:{api_port}", "db": database_url,
+               "env": env, "data": data_dir, "stats": stats}  # fmt: skip
+    finally:
+        procs.stop_all()
+        run_sync(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
