@@ -53,10 +53,7 @@ async def _request(
     adapter = None
     if params.clone_id is not None:
         # The owner's READY clone at run time (it may have been deleted since submission).
-        try:
-            adapter = await adapter_path(job.account_id, params.clone_id, runtime.settings)
-        except CloneUnavailableError as exc:
-            raise InferenceError(str(exc)) from None
+        adapter = await adapter_path(job.account_id, params.clone_id, runtime.settings)
     return GenerationRequest(
         prompt=params.prompt,
         negative_prompt=params.negative_prompt,
@@ -123,6 +120,10 @@ async def run_job(job_id: str, runtime: GenerationRuntime) -> None:
         await runtime.bus.publish(requeued[1])
         log.info("job %s: inference unavailable, retrying (attempt %d)", job.id, job.attempts)
         raise RetryLater(str(exc)) from None
+    except CloneUnavailableError:
+        # Deleted (or its weights lost) after the job was queued: nothing to retry.
+        await service.fail(job.id, "The clone this job uses no longer exists.", runtime)
+        return
     except InferenceError as exc:
         # Inference errors describe the server's state, never the request's content.
         log.warning("job %s failed: %s", job.id, exc)

@@ -1,0 +1,67 @@
+"""A job queued with a clone that is deleted before the job runs."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from neurall.billing import ledger
+from neurall.generation import service
+from neurall.generation.params import GenerateInput, validate
+from neurall.orm import database
+from neurall.orm.accounts import Account
+from neurall.orm.clones import Clone, CloneStatus
+from neurall.orm.jobs import Job, JobSource, JobStatus
+from neurall.workers.generation import run_job
+from neurall.workers.runtime import GenerationRuntime
+from tests.generation.conftest import generation_settings
+
+
+@pytest.fixture
+async def runtime(
+    tmp_path: Path, database_url: str, tiny_models: Path
+) -> AsyncIterator[GenerationRuntime]:
+    """A runtime whose queue holds the job until the test runs it."""
+    runtime = GenerationRuntime.from_settings(
+        generation_settings(tmp_path / "data", database_url, tiny_models)
+    )
+
+    async def hold(_job_id: uuid.UUID) -> None:
+        return None
+
+    runtime.set_enqueue(hold)
+    await runtime.start()
+    async with database.database(database_url):
+        yield runtime
+    await runtime.close()
+
+
+async def test_clone_deleted_before_the_job_runs_fails_it_and_refunds(runtime):
+    account = await Account.create(email="clone-owner@example.com", password_hash="x")
+    await ledger.grant(account.id, 1000, "test", "grant:clone-owner")
+    clone = await Clone.create(
+        account_id=account.id,
+        name="Ada",
+        trigger_word="sks",
+        status=CloneStatus.READY,
+        image_count=3,
+        total_steps=1,
+        step=1,
+        source_images_deleted=True,
+        adapter_key="gone.safetensors",
+    )
+    params = validate(
+        GenerateInput(prompt="a photo of sks", steps=2, clone_id=str(clone.id)), runtime.settings
+    )
+    job = await service.submit(account, JobSource.PLAYGROUND, params, runtime)
+    await Clone.filter(id=clone.id).delete()
+
+    await run_job(str(job.id), runtime)
+
+    ended = await Job.get(id=job.id)
+    assert ended.status == JobStatus.FAILED
+    assert ended.error == "The clone this job uses no longer exists."
+    assert await ledger.entry_totals(account.id) == (1000, 0)  # nothing charged or held
