@@ -11,7 +11,8 @@ numbered without a transaction (see ``SEQ_SLOTS_PER_STEP`` and neurall.generatio
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -85,20 +86,32 @@ def event_for(
     )
 
 
-async def snapshot(job: Job) -> JobEventData:
+async def snapshot(job: Job, images: list[JobImage] | None = None) -> JobEventData:
     """The job's current state as an event with its latest seq (what a subscriber sees
-    first)."""
+    first). ``images``: a succeeded job's images when the caller already has them."""
     match job.status:
         case JobStatus.QUEUED:
             return event_for(job, EventType.QUEUED, position=await queue_position(job))
         case JobStatus.RUNNING:
             return event_for(job, EventType.PROGRESS if job.step else EventType.STARTED)
         case JobStatus.SUCCEEDED:
-            images = await JobImage.filter(job_id=job.id).order_by("index")
+            if images is None:
+                images = await JobImage.filter(job_id=job.id).order_by("index")
             return event_for(job, EventType.SUCCEEDED, images=images)
         case JobStatus.FAILED:
             return event_for(job, EventType.FAILED)
     return event_for(job, EventType.CANCELED)
+
+
+async def snapshots(jobs: Sequence[Job]) -> list[JobEventData]:
+    """``snapshot`` of a page of jobs, with the images of all of them in one query rather
+    than one query per job."""
+    succeeded = [job.id for job in jobs if job.status == JobStatus.SUCCEEDED]
+    images: dict[uuid.UUID, list[JobImage]] = defaultdict(list)
+    if succeeded:
+        for image in await JobImage.filter(job_id__in=succeeded).order_by("index"):
+            images[image.job_id].append(image)
+    return [await snapshot(job, images.get(job.id, [])) for job in jobs]
 
 
 async def transition(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
 from enum import Enum
 from typing import Annotated
@@ -14,7 +14,7 @@ from neurall.accounts.viewer import Scope, Viewer
 from neurall.errors import DomainError, NotFoundError
 from neurall.generation import params as gen_params
 from neurall.generation import service
-from neurall.generation.lifecycle import snapshot
+from neurall.generation.lifecycle import snapshot, snapshots
 from neurall.graphql.context import Info
 from neurall.graphql.errors import (
     Conflict,
@@ -166,7 +166,15 @@ class Job:
 
 
 async def job_type(info: Info, job: orm.Job) -> Job:
-    event = await snapshot(job)
+    return _job(info, job, await snapshot(job))
+
+
+async def job_types(info: Info, jobs: Sequence[orm.Job]) -> list[Job]:
+    """``job_type`` of a page of jobs (their images read in one query)."""
+    return [_job(info, job, event) for job, event in zip(jobs, await snapshots(jobs), strict=True)]
+
+
+def _job(info: Info, job: orm.Job, event: JobEventData) -> Job:
     params = None
     if job.source == orm.JobSource.PLAYGROUND and job.params is not None:
         params = GenerateParams(**job.params)
@@ -258,7 +266,8 @@ CancelJobResult = Annotated[
 ]
 
 
-def _runtime(info: Info) -> GenerationRuntime:
+def generation_runtime(info: Info) -> GenerationRuntime:
+    """The process's generation runtime (started with the app)."""
     runtime = info.context.services.generation
     if runtime is None:
         raise RuntimeError("generation is not running in this process")
@@ -300,7 +309,10 @@ class GenerationQuery:
             after=after,
             status=orm.JobStatus(status.value) if status else None,
         )
-        edges = [JobEdge(cursor=str(j.id), node=await job_type(info, j)) for j in rows]
+        edges = [
+            JobEdge(cursor=str(job.id), node=node)
+            for job, node in zip(rows, await job_types(info, rows), strict=True)
+        ]
         return JobConnection(
             edges=edges,
             page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
@@ -313,7 +325,7 @@ class GenerationQuery:
             params = gen_params.validate(input.to_domain(), info.context.services.settings)
         except DomainError as exc:
             raise PublicError(exc) from None
-        return service.estimate_cost(params, _runtime(info))
+        return service.estimate_cost(params, generation_runtime(info))
 
 
 @strawberry.type
@@ -334,7 +346,7 @@ class GenerationMutation:
             viewer.account,
             source,
             params,
-            _runtime(info),
+            generation_runtime(info),
             idempotency_key=key,
             rate_limit=info.context.services.rate_limits.generate,
         )
@@ -347,7 +359,9 @@ class GenerationMutation:
     @returns_user_errors
     async def cancel_job(self, info: Info, id: strawberry.ID) -> CancelJobResult:
         viewer = _generate_viewer(info)
-        return await job_type(info, await service.cancel(viewer.account, str(id), _runtime(info)))
+        return await job_type(
+            info, await service.cancel(viewer.account, str(id), generation_runtime(info))
+        )
 
 
 @strawberry.type
@@ -360,7 +374,7 @@ class GenerationSubscription:
         self, info: Info, job_id: strawberry.ID, after_seq: int | None = None
     ) -> AsyncGenerator[JobEvent, None]:
         viewer = _public(info)
-        runtime = _runtime(info)
+        runtime = generation_runtime(info)
         parsed = _parse(job_id)
         # Subscribe before reading the row, so no event falls between the two.
         async with runtime.bus.subscribe(parsed or uuid.uuid4()) as live:

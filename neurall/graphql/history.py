@@ -11,12 +11,11 @@ from neurall.errors import DomainError, InvalidInputError
 from neurall.graphql.context import Info
 from neurall.graphql.deleted import Deleted, DeleteResult
 from neurall.graphql.errors import PublicError, returns_user_errors
-from neurall.graphql.generation import Job, job_type
+from neurall.graphql.generation import Job, generation_runtime, job_types
 from neurall.graphql.pagination import PageInfo, clamp_first, decode_cursor, encode_cursor
 from neurall.graphql.permissions import require_session
 from neurall.history import service
 from neurall.orm import jobs as orm
-from neurall.workers.runtime import GenerationRuntime
 
 
 @strawberry.type(description="A playground job kept with its parameters and images.")
@@ -48,19 +47,10 @@ def _position(after: str | None) -> tuple[datetime, uuid.UUID] | None:
         raise InvalidInputError("This cursor is not valid.", ["after"]) from None
 
 
-def _runtime(info: Info) -> GenerationRuntime:
-    runtime = info.context.services.generation
-    if runtime is None:
-        raise RuntimeError("generation is not running in this process")
-    return runtime
-
-
-async def _item(info: Info, job: orm.Job) -> HistoryEdge:
+def _item(job: orm.Job, node: Job) -> HistoryEdge:
     cursor = encode_cursor(job.created_at.isoformat(), str(job.id))
-    node = HistoryItem(
-        id=strawberry.ID(str(job.id)), job=await job_type(info, job), created_at=job.created_at
-    )
-    return HistoryEdge(cursor=cursor, node=node)
+    item = HistoryItem(id=strawberry.ID(str(job.id)), job=node, created_at=job.created_at)
+    return HistoryEdge(cursor=cursor, node=item)
 
 
 @strawberry.type
@@ -76,7 +66,9 @@ class HistoryQuery:
             )
         except DomainError as exc:
             raise PublicError(exc) from None
-        edges = [await _item(info, job) for job in rows]
+        edges = [
+            _item(job, node) for job, node in zip(rows, await job_types(info, rows), strict=True)
+        ]
         return HistoryConnection(
             edges=edges,
             page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
@@ -89,7 +81,7 @@ class HistoryMutation:
     @returns_user_errors
     async def delete_history_item(self, info: Info, id: strawberry.ID) -> DeleteResult:
         viewer = require_session(info)
-        runtime = _runtime(info)
+        runtime = generation_runtime(info)
         count = await service.delete_history_item(viewer.account, str(id), runtime, runtime.storage)
         return Deleted(deleted_count=count)
 
@@ -97,6 +89,6 @@ class HistoryMutation:
     @returns_user_errors
     async def clear_history(self, info: Info) -> DeleteResult:
         viewer = require_session(info)
-        runtime = _runtime(info)
+        runtime = generation_runtime(info)
         count = await service.clear_history(viewer.account, runtime, runtime.storage)
         return Deleted(deleted_count=count)

@@ -21,6 +21,7 @@ from neurall.graphql.errors import (
     RateLimited,
     returns_user_errors,
 )
+from neurall.graphql.generation import generation_runtime
 from neurall.graphql.permissions import require_scope, require_signed_in
 from neurall.orm import privacy as orm
 from neurall.privacy import erasure, export, usage
@@ -119,9 +120,7 @@ class PrivacyMutation:
     async def delete_account(self, info: Info, password: str) -> DeleteAccountResult:
         viewer = require_signed_in(info)
         ctx = info.context
-        runtime = ctx.services.generation
-        if runtime is None:
-            raise RuntimeError("generation is not running in this process")
+        runtime = generation_runtime(info)
         await erasure.delete_account(viewer.account, password, runtime, ctx.services.auth_throttle)
         clear_session_cookie(ctx.response, ctx.request, ctx.services.settings)
         return Deleted(deleted_count=1)
