@@ -41,6 +41,17 @@ def wait_http(url: str, process: subprocess.Popen, log: Path) -> None:
         time.sleep(0.25)
 
 
+def stop_process(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within 30 s."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
 class Processes:
     """`neurall` subcommands started with one environment, each logging to its own file."""
 
@@ -61,13 +72,7 @@ class Processes:
         return process, log
 
     def stop(self, process: subprocess.Popen) -> None:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        stop_process(process)
 
     def stop_all(self) -> None:
         for process in reversed(self.running):

@@ -47,6 +47,7 @@ async def _train(runtime: CloneRuntime, seed: int) -> str:
 
 @pytest.fixture
 async def triton(triton_server: TritonServer) -> AsyncIterator[TritonBackend]:
+    # tests/gpu/conftest.py's, with a longer timeout: training runs beside these requests.
     backend = TritonBackend(triton_server.url, timeout_s=120)
     await backend.start()
     yield backend

@@ -8,20 +8,21 @@ in-process pipeline run identical weights.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.tiny import build_tiny_pipeline
+from neurall.gpu.triton_client import TritonBackend
 from tests.gpu.helpers import TritonServer, free_port
+from tests.stack import stop_process
 
 SERVER_START_TIMEOUT_S = 120.0
 
@@ -87,10 +88,13 @@ def triton_server(
             time.sleep(0.25)
         yield server
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        stop_process(process)
+
+
+@pytest.fixture
+async def triton(triton_server: TritonServer) -> AsyncIterator[TritonBackend]:
+    """A started client of the session's Triton server."""
+    backend = TritonBackend(triton_server.url, timeout_s=60)
+    await backend.start()
+    yield backend
+    await backend.close()

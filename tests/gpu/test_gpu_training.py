@@ -6,7 +6,6 @@ import io
 import json
 import math
 import statistics
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from neurall.gpu.training import (
 )
 from neurall.gpu.triton_client import TritonBackend
 from neurall.gpu.types import GenerationRequest, InferenceCanceled
-from tests.gpu.helpers import TritonServer, collect, make_request
+from tests.gpu.helpers import collect, make_request
 
 STEPS = 30
 # The tiny model's weights are random, so it needs a far larger rate than a real model's 1e-4
@@ -122,14 +121,6 @@ def test_clone_generates_different_pixels_embedded(
     # Same seed, same adapter: same bytes; without the adapter the base model is back.
     assert clone_pipeline.run([_clone_request(trained.path)])[0].images == cloned
     assert clone_pipeline.run([_clone_request(None)])[0].images == base
-
-
-@pytest.fixture
-async def triton(triton_server: TritonServer) -> AsyncIterator[TritonBackend]:
-    backend = TritonBackend(triton_server.url, timeout_s=60)
-    await backend.start()
-    yield backend
-    await backend.close()
 
 
 async def test_clone_generates_the_same_pixels_through_triton(

@@ -10,7 +10,6 @@ import asyncio
 import io
 import re
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 from PIL import Image
@@ -20,14 +19,6 @@ from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.triton_client import TritonBackend
 from neurall.gpu.types import InferenceError, InferenceUnavailable, StepProgress
 from tests.gpu.helpers import TritonServer, collect, free_port, make_request
-
-
-@pytest.fixture
-async def triton(triton_server: TritonServer) -> AsyncIterator[TritonBackend]:
-    backend = TritonBackend(triton_server.url, timeout_s=60)
-    await backend.start()
-    yield backend
-    await backend.close()
 
 
 def _size(png: bytes) -> tuple[int, int]:

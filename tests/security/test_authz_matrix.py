@@ -260,6 +260,15 @@ def _as(client: Any, world: dict[str, Any], caller: str, cookies: list[Any]) -> 
     return world[caller] if caller.startswith("key:") else None
 
 
+def _socket_auth(
+    client: Any, world: dict[str, Any], caller: str, cookies: list[Any]
+) -> tuple[str | None, str | None]:
+    """``_as`` for a websocket handshake: the API key, and the Cookie header if any."""
+    api_key = _as(client, world, caller, cookies)
+    cookie = "; ".join(f"{c.key}={c.value}" for c in client.http.session.cookie_jar)
+    return api_key, cookie or None
+
+
 @pytest.mark.parametrize(("field", "document", "variables", "expected"), ROWS)
 async def test_matrix(client, field, document, variables, expected):
     world = await _world(client)
@@ -277,9 +286,8 @@ async def test_job_events_of_another_account(client):
     cookies = list(client.http.session.cookie_jar)
     got = {}
     for caller in CALLERS:
-        api_key = _as(client, world, caller, cookies)
-        cookie = "; ".join(f"{c.key}={c.value}" for c in client.http.session.cookie_jar)
-        stream = ws_stream(str(client.port_url("")), api_key=api_key, cookie=cookie or None)
+        api_key, cookie = _socket_auth(client, world, caller, cookies)
+        stream = ws_stream(str(client.port_url("")), api_key=api_key, cookie=cookie)
         await stream.open(world["other_job"])
         try:
             message = await stream.next(within=10)
@@ -295,10 +303,9 @@ async def test_clone_events_of_another_account(client):
     cookies = list(client.http.session.cookie_jar)
     got = {}
     for caller in CALLERS:
-        api_key = _as(client, world, caller, cookies)
-        cookie = "; ".join(f"{c.key}={c.value}" for c in client.http.session.cookie_jar)
+        api_key, cookie = _socket_auth(client, world, caller, cookies)
         base = str(client.port_url("")).rstrip("/")
-        messages = await clone_events(base, world["other_clone"], api_key, 10, cookie or None)
+        messages = await clone_events(base, world["other_clone"], api_key, 10, cookie)
         assert len(messages) == 1, messages  # nothing about B's clone leaks
         got[caller] = messages[0]["errors"][0]["extensions"]["code"]
     assert got == SUBSCRIPTIONS["cloneEvents"]
