@@ -1,4 +1,4 @@
-"""`python -m bench [all|overhead|batching|api|queue|fanout ...] [--quick] [--out PATH]`
+"""`python -m bench [all|overhead|queue|fanout|batching|api|gpu ...] [--quick] [--out PATH]`
 
 Runs the benchmarks of issue 8, prints each figure beside the baseline measured in the same
 run, and writes everything to a JSON file (default bench/results/results.json). Medians and
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import platform
 import sys
 import time
@@ -18,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import api, batching, events, overhead
+from bench import api, batching, events, gpu, overhead
 from bench.common import ROOT, Stack
 
 # Benches that run against the distributed stack share one (started once, in this order:
@@ -31,8 +32,9 @@ ON_STACK: dict[str, Callable[[bool, Stack], dict[str, Any]]] = {
 ALONE: dict[str, Callable[[bool], dict[str, Any]]] = {
     "batching": batching.run,
     "api": api.run,
+    "gpu": gpu.run,
 }
-BENCHES = ["overhead", "queue", "fanout", "batching", "api"]
+BENCHES = ["overhead", "queue", "fanout", "batching", "api", "gpu"]
 
 
 def _row(name: str, value: str, baseline: str, ratio: str, goal: str) -> str:
@@ -46,31 +48,19 @@ def table(results: dict[str, Any]) -> list[str]:
         "|---|---|---|---|---|",
     ]
     if "overhead" in results:
-        o = results["overhead"]
-        for label, key in (("1 in flight", "single"), ("saturation", "saturation")):
-            r = o[key]
-            met = "met" if r["overhead_ratio"] < 0.05 else "NOT met"
-            rows.append(_row(
-                f"end-to-end job, {label} (p50 / p99 ms)",
-                f"{r['end_to_end_ms']['median']:.0f} / {r['end_to_end_ms']['p99']:.0f}",
-                f"in-process {r['in_process_ms']['median']:.0f} / {r['in_process_ms']['p99']:.0f}",
-                f"overhead {r['overhead_ms']:.0f} ms = {100 * r['overhead_ratio']:.1f}%",
-                f"< 5%: {met}",
-            ))  # fmt: skip
-        s = o["saturation"]
-        rows.append(_row(
-            "throughput at saturation (jobs/s)", f"{s['jobs_per_s']:.2f}",
-            f"in-process {s['in_process_jobs_per_s']:.2f}",
-            f"{s['jobs_per_s'] / s['in_process_jobs_per_s']:.2f}", "-",
-        ))  # fmt: skip
+        rows.extend(_overhead_rows("", results["overhead"]))
     if "batching" in results:
-        b = results["batching"]
-        rows.append(_row(
-            "Triton images/s, 16 concurrent, dynamic batching",
-            f"{b['batched_images_per_s']['median']:.1f}",
-            f"max batch 1: {b['unbatched_images_per_s']['median']:.1f}",
-            f"{b['speedup']:.2f}x", f">= 2x: {'met' if b['speedup'] >= 2 else 'NOT met'}",
-        ))  # fmt: skip
+        rows.append(_batching_row("", results["batching"]))
+    if "gpu" in results:
+        g = results["gpu"]
+        prefix = f"{g['params']['device']}, {g['params']['size']}px: "
+        for name in ("embedded", "triton"):
+            if "error" in g[name]:
+                rows.append(_row(f"{prefix}{name}", "failed", "-", "-", g[name]["error"]))
+            else:
+                rows.extend(_overhead_rows(f"{prefix}{name}, ", g[name]))
+        if "error" not in g["batching"]:
+            rows.append(_batching_row(prefix, g["batching"]))
     if "api" in results:
         a = results["api"]
         for name in ("me", "job"):
@@ -110,6 +100,36 @@ def table(results: dict[str, Any]) -> list[str]:
     return rows
 
 
+def _overhead_rows(prefix: str, o: dict[str, Any]) -> list[str]:
+    rows = []
+    for label, key in (("1 in flight", "single"), ("saturation", "saturation")):
+        r = o[key]
+        met = "met" if r["overhead_ratio"] < 0.05 else "NOT met"
+        rows.append(_row(
+            f"{prefix}end-to-end job, {label} (p50 / p99 ms)",
+            f"{r['end_to_end_ms']['median']:.0f} / {r['end_to_end_ms']['p99']:.0f}",
+            f"in-process {r['in_process_ms']['median']:.0f} / {r['in_process_ms']['p99']:.0f}",
+            f"overhead {r['overhead_ms']:.0f} ms = {100 * r['overhead_ratio']:.1f}%",
+            f"< 5%: {met}",
+        ))  # fmt: skip
+    s = o["saturation"]
+    rows.append(_row(
+        f"{prefix}throughput at saturation (jobs/s)", f"{s['jobs_per_s']:.2f}",
+        f"in-process {s['in_process_jobs_per_s']:.2f}",
+        f"{s['jobs_per_s'] / s['in_process_jobs_per_s']:.2f}", "-",
+    ))  # fmt: skip
+    return rows
+
+
+def _batching_row(prefix: str, b: dict[str, Any]) -> str:
+    return _row(
+        f"{prefix}Triton images/s, 16 concurrent, dynamic batching",
+        f"{b['batched_images_per_s']['median']:.1f}",
+        f"max batch 1: {b['unbatched_images_per_s']['median']:.1f}",
+        f"{b['speedup']:.2f}x", f">= 2x: {'met' if b['speedup'] >= 2 else 'NOT met'}",
+    )  # fmt: skip
+
+
 def run(which: list[str], *, quick: bool) -> dict[str, Any]:
     """Run the named benches (in BENCHES order) and return their results."""
     names = [name for name in BENCHES if name in which]
@@ -138,6 +158,13 @@ def run(which: list[str], *, quick: bool) -> dict[str, Any]:
     return results
 
 
+def _all() -> list[str]:
+    """Every bench; ``gpu`` only where there is one (without, it repeats ``overhead``)."""
+    import torch
+
+    return BENCHES if torch.cuda.is_available() else [b for b in BENCHES if b != "gpu"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("which", nargs="*", default=["all"], choices=["all", *BENCHES])
@@ -145,12 +172,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "results.json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    results = run(BENCHES if "all" in args.which else args.which, quick=args.quick)
+    which = _all() if "all" in args.which else args.which
+    results = run(which, quick=args.quick)
     results["meta"] = {
         "quick": args.quick,
-        "machine": f"{platform.machine()}, {platform.python_version()}",
-        "note": "2 shared CPU cores, no GPU, tiny model: absolute numbers are noisy; "
-        "compare the ratios",
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.python_version()}",
+        "note": "absolute numbers are noisy on a shared machine; compare the ratios",
     }
     sys.stdout.write("\n".join(table(results)) + "\n")
     args.out.parent.mkdir(parents=True, exist_ok=True)

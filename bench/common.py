@@ -111,30 +111,48 @@ async def _admin(sql: str) -> None:
 @dataclass
 class Stack:
     """`neurall gpu`, `neurall serve` and `neurall worker` as separate processes on a
-    throwaway PostgreSQL database and the local RabbitMQ, like the distributed tests."""
+    throwaway PostgreSQL database and the local RabbitMQ, like the distributed tests.
+
+    Where those services are missing (the GPU machine), ``distributed=False`` runs
+    `neurall serve` on SQLite with its in-process queue instead, and ``triton=False``
+    keeps the pipeline inside it too.
+    """
 
     worker_threads: int = 8
     max_batch_size: int = 8
+    distributed: bool = True
+    triton: bool = True
+    model: str = "tiny"
+    device: str = "cpu"
     extra_env: dict[str, str] = field(default_factory=dict)
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="neurall-bench-")))
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.db = f"neurall_bench_{uuid.uuid4().hex[:10]}"
-        self.database_url = f"{PG_ADMIN.rsplit('/', 1)[0]}/{self.db}"
         self.grpc, self.triton_http, self.metrics, self.api_port = (free_port() for _ in "1234")
         self.api = f"http://127.0.0.1:{self.api_port}"
-        # A virtual host of its own: the "generation" queue is shared by everything on this
-        # RabbitMQ, and another test stack's worker would take (and drop) our jobs.
-        self.vhost = f"neurall-bench-{uuid.uuid4().hex[:8]}" if shutil.which("rabbitmqctl") else ""
-        self.broker_url = f"{BROKER.rstrip('/')}/{self.vhost}" if self.vhost else BROKER
+        if self.distributed:
+            self.database_url = f"{PG_ADMIN.rsplit('/', 1)[0]}/{self.db}"
+            # A virtual host of its own: the "generation" queue is shared by everything on
+            # this RabbitMQ, and another test stack's worker would take (and drop) our jobs.
+            has_ctl = shutil.which("rabbitmqctl")
+            self.vhost = f"neurall-bench-{uuid.uuid4().hex[:8]}" if has_ctl else ""
+            self.broker_url = f"{BROKER.rstrip('/')}/{self.vhost}" if self.vhost else BROKER
+        else:
+            self.database_url = f"sqlite://{self.workdir / 'data' / 'neurall.sqlite3'}"
+            self.vhost, self.broker_url = "", ""  # the in-process queue
+        inference = f"grpc://127.0.0.1:{self.grpc}" if self.triton else "embedded"
         self.env = {
             **os.environ,
             "PYTHONUNBUFFERED": "1",
             "NEURALL_DATA_DIR": str(self.workdir / "data"),
             "NEURALL_DATABASE_URL": self.database_url,
             "NEURALL_BROKER_URL": self.broker_url,
-            "NEURALL_INFERENCE_URL": f"grpc://127.0.0.1:{self.grpc}",
+            "NEURALL_INFERENCE_URL": inference,
+            "NEURALL_MODEL": self.model,
+            # The in-process queue's threads are its workers.
+            "NEURALL_EMBEDDED_WORKER_THREADS": str(self.worker_threads),
             "NEURALL_PUBLIC_URL": self.api,
             "NEURALL_SECRET_KEY": "benchmark-secret-key-0123456789abcdef",
             **UNLIMITED,
@@ -164,26 +182,29 @@ class Stack:
             process.kill()
             process.wait(timeout=10)
 
-    def up(self, *, worker: bool = True, gpu: bool = True) -> Stack:
-        ensure_tiny_model()
-        asyncio.run(_admin(f'CREATE DATABASE "{self.db}"'))
+    def up(self, *, worker: bool = True) -> Stack:
+        """Start the processes; ``worker`` (distributed only) adds `neurall worker`."""
+        if self.model == "tiny":
+            ensure_tiny_model()
+        if self.distributed:
+            asyncio.run(_admin(f'CREATE DATABASE "{self.db}"'))
         if self.vhost:
             _rabbitmqctl("add_vhost", self.vhost)
             _rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
         subprocess.run([*NEURALL, "migrate"], env=self.env, check=True, capture_output=True)
-        if gpu:
+        if self.triton:
             triton = self.start(
                 "gpu", "gpu", "--host", "127.0.0.1", "--grpc-port", str(self.grpc),
                 "--http-port", str(self.triton_http), "--metrics-port", str(self.metrics),
-                "--device", "cpu", "--max-batch-size", str(self.max_batch_size),
+                "--device", self.device, "--max-batch-size", str(self.max_batch_size),
                 "--cache-dir", str(self.models),
             )  # fmt: skip
         serve = self.start("serve", "serve", "--port", str(self.api_port))
-        wait_http(f"{self.api}/healthz", serve)
-        if gpu:
+        wait_http(f"{self.api}/healthz", serve, timeout_s=600)
+        if self.triton:
             ready = f"http://127.0.0.1:{self.triton_http}/v2/models/neurall_txt2img/ready"
-            wait_http(ready, triton)
-        if worker:
+            wait_http(ready, triton, timeout_s=600)
+        if worker and self.distributed:
             self.start("worker", "worker", "--threads", str(self.worker_threads))
         return self
 
@@ -191,7 +212,8 @@ class Stack:
         for name in ("worker", "serve", "gpu"):
             self.stop(name)
         self._log.close()
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)'))
+        if self.distributed:
+            asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)'))
         if self.vhost:
             _rabbitmqctl("delete_vhost", self.vhost)
 

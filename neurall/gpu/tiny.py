@@ -45,7 +45,7 @@ def _bytes_to_unicode() -> dict[int, str]:
     return dict(zip(printable, (chr(c) for c in chars), strict=True))
 
 
-def _write_char_tokenizer(directory: Path) -> int:
+def write_char_tokenizer(directory: Path, max_tokens: int = TINY_MAX_TOKENS) -> int:
     """Write a character-level CLIP tokenizer; returns its vocabulary size.
 
     With no merges, CLIP's BPE splits every word into single byte-characters, the last one
@@ -61,7 +61,7 @@ def _write_char_tokenizer(directory: Path) -> int:
     (directory / "merges.txt").write_text("#version: 0.2\n", encoding="utf-8")
     config = {
         "tokenizer_class": "CLIPTokenizer",
-        "model_max_length": TINY_MAX_TOKENS,
+        "model_max_length": max_tokens,
         "bos_token": "<|startoftext|>",
         "eos_token": "<|endoftext|>",
         "unk_token": "<|endoftext|>",
@@ -86,7 +86,7 @@ def _build(target: Path) -> None:
 
     tokenizer_dir = target / "tokenizer"
     tokenizer_dir.mkdir(parents=True)
-    vocab_size = _write_char_tokenizer(tokenizer_dir)
+    vocab_size = write_char_tokenizer(tokenizer_dir)
 
     # Weights are random but must be the same on every machine and every build, so that two
     # hosts (or the embedded backend and the Triton server) produce identical images.

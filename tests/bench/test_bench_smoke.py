@@ -1,6 +1,7 @@
-"""`python -m bench all --quick` runs every benchmark's code path against the real services
-(PostgreSQL, RabbitMQ, Triton via PyTriton, websockets) and writes its JSON, so the
-benchmarks cannot rot unnoticed. No timing is asserted: only that each figure was measured.
+"""`python -m bench all --quick` and `python -m bench gpu --quick` run every benchmark's
+code path against the real services (PostgreSQL, RabbitMQ, Triton via PyTriton, websockets)
+and write their JSON, so the benchmarks cannot rot unnoticed. No timing is asserted: only
+that each figure was measured.
 """
 
 from __future__ import annotations
@@ -57,3 +58,27 @@ def test_quick_run_measures_every_figure(tmp_path: Path) -> None:
 
     # The table printed for the README has a row per figure.
     assert done.stdout.count("\n| ") >= 10
+
+
+def test_quick_gpu_run_measures_both_stacks(tmp_path: Path) -> None:
+    """`bench gpu` on a machine without a GPU: the tiny model through the embedded and the
+    Triton stack on SQLite with the in-process queue (what a GPU machine without RabbitMQ or
+    PostgreSQL runs), then Triton's batching. A part that fails is recorded, not raised, so
+    the test looks for errors in the results."""
+    out = tmp_path / "gpu.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "gpu", "--quick", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    gpu = json.loads(out.read_text())["gpu"]
+    for stack in ("embedded", "triton"):
+        assert "error" not in gpu[stack], gpu[stack]
+        for case in ("single", "saturation"):
+            assert gpu[stack][case]["end_to_end_ms"]["n"] >= 1
+            assert _finite(gpu[stack][case]["overhead_ratio"])
+    assert "error" not in gpu["batching"], gpu["batching"]
+    assert _finite(gpu["batching"]["speedup"])
