@@ -29,6 +29,7 @@ from neurall.graphql.errors import (
 )
 from neurall.graphql.pagination import PageInfo, clamp_first
 from neurall.graphql.permissions import require_scope
+from neurall.graphql.shared_events import shared_object
 from neurall.orm import jobs as orm
 from neurall.workers.events import ImageRef, JobEventData
 from neurall.workers.runtime import GenerationRuntime
@@ -392,7 +393,9 @@ class GenerationSubscription:
                 if event.seq <= last:
                     continue
                 last = event.seq
-                yield event_type(info, event)
+                # One object per bus event for all its subscribers: their executions are
+                # then shared too (shared_events).
+                yield shared_object(event, lambda event=event: event_type(info, event))
                 if event.terminal:
                     return
 

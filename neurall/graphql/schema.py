@@ -35,6 +35,7 @@ from neurall.graphql.generation import (
 from neurall.graphql.history import HistoryMutation, HistoryQuery
 from neurall.graphql.limits import RequestRateLimit
 from neurall.graphql.privacy import PrivacyMutation, PrivacyQuery
+from neurall.graphql.shared_events import SharedEventExecutionContext
 from neurall.graphql.usage_log import UsageLogging
 
 log = logging.getLogger("neurall.graphql")
@@ -114,4 +115,5 @@ def build_schema(settings: Settings) -> Schema:
         types=ALL_ERROR_TYPES,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=settings.production),
+        execution_context_class=SharedEventExecutionContext,
     )
