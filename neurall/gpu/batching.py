@@ -17,6 +17,7 @@ import logging
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -56,6 +57,7 @@ class Job:
         self._on_step = on_step
         self._on_done = on_done
         self.on_flush = on_flush
+        self.submitted_at = time.monotonic()
         self._canceled = threading.Event()
         self._finished = False
 
@@ -85,11 +87,13 @@ class BatchRunner:
         load: Callable[[], Pipeline],
         *,
         max_batch_size: int = 8,
+        batch_window_s: float = 0.0,
         stats_path: Path | None = None,
         name: str = "neurall-pipeline",
     ) -> None:
         self._load = load
         self._max_batch_size = max(1, max_batch_size)
+        self._batch_window_s = batch_window_s
         self._stats_path = stats_path
         self._cond = threading.Condition()
         self._pending: list[Job] = []
@@ -151,20 +155,28 @@ class BatchRunner:
             self._run(pipeline, batch)
 
     def _next_batch(self) -> list[Job] | None:
+        dropped: list[Job] = []
         with self._cond:
-            while True:
-                dropped = [job for job in self._pending if job.canceled]
+            batch: list[Job] = []
+            while not self._closed:
+                dropped += [job for job in self._pending if job.canceled]
                 self._pending = [job for job in self._pending if not job.canceled]
-                if self._pending or self._closed:
-                    break
-                self._cond.wait()
-            if not self._pending:
-                batch: list[Job] = []
-            else:
+                if not self._pending:
+                    self._cond.wait()
+                    continue
                 key = Pipeline.compatible_key(self._pending[0].request)
                 batch = [j for j in self._pending if Pipeline.compatible_key(j.request) == key]
                 batch = batch[: self._max_batch_size]
-                self._pending = [job for job in self._pending if job not in batch]
+                # The batching window: a partial batch waits for companions until its oldest
+                # job has waited batch_window_s (as Triton's max_queue_delay). Jobs that
+                # queued behind a running batch are past it, so only an idle pipeline waits.
+                left = self._pending[0].submitted_at + self._batch_window_s - time.monotonic()
+                if len(batch) == self._max_batch_size or left <= 0:
+                    break
+                self._cond.wait(left)
+            else:
+                batch = []  # closed: close() fails whatever is still pending
+            self._pending = [job for job in self._pending if job not in batch]
             self._running = batch
         for job in dropped:
             job.finish(InferenceCanceled())

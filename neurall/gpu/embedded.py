@@ -37,6 +37,7 @@ class EmbeddedBackend:
         cache_dir: Path | None = None,
         *,
         max_batch_size: int = 8,
+        batch_window_s: float = 0.0,
         device: str | None = None,
         pipeline: Pipeline | None = None,
     ) -> None:
@@ -44,6 +45,7 @@ class EmbeddedBackend:
         self._cache_dir = cache_dir
         self._device = device
         self._max_batch_size = max_batch_size
+        self._batch_window_s = batch_window_s
         # An already loaded pipeline may be shared (tests, or a process that also serves
         # Triton); otherwise it is loaded on start().
         self._pipeline = pipeline
@@ -64,7 +66,11 @@ class EmbeddedBackend:
         async with self._start_lock:
             self._closed = False
             if self._runner is None:
-                self._runner = BatchRunner(self._load, max_batch_size=self._max_batch_size)
+                self._runner = BatchRunner(
+                    self._load,
+                    max_batch_size=self._max_batch_size,
+                    batch_window_s=self._batch_window_s,
+                )
                 # Loading (and building the tiny model) happens on the runner's thread.
                 self._runner.start()
             try:

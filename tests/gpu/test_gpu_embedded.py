@@ -129,6 +129,39 @@ async def test_concurrent_generations_are_batched(
 
 
 @pytest.mark.asyncio
+async def test_a_batching_window_waits_for_companions_of_a_lone_job(pipeline: Pipeline) -> None:
+    backend = EmbeddedBackend(pipeline=pipeline, batch_window_s=0.5)
+    await backend.start()
+    try:
+        first = asyncio.create_task(collect(backend.generate(make_request(seed=1))))
+        await asyncio.sleep(0.1)  # arrives while the first one waits in the window
+        second = asyncio.create_task(collect(backend.generate(make_request(seed=2))))
+        await asyncio.gather(first, second)
+        runner = backend.runner
+        assert runner is not None
+        # Without the window the first would have started alone: one call of two instead.
+        assert runner.batch_sizes == [2]
+    finally:
+        await backend.close()
+
+
+@pytest.mark.asyncio
+async def test_a_full_batch_does_not_wait_out_the_window(pipeline: Pipeline) -> None:
+    backend = EmbeddedBackend(pipeline=pipeline, max_batch_size=2, batch_window_s=60)
+    await backend.start()
+    try:
+        requests = [make_request(seed=i) for i in range(2)]
+        await asyncio.wait_for(
+            asyncio.gather(*(collect(backend.generate(r)) for r in requests)), timeout=30
+        )
+        runner = backend.runner
+        assert runner is not None
+        assert runner.batch_sizes == [2]
+    finally:
+        await backend.close()
+
+
+@pytest.mark.asyncio
 async def test_close_fails_running_and_waiting_generations(pipeline: Pipeline) -> None:
     backend = EmbeddedBackend(pipeline=pipeline)
     await backend.start()
