@@ -8,7 +8,9 @@
   through `neurall serve`; both ends in this process, so one clock measures them.
 - fan-out: ``subscribers`` concurrent subscriptions (one websocket each) on one API
   process, spread over 10 queued jobs; the API's RSS growth per subscription and the
-  delivery latency of events published to those jobs.
+  delivery latency of events published to those jobs. Its baseline is the same client and
+  rounds against a bare aiohttp server writing one pre-serialized message to every socket
+  (``bench.broadcast_server``): what the machine and the client cost without the service.
 
 The jobs of the last two stay QUEUED (no worker runs then), and the published events carry
 seq numbers above anything the job has sent, so subscribers take them as live events.
@@ -17,13 +19,17 @@ seq numbers above anything the job has sent, so subscribers take them as live ev
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import aiohttp
 
-from bench.common import Api, Stack, Subscription, rss_bytes, summary
+from bench.common import ROOT, Api, Stack, Subscription, free_port, rss_bytes, summary, wait_http
 from bench.overhead import _enqueue_to_start
 
 SEQ_BASE = 1_000_000
@@ -146,6 +152,56 @@ async def _fan_out(stack: Stack, api: Api, subscribers: int, rounds: int) -> dic
     }
 
 
+@contextmanager
+def _broadcast_server() -> Iterator[str]:
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bench.broadcast_server", str(port)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{base}/fire?topic=-&seq=0", server)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+async def _bare_fan_out(base: str, subscribers: int, rounds: int) -> list[float]:
+    """The baseline: the same client and rounds against ``bench.broadcast_server``."""
+    topics = [str(i) for i in range(10)]
+    sent: dict[tuple[str, int], float] = {}
+    latencies: list[float] = []
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def connect(topic: str) -> tuple[str, Subscription]:
+            socket = await session.ws_connect(
+                f"{base}/ws?topic={topic}", protocols=["graphql-transport-ws"], heartbeat=None
+            )
+            return topic, Subscription(socket, session, owns_session=False)
+
+        subs: list[tuple[str, Subscription]] = []
+        for batch in range(0, subscribers, 50):
+            end = min(subscribers, batch + 50)
+            subs += await asyncio.gather(*(connect(topics[i % 10]) for i in range(batch, end)))
+        await asyncio.sleep(1.0)
+
+        async def fire(topic: str, seq: int) -> None:
+            sent[(topic, seq)] = time.perf_counter()
+            async with session.get(f"{base}/fire?topic={topic}&seq={seq}") as response:
+                await response.read()
+
+        for r in range(rounds):
+            receiving = asyncio.create_task(_receive_all(subs, sent, 1))
+            await asyncio.gather(*(fire(topic, SEQ_BASE + r) for topic in topics))
+            latencies.extend(await receiving)
+            await asyncio.sleep(0.2)
+        await asyncio.gather(*(s.close() for _, s in subs), return_exceptions=True)
+    return latencies
+
+
 def run_queue(quick: bool, stack: Stack) -> dict[str, Any]:
     """Needs a stack with a worker; stops the worker for the event part."""
     jobs, events = (3, 20) if quick else (30, 300)
@@ -175,7 +231,11 @@ def run_fanout(quick: bool, stack: Stack) -> dict[str, Any]:
         async with Api(stack.api) as api:
             return await _fan_out(stack, api, subscribers, rounds)
 
-    return asyncio.run(body())
+    results = asyncio.run(body())
+    with _broadcast_server() as base:
+        bare = asyncio.run(_bare_fan_out(base, subscribers, rounds))
+    results["bare_broadcast_delivery_ms"] = _ms(summary(bare))
+    return results
 
 
 def _ms(stats: dict[str, float]) -> dict[str, float]:

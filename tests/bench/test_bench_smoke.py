@@ -54,6 +54,7 @@ def test_quick_run_measures_every_figure(tmp_path: Path) -> None:
     assert fanout["subscriptions"] == 50
     # Every subscription received every published event.
     assert fanout["delivery_ms"]["n"] == 50 * 3
+    assert fanout["bare_broadcast_delivery_ms"]["n"] == 50 * 3
     assert _finite(fanout["kb_per_subscription"])
 
     # The table printed for the README has a row per figure.
