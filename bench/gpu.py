@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from bench import batching, overhead
@@ -36,10 +37,10 @@ def _part(results: dict[str, Any], name: str, body: Callable[[], dict[str, Any]]
         results[name] = {"error": repr(exc)}
 
 
-def _stack_part(stack: Stack, measure: Callable[[Stack], dict[str, Any]]) -> dict[str, Any]:
+def _on_stack(stack: Stack, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     try:
         stack.up()
-        return measure(stack)
+        return measure()
     except Exception:
         log = (stack.workdir / "processes.log").read_text(errors="replace")
         print(f"--- processes' log (end) ---\n{log[-6000:]}")
@@ -68,14 +69,8 @@ def run(quick: bool = False) -> dict[str, Any]:
             distributed=False, triton=triton, model=model, device=device,
             worker_threads=2 * BATCH, max_batch_size=BATCH,
         )  # fmt: skip
-
-        def measure(stack: Stack) -> dict[str, Any]:
-            return overhead.report(stack, steps, size, singles, rounds, BATCH, per_client)
-
-        _part(results, name, lambda stack=stack, measure=measure: _stack_part(stack, measure))
-    _part(
-        results,
-        "batching",
-        lambda: batching.compare(rounds, steps, size, model=model, device=device),
-    )
+        measure = partial(overhead.report, stack, steps, size, singles, rounds, BATCH, per_client)
+        _part(results, name, partial(_on_stack, stack, measure))
+    batched = partial(batching.compare, rounds, steps, size, model=model, device=device)
+    _part(results, "batching", batched)
     return results

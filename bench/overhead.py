@@ -43,9 +43,7 @@ async def _local_backend(stack: Stack, batch: int) -> Any:
     from neurall.gpu.embedded import EmbeddedBackend
 
     cache_dir = ensure_tiny_model() if stack.model == "tiny" else None
-    backend = EmbeddedBackend(
-        stack.model, cache_dir, device=stack.device, max_batch_size=batch
-    )  # fmt: skip
+    backend = EmbeddedBackend(stack.model, cache_dir, device=stack.device, max_batch_size=batch)
     await backend.start()
     return backend
 
