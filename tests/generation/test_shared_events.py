@@ -29,7 +29,7 @@ subscription($jobId: ID!, $afterSeq: Int) {
 async def test_subscribers_of_one_job_get_their_own_selection(client):
     await sign_up(client)
     key = await create_key(client)
-    running = await generate(client, key, steps=60, width=72, height=64)  # the one worker
+    running = await generate(client, key, steps=150, width=72, height=64)  # holds the worker
     job = await generate(client, key, steps=4)
     wide = await ws_stream(base(client), api_key=key).open(job["id"], query=EVENTS_WITH_PREVIEW)
     narrow = await ws_stream(base(client), api_key=key).open(job["id"], query=NARROW)
@@ -101,7 +101,7 @@ async def test_one_execution_per_event_for_subscribers_of_one_document(client, m
     monkeypatch.setattr(StrawberryGraphQLCoreExecutionContext, "execute_operation", counting)
     await sign_up(client)
     key = await create_key(client)
-    running = await generate(client, key, steps=60, width=72, height=64)  # the one worker
+    running = await generate(client, key, steps=150, width=72, height=64)  # holds the worker
     job = await generate(client, key, steps=4)
     streams = [await ws_stream(base(client), api_key=key).open(job["id"], query=NARROW)
                for _ in range(3)]  # fmt: skip
