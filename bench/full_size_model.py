@@ -13,7 +13,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from neurall.gpu.tiny import write_char_tokenizer
+from neurall.gpu.tiny import assemble_pipeline, write_char_tokenizer
 
 FULL_SIZE_NATIVE = 512
 MAX_TOKENS = 77
@@ -25,13 +25,8 @@ def build_full_size_pipeline(path: Path) -> Path:
     if (path / _DONE_MARKER).is_file():
         return path
     import torch
-    from diffusers import (
-        AutoencoderKL,
-        DDIMScheduler,
-        StableDiffusionPipeline,
-        UNet2DConditionModel,
-    )
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
 
     shutil.rmtree(path, ignore_errors=True)
     tokenizer_dir = path / "tokenizer"
@@ -71,24 +66,7 @@ def build_full_size_pipeline(path: Path) -> Path:
                 pad_token_id=1,
             )
         )
-    scheduler = DDIMScheduler(
-        beta_start=0.00085,
-        beta_end=0.012,
-        beta_schedule="scaled_linear",
-        clip_sample=False,
-        set_alpha_to_one=False,
-        steps_offset=1,
-    )
-    pipe = StableDiffusionPipeline(
-        vae=vae,
-        text_encoder=text_encoder,
-        tokenizer=CLIPTokenizer.from_pretrained(tokenizer_dir),
-        unet=unet,
-        scheduler=scheduler,
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
-    )
+    pipe = assemble_pipeline(unet, vae, text_encoder, tokenizer_dir)
     pipe.to(torch.float16).save_pretrained(path, safe_serialization=True)
     (path / _DONE_MARKER).write_text("ok\n", encoding="utf-8")
     return path

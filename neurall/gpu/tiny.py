@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from neurall.gpu.loading import MODEL_LOAD_LOCK
 
@@ -74,15 +75,38 @@ def write_char_tokenizer(directory: Path, max_tokens: int = TINY_MAX_TOKENS) -> 
     return len(vocab)
 
 
+def assemble_pipeline(unet: Any, vae: Any, text_encoder: Any, tokenizer_dir: Path) -> Any:
+    """A StableDiffusionPipeline of these parts, the tokenizer in ``tokenizer_dir``, and the
+    scheduler every built-in model uses."""
+    from diffusers import DDIMScheduler, StableDiffusionPipeline
+    from transformers import CLIPTokenizer
+
+    # DDIM with eta=0 is deterministic given the initial latents: the only randomness of a
+    # generation is the starting noise, which is drawn per image from its own seed.
+    scheduler = DDIMScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        clip_sample=False,
+        set_alpha_to_one=False,
+        steps_offset=1,
+    )
+    return StableDiffusionPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=CLIPTokenizer.from_pretrained(tokenizer_dir),
+        unet=unet,
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+
+
 def _build(target: Path) -> None:
     import torch
-    from diffusers import (
-        AutoencoderKL,
-        DDIMScheduler,
-        StableDiffusionPipeline,
-        UNet2DConditionModel,
-    )
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
 
     tokenizer_dir = target / "tokenizer"
     tokenizer_dir.mkdir(parents=True)
@@ -127,26 +151,7 @@ def _build(target: Path) -> None:
             pad_token_id=1,
         )
     )
-    # DDIM with eta=0 is deterministic given the initial latents: the only randomness of a
-    # generation is the starting noise, which is drawn per image from its own seed.
-    scheduler = DDIMScheduler(
-        beta_start=0.00085,
-        beta_end=0.012,
-        beta_schedule="scaled_linear",
-        clip_sample=False,
-        set_alpha_to_one=False,
-        steps_offset=1,
-    )
-    pipe = StableDiffusionPipeline(
-        vae=vae,
-        text_encoder=text_encoder,
-        tokenizer=CLIPTokenizer.from_pretrained(tokenizer_dir),
-        unet=unet,
-        scheduler=scheduler,
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
-    )
+    pipe = assemble_pipeline(unet, vae, text_encoder, tokenizer_dir)
     pipe.save_pretrained(target, safe_serialization=True)
     (target / _DONE_MARKER).write_text("ok\n", encoding="utf-8")
 
