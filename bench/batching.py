@@ -14,7 +14,15 @@ import sys
 import time
 from typing import Any
 
-from bench.common import MODELS, PROMPT, ROOT, ensure_tiny_model, free_port, summary, wait_http
+from bench.common import (
+    MODELS,
+    ROOT,
+    ensure_tiny_model,
+    free_port,
+    generate_once,
+    summary,
+    wait_http,
+)
 
 CONCURRENT = 16
 
@@ -35,26 +43,17 @@ def _start(max_batch_size: int, log: Any, model: str, device: str) -> tuple[subp
 
 async def _measure(url: str, rounds: int, steps: int, size: int) -> list[float]:
     from neurall.gpu.triton_client import TritonBackend
-    from neurall.gpu.types import GenerationRequest, GenerationResult
 
     backend = TritonBackend(url, timeout_s=600)
     await backend.start()
-
-    async def one(seed: int) -> None:
-        request = GenerationRequest(
-            prompt=PROMPT, negative_prompt=None, width=size, height=size, steps=steps,
-            guidance_scale=7.5, seed=seed, num_images=1,
-        )  # fmt: skip
-        async for item in backend.generate(request):
-            if isinstance(item, GenerationResult):
-                return
-
     try:
-        await asyncio.gather(*(one(i) for i in range(4)))  # warm-up
+        # Warm-up.
+        await asyncio.gather(*(generate_once(backend, steps, size, i) for i in range(4)))
         rates = []
         for r in range(rounds):
             began = time.perf_counter()
-            await asyncio.gather(*(one(100 + r * CONCURRENT + i) for i in range(CONCURRENT)))
+            seeds = range(100 + r * CONCURRENT, 100 + (r + 1) * CONCURRENT)
+            await asyncio.gather(*(generate_once(backend, steps, size, s) for s in seeds))
             rates.append(CONCURRENT / (time.perf_counter() - began))
         return rates
     finally:

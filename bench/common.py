@@ -93,6 +93,19 @@ def rss_bytes(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
+async def generate_once(backend: Any, steps: int, size: int, seed: int) -> None:
+    """One PROMPT image of ``size`` x ``size`` through an inference backend, to its result."""
+    from neurall.gpu.types import GenerationRequest, GenerationResult
+
+    request = GenerationRequest(
+        prompt=PROMPT, negative_prompt=None, width=size, height=size, steps=steps,
+        guidance_scale=7.5, seed=seed, num_images=1,
+    )  # fmt: skip
+    async for item in backend.generate(request):
+        if isinstance(item, GenerationResult):
+            return
+
+
 def ensure_tiny_model() -> Path:
     from neurall.gpu.tiny import build_tiny_pipeline
 

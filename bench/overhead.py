@@ -20,7 +20,7 @@ from typing import Any
 
 import asyncpg
 
-from bench.common import PROMPT, Api, Stack, ensure_tiny_model, summary
+from bench.common import Api, Stack, ensure_tiny_model, generate_once, summary
 
 # A pause before each measurement: torch's OpenMP threads keep spinning for a while after
 # work, and the other path's processes finish their tails; neither should be measured.
@@ -49,16 +49,8 @@ async def _local_backend(stack: Stack, batch: int) -> Any:
 
 
 async def _local_one(backend: Any, steps: int, size: int, seed: int) -> float:
-    from neurall.gpu.types import GenerationRequest, GenerationResult
-
     began = time.perf_counter()
-    request = GenerationRequest(
-        prompt=PROMPT, negative_prompt=None, width=size, height=size, steps=steps,
-        guidance_scale=7.5, seed=seed, num_images=1,
-    )  # fmt: skip
-    async for item in backend.generate(request):
-        if isinstance(item, GenerationResult):
-            break
+    await generate_once(backend, steps, size, seed)
     return time.perf_counter() - began
 
 
