@@ -11,6 +11,7 @@ import math
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,17 +20,22 @@ def _finite(value: object) -> bool:
     return isinstance(value, int | float) and math.isfinite(value)
 
 
-def test_quick_run_measures_every_figure(tmp_path: Path) -> None:
+def _quick_run(which: str, tmp_path: Path, timeout_s: int) -> tuple[str, dict[str, Any]]:
+    """`python -m bench WHICH --quick`: its printed table and its JSON results."""
     out = tmp_path / "results.json"
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "all", "--quick", "--out", str(out)],
+        [sys.executable, "-m", "bench", which, "--quick", "--out", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=timeout_s,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    results = json.loads(out.read_text())
+    return done.stdout, json.loads(out.read_text())
+
+
+def test_quick_run_measures_every_figure(tmp_path: Path) -> None:
+    stdout, results = _quick_run("all", tmp_path, 900)
     assert results["meta"]["quick"] is True
 
     overhead = results["overhead"]
@@ -58,7 +64,7 @@ def test_quick_run_measures_every_figure(tmp_path: Path) -> None:
     assert _finite(fanout["kb_per_subscription"])
 
     # The table printed for the README has a row per figure.
-    assert done.stdout.count("\n| ") >= 10
+    assert stdout.count("\n| ") >= 10
 
 
 def test_quick_gpu_run_measures_both_stacks(tmp_path: Path) -> None:
@@ -66,16 +72,7 @@ def test_quick_gpu_run_measures_both_stacks(tmp_path: Path) -> None:
     Triton stack on SQLite with the in-process queue (what a GPU machine without RabbitMQ or
     PostgreSQL runs), then Triton's batching. A part that fails is recorded, not raised, so
     the test looks for errors in the results."""
-    out = tmp_path / "gpu.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", "gpu", "--quick", "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    gpu = json.loads(out.read_text())["gpu"]
+    gpu = _quick_run("gpu", tmp_path, 600)[1]["gpu"]
     for stack in ("embedded", "triton"):
         assert "error" not in gpu[stack], gpu[stack]
         for case in ("single", "saturation"):

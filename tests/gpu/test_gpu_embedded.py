@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,12 +24,20 @@ def _wait_until(condition: Callable[[], bool], timeout_s: float) -> None:
         time.sleep(0.01)
 
 
+@contextlib.asynccontextmanager
+async def _started(pipeline: Pipeline, **options: Any) -> AsyncIterator[EmbeddedBackend]:
+    backend = EmbeddedBackend(pipeline=pipeline, **options)
+    await backend.start()
+    try:
+        yield backend
+    finally:
+        await backend.close()
+
+
 @pytest.fixture
 async def backend(pipeline: Pipeline) -> AsyncIterator[EmbeddedBackend]:
-    embedded = EmbeddedBackend(pipeline=pipeline)
-    await embedded.start()
-    yield embedded
-    await embedded.close()
+    async with _started(pipeline) as embedded:
+        yield embedded
 
 
 @pytest.mark.asyncio
@@ -130,9 +140,7 @@ async def test_concurrent_generations_are_batched(
 
 @pytest.mark.asyncio
 async def test_a_batching_window_waits_for_companions_of_a_lone_job(pipeline: Pipeline) -> None:
-    backend = EmbeddedBackend(pipeline=pipeline, batch_window_s=0.5)
-    await backend.start()
-    try:
+    async with _started(pipeline, batch_window_s=0.5) as backend:
         first = asyncio.create_task(collect(backend.generate(make_request(seed=1))))
         await asyncio.sleep(0.1)  # arrives while the first one waits in the window
         second = asyncio.create_task(collect(backend.generate(make_request(seed=2))))
@@ -141,15 +149,11 @@ async def test_a_batching_window_waits_for_companions_of_a_lone_job(pipeline: Pi
         assert runner is not None
         # Without the window the first would have started alone: one call of two instead.
         assert runner.batch_sizes == [2]
-    finally:
-        await backend.close()
 
 
 @pytest.mark.asyncio
 async def test_a_full_batch_does_not_wait_out_the_window(pipeline: Pipeline) -> None:
-    backend = EmbeddedBackend(pipeline=pipeline, max_batch_size=2, batch_window_s=60)
-    await backend.start()
-    try:
+    async with _started(pipeline, max_batch_size=2, batch_window_s=60) as backend:
         requests = [make_request(seed=i) for i in range(2)]
         await asyncio.wait_for(
             asyncio.gather(*(collect(backend.generate(r)) for r in requests)), timeout=30
@@ -157,8 +161,6 @@ async def test_a_full_batch_does_not_wait_out_the_window(pipeline: Pipeline) -> 
         runner = backend.runner
         assert runner is not None
         assert runner.batch_sizes == [2]
-    finally:
-        await backend.close()
 
 
 @pytest.mark.asyncio
