@@ -62,6 +62,12 @@ def model_dict(row: Model, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
     return out
 
 
+async def _rows_of(model: type[Model], account_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Every row of ``model`` that belongs to the account, oldest first."""
+    rows = await model.filter(account_id=account_id).order_by("created_at")
+    return [model_dict(row) for row in rows]
+
+
 async def request_export(account: Account, settings: Settings) -> DataExport:
     """A new PENDING export, or RateLimited past NEURALL_EXPORTS_PER_DAY_PER_ACCOUNT."""
     current = now()
@@ -125,30 +131,16 @@ async def collect(account_id: uuid.UUID) -> tuple[dict[str, Any], list[tuple[str
         history.append(entry)
     documents: dict[str, Any] = {
         "account.json": model_dict(account),
-        "api_keys.json": [
-            model_dict(k) for k in await ApiKey.filter(account_id=account_id).order_by("created_at")
-        ],
-        "ledger.json": [
-            model_dict(e)
-            for e in await LedgerEntry.filter(account_id=account_id).order_by("created_at")
-        ],
-        "purchases.json": [
-            model_dict(p)
-            for p in await Purchase.filter(account_id=account_id).order_by("created_at")
-        ],
+        "api_keys.json": await _rows_of(ApiKey, account_id),
+        "ledger.json": await _rows_of(LedgerEntry, account_id),
+        "purchases.json": await _rows_of(Purchase, account_id),
         "history.json": history,
         "jobs.json": [
             model_dict(j, exclude=("params",)) for j in jobs if j.source == JobSource.API
         ],
         "clones.json": await _clones(account_id),
-        "usage.json": [
-            model_dict(u)
-            for u in await UsageLog.filter(account_id=account_id).order_by("created_at")
-        ],
-        "audit_events.json": [
-            model_dict(a)
-            for a in await AuditEvent.filter(account_id=account_id).order_by("created_at")
-        ],
+        "usage.json": await _rows_of(UsageLog, account_id),
+        "audit_events.json": await _rows_of(AuditEvent, account_id),
     }
     return documents, files
 
