@@ -19,7 +19,7 @@ from neurall.graphql.errors import (
     PublicError,
     returns_user_errors,
 )
-from neurall.graphql.pagination import PageInfo, clamp_first
+from neurall.graphql.pagination import PageInfo, clamp_first, page_info
 from neurall.graphql.permissions import require_scope, require_signed_in
 from neurall.orm import billing as orm
 
@@ -108,7 +108,7 @@ class BillingQuery:
         ]
         return LedgerConnection(
             edges=edges,
-            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+            page_info=page_info(edges, more),
         )
 
 

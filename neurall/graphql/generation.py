@@ -27,7 +27,7 @@ from neurall.graphql.errors import (
     RateLimited,
     returns_user_errors,
 )
-from neurall.graphql.pagination import PageInfo, clamp_first
+from neurall.graphql.pagination import PageInfo, clamp_first, page_info
 from neurall.graphql.permissions import require_scope
 from neurall.graphql.shared_events import shared_object
 from neurall.orm import jobs as orm
@@ -316,7 +316,7 @@ class GenerationQuery:
         ]
         return JobConnection(
             edges=edges,
-            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+            page_info=page_info(edges, more),
         )
 
     @strawberry.field(description="What generate would hold for this input, in credits.")

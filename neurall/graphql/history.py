@@ -12,7 +12,13 @@ from neurall.graphql.context import Info
 from neurall.graphql.deleted import Deleted, DeleteResult
 from neurall.graphql.errors import PublicError, returns_user_errors
 from neurall.graphql.generation import Job, generation_runtime, job_types
-from neurall.graphql.pagination import PageInfo, clamp_first, decode_cursor, encode_cursor
+from neurall.graphql.pagination import (
+    PageInfo,
+    clamp_first,
+    decode_cursor,
+    encode_cursor,
+    page_info,
+)
 from neurall.graphql.permissions import require_session
 from neurall.history import service
 from neurall.orm import jobs as orm
@@ -71,7 +77,7 @@ class HistoryQuery:
         ]
         return HistoryConnection(
             edges=edges,
-            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+            page_info=page_info(edges, more),
         )
 
 

@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import strawberry
 
@@ -25,6 +25,11 @@ T = TypeVar("T")
 class PageInfo:
     has_next_page: bool
     end_cursor: str | None
+
+
+def page_info(edges: Sequence[Any], has_next_page: bool) -> PageInfo:
+    """The PageInfo of a page of edges (each has a ``cursor``): it ends at the last one."""
+    return PageInfo(has_next_page=has_next_page, end_cursor=edges[-1].cursor if edges else None)
 
 
 def clamp_first(first: int | None, default: int = 20) -> int:
