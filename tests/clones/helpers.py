@@ -1,4 +1,5 @@
-"""Synthetic photos, GraphQL multipart uploads, a cloneEvents socket and a leak scanner."""
+"""Synthetic photos, GraphQL multipart uploads, a cloneEvents socket, a leak scanner and READY
+clone rows."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import numpy as np
 import websockets
 from aiohttp import FormData
 from PIL import Image
+
+from neurall.orm.clones import Clone, CloneStatus
 
 CLONE_FIELDS = """
   id name triggerWord status progress sourceImagesDeleted error createdAt
@@ -138,3 +141,21 @@ def files_containing(roots: list[Path], needles: list[bytes]) -> list[str]:
                 if any(needle in content for needle in needles):
                     found.append(str(path))
     return found
+
+
+async def ready_clone_row(
+    account_id: Any, *, name: str, trigger_word: str, adapter_key: str
+) -> Clone:
+    """A READY clone row with no weights behind ``adapter_key``: enough where nothing loads
+    them, or where their absence is the point."""
+    return await Clone.create(
+        account_id=account_id,
+        name=name,
+        trigger_word=trigger_word,
+        status=CloneStatus.READY,
+        image_count=3,
+        total_steps=1,
+        step=1,
+        source_images_deleted=True,
+        adapter_key=adapter_key,
+    )

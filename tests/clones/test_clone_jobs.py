@@ -13,10 +13,11 @@ from neurall.generation import service
 from neurall.generation.params import GenerateInput, validate
 from neurall.orm import database
 from neurall.orm.accounts import Account
-from neurall.orm.clones import Clone, CloneStatus
+from neurall.orm.clones import Clone
 from neurall.orm.jobs import Job, JobSource, JobStatus
 from neurall.workers.generation import run_job
 from neurall.workers.runtime import GenerationRuntime
+from tests.clones.helpers import ready_clone_row
 from tests.generation.conftest import generation_settings
 
 
@@ -42,16 +43,8 @@ async def runtime(
 async def test_clone_deleted_before_the_job_runs_fails_it_and_refunds(runtime):
     account = await Account.create(email="clone-owner@example.com", password_hash="x")
     await ledger.grant(account.id, 1000, "test", "grant:clone-owner")
-    clone = await Clone.create(
-        account_id=account.id,
-        name="Ada",
-        trigger_word="sks",
-        status=CloneStatus.READY,
-        image_count=3,
-        total_steps=1,
-        step=1,
-        source_images_deleted=True,
-        adapter_key="gone.safetensors",
+    clone = await ready_clone_row(
+        account.id, name="Ada", trigger_word="sks", adapter_key="gone.safetensors"
     )
     params = validate(
         GenerateInput(prompt="a photo of sks", steps=2, clone_id=str(clone.id)), runtime.settings

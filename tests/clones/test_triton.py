@@ -23,7 +23,7 @@ from tests.clones.helpers import photos
 from tests.clones.test_api import finished_image, generate, trained_clone
 from tests.conftest import GraphQLClient
 from tests.generation.conftest import generation_settings
-from tests.gpu.helpers import TritonServer, collect, make_request
+from tests.gpu.helpers import TritonServer, collect, make_request, started_triton_client
 
 # One database is enough here: what is tested is the inference path, not persistence.
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -48,10 +48,8 @@ async def _train(runtime: CloneRuntime, seed: int) -> str:
 @pytest.fixture
 async def triton(triton_server: TritonServer) -> AsyncIterator[TritonBackend]:
     # tests/gpu/conftest.py's, with a longer timeout: training runs beside these requests.
-    backend = TritonBackend(triton_server.url, timeout_s=120)
-    await backend.start()
-    yield backend
-    await backend.close()
+    async with started_triton_client(triton_server.url, timeout_s=120) as backend:
+        yield backend
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ import pytest
 from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.tiny import build_tiny_pipeline
 from neurall.gpu.triton_client import TritonBackend
-from tests.gpu.helpers import TritonServer, free_port
+from tests.gpu.helpers import TritonServer, free_port, started_triton_client
 from tests.stack import stop_process
 
 SERVER_START_TIMEOUT_S = 120.0
@@ -94,7 +94,5 @@ def triton_server(
 @pytest.fixture
 async def triton(triton_server: TritonServer) -> AsyncIterator[TritonBackend]:
     """A started client of the session's Triton server."""
-    backend = TritonBackend(triton_server.url, timeout_s=60)
-    await backend.start()
-    yield backend
-    await backend.close()
+    async with started_triton_client(triton_server.url, timeout_s=60) as backend:
+        yield backend

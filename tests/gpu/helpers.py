@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import urllib.request
@@ -9,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from neurall.gpu.triton_client import TritonBackend
 from neurall.gpu.types import GenerationRequest, GenerationResult, StepProgress
 
 
@@ -67,3 +69,14 @@ class TritonServer:
         url = f"http://127.0.0.1:{self.metrics_port}/metrics"
         with urllib.request.urlopen(url, timeout=5) as response:
             return response.read().decode("utf-8")
+
+
+@contextlib.asynccontextmanager
+async def started_triton_client(url: str, timeout_s: float) -> AsyncIterator[TritonBackend]:
+    """A started TritonBackend for ``url``, closed on exit."""
+    backend = TritonBackend(url, timeout_s=timeout_s)
+    await backend.start()
+    try:
+        yield backend
+    finally:
+        await backend.close()

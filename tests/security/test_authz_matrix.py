@@ -18,9 +18,9 @@ import pytest
 from neurall.app import SERVICES
 from neurall.config import Settings
 from neurall.graphql.schema import build_schema
-from neurall.orm.clones import Clone, CloneStatus
+from neurall.orm.clones import Clone
 from neurall.orm.jobs import Job, JobImage, JobSource, JobStatus
-from tests.clones.helpers import clone_events
+from tests.clones.helpers import clone_events, ready_clone_row
 from tests.generation.helpers import ws_stream
 from tests.helpers import create_key, sign_up
 
@@ -238,16 +238,8 @@ async def _finished_job(client: Any, account_id: str) -> tuple[str, str]:
 
 async def _ready_clone(account_id: str) -> Clone:
     """A trained clone of ``account_id`` (the row is enough: nothing here reads weights)."""
-    return await Clone.create(
-        account_id=account_id,
-        name="b's clone",
-        trigger_word="bclone",
-        status=CloneStatus.READY,
-        image_count=3,
-        total_steps=1,
-        step=1,
-        source_images_deleted=True,
-        adapter_key="missing.safetensors",
+    return await ready_clone_row(
+        account_id, name="b's clone", trigger_word="bclone", adapter_key="missing.safetensors"
     )
 
 
