@@ -102,9 +102,12 @@ class Settings(BaseSettings):
     generation_time_limit_s: PositiveInt = 20 * 60
     inference_timeout_s: PositiveInt = 600
     embedded_worker_threads: PositiveInt = 2
-    # How long an embedded pipeline that is free waits for a partial batch to fill (the
-    # oldest job's wait, as Triton's max_queue_delay). 0: start at once.
+    # How long an embedded pipeline that is free waits for another companion of a partial
+    # batch, counted from the newest (neurall/gpu/batching.py). 0: start at once.
     embedded_batch_window_ms: NonNegativeInt = 0
+    # Where the embedded pipeline writes its batching counters after every call (as
+    # `neurall gpu --stats-file`); unset: nowhere.
+    embedded_stats_file: Path | None = None
     # Jobs one `neurall worker` runs at once. They mostly wait on Triton, so threads are
     # cheap; keep it at least twice Triton's max batch size (8), or the batcher never sees
     # a full batch: with 8, the benchmark's pipeline calls settled into batches of 1 and 7.

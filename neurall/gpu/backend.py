@@ -50,13 +50,14 @@ def make_backend(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     max_batch_size: int = 8,
     batch_window_s: float = 0.0,
+    stats_path: Path | None = None,
     device: str | None = None,
 ) -> InferenceBackend:
     """Build the backend for ``url``: "embedded" or a Triton "grpc://host:port".
 
-    ``model``, ``cache_dir``, ``max_batch_size``, ``batch_window_s`` and ``device`` apply to
-    the embedded backend (the Triton server has its own); ``timeout_s`` bounds one Triton
-    generation.
+    ``model``, ``cache_dir``, ``max_batch_size``, ``batch_window_s``, ``stats_path`` and
+    ``device`` apply to the embedded backend (the Triton server has its own); ``timeout_s``
+    bounds one Triton generation.
     """
     if url == EMBEDDED:
         from neurall.gpu.embedded import EmbeddedBackend
@@ -66,6 +67,7 @@ def make_backend(
             cache_dir=cache_dir,
             max_batch_size=max_batch_size,
             batch_window_s=batch_window_s,
+            stats_path=stats_path,
             device=device,
         )
     if url.startswith("grpc://"):

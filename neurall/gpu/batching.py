@@ -167,10 +167,15 @@ class BatchRunner:
                 key = Pipeline.compatible_key(self._pending[0].request)
                 batch = [j for j in self._pending if Pipeline.compatible_key(j.request) == key]
                 batch = batch[: self._max_batch_size]
-                # The batching window: a partial batch waits for companions until its oldest
-                # job has waited batch_window_s (as Triton's max_queue_delay). Jobs that
-                # queued behind a running batch are past it, so only an idle pipeline waits.
-                left = self._pending[0].submitted_at + self._batch_window_s - time.monotonic()
+                # The batching window: a partial batch waits while companions keep coming,
+                # until batch_window_s has passed since the newest of them. A burst of
+                # requests arriving one API round trip apart gathers however long it lasts,
+                # where a window counted from the oldest job (Triton's max_queue_delay) would
+                # have to be long enough for the whole burst, and a lone job would pay all of
+                # it. The wait is bounded: each companion adds at most one window, and a
+                # full batch starts at once.
+                newest = max(job.submitted_at for job in batch)
+                left = newest + self._batch_window_s - time.monotonic()
                 if len(batch) == self._max_batch_size or left <= 0:
                     break
                 self._cond.wait(left)

@@ -38,6 +38,7 @@ class EmbeddedBackend:
         *,
         max_batch_size: int = 8,
         batch_window_s: float = 0.0,
+        stats_path: Path | None = None,
         device: str | None = None,
         pipeline: Pipeline | None = None,
     ) -> None:
@@ -46,6 +47,7 @@ class EmbeddedBackend:
         self._device = device
         self._max_batch_size = max_batch_size
         self._batch_window_s = batch_window_s
+        self._stats_path = stats_path
         # An already loaded pipeline may be shared (tests, or a process that also serves
         # Triton); otherwise it is loaded on start().
         self._pipeline = pipeline
@@ -70,6 +72,7 @@ class EmbeddedBackend:
                     self._load,
                     max_batch_size=self._max_batch_size,
                     batch_window_s=self._batch_window_s,
+                    stats_path=self._stats_path,
                 )
                 # Loading (and building the tiny model) happens on the runner's thread.
                 self._runner.start()

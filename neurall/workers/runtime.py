@@ -93,4 +93,5 @@ def _default_inference(settings: Settings) -> InferenceBackend:
         cache_dir=settings.model_cache_dir,
         timeout_s=float(settings.inference_timeout_s),
         batch_window_s=settings.embedded_batch_window_ms / 1000,
+        stats_path=settings.embedded_stats_file,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -149,6 +150,34 @@ async def test_a_batching_window_waits_for_companions_of_a_lone_job(pipeline: Pi
         assert runner is not None
         # Without the window the first would have started alone: one call of two instead.
         assert runner.batch_sizes == [2]
+
+
+@pytest.mark.asyncio
+async def test_the_window_runs_from_the_newest_companion(pipeline: Pipeline) -> None:
+    # Three arrivals 0.6 s apart: the burst lasts longer than the 1 s window, but each
+    # companion came within it of the one before, so they gather into one call.
+    async with _started(pipeline, batch_window_s=1.0) as backend:
+        tasks = []
+        for seed in range(3):
+            if tasks:
+                await asyncio.sleep(0.6)
+            tasks.append(asyncio.create_task(collect(backend.generate(make_request(seed=seed)))))
+        await asyncio.gather(*tasks)
+        runner = backend.runner
+        assert runner is not None
+        # Counted from the oldest job, the window would have closed before the third came.
+        assert runner.batch_sizes == [3]
+
+
+@pytest.mark.asyncio
+async def test_the_embedded_pipeline_writes_its_batching_counters(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    stats_path = tmp_path / "pipeline-stats.json"
+    async with _started(pipeline, stats_path=stats_path) as backend:
+        await collect(backend.generate(make_request(steps=2)))
+    stats = json.loads(stats_path.read_text(encoding="utf-8"))
+    assert stats == {"pipeline_calls": 1, "requests": 1, "batch_sizes": [1], "canceled_calls": 0}
 
 
 @pytest.mark.asyncio
