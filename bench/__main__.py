@@ -117,11 +117,16 @@ def _overhead_rows(prefix: str, o: dict[str, Any]) -> list[str]:
         ))  # fmt: skip
     s = o["saturation"]
     rows.append(_row(
-        f"{prefix}throughput at saturation (jobs/s)", f"{s['jobs_per_s']:.2f}",
-        f"in-process {s['in_process_jobs_per_s']:.2f}",
+        f"{prefix}throughput at saturation (jobs/s; pipeline calls' batch sizes)",
+        f"{s['jobs_per_s']:.2f} ({_sizes(s['batch_sizes'])})",
+        f"in-process {s['in_process_jobs_per_s']:.2f} ({_sizes(s['in_process_batch_sizes'])})",
         f"{s['jobs_per_s'] / s['in_process_jobs_per_s']:.2f}", "-",
     ))  # fmt: skip
     return rows
+
+
+def _sizes(batch_sizes: list[int]) -> str:
+    return " ".join(str(size) for size in batch_sizes) or "none recorded"
 
 
 def _batching_row(prefix: str, b: dict[str, Any]) -> str:

@@ -28,6 +28,8 @@ from typing import Any
 import aiohttp
 import asyncpg
 
+from neurall.config import Settings
+
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get(
     "NEURALL_TEST_POSTGRES_URL", "postgres://neurall:neurall@127.0.0.1:5432/postgres"
@@ -156,6 +158,8 @@ class Stack:
             self.database_url = f"sqlite://{self.workdir / 'data' / 'neurall.sqlite3'}"
             self.vhost, self.broker_url = "", ""  # the in-process queue
         inference = f"grpc://127.0.0.1:{self.grpc}" if self.triton else "embedded"
+        # Whichever process runs the pipeline writes its batch sizes here.
+        self.stats_file = self.workdir / "pipeline-stats.json"
         self.env = {
             **os.environ,
             "PYTHONUNBUFFERED": "1",
@@ -171,6 +175,8 @@ class Stack:
             **UNLIMITED,
             **self.extra_env,
         }
+        if not self.triton:
+            self.env["NEURALL_EMBEDDED_STATS_FILE"] = str(self.stats_file)
         self._log = (self.workdir / "processes.log").open("ab")
 
     @property
@@ -210,7 +216,7 @@ class Stack:
                 "gpu", "gpu", "--host", "127.0.0.1", "--grpc-port", str(self.grpc),
                 "--http-port", str(self.triton_http), "--metrics-port", str(self.metrics),
                 "--device", self.device, "--max-batch-size", str(self.max_batch_size),
-                "--cache-dir", str(self.models),
+                "--cache-dir", str(self.models), "--stats-file", str(self.stats_file),
             )  # fmt: skip
         serve = self.start("serve", "serve", "--port", str(self.api_port))
         wait_http(f"{self.api}/healthz", serve, timeout_s=600)
@@ -220,6 +226,21 @@ class Stack:
         if worker and self.distributed:
             self.start("worker", "worker", "--threads", str(self.worker_threads))
         return self
+
+    @property
+    def batch_window_ms(self) -> int | None:
+        """The embedded pipeline's batching window; None where Triton batches (its queue
+        delay is `neurall gpu`'s default)."""
+        if self.triton:
+            return None
+        default = Settings.model_fields["embedded_batch_window_ms"].default
+        return int(self.env.get("NEURALL_EMBEDDED_BATCH_WINDOW_MS", default))
+
+    def batch_sizes(self) -> list[int]:
+        """The sizes of the pipeline calls so far (the last 1,000), in order."""
+        if not self.stats_file.exists():
+            return []
+        return json.loads(self.stats_file.read_text(encoding="utf-8"))["batch_sizes"]
 
     def down(self) -> None:
         for name in ("worker", "serve", "gpu"):

@@ -56,12 +56,15 @@ async def _local_one(backend: Any, steps: int, size: int, seed: int) -> float:
 
 async def measure(
     stack: Stack, steps: int, size: int, singles: int, rounds: int, batch: int, per_client: int
-) -> dict[str, dict[str, list[float]]]:
+) -> dict[str, dict[str, list[Any]]]:
     """Both paths, interleaved (in-process, then distributed, per repetition), so load from
-    other users of the machine falls on both alike; the stack idles while in-process runs."""
+    other users of the machine falls on both alike; the stack idles while in-process runs.
+
+    Besides the times, each side's ``saturation_batch_sizes``: its pipeline calls during the
+    saturation rounds, which show how batches formed."""
     backend = await _local_backend(stack, batch)
-    dist: dict[str, list[float]] = {"single_s": [], "saturated_s": [], "jobs_per_s": []}
-    local: dict[str, list[float]] = {"single_s": [], "saturated_s": [], "jobs_per_s": []}
+    dist: dict[str, list[Any]] = {"single_s": [], "saturated_s": [], "jobs_per_s": []}
+    local: dict[str, list[Any]] = {"single_s": [], "saturated_s": [], "jobs_per_s": []}
     ids: list[str] = []
     try:
         async with Api(stack.api) as api:
@@ -78,6 +81,7 @@ async def measure(
             # soon as the last one ended, so a backlog is always waiting for the pipeline
             # (a single burst would measure how the burst straddles the batching window).
             clients = 2 * batch
+            stack_calls, local_calls = len(stack.batch_sizes()), len(backend.runner.batch_sizes)
 
             async def local_client(seeds: Iterator[int]) -> list[float]:
                 return [await _local_one(backend, steps, size, next(seeds))
@@ -97,6 +101,8 @@ async def measure(
                     done = await asyncio.gather(*(client(seeds) for _ in range(clients)))
                     side["jobs_per_s"].append(clients * per_client / (time.perf_counter() - began))
                     side["saturated_s"].extend(t for times in done for t in times)
+            dist["saturation_batch_sizes"] = stack.batch_sizes()[stack_calls:]
+            local["saturation_batch_sizes"] = backend.runner.batch_sizes[local_calls:]
     finally:
         await backend.close()
     if stack.distributed:
@@ -141,6 +147,7 @@ def report(
             "batch": batch,
             "saturation_clients": 2 * batch,
             "jobs_per_client": per_client,
+            "batch_window_ms": stack.batch_window_ms,
         },
         "single": {
             "end_to_end_ms": _ms(d1),
@@ -155,6 +162,8 @@ def report(
             "overhead_ratio": (ds["median"] - ls["median"]) / ls["median"],
             "jobs_per_s": summary(dist["jobs_per_s"])["median"],
             "in_process_jobs_per_s": summary(local["jobs_per_s"])["median"],
+            "batch_sizes": dist["saturation_batch_sizes"],
+            "in_process_batch_sizes": local["saturation_batch_sizes"],
         },
         "enqueue_to_start_ms": _ms(summary(dist.get("enqueue_to_start_s", []))),
         "goal": "overhead < 5% of the pipeline's own time at 20 steps",
