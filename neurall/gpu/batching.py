@@ -103,6 +103,8 @@ class BatchRunner:
         # Sizes (in requests) of every pipeline call, in order: the batching counter.
         self.batch_sizes: list[int] = []
         self.canceled_calls = 0
+        # Seconds spent inside pipeline calls: against wall time, how busy the GPU was kept.
+        self.busy_s = 0.0
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
 
     def start(self) -> concurrent.futures.Future[Pipeline]:
@@ -199,6 +201,7 @@ class BatchRunner:
         def should_cancel() -> bool:
             return all(job.canceled for job in batch)
 
+        began = time.monotonic()
         try:
             results = pipeline.run([job.request for job in batch], on_step, should_cancel)
         except InferenceCanceled:
@@ -220,7 +223,8 @@ class BatchRunner:
         else:
             outcomes = list(results)
             self.batch_sizes.append(len(batch))
-            self._write_stats()
+        self.busy_s += time.monotonic() - began
+        self._write_stats()
         with self._cond:
             self._running = []
         for job, outcome in zip(batch, outcomes, strict=True):
@@ -233,6 +237,7 @@ class BatchRunner:
             "requests": sum(self.batch_sizes),
             "batch_sizes": list(self.batch_sizes[-1000:]),
             "canceled_calls": self.canceled_calls,
+            "busy_s": self.busy_s,
         }
 
     def _write_stats(self) -> None:

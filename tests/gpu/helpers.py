@@ -62,7 +62,13 @@ class TritonServer:
 
     def stats(self) -> dict[str, object]:
         if not self.stats_path.exists():
-            return {"pipeline_calls": 0, "requests": 0, "batch_sizes": [], "canceled_calls": 0}
+            return {
+                "pipeline_calls": 0,
+                "requests": 0,
+                "batch_sizes": [],
+                "canceled_calls": 0,
+                "busy_s": 0.0,
+            }
         return json.loads(self.stats_path.read_text(encoding="utf-8"))
 
     def metrics(self) -> str:
