@@ -117,16 +117,17 @@ def _overhead_rows(prefix: str, o: dict[str, Any]) -> list[str]:
         ))  # fmt: skip
     s = o["saturation"]
     rows.append(_row(
-        f"{prefix}throughput at saturation (jobs/s; pipeline calls' batch sizes)",
-        f"{s['jobs_per_s']:.2f} ({_sizes(s['batch_sizes'])})",
-        f"in-process {s['in_process_jobs_per_s']:.2f} ({_sizes(s['in_process_batch_sizes'])})",
+        f"{prefix}throughput at saturation (jobs/s; pipeline: busy, ms per call, batch sizes)",
+        f"{s['jobs_per_s']:.2f} ({_pipeline(s['pipeline'])})",
+        f"in-process {s['in_process_jobs_per_s']:.2f} ({_pipeline(s['in_process_pipeline'])})",
         f"{s['jobs_per_s'] / s['in_process_jobs_per_s']:.2f}", "-",
     ))  # fmt: skip
     return rows
 
 
-def _sizes(batch_sizes: list[int]) -> str:
-    return " ".join(str(size) for size in batch_sizes) or "none recorded"
+def _pipeline(use: dict[str, Any]) -> str:
+    sizes = " ".join(str(size) for size in use["batch_sizes"]) or "none recorded"
+    return f"busy {100 * use['busy_fraction']:.0f}%, {use['call_ms']:.0f} ms per call, {sizes}"
 
 
 def _batching_row(prefix: str, b: dict[str, Any]) -> str:

@@ -236,11 +236,12 @@ class Stack:
         default = Settings.model_fields["embedded_batch_window_ms"].default
         return int(self.env.get("NEURALL_EMBEDDED_BATCH_WINDOW_MS", default))
 
-    def batch_sizes(self) -> list[int]:
-        """The sizes of the pipeline calls so far (the last 1,000), in order."""
+    def pipeline_stats(self) -> dict[str, Any]:
+        """The pipeline's counters so far: ``batch_sizes`` (the last 1,000, in order) and
+        ``busy_s`` (seconds inside pipeline calls), as `BatchRunner.stats` writes them."""
         if not self.stats_file.exists():
-            return []
-        return json.loads(self.stats_file.read_text(encoding="utf-8"))["batch_sizes"]
+            return {"batch_sizes": [], "busy_s": 0.0}
+        return json.loads(self.stats_file.read_text(encoding="utf-8"))
 
     def down(self) -> None:
         for name in ("worker", "serve", "gpu"):

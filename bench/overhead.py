@@ -56,15 +56,18 @@ async def _local_one(backend: Any, steps: int, size: int, seed: int) -> float:
 
 async def measure(
     stack: Stack, steps: int, size: int, singles: int, rounds: int, batch: int, per_client: int
-) -> dict[str, dict[str, list[Any]]]:
+) -> dict[str, dict[str, Any]]:
     """Both paths, interleaved (in-process, then distributed, per repetition), so load from
     other users of the machine falls on both alike; the stack idles while in-process runs.
 
-    Besides the times, each side's ``saturation_batch_sizes``: its pipeline calls during the
-    saturation rounds, which show how batches formed."""
+    Besides the times, each side's pipeline during the saturation rounds: the sizes of its
+    calls (how batches formed) and its busy seconds (how busy it was kept, and how long a
+    call took)."""
     backend = await _local_backend(stack, batch)
-    dist: dict[str, list[Any]] = {"single_s": [], "saturated_s": [], "jobs_per_s": []}
-    local: dict[str, list[Any]] = {"single_s": [], "saturated_s": [], "jobs_per_s": []}
+    figures = ("single_s", "saturated_s", "jobs_per_s", "round_s")
+    dist: dict[str, list[float]] = {figure: [] for figure in figures}
+    local: dict[str, list[float]] = {figure: [] for figure in figures}
+    pipelines: dict[str, dict[str, Any]] = {}
     ids: list[str] = []
     try:
         async with Api(stack.api) as api:
@@ -81,7 +84,8 @@ async def measure(
             # soon as the last one ended, so a backlog is always waiting for the pipeline
             # (a single burst would measure how the burst straddles the batching window).
             clients = 2 * batch
-            stack_calls, local_calls = len(stack.batch_sizes()), len(backend.runner.batch_sizes)
+            counters = {"distributed": stack.pipeline_stats, "in_process": backend.runner.stats}
+            before = {name: read() for name, read in counters.items()}
 
             async def local_client(seeds: Iterator[int]) -> list[float]:
                 return [await _local_one(backend, steps, size, next(seeds))
@@ -99,15 +103,17 @@ async def measure(
                     await asyncio.sleep(SETTLE_S)
                     began = time.perf_counter()
                     done = await asyncio.gather(*(client(seeds) for _ in range(clients)))
-                    side["jobs_per_s"].append(clients * per_client / (time.perf_counter() - began))
+                    elapsed = time.perf_counter() - began
+                    side["round_s"].append(elapsed)
+                    side["jobs_per_s"].append(clients * per_client / elapsed)
                     side["saturated_s"].extend(t for times in done for t in times)
-            dist["saturation_batch_sizes"] = stack.batch_sizes()[stack_calls:]
-            local["saturation_batch_sizes"] = backend.runner.batch_sizes[local_calls:]
+            for name, read in counters.items():
+                pipelines[name] = _calls_since(before[name], read())
     finally:
         await backend.close()
     if stack.distributed:
         dist["enqueue_to_start_s"] = await _enqueue_to_start(stack.database_url, ids)
-    return {"distributed": dist, "in_process": local}
+    return {"distributed": dist, "in_process": local, "pipelines": pipelines}
 
 
 async def _enqueue_to_start(database_url: str, job_ids: list[str]) -> list[float]:
@@ -135,7 +141,7 @@ def report(
 ) -> dict[str, Any]:
     """Measure both paths and summarise them: medians, p99, overhead in ms and as a ratio."""
     both = asyncio.run(measure(stack, steps, size, singles, rounds, batch, per_client))
-    dist, local = both["distributed"], both["in_process"]
+    dist, local, pipelines = both["distributed"], both["in_process"], both["pipelines"]
     d1, l1 = summary(dist["single_s"]), summary(local["single_s"])
     ds, ls = summary(dist["saturated_s"]), summary(local["saturated_s"])
     return {
@@ -162,11 +168,30 @@ def report(
             "overhead_ratio": (ds["median"] - ls["median"]) / ls["median"],
             "jobs_per_s": summary(dist["jobs_per_s"])["median"],
             "in_process_jobs_per_s": summary(local["jobs_per_s"])["median"],
-            "batch_sizes": dist["saturation_batch_sizes"],
-            "in_process_batch_sizes": local["saturation_batch_sizes"],
+            "pipeline": _pipeline_use(pipelines["distributed"], dist["round_s"]),
+            "in_process_pipeline": _pipeline_use(pipelines["in_process"], local["round_s"]),
         },
         "enqueue_to_start_ms": _ms(summary(dist.get("enqueue_to_start_s", []))),
         "goal": "overhead < 5% of the pipeline's own time at 20 steps",
+    }
+
+
+def _calls_since(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """The pipeline calls between two readings of its counters (``BatchRunner.stats``)."""
+    return {
+        "batch_sizes": after["batch_sizes"][len(before["batch_sizes"]) :],
+        "busy_s": after["busy_s"] - before["busy_s"],
+    }
+
+
+def _pipeline_use(calls: dict[str, Any], round_s: list[float]) -> dict[str, Any]:
+    """How batches formed over the saturation rounds, how busy the pipeline was kept, and
+    how long one of its calls took."""
+    count = len(calls["batch_sizes"])
+    return {
+        "batch_sizes": calls["batch_sizes"],
+        "busy_fraction": calls["busy_s"] / sum(round_s),
+        "call_ms": 1000 * calls["busy_s"] / count if count else 0.0,
     }
 
 

@@ -20,6 +20,15 @@ def _finite(value: object) -> bool:
     return isinstance(value, int | float) and math.isfinite(value)
 
 
+def _assert_pipeline_use_recorded(saturation: dict[str, Any]) -> None:
+    """Both sides' pipeline counters were read: every saturated job is in some call."""
+    jobs = saturation["end_to_end_ms"]["n"]
+    for side in ("pipeline", "in_process_pipeline"):
+        assert sum(saturation[side]["batch_sizes"]) == jobs, saturation[side]
+        assert _finite(saturation[side]["busy_fraction"])
+        assert saturation[side]["call_ms"] > 0
+
+
 def _quick_run(which: str, tmp_path: Path, timeout_s: int) -> tuple[str, dict[str, Any]]:
     """`python -m bench WHICH --quick`: its printed table and its JSON results."""
     out = tmp_path / "results.json"
@@ -43,6 +52,7 @@ def test_quick_run_measures_every_figure(tmp_path: Path) -> None:
         assert overhead[case]["end_to_end_ms"]["n"] >= 1
         assert _finite(overhead[case]["overhead_ratio"])
     assert _finite(overhead["saturation"]["jobs_per_s"])
+    _assert_pipeline_use_recorded(overhead["saturation"])
 
     batching = results["batching"]
     assert batching["params"]["concurrent"] == 16
@@ -78,5 +88,6 @@ def test_quick_gpu_run_measures_both_stacks(tmp_path: Path) -> None:
         for case in ("single", "saturation"):
             assert gpu[stack][case]["end_to_end_ms"]["n"] >= 1
             assert _finite(gpu[stack][case]["overhead_ratio"])
+        _assert_pipeline_use_recorded(gpu[stack]["saturation"])
     assert "error" not in gpu["batching"], gpu["batching"]
     assert _finite(gpu["batching"]["speedup"])
