@@ -36,7 +36,7 @@ SEQ_BASE = 1_000_000
 
 
 async def _publisher(broker: str) -> Any:
-    from neurall.workers.rabbit_events import RabbitEventBus
+    from neurall.bus.rabbit import RabbitEventBus
 
     bus = RabbitEventBus(broker)
     await bus.start()
@@ -44,7 +44,7 @@ async def _publisher(broker: str) -> Any:
 
 
 def _event(job_id: str, seq: int) -> Any:
-    from neurall.workers.events import EventType, JobEventData
+    from neurall.bus.events import EventType, JobEventData
 
     return JobEventData(
         seq=seq, job_id=uuid.UUID(job_id), type=EventType.PROGRESS, status="RUNNING",

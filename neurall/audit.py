@@ -84,11 +84,6 @@ async def record(
     )
 
 
-async def events_for(account_id: uuid.UUID, limit: int = 100) -> list[AuditEvent]:
-    """An account's newest events first (for support, export and tests)."""
-    return await AuditEvent.filter(account_id=account_id).order_by("-created_at").limit(limit)
-
-
 async def delete_expired_audit_events(now: datetime, retention_days: int = 365) -> int:
     """Delete audit events older than ``retention_days`` (NEURALL_AUDIT_RETENTION_DAYS,
     default 365) in one bulk DELETE, and return how many went.

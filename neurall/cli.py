@@ -52,7 +52,7 @@ def _schema(settings: Settings, _args: argparse.Namespace) -> None:
 
 
 def _credits_grant(settings: Settings, args: argparse.Namespace) -> None:
-    from neurall.billing.admin import grant_by_email
+    from neurall.accounts.admin import grant_by_email
     from neurall.errors import DomainError
     from neurall.orm import database
 
@@ -77,10 +77,11 @@ def _credits_grant(settings: Settings, args: argparse.Namespace) -> None:
 def _retention_run(settings: Settings, _args: argparse.Namespace) -> None:
     from neurall.orm import database
     from neurall.retention.sweeper import run_policies
+    from neurall.storage import make_storage
 
     async def run() -> dict[str, int]:
         async with database.database(settings.database_url):
-            return await run_policies(settings)
+            return await run_policies(settings, make_storage(settings.storage_dir))
 
     removed = asyncio.run(run())
     for name, count in removed.items():

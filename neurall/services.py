@@ -6,18 +6,26 @@ build one the same way. Nothing here connects at import time.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from neurall.accounts.service import AuthThrottle
 from neurall.billing.payments import NoPayments, PaymentProvider, payment_provider
+from neurall.clones.runtime import CloneRuntime
+from neurall.clones.store import ModelStore
 from neurall.config import Settings
+from neurall.generation.runtime import GenerationRuntime
 from neurall.ratelimit import RateLimits
+from neurall.storage import Storage, make_storage
 
-if TYPE_CHECKING:
-    from neurall.clones.runtime import CloneRuntime
-    from neurall.workers.maintenance import MaintenanceQueue
-    from neurall.workers.runtime import GenerationRuntime
+
+class MaintenanceQueue(Protocol):
+    """What request handlers send to the maintenance actors (neurall.workers.maintenance)."""
+
+    async def build_export(self, export_id: uuid.UUID) -> None: ...
+
+    def sweep(self) -> None: ...
 
 
 @dataclass
@@ -26,6 +34,9 @@ class Services:
     auth_throttle: AuthThrottle
     # Per-request and per-operation token buckets (neurall.ratelimit.RateLimits).
     rate_limits: RateLimits
+    # Blob storage and trained adapters: built once here, shared by the runtimes below.
+    storage: Storage
+    models: ModelStore
     # Set by the app's cleanup_ctx (neurall.workers.embedded) once the queue is up.
     generation: GenerationRuntime | None = None
     # Set with it: the maintenance actors (data exports, retention sweeps).
@@ -47,4 +58,6 @@ class Services:
             ),
             payments=payment_provider(settings),
             rate_limits=RateLimits.from_settings(settings),
+            storage=make_storage(settings.storage_dir),
+            models=ModelStore.from_settings(settings),
         )

@@ -27,9 +27,43 @@ from neurall.graphql.schema import build_schema as build_served_schema
 CONTRACT_PATH = Path(__file__).parent.parent / "docs" / "api-contract.graphql"
 SHARED_CONTRACT = Path(__file__).parent.parent.parent / "shared" / "api-contract.graphql"
 
-# Root fields of the contract that later issues implement. Each name is removed from here
-# by the change that serves it (a test below insists).
-NOT_YET_SERVED: set[str] = set()
+# Names of the contract that features still being built will serve: root fields, fields of
+# types, enum values and union members, as "Type.name". Each is removed from here by the
+# change that serves it (the tests below insist).
+WEBHOOKS = {
+    "Query.webhookEndpoints",
+    "Query.webhookDeliveries",
+    "Mutation.createWebhookEndpoint",
+    "Mutation.updateWebhookEndpoint",
+    "Mutation.deleteWebhookEndpoint",
+    "Mutation.rotateWebhookSecret",
+    "Mutation.sendTestWebhook",
+    "Mutation.redeliverWebhook",
+    "ApiKeyScope.WEBHOOKS",
+    "Account.lowCreditThreshold",
+    "ProfileInput.lowCreditThreshold",
+}
+SPEND_LIMITS = {
+    "Mutation.setApiKeySpendLimit",
+    "ApiKey.spendLimit",
+    "ErrorCode.SPEND_LIMIT_REACHED",
+    "GenerateResult.SpendLimitReached",
+    "GenerateResult.Conflict",
+}
+EMAIL = {
+    "Mutation.requestEmailVerification",
+    "Mutation.verifyEmail",
+    "Mutation.requestPasswordReset",
+    "Mutation.resetPassword",
+    "Account.emailVerified",
+    "Account.pendingEmail",
+}
+IMAGE_INPUTS = (
+    {f"GenerateInput.{name}" for name in ("adapters", "scheduler", "initImage", "strength", "mask")}
+    | {f"GenerateParams.{name}" for name in ("mode", "scheduler", "strength", "adapters")}
+    | {"Image.flagged"}
+)
+NOT_YET_SERVED: set[str] = WEBHOOKS | SPEND_LIMITS | EMAIL | IMAGE_INPUTS
 ROOTS = ("Query", "Mutation", "Subscription")
 
 
@@ -82,6 +116,32 @@ def test_served_types_match_the_contract(contract, served):
     assert not problems, "\n".join(problems)
 
 
+def test_pending_names_are_not_served_yet(contract, served):
+    """A name served since it was listed must leave NOT_YET_SERVED (and get its tests)."""
+    served_types = _user_types(served)
+    pending_types = {n.split(".")[0] for n in NOT_YET_SERVED}
+    missing: set[str] = set()
+    for name in pending_types:
+        actual = served_types.get(name)
+        if actual is not None:
+            missing |= _members(contract.get_type(name)) - _members(actual)
+    members = {n for n in NOT_YET_SERVED if not n.startswith(ROOTS)}
+    assert members <= missing, f"remove from NOT_YET_SERVED: {sorted(members - missing)}"
+
+
+def _members(type_: GraphQLNamedType | None) -> set[str]:
+    """ "Type.member" for each field, enum value or union member of ``type_``."""
+    if isinstance(type_, GraphQLObjectType | GraphQLInterfaceType | GraphQLInputObjectType):
+        names = set(type_.fields)
+    elif isinstance(type_, GraphQLUnionType):
+        names = {t.name for t in type_.types}
+    elif isinstance(type_, GraphQLEnumType):
+        names = set(type_.values)
+    else:
+        names = set()
+    return {f"{type_.name}.{n}" for n in names} if type_ is not None else set()
+
+
 def _kind(type_: GraphQLNamedType) -> str:
     kinds = (GraphQLObjectType, GraphQLInterfaceType, GraphQLInputObjectType, GraphQLUnionType)
     kinds += (GraphQLEnumType,)
@@ -108,7 +168,8 @@ def _compare(name: str, expected: GraphQLNamedType, actual: GraphQLNamedType) ->
                 continue  # pending root field
             served_field = actual.fields.get(field_name)
             if served_field is None:
-                problems.append(f"{name}.{field_name} is missing")
+                if f"{name}.{field_name}" not in NOT_YET_SERVED:
+                    problems.append(f"{name}.{field_name} is missing")
                 continue
             if str(served_field.type) != str(field.type):
                 problems.append(f"{name}.{field_name}: {served_field.type} != {field.type}")
@@ -124,15 +185,14 @@ def _compare(name: str, expected: GraphQLNamedType, actual: GraphQLNamedType) ->
                 problems.append(f"{name} must implement {sorted(wanted)}")
     elif isinstance(expected, GraphQLUnionType):
         assert isinstance(actual, GraphQLUnionType)
-        wanted = {t.name for t in expected.types}
+        wanted = {t.name for t in expected.types if f"{name}.{t.name}" not in NOT_YET_SERVED}
         if not wanted <= {t.name for t in actual.types}:
             problems.append(f"union {name} lacks {sorted(wanted - {t.name for t in actual.types})}")
     elif isinstance(expected, GraphQLEnumType):
         assert isinstance(actual, GraphQLEnumType)
-        if not set(expected.values) <= set(actual.values):
-            problems.append(
-                f"enum {name} lacks {sorted(set(expected.values) - set(actual.values))}"
-            )
+        wanted = {v for v in expected.values if f"{name}.{v}" not in NOT_YET_SERVED}
+        if not wanted <= set(actual.values):
+            problems.append(f"enum {name} lacks {sorted(wanted - set(actual.values))}")
     return problems
 
 

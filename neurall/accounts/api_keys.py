@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from tortoise.expressions import Q
 
+from neurall import clock
 from neurall.accounts.tokens import hash_token, looks_like_api_key, new_api_key, shown_prefix
 from neurall.accounts.viewer import ALL_SCOPES, Scope
 from neurall.errors import InvalidInputError, NotFoundError
@@ -21,10 +22,6 @@ from neurall.orm.accounts import Account, ApiKey
 MAX_NAME_LENGTH = 100
 MAX_KEYS_PER_ACCOUNT = 50
 _LAST_USED_PRECISION = timedelta(minutes=1)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _clean_name(name: str) -> str:
@@ -82,7 +79,7 @@ async def _own_key(account: Account, key_id: str) -> ApiKey:
 async def revoke_api_key(account: Account, key_id: str) -> ApiKey:
     key = await _own_key(account, key_id)
     if key.revoked_at is None:
-        key.revoked_at = _now()
+        key.revoked_at = clock.now()
         await ApiKey.filter(id=key.id, revoked_at=None).update(revoked_at=key.revoked_at)
     return key
 
@@ -108,7 +105,7 @@ async def authenticate_api_key(presented: str) -> ApiKey | None:
         return None
     if key.account.erased_at is not None:
         return None
-    now = _now()
+    now = clock.now()
     if key.last_used_at is None or now - key.last_used_at >= _LAST_USED_PRECISION:
         # Conditional update: concurrent requests write at most once a minute per key.
         cutoff = now - _LAST_USED_PRECISION

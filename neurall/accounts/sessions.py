@@ -7,8 +7,9 @@ new token (no session fixation); logging out deletes the row, so the cookie is d
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
+from neurall import clock
 from neurall.accounts.tokens import hash_token, new_session_token
 from neurall.orm.accounts import Account, Session
 
@@ -17,14 +18,10 @@ from neurall.orm.accounts import Account, Session
 _TOUCH_INTERVAL = timedelta(minutes=1)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 async def create_session(account: Account, absolute_timeout_s: int) -> tuple[Session, str]:
     """Start a session; returns it and the token for the cookie (never stored)."""
     token = new_session_token()
-    now = _now()
+    now = clock.now()
     session = await Session.create(
         account=account,
         token_hash=hash_token(token),
@@ -39,7 +36,7 @@ async def resolve_session(token: str, idle_timeout_s: int) -> Session | None:
     session = await Session.filter(token_hash=hash_token(token)).select_related("account").first()
     if session is None:
         return None
-    now = _now()
+    now = clock.now()
     if now >= session.expires_at or now - session.last_seen_at > timedelta(seconds=idle_timeout_s):
         await session.delete()
         return None
@@ -51,7 +48,3 @@ async def resolve_session(token: str, idle_timeout_s: int) -> Session | None:
 
 async def revoke_session(session: Session) -> None:
     await Session.filter(id=session.id).delete()
-
-
-async def revoke_all_sessions(account: Account) -> None:
-    await Session.filter(account=account).delete()

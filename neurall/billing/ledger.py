@@ -45,12 +45,12 @@ checks the idempotency record and the available credits under that lock.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from uuid import UUID
 
 from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
+from neurall import clock
 from neurall.errors import ForbiddenError, InsufficientCreditsError
 from neurall.orm.accounts import Account
 from neurall.orm.billing import Dispute, Hold, LedgerEntry
@@ -120,6 +120,15 @@ async def release(reference: str) -> None:
         account, held = found
         if held.status == OPEN:
             await _close(account, held, 0, RELEASED)
+
+
+async def end_hold(reference: str, charge: int) -> None:
+    """Close a hold as its job or clone ended: settle ``charge`` credits of it (releasing
+    the rest), or release it whole when nothing is charged. Idempotent, like both."""
+    if charge:
+        await settle(reference, charge)
+    else:
+        await release(reference)
 
 
 async def grant(account_id: UUID, amount: int, reason: str, reference: str) -> bool:
@@ -196,7 +205,7 @@ async def _close(account: Account, held: Hold, charged: int, status: str) -> Non
         await _write(account, "RELEASE", 0, -rest, held.reference, job_id=held.job_id)
     held.status = status
     held.charged = charged
-    held.closed_at = datetime.now(UTC)
+    held.closed_at = clock.now()
     await held.save(update_fields=["status", "charged", "closed_at"])
 
 

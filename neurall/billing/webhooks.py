@@ -25,13 +25,13 @@ delivers it again later, after the payment's own event.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from neurall import clock
 from neurall.billing import ledger
 from neurall.orm.billing import Dispute, Purchase, StripeEvent
 
@@ -131,7 +131,7 @@ async def _dispute_closed(dispute: Obj) -> None:
             f"stripe:dispute-won:{row.id}",
             "dispute won",
         )
-    row.closed_at = datetime.now(UTC)
+    row.closed_at = clock.now()
     row.outcome = outcome[:32]
     await row.save(update_fields=["closed_at", "outcome"])
 
@@ -176,7 +176,7 @@ async def _credit(purchase: Purchase) -> None:
         f"stripe:checkout:{purchase.session_id}",
     )
     if credited:
-        purchase.paid_at = datetime.now(UTC)
+        purchase.paid_at = clock.now()
         await purchase.save(update_fields=["paid_at"])
 
 

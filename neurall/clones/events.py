@@ -1,5 +1,5 @@
 """Clone progress events, carried from training to ``cloneEvents`` by the same buses as
-job events (neurall.workers.events): in-process for `neurall serve` alone, else the
+job events (neurall.bus.events): in-process for `neurall serve` alone, else the
 RabbitMQ topic exchange ``neurall.clone_events`` with routing key ``clone.<id>``. Events
 carry progress only (step, loss, status), never photos or file locations.
 """
@@ -11,8 +11,8 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from neurall.bus.events import EventBus, MemoryEventBus
 from neurall.orm.clones import ENDED_CLONE_STATUSES, Clone, CloneStatus
-from neurall.workers.events import EventBus, MemoryEventBus
 
 EXCHANGE = "neurall.clone_events"
 
@@ -66,7 +66,7 @@ def make_clone_event_bus(broker_url: str | None) -> CloneEventBus:
     """In-process without a broker (`neurall serve` alone), else RabbitMQ."""
     if not broker_url:
         return MemoryEventBus[CloneEventData]()
-    from neurall.workers.rabbit_events import RabbitEventBus
+    from neurall.bus.rabbit import RabbitEventBus
 
     return RabbitEventBus(
         broker_url, exchange=EXCHANGE, prefix="clone", decode=CloneEventData.from_json

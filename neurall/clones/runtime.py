@@ -11,7 +11,8 @@ from neurall.billing.pricing import Pricing
 from neurall.clones.events import CloneEventBus, make_clone_event_bus
 from neurall.clones.store import ModelStore
 from neurall.config import Settings
-from neurall.storage import Storage, make_storage
+from neurall.gpu.types import TINY_MODEL, native_size
+from neurall.storage import Storage
 
 Enqueue = Callable[[uuid.UUID], Awaitable[None]]
 TINY_LEARNING_RATE = 5e-2  # random weights move visibly only with a rate this large
@@ -35,24 +36,22 @@ class CloneRuntime:
         self._enqueue: Enqueue | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> CloneRuntime:
+    def from_settings(cls, settings: Settings, storage: Storage, store: ModelStore) -> CloneRuntime:
         return cls(
             settings,
             bus=make_clone_event_bus(None if settings.is_embedded_broker else settings.broker_url),
-            storage=make_storage(settings.storage_dir),
-            store=ModelStore.from_settings(settings),
+            storage=storage,
+            store=store,
         )
 
     @property
     def is_tiny(self) -> bool:
-        return self.settings.model == "tiny"
+        return self.settings.model == TINY_MODEL
 
     @property
     def resolution(self) -> int:
         """Training resolution: the setting, or the model's native size."""
-        if self.settings.clone_training_resolution:
-            return self.settings.clone_training_resolution
-        return 64 if self.is_tiny else 512
+        return self.settings.clone_training_resolution or native_size(self.settings.model)
 
     @property
     def learning_rate(self) -> float:

@@ -33,7 +33,7 @@ from neurall.ids import parse_id
 from neurall.orm.accounts import Account
 from neurall.orm.clones import Clone, CloneStatus
 from neurall.ratelimit import RateLimit
-from neurall.storage import Storage, make_storage
+from neurall.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -166,9 +166,8 @@ async def delete_clone(account: Account, clone_id: str, runtime: CloneRuntime) -
     return 1
 
 
-async def delete_all_clones(account_id: uuid.UUID, settings: Settings) -> int:
+async def delete_all_clones(account_id: uuid.UUID, storage: Storage, store: ModelStore) -> int:
     """Erasure: every clone of the account, its photos and its weights. Returns how many."""
-    storage, store = make_storage(settings.storage_dir), ModelStore.from_settings(settings)
     clones = await Clone.filter(account_id=account_id)
     for clone in clones:
         await _remove(clone, storage, store)
@@ -186,7 +185,7 @@ async def require_ready_clone(account_id: uuid.UUID, clone_id: str) -> Clone:
     return clone
 
 
-async def adapter_path(account_id: uuid.UUID, clone_id: str, settings: Settings) -> str:
+async def adapter_path(account_id: uuid.UUID, clone_id: str, store: ModelStore) -> str:
     """The adapter file a job of ``account_id`` generates with (for the worker).
 
     Raises CloneUnavailableError when the clone is gone, not the account's, or not READY."""
@@ -196,7 +195,7 @@ async def adapter_path(account_id: uuid.UUID, clone_id: str, settings: Settings)
         clone = await Clone.get_or_none(id=parsed, account_id=account_id, status=CloneStatus.READY)
     if clone is None or clone.adapter_key is None:
         raise CloneUnavailableError("the clone is no longer available")
-    path = ModelStore.from_settings(settings).path(clone.adapter_key)
+    path = store.path(clone.adapter_key)
     if not await asyncio.to_thread(path.exists):
         raise CloneUnavailableError("the clone's weights are missing")
     return str(path)

@@ -23,10 +23,10 @@ import uuid
 from tortoise.transactions import in_transaction
 
 from neurall.billing import ledger
+from neurall.clock import now
 from neurall.clones.events import CloneEventData
 from neurall.clones.runtime import CloneRuntime
 from neurall.clones.store import ModelStore, upload_key, upload_prefix
-from neurall.generation.lifecycle import now
 from neurall.gpu.types import InferenceCanceled
 from neurall.orm.clones import ACTIVE_CLONE_STATUSES, Clone, CloneStatus
 
@@ -239,7 +239,5 @@ async def fail_clone(clone_id: uuid.UUID, error: str, runtime: CloneRuntime) -> 
 async def _tidy(clone: Clone, runtime: CloneRuntime) -> None:
     """An ended clone met again (a redelivered message): finish what a crash interrupted."""
     await delete_photos(clone.id, runtime)
-    if clone.status == CloneStatus.READY:
-        await ledger.settle(clone.ledger_reference, clone.held_credits)
-    else:
-        await ledger.release(clone.ledger_reference)
+    charge = clone.held_credits if clone.status == CloneStatus.READY else 0
+    await ledger.end_hold(clone.ledger_reference, charge)

@@ -10,17 +10,18 @@ numbered without a transaction (see ``SEQ_SLOTS_PER_STEP`` and neurall.generatio
 
 from __future__ import annotations
 
+import bisect
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from neurall.bus.events import EventType, ImageRef, JobEventBus, JobEventData
+from neurall.clock import now
 from neurall.orm.jobs import TERMINAL_STATUSES, Job, JobImage, JobStatus
-from neurall.workers.events import EventType, ImageRef, JobEventBus, JobEventData
 
 # Queue positions are announced to at most this many waiting jobs after each change; jobs
 # further back learn theirs when they move into this window.
@@ -35,10 +36,6 @@ POSITION_ANNOUNCE_LIMIT = 50
 SEQ_SLOTS_PER_STEP = 2
 
 ACTIVE = frozenset({JobStatus.QUEUED, JobStatus.RUNNING})
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def image_ref(image: JobImage) -> ImageRef:
@@ -86,12 +83,33 @@ def event_for(
     )
 
 
-async def snapshot(job: Job, images: list[JobImage] | None = None) -> JobEventData:
+async def queue_positions(jobs: Sequence[Job]) -> dict[uuid.UUID, int]:
+    """``queue_position`` of each queued job of ``jobs``, in two queries whatever their
+    number: how many wait ahead of the oldest, then the queued jobs up to the newest."""
+    queued = sorted((j for j in jobs if j.status == JobStatus.QUEUED), key=lambda j: j.created_at)
+    if not queued:
+        return {}
+    oldest, newest = queued[0].created_at, queued[-1].created_at
+    ahead_of_oldest = await Job.filter(status=JobStatus.QUEUED, created_at__lt=oldest).count()
+    between = sorted(
+        await Job.filter(
+            status=JobStatus.QUEUED, created_at__gte=oldest, created_at__lt=newest
+        ).values_list("created_at", flat=True)
+    )
+    return {j.id: ahead_of_oldest + bisect.bisect_left(between, j.created_at) for j in queued}
+
+
+async def snapshot(
+    job: Job, images: list[JobImage] | None = None, position: int | None = None
+) -> JobEventData:
     """The job's current state as an event with its latest seq (what a subscriber sees
-    first). ``images``: a succeeded job's images when the caller already has them."""
+    first). ``images``: a succeeded job's images, ``position``: a queued job's place, when
+    the caller already has them."""
     match job.status:
         case JobStatus.QUEUED:
-            return event_for(job, EventType.QUEUED, position=await queue_position(job))
+            if position is None:
+                position = await queue_position(job)
+            return event_for(job, EventType.QUEUED, position=position)
         case JobStatus.RUNNING:
             return event_for(job, EventType.PROGRESS if job.step else EventType.STARTED)
         case JobStatus.SUCCEEDED:
@@ -104,14 +122,15 @@ async def snapshot(job: Job, images: list[JobImage] | None = None) -> JobEventDa
 
 
 async def snapshots(jobs: Sequence[Job]) -> list[JobEventData]:
-    """``snapshot`` of a page of jobs, with the images of all of them in one query rather
-    than one query per job."""
+    """``snapshot`` of a page of jobs, with the images and queue positions of all of them
+    in a query or two rather than one per job."""
     succeeded = [job.id for job in jobs if job.status == JobStatus.SUCCEEDED]
     images: dict[uuid.UUID, list[JobImage]] = defaultdict(list)
     if succeeded:
         for image in await JobImage.filter(job_id__in=succeeded).order_by("index"):
             images[image.job_id].append(image)
-    return [await snapshot(job, images.get(job.id, [])) for job in jobs]
+    positions = await queue_positions(jobs)
+    return [await snapshot(job, images.get(job.id, []), positions.get(job.id)) for job in jobs]
 
 
 async def transition(

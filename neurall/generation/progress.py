@@ -28,9 +28,9 @@ import struct
 import time
 import uuid
 
+from neurall.bus.events import EventType, ImageRef, JobEventBus, JobEventData
 from neurall.generation.lifecycle import SEQ_SLOTS_PER_STEP
 from neurall.orm.jobs import Job, JobStatus
-from neurall.workers.events import EventType, ImageRef, JobEventBus, JobEventData
 
 
 def preview_ref(job_id: uuid.UUID, step: int, png: bytes, seed: int) -> ImageRef:

@@ -2,30 +2,30 @@
 
 Submission is one transaction: the job row and its credit hold are written together, so a
 job never exists without its hold and a hold never without its job. The message that
-carries the job to a worker holds only the job id (see neurall.generation.payloads).
+carries the job to a worker holds only the job id (see neurall.storage.payloads).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from neurall.billing import ledger, pricing
+from neurall.bus.events import EventType
 from neurall.clones.service import require_ready_clone
 from neurall.errors import ConflictError, NotFoundError, RateLimitedError
-from neurall.generation.lifecycle import announce_positions, event_for, now, transition
-from neurall.generation.params import GenerateParams
+from neurall.generation.lifecycle import announce_positions, event_for, transition
+from neurall.generation.runtime import GenerationRuntime
+from neurall.gpu import codec
+from neurall.gpu.types import GenerationRequest
 from neurall.ids import parse_id
 from neurall.orm.accounts import Account
 from neurall.orm.jobs import TERMINAL_STATUSES, Job, JobSource, JobStatus
+from neurall.orm.pages import newest_first
 from neurall.ratelimit import RateLimit
-from neurall.workers.events import EventType
-from neurall.workers.runtime import GenerationRuntime
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 ACTIVE_CAP_RETRY_AFTER_S = 5.0
 
 
-def estimate_cost(params: GenerateParams, runtime: GenerationRuntime) -> int:
+def estimate_cost(params: GenerationRequest, runtime: GenerationRuntime) -> int:
     return pricing.generation_cost(
         params.width,
         params.height,
@@ -53,7 +53,7 @@ async def _existing(account: Account, key: str | None) -> Job | None:
 async def submit(
     account: Account,
     source: JobSource,
-    params: GenerateParams,
+    params: GenerationRequest,
     runtime: GenerationRuntime,
     *,
     idempotency_key: str | None = None,
@@ -73,7 +73,7 @@ async def submit(
     job_id = uuid.uuid4()
     if source == JobSource.API:
         # Stored before the job exists, so a worker never sees a job without its request.
-        await runtime.payloads.put(job_id, params.to_json())
+        await runtime.payloads.put(job_id, codec.to_json(params))
     try:
         async with in_transaction():
             # The hold first: it locks the account row, so concurrent submissions of one
@@ -88,7 +88,7 @@ async def submit(
                 account_id=account.id,
                 source=source,
                 idempotency_key=idempotency_key,
-                params=params.to_dict() if source == JobSource.PLAYGROUND else None,
+                params=codec.to_json_dict(params) if source == JobSource.PLAYGROUND else None,
                 total_steps=params.steps,
                 num_images=params.num_images,
                 held_credits=cost,
@@ -135,20 +135,11 @@ async def get_job(account: Account, job_id: str) -> Job | None:
 async def list_jobs(
     account: Account, *, first: int, after: str | None, status: JobStatus | None
 ) -> tuple[list[Job], bool]:
-    """Newest first; ``after`` is the id of the last job of the previous page."""
+    """Up to ``first`` of the caller's jobs after the cursor ``after``, newest first."""
     query = Job.filter(account_id=account.id)
     if status is not None:
         query = query.filter(status=status)
-    if after is not None:
-        cursor = await get_job(account, after)
-        if cursor is None:
-            return [], False
-        created: datetime = cursor.created_at
-        query = query.filter(
-            Q(created_at__lt=created) | (Q(created_at=created) & Q(id__lt=cursor.id))
-        )
-    rows = await query.order_by("-created_at", "-id").limit(first + 1)
-    return rows[:first], len(rows) > first
+    return await newest_first(query, first, after)
 
 
 async def cancel(account: Account, job_id: str, runtime: GenerationRuntime) -> Job:
@@ -157,12 +148,6 @@ async def cancel(account: Account, job_id: str, runtime: GenerationRuntime) -> J
     job = await get_job(account, job_id)
     if job is None:
         raise NotFoundError()
-
-    async def settle(job: Job) -> None:
-        if job.cost_credits:
-            await ledger.settle(job.ledger_reference, job.cost_credits)
-        else:
-            await ledger.release(job.ledger_reference)
 
     was_queued = job.status == JobStatus.QUEUED
     for _ in range(3):  # a worker may move the job between our read and our lock
@@ -176,7 +161,7 @@ async def cancel(account: Account, job_id: str, runtime: GenerationRuntime) -> J
             EventType.CANCELED,
             allowed_from=[job.status] if job.status not in TERMINAL_STATUSES else [],
             updates={"status": JobStatus.CANCELED, "cost_credits": charge, "eta_seconds": None},
-            inside=lambda j: _then_none(settle(j)),
+            inside=lambda j: ledger.end_hold(j.ledger_reference, j.cost_credits or 0),
         )
         if result is not None:
             job, event = result
@@ -189,10 +174,6 @@ async def cancel(account: Account, job_id: str, runtime: GenerationRuntime) -> J
         if job.status in TERMINAL_STATUSES:
             break
     raise ConflictError(f"The job has already ended ({job.status.value}).")
-
-
-async def _then_none(awaitable: object) -> None:
-    await awaitable  # type: ignore[misc]
 
 
 async def fail(job_id: uuid.UUID, error: str, runtime: GenerationRuntime) -> Job | None:
@@ -208,7 +189,7 @@ async def fail(job_id: uuid.UUID, error: str, runtime: GenerationRuntime) -> Job
             "cost_credits": 0,
             "eta_seconds": None,
         },
-        inside=lambda j: _then_none(ledger.release(j.ledger_reference)),
+        inside=lambda j: ledger.release(j.ledger_reference),
     )
     if result is None:
         return None
@@ -221,10 +202,7 @@ async def cleanup_after_end(job: Job, runtime: GenerationRuntime) -> None:
     a redelivered message after a crash between commit and cleanup finishes it here)."""
     if job.status not in TERMINAL_STATUSES:
         return
-    if job.cost_credits:
-        await ledger.settle(job.ledger_reference, job.cost_credits)
-    else:
-        await ledger.release(job.ledger_reference)
+    await ledger.end_hold(job.ledger_reference, job.cost_credits or 0)
     await runtime.payloads.delete(job.id)
 
 
@@ -235,6 +213,5 @@ __all__ = [
     "fail",
     "get_job",
     "list_jobs",
-    "now",
     "submit",
 ]

@@ -19,8 +19,8 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 
 from neurall.gpu.loading import MODEL_LOAD_LOCK
-from neurall.gpu.pipeline import TINY_MODEL
 from neurall.gpu.tiny import build_tiny_pipeline
+from neurall.gpu.types import TINY_MODEL
 
 LORA_TARGET_MODULES = ("to_k", "to_q", "to_v", "to_out.0")
 

@@ -14,8 +14,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from neurall.gpu.batching import BatchRunner
-from neurall.gpu.pipeline import TINY_MODEL, Pipeline
+from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.types import (
+    TINY_MODEL,
     GenerationRequest,
     GenerationResult,
     InferenceError,

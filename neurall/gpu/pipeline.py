@@ -23,11 +23,10 @@ from neurall.gpu.images import encode_rgb_array, latent_preview_png
 from neurall.gpu.invariance import make_batch_invariant
 from neurall.gpu.loading import MODEL_LOAD_LOCK
 from neurall.gpu.tiny import build_tiny_pipeline
-from neurall.gpu.types import GenerationRequest, GenerationResult, InferenceCanceled
+from neurall.gpu.types import TINY_MODEL, GenerationRequest, GenerationResult, InferenceCanceled
 
 logger = logging.getLogger(__name__)
 
-TINY_MODEL = "tiny"
 
 # on_step(step, previews): step is 1-based; previews holds, per request of the batch, a PNG
 # when that request asked for a preview at this step, else None.
@@ -102,16 +101,6 @@ class Pipeline:
             "loaded model %s on %s (%s) in %.1fs", model, device, dtype, time.monotonic() - started
         )
         return cls(pipe, adapter_cache_size=adapter_cache_size)
-
-    @property
-    def native_size(self) -> tuple[int, int]:
-        """(width, height) the model was trained at."""
-        unet = self._pipe.unet
-        size = unet.config.sample_size
-        if isinstance(size, int):
-            size = (size, size)
-        height, width = (int(s) * int(self._pipe.vae_scale_factor) for s in size)
-        return width, height
 
     @property
     def device(self) -> torch.device:

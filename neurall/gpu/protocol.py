@@ -7,9 +7,14 @@ KIND_ERROR. A response with no ``kind`` output is padding (see triton_server) an
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+
+from neurall.gpu.codec import decode_value, encode_value, field_types
+from neurall.gpu.types import GenerationRequest
 
 MODEL_NAME = "neurall_txt2img"
 
@@ -18,19 +23,20 @@ KIND_FINAL = 1
 KIND_ERROR = 2
 
 # name -> (numpy dtype, Triton datatype, shape without the batch dimension)
-INPUTS: dict[str, tuple[type, str, tuple[int, ...]]] = {
-    "prompt": (np.bytes_, "BYTES", (1,)),
-    "negative_prompt": (np.bytes_, "BYTES", (1,)),
-    "width": (np.int32, "INT32", (1,)),
-    "height": (np.int32, "INT32", (1,)),
-    "steps": (np.int32, "INT32", (1,)),
-    # float64, not float32: 7.3 must reach the pipeline as the same double the embedded
-    # backend would use, or the images differ.
-    "guidance_scale": (np.float64, "FP64", (1,)),
-    "seed": (np.int64, "INT64", (1,)),
-    "num_images": (np.int32, "INT32", (1,)),
-    "adapter_path": (np.bytes_, "BYTES", (1,)),
-    "preview_every": (np.int32, "INT32", (1,)),
+TensorSpec = tuple[type, str, tuple[int, ...]]
+
+# The inputs are the request record's fields, every one of them, typed by annotation: ints
+# as INT64, floats as FP64 (7.3 must reach the pipeline as the same double the embedded
+# backend would use, or the images differ), strings as UTF-8, and anything else (optional
+# values, tuples) as the JSON codec's encoding of the value.
+_SCALARS: dict[Any, TensorSpec] = {
+    int: (np.int64, "INT64", (1,)),
+    float: (np.float64, "FP64", (1,)),
+    str: (np.bytes_, "BYTES", (1,)),
+}
+JSON_INPUTS = frozenset(n for n, t in field_types().items() if t not in _SCALARS)
+INPUTS: dict[str, TensorSpec] = {
+    name: _SCALARS.get(type_, _SCALARS[str]) for name, type_ in field_types().items()
 }
 
 OUTPUTS: dict[str, tuple[type, str, tuple[int, ...]]] = {
@@ -52,3 +58,30 @@ def first_value(array: Any) -> Any:
 def as_bytes(array: Any) -> bytes:
     value = first_value(array)
     return bytes(value) if not isinstance(value, str) else value.encode("utf-8")
+
+
+def to_tensors(request: GenerationRequest) -> dict[str, np.ndarray]:
+    """The request as (1, 1) input arrays, one per field."""
+    tensors = {}
+    for name, (dtype, datatype, _shape) in INPUTS.items():
+        value = getattr(request, name)
+        if datatype == "BYTES":
+            text = json.dumps(encode_value(value)) if name in JSON_INPUTS else value
+            tensors[name] = np.array([[text.encode("utf-8")]], dtype=np.object_)
+        else:
+            tensors[name] = np.array([[value]], dtype=dtype)
+    return tensors
+
+
+def from_tensors(inputs: Mapping[str, Any]) -> GenerationRequest:
+    """The request one client sent (its rows of a batch: (1,) or (1, 1) arrays)."""
+    hints = field_types()
+    values = {}
+    for name, (_dtype, datatype, _shape) in INPUTS.items():
+        if datatype != "BYTES":
+            values[name] = hints[name](first_value(inputs[name]))
+        elif name in JSON_INPUTS:
+            values[name] = decode_value(hints[name], json.loads(as_bytes(inputs[name])))
+        else:
+            values[name] = as_bytes(inputs[name]).decode("utf-8")
+    return GenerationRequest(**values)

@@ -16,12 +16,18 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
-import numpy as np
 from tritonclient.grpc import InferInput
 from tritonclient.grpc import aio as grpc_aio
 from tritonclient.utils import InferenceServerException
 
-from neurall.gpu.protocol import INPUTS, KIND_ERROR, KIND_FINAL, KIND_STEP, MODEL_NAME
+from neurall.gpu.protocol import (
+    INPUTS,
+    KIND_ERROR,
+    KIND_FINAL,
+    KIND_STEP,
+    MODEL_NAME,
+    to_tensors,
+)
 from neurall.gpu.types import (
     GenerationRequest,
     GenerationResult,
@@ -56,22 +62,9 @@ def _target(url: str) -> str:
 
 
 def _inputs(request: GenerationRequest) -> list[InferInput]:
-    values: dict[str, Any] = {
-        "prompt": request.prompt.encode("utf-8"),
-        "negative_prompt": (request.negative_prompt or "").encode("utf-8"),
-        "width": request.width,
-        "height": request.height,
-        "steps": request.steps,
-        "guidance_scale": request.guidance_scale,
-        "seed": request.seed,
-        "num_images": request.num_images,
-        "adapter_path": (request.adapter_path or "").encode("utf-8"),
-        "preview_every": request.preview_every,
-    }
     inputs = []
-    for name, (dtype, datatype, _shape) in INPUTS.items():
-        array = np.array([[values[name]]], dtype=np.object_ if datatype == "BYTES" else dtype)
-        tensor = InferInput(name, list(array.shape), datatype)
+    for name, array in to_tensors(request).items():
+        tensor = InferInput(name, list(array.shape), INPUTS[name][1])
         tensor.set_data_from_numpy(array)
         inputs.append(tensor)
     return inputs

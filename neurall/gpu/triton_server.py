@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from neurall.gpu.batching import BatchRunner
-from neurall.gpu.pipeline import TINY_MODEL, Pipeline
+from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.protocol import (
     INPUTS,
     KIND_ERROR,
@@ -37,11 +37,10 @@ from neurall.gpu.protocol import (
     KIND_STEP,
     MODEL_NAME,
     OUTPUTS,
-    as_bytes,
-    first_value,
+    from_tensors,
 )
 from neurall.gpu.types import (
-    GenerationRequest,
+    TINY_MODEL,
     GenerationResult,
     InferenceError,
     InferenceUnavailable,
@@ -52,23 +51,6 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_QUEUE_DELAY_US = 20_000
 Response = dict[str, np.ndarray]
-
-
-def _decode(request: Any) -> GenerationRequest:
-    adapter = as_bytes(request["adapter_path"]).decode("utf-8")
-    negative = as_bytes(request["negative_prompt"]).decode("utf-8")
-    return GenerationRequest(
-        prompt=as_bytes(request["prompt"]).decode("utf-8"),
-        negative_prompt=negative or None,
-        width=int(first_value(request["width"])),
-        height=int(first_value(request["height"])),
-        steps=int(first_value(request["steps"])),
-        guidance_scale=float(first_value(request["guidance_scale"])),
-        seed=int(first_value(request["seed"])),
-        num_images=int(first_value(request["num_images"])),
-        adapter_path=adapter or None,
-        preview_every=int(first_value(request["preview_every"])),
-    )
 
 
 def _int(value: int) -> np.ndarray:
@@ -127,8 +109,8 @@ class TritonModel:
         invalid = []
         for index, raw in enumerate(requests):
             try:
-                request = _decode(raw)
-            except (ValueError, UnicodeDecodeError, KeyError) as exc:
+                request = from_tensors(raw)
+            except (ValueError, TypeError, UnicodeDecodeError, KeyError) as exc:
                 invalid.append((index, InferenceError(f"invalid request: {exc}")))
                 continue
             try:
@@ -258,7 +240,7 @@ def serve(
 def main(argv: list[str] | None = None) -> None:
     """Command line of `neurall gpu` (also `python -m neurall.gpu.triton_server`)."""
     parser = argparse.ArgumentParser(prog="neurall gpu", description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=os.environ.get("NEURALL_MODEL", TINY_MODEL))
+    parser.add_argument("--model", default=TINY_MODEL)
     parser.add_argument("--cache-dir", type=Path, default=Path("neurall-data/models"))
     parser.add_argument("--host", default="0.0.0.0")  # noqa: S104 - see serve()
     parser.add_argument("--grpc-port", type=int, default=8001)

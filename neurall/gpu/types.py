@@ -8,10 +8,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# The built-in model (random weights, built locally; see neurall.gpu.tiny).
+TINY_MODEL = "tiny"
+
+
+def native_size(model: str) -> int:
+    """The side the model was trained at: 64 for the tiny model, 512 for SD-family ones
+    (what unset widths, heights and training resolutions default to)."""
+    return 64 if model == TINY_MODEL else 512
+
+
+# Fields the worker fills in at run time, from this deployment's state rather than from
+# the caller: they travel to the pipeline (Triton tensors) but are never stored with a job.
+RUN_FIELD = {"run": True}
+
 
 @dataclass(frozen=True, slots=True)
 class GenerationRequest:
-    """One text-to-image job as the inference layer sees it.
+    """The one record of a generation request, from the API down to the pipeline.
+
+    GraphQL converts its input to this record once (neurall.generation.params.validate);
+    the stored JSON of a playground job (or an API job's payload) and the Triton tensors are
+    derived from its fields by one codec each (neurall.gpu.codec, neurall.gpu.protocol), so
+    a new parameter is added here, in the GraphQL input and in the pipeline call only.
 
     Image ``i`` of a request is seeded with ``seed + i``, so a request's output depends only on
     its own fields, never on which other requests it was batched with.
@@ -25,10 +44,12 @@ class GenerationRequest:
     guidance_scale: float
     seed: int
     num_images: int
-    # A LoRA adapter (safetensors) for a "clone"; None means the base model.
-    adapter_path: str | None = None
-    # Send a low-resolution preview every N steps; 0 disables previews.
-    preview_every: int = 0
+    # The caller's trained clone to generate with (an id); None means the base model.
+    clone_id: str | None = None
+    # Where this deployment keeps that clone's LoRA adapter (safetensors), set by the worker.
+    adapter_path: str | None = field(default=None, metadata=RUN_FIELD)
+    # Send a low-resolution preview every N steps (the server's setting); 0 disables them.
+    preview_every: int = field(default=0, metadata=RUN_FIELD)
 
     def __post_init__(self) -> None:
         # Validation belongs to the API layer (server bounds); these checks only keep a
@@ -50,7 +71,7 @@ class GenerationRequest:
         return (
             f"GenerationRequest({self.width}x{self.height}, steps={self.steps}, "
             f"guidance_scale={self.guidance_scale}, num_images={self.num_images}, "
-            f"adapter={'yes' if self.adapter_path else 'no'}, "
+            f"adapter={'yes' if self.clone_id or self.adapter_path else 'no'}, "
             f"preview_every={self.preview_every})"
         )
 

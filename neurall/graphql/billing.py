@@ -22,6 +22,7 @@ from neurall.graphql.errors import (
 from neurall.graphql.pagination import PageInfo, clamp_first, page_info
 from neurall.graphql.permissions import require_scope, require_signed_in
 from neurall.orm import billing as orm
+from neurall.orm.pages import cursor_of
 
 
 @strawberry.enum(description="What caused a ledger entry.")
@@ -102,10 +103,7 @@ class BillingQuery:
             rows, more = await history.ledger_page(viewer.account.id, clamp_first(first, 50), after)
         except DomainError as exc:
             raise PublicError(exc) from None
-        edges = [
-            LedgerEdge(cursor=history.encode_cursor(e), node=LedgerEntry.from_model(e))
-            for e in rows
-        ]
+        edges = [LedgerEdge(cursor=cursor_of(e), node=LedgerEntry.from_model(e)) for e in rows]
         return LedgerConnection(
             edges=edges,
             page_info=page_info(edges, more),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
@@ -11,10 +12,14 @@ from typing import Annotated
 import strawberry
 
 from neurall.accounts.viewer import Scope, Viewer
+from neurall.bus.events import ImageRef, JobEventData
+from neurall.config import Settings
 from neurall.errors import DomainError, NotFoundError
 from neurall.generation import params as gen_params
 from neurall.generation import service
 from neurall.generation.lifecycle import snapshot, snapshots
+from neurall.generation.runtime import GenerationRuntime
+from neurall.gpu.types import GenerationRequest
 from neurall.graphql.context import Info
 from neurall.graphql.errors import (
     Conflict,
@@ -31,8 +36,7 @@ from neurall.graphql.pagination import PageInfo, clamp_first, page_info
 from neurall.graphql.permissions import require_scope
 from neurall.graphql.shared_events import shared_object
 from neurall.orm import jobs as orm
-from neurall.workers.events import ImageRef, JobEventData
-from neurall.workers.runtime import GenerationRuntime
+from neurall.orm.pages import cursor_of
 
 
 @strawberry.enum(description="Where a job is in its life.")
@@ -81,18 +85,9 @@ class GenerateInput:
         default=None, description="Generate with a trained clone of the caller's."
     )
 
-    def to_domain(self) -> gen_params.GenerateInput:
-        return gen_params.GenerateInput(
-            prompt=self.prompt,
-            negative_prompt=self.negative_prompt,
-            width=self.width,
-            height=self.height,
-            steps=self.steps,
-            guidance_scale=self.guidance_scale,
-            seed=self.seed,
-            num_images=self.num_images,
-            clone_id=None if self.clone_id is None else str(self.clone_id),
-        )
+    def to_request(self, settings: Settings) -> GenerationRequest:
+        """The one conversion to the request record: the fields carry its names."""
+        return gen_params.validate(dataclasses.asdict(self), settings)
 
 
 @strawberry.type(description="The request as sent (PLAYGROUND jobs only).")
@@ -304,14 +299,17 @@ class GenerationQuery:
         status: JobStatus | None = None,
     ) -> JobConnection:
         viewer = _public(info)
-        rows, more = await service.list_jobs(
-            viewer.account,
-            first=clamp_first(first),
-            after=after,
-            status=orm.JobStatus(status.value) if status else None,
-        )
+        try:
+            rows, more = await service.list_jobs(
+                viewer.account,
+                first=clamp_first(first),
+                after=after,
+                status=orm.JobStatus(status.value) if status else None,
+            )
+        except DomainError as exc:
+            raise PublicError(exc) from None
         edges = [
-            JobEdge(cursor=str(job.id), node=node)
+            JobEdge(cursor=cursor_of(job), node=node)
             for job, node in zip(rows, await job_types(info, rows), strict=True)
         ]
         return JobConnection(
@@ -323,7 +321,7 @@ class GenerationQuery:
     async def estimate_cost(self, info: Info, input: GenerateInput) -> int:
         _public(info)
         try:
-            params = gen_params.validate(input.to_domain(), info.context.services.settings)
+            params = input.to_request(info.context.services.settings)
         except DomainError as exc:
             raise PublicError(exc) from None
         return service.estimate_cost(params, generation_runtime(info))
@@ -341,7 +339,7 @@ class GenerationMutation:
     ) -> GenerateResult:
         viewer = _generate_viewer(info)
         key = gen_params.check_idempotency_key(idempotency_key)
-        params = gen_params.validate(input.to_domain(), info.context.services.settings)
+        params = input.to_request(info.context.services.settings)
         source = orm.JobSource.API if viewer.via_api_key else orm.JobSource.PLAYGROUND
         job = await service.submit(
             viewer.account,

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 import strawberry
 
-from neurall.errors import DomainError, InvalidInputError
+from neurall.errors import DomainError
 from neurall.graphql.context import Info
 from neurall.graphql.deleted import Deleted, DeleteResult
 from neurall.graphql.errors import PublicError, returns_user_errors
 from neurall.graphql.generation import Job, generation_runtime, job_types
-from neurall.graphql.pagination import (
-    PageInfo,
-    clamp_first,
-    decode_cursor,
-    encode_cursor,
-    page_info,
-)
+from neurall.graphql.pagination import PageInfo, clamp_first, page_info
 from neurall.graphql.permissions import require_session
 from neurall.history import service
 from neurall.orm import jobs as orm
+from neurall.orm.pages import cursor_of
 
 
 @strawberry.type(description="A playground job kept with its parameters and images.")
@@ -43,20 +37,9 @@ class HistoryConnection:
     page_info: PageInfo
 
 
-def _position(after: str | None) -> tuple[datetime, uuid.UUID] | None:
-    parts = decode_cursor(after, 2)
-    if parts is None:
-        return None
-    try:
-        return datetime.fromisoformat(str(parts[0])), uuid.UUID(str(parts[1]))
-    except ValueError:
-        raise InvalidInputError("This cursor is not valid.", ["after"]) from None
-
-
 def _item(job: orm.Job, node: Job) -> HistoryEdge:
-    cursor = encode_cursor(job.created_at.isoformat(), str(job.id))
     item = HistoryItem(id=strawberry.ID(str(job.id)), job=node, created_at=job.created_at)
-    return HistoryEdge(cursor=cursor, node=item)
+    return HistoryEdge(cursor=cursor_of(job), node=item)
 
 
 @strawberry.type
@@ -67,9 +50,7 @@ class HistoryQuery:
     ) -> HistoryConnection:
         try:
             viewer = require_session(info)
-            rows, more = await service.history_page(
-                viewer.account.id, clamp_first(first), _position(after)
-            )
+            rows, more = await service.history_page(viewer.account.id, clamp_first(first), after)
         except DomainError as exc:
             raise PublicError(exc) from None
         edges = [

@@ -10,8 +10,8 @@ import strawberry
 
 from neurall.accounts.viewer import Scope
 from neurall.audit import AuditEventType
+from neurall.clock import now
 from neurall.errors import DomainError
-from neurall.generation.lifecycle import now
 from neurall.graphql.context import Info
 from neurall.graphql.deleted import Deleted
 from neurall.graphql.errors import (

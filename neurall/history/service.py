@@ -12,18 +12,16 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
-
-from tortoise.expressions import Q
 
 from neurall.errors import ConflictError, NotFoundError
 from neurall.generation import service as generation
 from neurall.generation.lifecycle import ACTIVE
+from neurall.generation.runtime import GenerationRuntime
 from neurall.ids import parse_id
 from neurall.orm.accounts import Account
 from neurall.orm.jobs import Job, JobSource
+from neurall.orm.pages import newest_first
 from neurall.storage import Storage
-from neurall.workers.runtime import GenerationRuntime
 
 log = logging.getLogger(__name__)
 
@@ -34,16 +32,12 @@ def job_image_prefix(job_id: uuid.UUID) -> str:
 
 
 async def history_page(
-    account_id: uuid.UUID, first: int, after: tuple[datetime, uuid.UUID] | None
+    account_id: uuid.UUID, first: int, after: str | None
 ) -> tuple[list[Job], bool]:
-    """Up to ``first`` PLAYGROUND jobs older than the ``after`` position (created_at, id),
-    newest first, and whether more follow."""
+    """Up to ``first`` PLAYGROUND jobs after the cursor ``after``, newest first, and
+    whether more follow."""
     query = Job.filter(account_id=account_id, source=JobSource.PLAYGROUND)
-    if after is not None:
-        created, job_id = after
-        query = query.filter(Q(created_at__lt=created) | (Q(created_at=created) & Q(id__lt=job_id)))
-    rows = await query.order_by("-created_at", "-id").limit(first + 1)
-    return rows[:first], len(rows) > first
+    return await newest_first(query, first, after)
 
 
 async def delete_jobs(

@@ -2,7 +2,7 @@
 
 Privacy: the request itself (prompt, negative prompt, parameters) is stored in ``params``
 only for PLAYGROUND jobs. API jobs keep it in an ephemeral payload store (see
-neurall.generation.payloads) and this table holds only what running and billing the job
+neurall.storage.payloads) and this table holds only what running and billing the job
 need: the step count and the number of images. Images record their own size and seed,
 which the contract's Image type returns; they are deleted with the image.
 """

@@ -17,16 +17,16 @@ from tortoise.transactions import in_transaction
 
 from neurall import audit
 from neurall.accounts.service import AuthThrottle, verify_current_password
+from neurall.clock import now
 from neurall.clones.service import delete_all_clones
 from neurall.errors import InvalidInputError, RateLimitedError
-from neurall.generation.lifecycle import now
+from neurall.generation.runtime import GenerationRuntime
 from neurall.history.service import delete_jobs
 from neurall.orm.accounts import Account, ApiKey, Session
 from neurall.orm.audit import AuditEvent
 from neurall.orm.billing import LedgerEntry
 from neurall.orm.jobs import Job
 from neurall.orm.privacy import DataExport, UsageLog
-from neurall.workers.runtime import GenerationRuntime
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ async def erase_account(account: Account, runtime: GenerationRuntime) -> None:
     storage = runtime.storage
     # Jobs first: cancelling active ones settles their credits before the rest goes.
     await delete_jobs(account, await Job.filter(account_id=account.id), runtime, storage)
-    await delete_all_clones(account.id, runtime.settings)
+    await delete_all_clones(account.id, storage, runtime.models)
     for export in await DataExport.filter(account_id=account.id):
         if export.storage_key:
             await storage.delete(export.storage_key)

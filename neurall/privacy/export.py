@@ -24,9 +24,9 @@ from typing import Any
 
 from tortoise.models import Model
 
+from neurall.clock import now
 from neurall.config import Settings
 from neurall.errors import RateLimitedError
-from neurall.generation.lifecycle import now
 from neurall.ids import parse_id
 from neurall.orm.accounts import Account, ApiKey
 from neurall.orm.audit import AuditEvent

@@ -76,7 +76,3 @@ async def usage_days(
         day[1] += images
         day[2] += credits
     return [UsageDay(day, *values) for day, values in sorted(totals.items())]
-
-
-async def delete_usage_before(cutoff: datetime) -> int:
-    return await UsageLog.filter(created_at__lt=cutoff).delete()

@@ -1,4 +1,5 @@
-"""The retention policies. Each is one bulk delete with its TTL and reason."""
+"""The account-security retention policies: sessions, audit events, rate-limit buckets.
+Each is one bulk delete with its TTL and reason."""
 
 from __future__ import annotations
 
@@ -9,11 +10,9 @@ from tortoise.expressions import Q
 from neurall.audit import delete_expired_audit_events
 from neurall.orm.accounts import Session
 from neurall.ratelimit_database import delete_idle_buckets
-from neurall.retention import privacy_policies  # noqa: F401 - registers issue 5's policies
-from neurall.retention.sweeper import RetentionContext, policy
+from neurall.retention.context import RetentionContext
 
 
-@policy("expired-sessions")
 async def expired_sessions(ctx: RetentionContext) -> int:
     """Sessions past their absolute expiry (NEURALL_SESSION_ABSOLUTE_TIMEOUT_S, 30 days) or
     unused for the idle timeout (NEURALL_SESSION_IDLE_TIMEOUT_S, 7 days). Such a session
@@ -25,14 +24,12 @@ async def expired_sessions(ctx: RetentionContext) -> int:
     ).delete()
 
 
-@policy("audit-events")
 async def audit_events(ctx: RetentionContext) -> int:
     """Audit events older than NEURALL_AUDIT_RETENTION_DAYS (365): long enough to
     investigate an account takeover found months later, no longer (they hold IPs)."""
     return await delete_expired_audit_events(ctx.now, ctx.settings.audit_retention_days)
 
 
-@policy("idle-rate-limit-buckets")
 async def idle_rate_limit_buckets(ctx: RetentionContext) -> int:
     """Shared rate-limit buckets (NEURALL_RATE_LIMIT_BACKEND=database) untouched for a
     day: every limit refills within an hour, so such a bucket is full, and a missing row

@@ -1,8 +1,7 @@
-"""The retention policies of issue 5: API results, usage logs, exports, uploads, orphans.
+"""The privacy retention policies: API results, usage logs, exports, uploads, orphans.
 
 Each is one bulk delete (rows in one statement, then the files they named) and returns how
-many records or blobs it removed. Storage is the settings' storage directory, the same
-one every process shares.
+many records or blobs it removed, from the database and the storage every process shares.
 """
 
 from __future__ import annotations
@@ -14,17 +13,12 @@ from tortoise.expressions import Q
 
 from neurall.orm.jobs import JobImage
 from neurall.orm.privacy import DataExport, ExportStatus, UsageLog
-from neurall.retention.sweeper import RetentionContext, policy
-from neurall.storage import Storage, StoredObject, make_storage
+from neurall.retention.context import RetentionContext
+from neurall.storage import StoredObject
 
 _BATCH = 500
 
 
-def _storage(ctx: RetentionContext) -> Storage:
-    return make_storage(ctx.settings.storage_dir)
-
-
-@policy("expired-api-results")
 async def expired_api_results(ctx: RetentionContext) -> int:
     """API images past their expires_at (NEURALL_API_IMAGE_TTL_S, 15 minutes after the job
     finished) that were never fetched in full (a full fetch deletes them at once). The
@@ -37,13 +31,12 @@ async def expired_api_results(ctx: RetentionContext) -> int:
     deleted = 0
     for start in range(0, len(ids), _BATCH):
         deleted += await JobImage.filter(id__in=ids[start : start + _BATCH]).delete()
-    storage = _storage(ctx)
+    storage = ctx.storage
     for _, key in expired:
         await storage.delete(key)
     return deleted
 
 
-@policy("usage-logs")
 async def usage_logs(ctx: RetentionContext) -> int:
     """Usage logs older than NEURALL_USAGE_RETENTION_DAYS (90): long enough for security
     investigations and billing questions about recent API use, no longer (they hold IPs
@@ -52,7 +45,6 @@ async def usage_logs(ctx: RetentionContext) -> int:
     return await UsageLog.filter(created_at__lt=cutoff).delete()
 
 
-@policy("expired-exports")
 async def expired_exports(ctx: RetentionContext) -> int:
     """Data export zips past expires_at (NEURALL_EXPORT_TTL_S, 24 hours after they were
     built): a copy of everything the account holds must not linger once its owner had
@@ -61,7 +53,7 @@ async def expired_exports(ctx: RetentionContext) -> int:
     expired = await DataExport.filter(
         status=ExportStatus.READY, expires_at__lte=ctx.now
     ).values_list("id", "storage_key")
-    storage = _storage(ctx)
+    storage = ctx.storage
     for _, key in expired:
         if key:
             await storage.delete(key)
@@ -76,14 +68,13 @@ async def expired_exports(ctx: RetentionContext) -> int:
     return len(expired)
 
 
-@policy("abandoned-uploads")
 async def abandoned_uploads(ctx: RetentionContext) -> int:
     """Temporary uploads (storage under uploads/) older than NEURALL_ABANDONED_UPLOAD_TTL_S
     (6 hours) whose clone is not queued or training: uploads are for processing only and
     training deletes its photos when it ends; this catches what a crash or an abandoned
     upload left behind."""
     cutoff = ctx.now - timedelta(seconds=ctx.settings.abandoned_upload_ttl_s)
-    storage = _storage(ctx)
+    storage = ctx.storage
     old = [o for o in await storage.list_objects("uploads") if o.modified_at < cutoff]
     active = await _active_clone_ids({_clone_id(o) for o in old} - {None})
     removed = 0
@@ -121,14 +112,13 @@ async def _active_clone_ids(ids: set[uuid.UUID | None]) -> set[uuid.UUID | None]
     return found
 
 
-@policy("orphaned-blobs")
 async def orphaned_blobs(ctx: RetentionContext) -> int:
     """Files under images/ whose JobImage row is gone, and under exports/ whose export is
     not READY, older than NEURALL_GENERATION_TIME_LIMIT_S (a worker writes an image file
     just before its row, an export just before marking it READY). A crash between deleting
     a row and its file leaves such blobs; nothing can serve them, so they go."""
     cutoff = ctx.now - timedelta(seconds=ctx.settings.generation_time_limit_s)
-    storage = _storage(ctx)
+    storage = ctx.storage
     removed = 0
     images = [o.key for o in await storage.list_objects("images") if o.modified_at < cutoff]
     for start in range(0, len(images), _BATCH):

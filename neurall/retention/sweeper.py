@@ -1,4 +1,4 @@
-"""The retention sweeper: a registry of policies, run together.
+"""The retention sweeper: the list of policies, run together.
 
 Each policy is one bulk delete that returns how many records (or blobs) it removed, with a
 docstring stating the TTL and why. ``neurall retention run`` runs them on demand; the
@@ -11,17 +11,15 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
+from neurall import clock
 from neurall.config import Settings
+from neurall.retention import policies, privacy_policies
+from neurall.retention.context import RetentionContext
+from neurall.storage import Storage
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RetentionContext:
-    settings: Settings
-    now: datetime
 
 
 PolicyFunction = Callable[[RetentionContext], Awaitable[int]]
@@ -37,27 +35,25 @@ class Policy:
         return (self.run.__doc__ or "").strip()
 
 
-POLICIES: list[Policy] = []
+# Every policy, in the order a sweep runs them. A new policy is added here.
+POLICIES: list[Policy] = [
+    Policy("expired-api-results", privacy_policies.expired_api_results),
+    Policy("usage-logs", privacy_policies.usage_logs),
+    Policy("expired-exports", privacy_policies.expired_exports),
+    Policy("abandoned-uploads", privacy_policies.abandoned_uploads),
+    Policy("orphaned-blobs", privacy_policies.orphaned_blobs),
+    Policy("expired-sessions", policies.expired_sessions),
+    Policy("audit-events", policies.audit_events),
+    Policy("idle-rate-limit-buckets", policies.idle_rate_limit_buckets),
+]
 
 
-def policy(name: str) -> Callable[[PolicyFunction], PolicyFunction]:
-    """Register a retention policy under ``name`` (kebab-case, shown in logs and the CLI)."""
-
-    def register(function: PolicyFunction) -> PolicyFunction:
-        if any(p.name == name for p in POLICIES):
-            raise ValueError(f"retention policy {name!r} registered twice")
-        POLICIES.append(Policy(name, function))
-        return function
-
-    return register
-
-
-async def run_policies(settings: Settings, now: datetime | None = None) -> dict[str, int]:
+async def run_policies(
+    settings: Settings, storage: Storage, now: datetime | None = None
+) -> dict[str, int]:
     """Run every policy; one failing does not stop the others. Returns removed counts
     (-1 for a policy that failed; the error is logged)."""
-    import neurall.retention.policies  # noqa: F401 - registers the policies
-
-    context = RetentionContext(settings=settings, now=now or datetime.now(UTC))
+    context = RetentionContext(settings=settings, storage=storage, now=now or clock.now())
     removed: dict[str, int] = {}
     for item in POLICIES:
         started = time.perf_counter()

@@ -16,13 +16,12 @@ def export_handler(services: Services):
     async def handler(request: web.Request) -> web.Response:
         not_found = web.Response(status=404, text="not found")
         viewer = await authenticate(request, services.settings)
-        runtime = services.generation
-        if viewer is None or viewer.session is None or runtime is None:
+        if viewer is None or viewer.session is None:
             return not_found
         export = await downloadable(viewer.account.id, request.match_info["export_id"])
         if export is None or export.storage_key is None:
             return not_found
-        data = await runtime.storage.get(export.storage_key)
+        data = await services.storage.get(export.storage_key)
         if data is None:
             return not_found
         return web.Response(

@@ -15,7 +15,7 @@ import logging
 
 from aiohttp import web
 
-from neurall.generation.lifecycle import now
+from neurall.clock import now
 from neurall.ids import parse_id
 from neurall.orm.jobs import JobImage
 from neurall.services import Services
@@ -30,13 +30,12 @@ def image_handler(services: Services):
         not_found = web.Response(status=404, text="not found")
         viewer = await authenticate(request, services.settings)
         image_id = parse_id(request.match_info["image_id"])
-        runtime = services.generation
-        if viewer is None or image_id is None or runtime is None:
+        if viewer is None or image_id is None:
             return not_found
         image = await JobImage.get_or_none(id=image_id, job__account_id=viewer.account.id)
         if image is None or (image.expires_at is not None and image.expires_at <= now()):
             return not_found
-        data = await runtime.storage.get(image.storage_key)
+        data = await services.storage.get(image.storage_key)
         if data is None:
             return not_found
         response = web.StreamResponse(
@@ -52,7 +51,7 @@ def image_handler(services: Services):
         await response.write_eof()
         if image.expires_at is not None:
             # Reached only when every byte went out (a dropped connection raises above).
-            await discard_api_image(image, runtime.storage)
+            await discard_api_image(image, services.storage)
         return response
 
     return handler

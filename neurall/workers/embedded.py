@@ -19,18 +19,14 @@ from dramatiq.asyncio import set_event_loop_thread
 from neurall.clones.runtime import CloneRuntime
 from neurall.config import Settings
 from neurall.generation.lifecycle import ACTIVE
+from neurall.generation.runtime import GenerationRuntime
 from neurall.orm.clones import ACTIVE_CLONE_STATUSES, Clone
 from neurall.orm.jobs import Job
 from neurall.services import Services
-from neurall.workers.broker import (
-    ServerLoop,
-    build_broker,
-    declare_generation_actor,
-    declare_training_actor,
-    enqueuer,
-)
-from neurall.workers.maintenance import declare_maintenance_actors, retention_ticker
-from neurall.workers.runtime import GenerationRuntime
+from neurall.workers.actors import declare_actors
+from neurall.workers.broker import build_broker
+from neurall.workers.maintenance import retention_ticker
+from neurall.workers.server_loop import ServerLoop
 
 log = logging.getLogger(__name__)
 
@@ -39,16 +35,13 @@ def generation_context(
     settings: Settings, services: Services
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(_app: web.Application) -> AsyncIterator[None]:
-        runtime = GenerationRuntime.from_settings(settings)
+        runtime = GenerationRuntime.from_settings(settings, services.storage, services.models)
         await runtime.start()
-        broker = build_broker(settings)
-        actor = declare_generation_actor(broker, lambda: runtime, settings)
-        runtime.set_enqueue(enqueuer(actor))
-        services.generation = runtime
-        services.maintenance = declare_maintenance_actors(broker, lambda: runtime, settings)
-        clones = CloneRuntime.from_settings(settings)
+        clones = CloneRuntime.from_settings(settings, services.storage, services.models)
         await clones.start()
-        clones.set_enqueue(enqueuer(declare_training_actor(broker, lambda: clones, settings)))
+        broker = build_broker(settings)
+        services.maintenance = declare_actors(broker, runtime, clones, settings)
+        services.generation = runtime
         services.clones = clones
         worker: dramatiq.Worker | None = None
         server_loop: ServerLoop | None = None

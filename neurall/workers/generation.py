@@ -11,13 +11,17 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
+from dataclasses import replace
 
 from neurall.billing import ledger
+from neurall.bus.events import EventType
+from neurall.clock import now
 from neurall.clones.service import CloneUnavailableError, adapter_path
 from neurall.generation import service
-from neurall.generation.lifecycle import announce_positions, now, transition
-from neurall.generation.params import GenerateParams
+from neurall.generation.lifecycle import announce_positions, transition
 from neurall.generation.progress import ProgressReporter
+from neurall.generation.runtime import GenerationRuntime
+from neurall.gpu import codec
 from neurall.gpu.types import (
     GenerationRequest,
     GenerationResult,
@@ -26,8 +30,6 @@ from neurall.gpu.types import (
     StepProgress,
 )
 from neurall.orm.jobs import TERMINAL_STATUSES, Job, JobImage, JobSource, JobStatus
-from neurall.workers.events import EventType
-from neurall.workers.runtime import GenerationRuntime
 
 log = logging.getLogger(__name__)
 
@@ -40,32 +42,22 @@ def image_key(job_id: uuid.UUID, index: int) -> str:
     return f"images/{job_id}/{index}.png"
 
 
-async def _load_params(job: Job, runtime: GenerationRuntime) -> GenerateParams | None:
+async def _load_params(job: Job, runtime: GenerationRuntime) -> GenerationRequest | None:
     if job.source == JobSource.PLAYGROUND and job.params is not None:
-        return GenerateParams.from_dict(job.params)
+        return codec.from_json_dict(job.params)
     raw = await runtime.payloads.get(job.id)
-    return GenerateParams.from_json(raw) if raw is not None else None
+    return codec.from_json(raw) if raw is not None else None
 
 
-async def _request(
-    job: Job, params: GenerateParams, runtime: GenerationRuntime
+async def _for_this_run(
+    job: Job, params: GenerationRequest, runtime: GenerationRuntime
 ) -> GenerationRequest:
+    """The request with the run fields this deployment fills in."""
     adapter = None
     if params.clone_id is not None:
         # The owner's READY clone at run time (it may have been deleted since submission).
-        adapter = await adapter_path(job.account_id, params.clone_id, runtime.settings)
-    return GenerationRequest(
-        prompt=params.prompt,
-        negative_prompt=params.negative_prompt,
-        width=params.width,
-        height=params.height,
-        steps=params.steps,
-        guidance_scale=params.guidance_scale,
-        seed=params.seed,
-        num_images=params.num_images,
-        adapter_path=adapter,
-        preview_every=runtime.settings.preview_every_steps,
-    )
+        adapter = await adapter_path(job.account_id, params.clone_id, runtime.models)
+    return replace(params, adapter_path=adapter, preview_every=runtime.settings.preview_every_steps)
 
 
 async def run_job(job_id: str, runtime: GenerationRuntime) -> None:
@@ -135,7 +127,7 @@ async def run_job(job_id: str, runtime: GenerationRuntime) -> None:
 
 
 async def _infer(
-    job: Job, params: GenerateParams, runtime: GenerationRuntime
+    job: Job, params: GenerationRequest, runtime: GenerationRuntime
 ) -> GenerationResult | None:
     backend = await runtime.inference()
     # Every step is published; the row is written now and then (see generation.progress).
@@ -145,7 +137,7 @@ async def _infer(
         write_interval_s=runtime.settings.progress_write_interval_ms / 1000,
         seed=params.seed,
     )
-    stream = backend.generate(await _request(job, params, runtime))
+    stream = backend.generate(await _for_this_run(job, params, runtime))
     async with contextlib.aclosing(stream):  # leaving early cancels between steps
         async for item in stream:
             if isinstance(item, GenerationResult):
@@ -157,7 +149,7 @@ async def _infer(
 
 
 async def _finish(
-    job: Job, params: GenerateParams, result: GenerationResult, runtime: GenerationRuntime
+    job: Job, params: GenerationRequest, result: GenerationResult, runtime: GenerationRuntime
 ) -> None:
     # Files first, under keys fixed by the job, so a retry after a crash overwrites them.
     for index, png in enumerate(result.images):

@@ -17,15 +17,14 @@ import asyncio
 import logging
 import threading
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import dramatiq
 
 from neurall.config import Settings
+from neurall.generation.runtime import GenerationRuntime
 from neurall.privacy.export import build_export
 from neurall.retention.sweeper import run_policies
-from neurall.workers.runtime import GenerationRuntime
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +49,13 @@ class MaintenanceQueue:
 
 
 def declare_maintenance_actors(
-    broker: dramatiq.Broker, runtime: Callable[[], GenerationRuntime], settings: Settings
+    broker: dramatiq.Broker, runtime: GenerationRuntime, settings: Settings
 ) -> MaintenanceQueue:
     async def build_data_export(export_id: str) -> None:
-        await build_export(uuid.UUID(export_id), runtime().storage, settings)
+        await build_export(uuid.UUID(export_id), runtime.storage, settings)
 
     async def run_retention() -> None:
-        removed = await run_policies(settings)
+        removed = await run_policies(settings, runtime.storage)
         log.info("retention sweep: %s", removed)
 
     options = {"max_retries": 0, "time_limit": 30 * 60 * 1000}

@@ -21,17 +21,16 @@ from dramatiq.middleware import Middleware
 from tortoise.context import TortoiseContext
 
 from neurall.clones.runtime import CloneRuntime
+from neurall.clones.store import ModelStore
 from neurall.config import Settings
+from neurall.generation.runtime import GenerationRuntime
 from neurall.heap import freeze_long_lived_objects
 from neurall.orm import database
-from neurall.workers.broker import (
-    ServerLoop,
-    build_broker,
-    declare_generation_actor,
-    declare_training_actor,
-)
-from neurall.workers.maintenance import declare_maintenance_actors, start_retention_thread
-from neurall.workers.runtime import GenerationRuntime
+from neurall.storage import make_storage
+from neurall.workers.actors import declare_actors
+from neurall.workers.broker import build_broker
+from neurall.workers.maintenance import start_retention_thread
+from neurall.workers.server_loop import ServerLoop
 
 log = logging.getLogger(__name__)
 
@@ -97,13 +96,12 @@ def run_worker(
         raise SystemExit("neurall worker needs NEURALL_BROKER_URL (amqp://...)")
     # pika logs every connection step at INFO.
     logging.getLogger("pika").setLevel(logging.WARNING)
-    runtime = GenerationRuntime.from_settings(settings)
+    storage, models = make_storage(settings.storage_dir), ModelStore.from_settings(settings)
+    runtime = GenerationRuntime.from_settings(settings, storage, models)
     broker = build_broker(settings, worker=True)
-    clones = CloneRuntime.from_settings(settings)
+    clones = CloneRuntime.from_settings(settings, storage, models)
     broker.add_middleware(WorkerResources(settings, runtime, clones))
-    declare_generation_actor(broker, lambda: runtime, settings)
-    declare_training_actor(broker, lambda: clones, settings)
-    maintenance = declare_maintenance_actors(broker, lambda: runtime, settings)
+    maintenance = declare_actors(broker, runtime, clones, settings)
     stop = threading.Event()
 
     def on_signal(*_: Any) -> None:

@@ -11,9 +11,11 @@ import pytest
 
 from neurall.billing import ledger
 from neurall.clones.runtime import CloneRuntime
+from neurall.clones.store import ModelStore
 from neurall.config import Settings
 from neurall.orm import database
 from neurall.orm.accounts import Account
+from neurall.storage import make_storage
 
 # Fixtures shared with tests/gpu and tests/generation (the distributed stack and its client).
 from tests.generation.conftest import generation_settings
@@ -43,7 +45,9 @@ def settings(tmp_path: Path, database_url: str, model_cache_dir: Path) -> Settin
 async def runtime(settings: Settings) -> AsyncIterator[CloneRuntime]:
     """An open database and a clone runtime whose queue only records what was sent."""
     context = await database.open_database(settings.database_url)
-    clones = CloneRuntime.from_settings(settings)
+    clones = CloneRuntime.from_settings(
+        settings, make_storage(settings.storage_dir), ModelStore.from_settings(settings)
+    )
     queued: list[uuid.UUID] = []
 
     async def enqueue(clone_id: uuid.UUID) -> None:

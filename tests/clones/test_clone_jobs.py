@@ -9,14 +9,16 @@ from pathlib import Path
 import pytest
 
 from neurall.billing import ledger
+from neurall.clones.store import ModelStore
 from neurall.generation import service
-from neurall.generation.params import GenerateInput, validate
+from neurall.generation.params import validate
+from neurall.generation.runtime import GenerationRuntime
 from neurall.orm import database
 from neurall.orm.accounts import Account
 from neurall.orm.clones import Clone
 from neurall.orm.jobs import Job, JobSource, JobStatus
+from neurall.storage import make_storage
 from neurall.workers.generation import run_job
-from neurall.workers.runtime import GenerationRuntime
 from tests.clones.helpers import ready_clone_row
 from tests.generation.conftest import generation_settings
 
@@ -26,8 +28,9 @@ async def runtime(
     tmp_path: Path, database_url: str, tiny_models: Path
 ) -> AsyncIterator[GenerationRuntime]:
     """A runtime whose queue holds the job until the test runs it."""
+    settings = generation_settings(tmp_path / "data", database_url, tiny_models)
     runtime = GenerationRuntime.from_settings(
-        generation_settings(tmp_path / "data", database_url, tiny_models)
+        settings, make_storage(settings.storage_dir), ModelStore.from_settings(settings)
     )
 
     async def hold(_job_id: uuid.UUID) -> None:
@@ -47,7 +50,7 @@ async def test_clone_deleted_before_the_job_runs_fails_it_and_refunds(runtime):
         account.id, name="Ada", trigger_word="sks", adapter_key="gone.safetensors"
     )
     params = validate(
-        GenerateInput(prompt="a photo of sks", steps=2, clone_id=str(clone.id)), runtime.settings
+        {"prompt": "a photo of sks", "steps": 2, "clone_id": str(clone.id)}, runtime.settings
     )
     job = await service.submit(account, JobSource.PLAYGROUND, params, runtime)
     await Clone.filter(id=clone.id).delete()

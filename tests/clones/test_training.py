@@ -234,7 +234,7 @@ async def test_delete_all_clones_for_erasure(runtime: CloneRuntime):
         runtime=runtime,
     )
     other = await _create(runtime, photos(3, seed=9))
-    assert await service.delete_all_clones(first.account_id, runtime.settings) == 2
+    assert await service.delete_all_clones(first.account_id, runtime.storage, runtime.store) == 2
     assert not await Clone.filter(id__in=[first.id, second.id]).exists()
     assert await Clone.exists(id=other.id)
     assert not runtime.store.path(ModelStore.key_for(first.id)).exists()

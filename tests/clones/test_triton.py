@@ -42,7 +42,7 @@ async def _train(runtime: CloneRuntime, seed: int) -> str:
     await run_training(str(clone.id), runtime)
     clone = await Clone.get(id=clone.id)
     assert clone.status == CloneStatus.READY, clone.error
-    return await service.adapter_path(clone.account_id, str(clone.id), runtime.settings)
+    return await service.adapter_path(clone.account_id, str(clone.id), runtime.store)
 
 
 @pytest.fixture

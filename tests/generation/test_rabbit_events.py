@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+from neurall.bus.events import EventType, JobEventData
+from neurall.bus.rabbit import RabbitEventBus
 from neurall.clones.events import CloneEventData, make_clone_event_bus
-from neurall.workers.events import EventType, JobEventData
-from neurall.workers.rabbit_events import RabbitEventBus
 
 
 def event(job_id: uuid.UUID, seq: int) -> JobEventData:

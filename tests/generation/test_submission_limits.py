@@ -11,13 +11,16 @@ import pytest
 
 from neurall.app import create_app
 from neurall.billing import ledger
+from neurall.clones.store import ModelStore
 from neurall.errors import RateLimitedError
 from neurall.generation import service
-from neurall.generation.params import GenerateInput, validate
+from neurall.generation.lifecycle import queue_position, queue_positions
+from neurall.generation.params import validate
+from neurall.generation.runtime import GenerationRuntime
 from neurall.orm import database
 from neurall.orm.accounts import Account
 from neurall.orm.jobs import Job, JobSource, JobStatus
-from neurall.workers.runtime import GenerationRuntime
+from neurall.storage import make_storage
 from tests.conftest import GraphQLClient
 from tests.generation.conftest import generation_settings
 from tests.generation.helpers import GENERATE, small_input
@@ -33,7 +36,9 @@ async def held_queue(
     settings = generation_settings(
         tmp_path / "data", database_url, tiny_models, max_active_jobs_per_account=3
     )
-    runtime = GenerationRuntime.from_settings(settings)
+    runtime = GenerationRuntime.from_settings(
+        settings, make_storage(settings.storage_dir), ModelStore.from_settings(settings)
+    )
     queued: list[uuid.UUID] = []
 
     async def record(job_id: uuid.UUID) -> None:
@@ -50,7 +55,7 @@ async def test_active_jobs_cap_refuses_extra_jobs_and_holds_nothing(held_queue):
     runtime, queued = held_queue
     account = await Account.create(email="busy@example.com", password_hash="x")
     await ledger.grant(account.id, 1000, "test", "grant:busy")
-    params = validate(GenerateInput(prompt="p", steps=2), runtime.settings)
+    params = validate({"prompt": "p", "steps": 2}, runtime.settings)
     jobs = [await service.submit(account, JobSource.PLAYGROUND, params, runtime) for _ in range(3)]
     totals = await ledger.entry_totals(account.id)
 
@@ -69,6 +74,25 @@ async def test_active_jobs_cap_refuses_extra_jobs_and_holds_nothing(held_queue):
     await service.cancel(account, str(jobs[0].id), runtime)
     assert (await Job.get(id=jobs[0].id)).status == JobStatus.CANCELED
     await service.submit(account, JobSource.PLAYGROUND, params, runtime)
+
+
+async def test_a_page_of_queued_jobs_knows_each_place_in_two_queries(held_queue):
+    runtime, _ = held_queue
+    accounts = [await Account.create(email=f"q{i}@example.com", password_hash="x") for i in (1, 2)]
+    params = validate({"prompt": "p", "steps": 2}, runtime.settings)
+    for account in accounts:
+        await ledger.grant(account.id, 1000, "test", f"grant:{account.id}")
+    # Two accounts' jobs interleaved in the queue, one of them canceled.
+    for _ in range(3):
+        for account in accounts:
+            await service.submit(account, JobSource.PLAYGROUND, params, runtime)
+    first = await Job.filter(account_id=accounts[0].id).order_by("created_at").first()
+    assert first is not None
+    await service.cancel(accounts[0], str(first.id), runtime)
+    page = await Job.filter(account_id=accounts[1].id).order_by("-created_at")
+    positions = await queue_positions([*page, await Job.get(id=first.id)])
+    assert positions == {job.id: await queue_position(job) for job in page}
+    assert sorted(positions.values()) == [0, 2, 4]
 
 
 @pytest.fixture

@@ -55,10 +55,6 @@ def test_tiny_build_crash_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Mon
     assert list(tmp_path.iterdir()) == []
 
 
-def test_native_size(pipeline: Pipeline) -> None:
-    assert pipeline.native_size == (64, 64)
-
-
 def test_same_seed_same_bytes_other_seed_other_bytes(pipeline: Pipeline) -> None:
     first = pipeline.run([make_request()])[0].images
     again = pipeline.run([make_request()])[0].images

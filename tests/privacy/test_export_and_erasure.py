@@ -19,6 +19,7 @@ from neurall.orm.clones import Clone, CloneStatus
 from neurall.orm.jobs import Job
 from neurall.orm.privacy import DataExport, UsageLog
 from neurall.retention.sweeper import run_policies
+from neurall.storage import make_storage
 from tests.helpers import PASSWORD, SIGN_UP, create_key, sign_up
 from tests.privacy.helpers import fetch, files_under, generate, wait_done
 
@@ -169,7 +170,7 @@ async def test_exports_expire_and_are_rate_limited(client, settings):
             break
         await asyncio.sleep(0.05)
     later = datetime.now(UTC) + timedelta(seconds=settings.export_ttl_s + 1)
-    removed = await run_policies(settings, now=later)
+    removed = await run_policies(settings, make_storage(settings.storage_dir), now=later)
     assert removed["expired-exports"] >= 1
     gone = (await client.data(EXPORT, {"id": export["id"]}))["dataExport"]
     assert gone["status"] == "EXPIRED"

@@ -23,8 +23,6 @@ pytestmark = pytest.mark.usefixtures("database_url")
 
 
 def test_issue_5_policies_are_registered():
-    import neurall.retention.policies  # noqa: F401
-
     names = {p.name for p in POLICIES}
     assert names >= {
         "expired-api-results",
@@ -61,7 +59,9 @@ async def test_abandoned_uploads_and_orphaned_blobs(client, settings):
     for key in keep + orphan + upload:
         os.utime(settings.storage_dir / key, (old, old))
 
-    removed = await run_policies(settings, now=datetime.now(UTC))
+    removed = await run_policies(
+        settings, make_storage(settings.storage_dir), now=datetime.now(UTC)
+    )
     assert removed["abandoned-uploads"] == 2
     assert removed["orphaned-blobs"] == 2
     left = {str(p.relative_to(settings.storage_dir)) for p in files_under(settings.storage_dir)}

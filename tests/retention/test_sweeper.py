@@ -10,13 +10,12 @@ import pytest
 
 from neurall.orm.accounts import Account, Session
 from neurall.retention.sweeper import POLICIES, run_policies
+from neurall.storage import make_storage
 
 pytestmark = pytest.mark.usefixtures("database_url")
 
 
 def test_every_policy_documents_its_ttl_and_reason():
-    import neurall.retention.policies  # noqa: F401
-
     assert POLICIES
     for policy in POLICIES:
         assert len(policy.description) > 40, policy.name
@@ -38,15 +37,13 @@ async def test_expired_and_idle_sessions_are_swept(client, settings):
     live = await _session(account, "a", timedelta(days=1), timedelta(minutes=1))
     await _session(account, "b", timedelta(seconds=-1), timedelta(minutes=1))
     await _session(account, "c", timedelta(days=1), idle)
-    removed = await run_policies(settings)
+    removed = await run_policies(settings, make_storage(settings.storage_dir))
     assert removed["expired-sessions"] == 2
     assert [s.id for s in await Session.all()] == [live.id]
     assert all(count >= 0 for count in removed.values())
 
 
 def test_the_cli_runs_every_policy(tmp_path):
-    import neurall.retention.policies  # noqa: F401
-
     env = {"NEURALL_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
     for command in (["migrate"], ["retention", "run"]):
         result = subprocess.run(

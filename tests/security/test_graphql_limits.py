@@ -5,13 +5,8 @@ from __future__ import annotations
 import pytest
 
 from neurall.errors import InvalidInputError
-from neurall.graphql.pagination import (
-    MAX_PAGE_SIZE,
-    cap_list,
-    clamp_first,
-    decode_cursor,
-    encode_cursor,
-)
+from neurall.graphql.pagination import MAX_PAGE_SIZE, clamp_first
+from neurall.orm.pages import decode_cursor, encode_cursor
 
 INTROSPECTION = "{ __schema { queryType { name } } }"
 
@@ -73,14 +68,6 @@ def test_page_sizes_are_capped():
     assert clamp_first(10_000) == MAX_PAGE_SIZE == 100
     assert clamp_first(-5) == 1
     assert clamp_first(None, 50) == 50
-
-
-def test_input_lists_are_capped():
-    assert cap_list([1, 2, 3], "ids") == [1, 2, 3]
-    assert cap_list(None, "ids") == []
-    with pytest.raises(InvalidInputError) as refused:
-        cap_list(list(range(101)), "input.ids")
-    assert refused.value.fields == ["input.ids"]
 
 
 def test_cursors_round_trip_and_are_opaque():

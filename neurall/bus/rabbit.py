@@ -36,7 +36,7 @@ from aio_pika.abc import (
     AbstractRobustConnection,
 )
 
-from neurall.workers.events import E, JobEventData, LocalSubscribers
+from neurall.bus.events import E, JobEventData, LocalSubscribers
 
 log = logging.getLogger(__name__)
 

@@ -13,12 +13,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from neurall.billing.pricing import Pricing
+from neurall.bus.events import JobEventBus, JobEventData, MemoryEventBus
+from neurall.clones.store import ModelStore
 from neurall.config import Settings
-from neurall.generation.payloads import MemoryPayloadStore, PayloadStore, RabbitPayloadStore
 from neurall.gpu.backend import InferenceBackend, make_backend
 from neurall.heap import freeze_long_lived_objects
-from neurall.storage import Storage, make_storage
-from neurall.workers.events import JobEventBus, JobEventData, MemoryEventBus
+from neurall.storage import Storage
+from neurall.storage.payloads import MemoryPayloadStore, PayloadStore, RabbitPayloadStore
 
 Enqueue = Callable[[uuid.UUID], Awaitable[None]]
 
@@ -31,12 +32,14 @@ class GenerationRuntime:
         bus: JobEventBus,
         payloads: PayloadStore,
         storage: Storage,
+        models: ModelStore,
         inference_factory: Callable[[], InferenceBackend] | None = None,
     ) -> None:
         self.settings = settings
         self.bus = bus
         self.payloads = payloads
         self.storage = storage
+        self.models = models
         self.pricing = Pricing.from_settings(settings)
         self._inference_factory = inference_factory or (lambda: _default_inference(settings))
         self._inference: InferenceBackend | None = None
@@ -44,17 +47,19 @@ class GenerationRuntime:
         self._enqueue: Enqueue | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> GenerationRuntime:
+    def from_settings(
+        cls, settings: Settings, storage: Storage, models: ModelStore
+    ) -> GenerationRuntime:
         bus: JobEventBus
         payloads: PayloadStore
         if settings.is_embedded_broker:
             bus, payloads = MemoryEventBus[JobEventData](), MemoryPayloadStore()
         else:
-            from neurall.workers.rabbit_events import RabbitEventBus
+            from neurall.bus.rabbit import RabbitEventBus
 
             bus = RabbitEventBus(settings.broker_url)
             payloads = RabbitPayloadStore(settings.broker_url, settings.api_payload_ttl_s)
-        return cls(settings, bus=bus, payloads=payloads, storage=make_storage(settings.storage_dir))
+        return cls(settings, bus=bus, payloads=payloads, storage=storage, models=models)
 
     def set_enqueue(self, enqueue: Enqueue) -> None:
         self._enqueue = enqueue

@@ -1,4 +1,4 @@
-"""Operator actions on credits (the ``neurall credits`` commands)."""
+"""Operator actions on an account found by e-mail (the ``neurall credits`` commands)."""
 
 from __future__ import annotations
 

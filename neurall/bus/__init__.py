@@ -1,0 +1,1 @@
+"""Infrastructure: the event buses that carry job and clone events between processes."""
