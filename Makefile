@@ -40,7 +40,7 @@ format:
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Issue 8's benchmarks: prints the result table and writes bench/results/results.json.
+# The benchmarks: prints the result table and writes bench/results/results.json.
 # BENCH_ARGS="--quick" for a fast run, or name benches: BENCH_ARGS="api overhead".
 bench: install services
 	$(BIN)/python -m bench $(BENCH_ARGS)

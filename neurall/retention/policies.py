@@ -9,7 +9,7 @@ from tortoise.expressions import Q
 from neurall.audit import delete_expired_audit_events
 from neurall.orm.accounts import Session
 from neurall.ratelimit_database import delete_idle_buckets
-from neurall.retention import privacy_policies  # noqa: F401 - registers issue 5's policies
+from neurall.retention import privacy_policies  # noqa: F401 - registers the privacy policies
 from neurall.retention.sweeper import RetentionContext, policy
 
 

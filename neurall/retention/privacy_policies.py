@@ -1,4 +1,4 @@
-"""The retention policies of issue 5: API results, usage logs, exports, uploads, orphans.
+"""The privacy retention policies: API results, usage logs, exports, uploads, orphans.
 
 Each is one bulk delete (rows in one statement, then the files they named) and returns how
 many records or blobs it removed. Storage is the settings' storage directory, the same
