@@ -1,1 +1,1 @@
-"""The benchmarks: `python -m bench` (see bench/__main__.py and the README)."""
+"""The benchmarks: `python -m bench` (see bench/__main__.py and docs/performance.md)."""

@@ -42,7 +42,7 @@ def _row(name: str, value: str, baseline: str, ratio: str, goal: str) -> str:
 
 
 def table(results: dict[str, Any]) -> list[str]:
-    """The README's result table: figure, baseline, ratio, goal (met or not)."""
+    """The result table of docs/performance.md: figure, baseline, ratio, goal (met or not)."""
     rows = [
         "| figure | measured | baseline | ratio | goal |",
         "|---|---|---|---|---|",
