@@ -108,11 +108,10 @@ def _type(field: FieldInfo) -> str:
     name = _TYPE_NAMES.get(annotation, getattr(annotation, "__name__", str(annotation)))
     bounds: dict[str, object] = {}
     for constraint in field.metadata:
-        for attribute in ("gt", "ge", "lt", "le"):
-            if isinstance(constraint, annotated_types.BaseMetadata) and hasattr(
-                constraint, attribute
-            ):
-                bounds[attribute] = getattr(constraint, attribute)
+        if isinstance(constraint, annotated_types.BaseMetadata):
+            for attribute in ("gt", "ge", "lt", "le"):
+                if getattr(constraint, attribute, None) is not None:
+                    bounds[attribute] = getattr(constraint, attribute)
     if "ge" in bounds and "le" in bounds:
         return f"{name}, {bounds['ge']} to {bounds['le']}"
     symbols = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
