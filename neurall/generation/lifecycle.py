@@ -170,7 +170,7 @@ async def announce_positions(bus: JobEventBus) -> None:
 
     One transaction for all of them (lock the rows, bump each seq with one UPDATE), not a
     transition each: at saturation every job start announces to every waiting job, and the
-    per-job transactions were the largest cost in the worker's profile (issue 8).
+    per-job transactions were the largest cost in the worker's benchmark profile.
     """
     async with in_transaction():
         waiting = (
