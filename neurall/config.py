@@ -224,6 +224,20 @@ class Settings(BaseSettings):
         description="A job running longer is interrupted. Keep it below RabbitMQ's "
         "`consumer_timeout` (30 min by default), or RabbitMQ closes the channel.",
     )
+    job_lease_s: PositiveInt = Field(
+        120,
+        description="A running job's lease: its worker renews it every quarter of this while "
+        "it works, and a job whose lease expired (its worker died, or lost the database or "
+        "the broker) is taken over by the reaper: queued again while attempts remain, else "
+        "failed and refunded. Far longer than any denoising step; a job stuck by an outage "
+        "ends within this plus one reaper interval.",
+    )
+    reaper_interval_s: PositiveInt = Field(
+        15,
+        description="How often every worker process (and an embedded `neurall serve`) looks "
+        "for expired leases, jobs waiting for the broker, and payloads left behind by an "
+        "outage. It runs beside the broker, not through it, so it works while RabbitMQ is down.",
+    )
     inference_timeout_s: PositiveInt = Field(
         600, description="Deadline of one Triton generation stream."
     )
