@@ -115,7 +115,12 @@ async def _pending_dispatches(runtime: GenerationRuntime, reaped: Reaped) -> Non
 
 async def _orphaned_payloads(runtime: GenerationRuntime, reaped: Reaped) -> None:
     for job in await Job.filter(payload_orphaned=True).limit(BATCH):
-        await runtime.payloads.delete(job.id)
+        try:
+            await runtime.payloads.delete(job.id)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            return  # the broker is still down
         await Job.filter(id=job.id).update(payload_orphaned=False)
         reaped.payloads += 1
 
