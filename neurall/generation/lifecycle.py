@@ -171,6 +171,18 @@ async def transition(
         return job, event_for(job, type_, position=position, images=images)
 
 
+async def requeue(job_id: uuid.UUID, attempt: int) -> tuple[Job, JobEventData] | None:
+    """Put a job whose run ``attempt`` ended without an outcome back in the queue; None if
+    it is no longer in that run (canceled, or handed on meanwhile)."""
+    return await transition(
+        job_id,
+        EventType.QUEUED,
+        allowed_from=[JobStatus.RUNNING],
+        updates={"status": JobStatus.QUEUED, "step": 0, "eta_seconds": None},
+        attempt=attempt,
+    )
+
+
 async def announce_positions(bus: JobEventBus) -> None:
     """Tell the first waiting jobs their new place in the queue (after one left it).
 

@@ -21,10 +21,9 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from neurall.bus.events import EventType
 from neurall.clock import now
 from neurall.generation import service
-from neurall.generation.lifecycle import transition
+from neurall.generation.lifecycle import requeue
 from neurall.generation.runtime import GenerationRuntime
 from neurall.orm.jobs import Job, JobSource, JobStatus
 from neurall.outages import is_outage
@@ -72,13 +71,7 @@ async def _take_over(job: Job, runtime: GenerationRuntime, reaped: Reaped) -> No
         if await service.fail(job.id, GAVE_UP, runtime, job.attempts) is not None:
             reaped.failed += 1
         return
-    moved = await transition(
-        job.id,
-        EventType.QUEUED,
-        allowed_from=[JobStatus.RUNNING],
-        updates={"status": JobStatus.QUEUED, "step": 0, "eta_seconds": None},
-        attempt=job.attempts,
-    )
+    moved = await requeue(job.id, job.attempts)
     if moved is not None:
         reaped.requeued += 1
         await runtime.bus.publish(moved[1])

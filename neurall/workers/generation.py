@@ -19,7 +19,7 @@ from neurall.clock import now
 from neurall.clones.service import CloneUnavailableError, adapter_path
 from neurall.generation import service
 from neurall.generation.lease import holding_lease, lease_until
-from neurall.generation.lifecycle import announce_positions, transition
+from neurall.generation.lifecycle import announce_positions, requeue, transition
 from neurall.generation.progress import ProgressReporter
 from neurall.generation.runtime import GenerationRuntime
 from neurall.gpu import codec
@@ -105,13 +105,7 @@ async def run_job(job_id: str, runtime: GenerationRuntime) -> None:
             log.warning("job %s failed after %d attempts: %s", job.id, attempt, exc)
             await service.fail(job.id, "The inference service is unavailable.", runtime, attempt)
             return
-        requeued = await transition(
-            job.id,
-            EventType.QUEUED,
-            allowed_from=[JobStatus.RUNNING],
-            updates={"status": JobStatus.QUEUED, "step": 0, "eta_seconds": None},
-            attempt=attempt,
-        )
+        requeued = await requeue(job.id, attempt)
         if requeued is None:
             return  # canceled while it ran
         await runtime.bus.publish(requeued[1])
