@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test install services lint format check-migrations makemigrations bench clean
+.PHONY: serve test install services lint format check-migrations makemigrations bench docs clean
 
 $(BIN)/neurall: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,10 +42,15 @@ format:
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Issue 8's benchmarks: prints the result table and writes bench/results/results.json.
+# The benchmarks: prints the result table and writes bench/results/results.json.
 # BENCH_ARGS="--quick" for a fast run, or name benches: BENCH_ARGS="api overhead".
 bench: install services
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# docs/configuration.md, generated from the settings' descriptions in neurall/config.py.
+docs: install
+	$(BIN)/neurall config-docs > docs/configuration.md.tmp
+	mv docs/configuration.md.tmp docs/configuration.md
 
 makemigrations: install
 	scripts/makemigrations.sh

@@ -1,1 +1,1 @@
-"""Benchmarks of issue 8: `python -m bench` (see bench/__main__.py and the README)."""
+"""The benchmarks: `python -m bench` (see bench/__main__.py and docs/performance.md)."""

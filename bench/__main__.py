@@ -1,6 +1,6 @@
 """`python -m bench [all|overhead|queue|fanout|batching|api|gpu ...] [--quick] [--out PATH]`
 
-Runs the benchmarks of issue 8, prints each figure beside the baseline measured in the same
+Runs the benchmarks, prints each figure beside the baseline measured in the same
 run, and writes everything to a JSON file (default bench/results/results.json). Medians and
 p99 over repeated runs; on a shared 2-core machine absolute numbers are noisy, so the ratios
 are the result. ``--quick`` runs every code path with a few repetitions (the smoke test).
@@ -42,7 +42,7 @@ def _row(name: str, value: str, baseline: str, ratio: str, goal: str) -> str:
 
 
 def table(results: dict[str, Any]) -> list[str]:
-    """The README's result table: figure, baseline, ratio, goal (met or not)."""
+    """The result table of docs/performance.md: figure, baseline, ratio, goal (met or not)."""
     rows = [
         "| figure | measured | baseline | ratio | goal |",
         "|---|---|---|---|---|",

@@ -7,7 +7,7 @@ in ``cleanup_ctx``, in order, so a failed start or a shutdown releases what was 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
@@ -16,12 +16,14 @@ from neurall.graphql.schema import build_schema
 from neurall.graphql.view import NeurallGraphQLView
 from neurall.heap import freeze_long_lived_objects
 from neurall.orm import database
+from neurall.outages import RETRY_AFTER_S
 from neurall.services import Services
 from neurall.web.body_limits import MULTIPART_MAX_BYTES, body_limit_middleware
 from neurall.web.cors import cors_middleware
 from neurall.web.csrf import csrf_middleware
 from neurall.web.exports import export_handler
 from neurall.web.images import image_handler
+from neurall.web.outages import outage_middleware
 from neurall.web.stripe_webhook import stripe_webhook
 from neurall.web.unsubscribe import unsubscribe_handler
 from neurall.workers.embedded import generation_context
@@ -40,6 +42,8 @@ def create_app(settings: Settings) -> web.Application:
             cors_middleware(settings),
             body_limit_middleware(settings.max_request_body_bytes),
             csrf_middleware(settings),
+            # Innermost: what escapes a handler because a service is down becomes a 503.
+            outage_middleware,
         ],
     )
     services = Services.from_settings(settings)
@@ -52,7 +56,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/images/{image_id}", image_handler(services))
     app.router.add_get("/exports/{export_id}", export_handler(services))
-    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/readyz", readiness(services))
     unsubscribe = unsubscribe_handler(settings.secret_key.get_secret_value())
     app.router.add_get("/unsubscribe", unsubscribe)
     app.router.add_post("/unsubscribe", unsubscribe)
@@ -80,8 +84,17 @@ async def healthz(_request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-async def readyz(_request: web.Request) -> web.Response:
-    """The database answers; load balancers send traffic only then."""
-    if await database.is_reachable():
-        return web.json_response({"status": "ready"})
-    return web.json_response({"status": "unavailable"}, status=503)
+def readiness(services: Services) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def readyz(_request: web.Request) -> web.Response:
+        """Everything this process needs answers: the database, and the broker when one is
+        configured. Load balancers send traffic only then."""
+        checks = {"database": await database.is_reachable()}
+        runtime = services.generation
+        if not services.settings.is_embedded_broker:
+            checks["broker"] = runtime is not None and runtime.broker_connected()
+        ready = all(checks.values())
+        body = {"status": "ready" if ready else "unavailable", "checks": checks}
+        headers = {} if ready else {"Retry-After": str(RETRY_AFTER_S)}
+        return web.json_response(body, status=200 if ready else 503, headers=headers)
+
+    return readyz

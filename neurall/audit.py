@@ -91,7 +91,7 @@ async def delete_expired_audit_events(now: datetime, retention_days: int = 365) 
     TTL: one year by default. Why: the trail must outlive the slow discovery of an account
     takeover or a disputed change (months), while IP addresses and user agents are
     personal data that must not be kept longer than that purpose needs. The retention
-    sweeper (issue 5) calls this with its settings' value.
+    sweeper calls this with its settings' value.
     """
     cutoff = now - timedelta(days=retention_days)
     deleted = await AuditEvent.filter(created_at__lt=cutoff).delete()

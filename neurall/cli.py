@@ -105,6 +105,19 @@ def _gpu(settings: Settings, args: argparse.Namespace) -> None:
     triton_server.main([*defaults, *args.gpu_args])
 
 
+def _config_docs(args: argparse.Namespace) -> None:
+    from neurall import config_docs
+
+    text = config_docs.render()
+    if not args.check:
+        sys.stdout.write(text)
+    elif (
+        not config_docs.DOCS_PATH.is_file()
+        or config_docs.DOCS_PATH.read_text(encoding="utf-8") != text
+    ):
+        sys.exit(f"{config_docs.DOCS_PATH} is stale: run `make docs`")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="neurall", description=__doc__)
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
@@ -148,6 +161,12 @@ def _parser() -> argparse.ArgumentParser:
     retention.add_parser("run", help="run every retention policy now").set_defaults(
         func=_retention_run
     )
+    config_docs = commands.add_parser(
+        "config-docs", help="print docs/configuration.md, generated from the settings"
+    )
+    config_docs.add_argument(
+        "--check", action="store_true", help="fail when ./docs/configuration.md differs"
+    )
     return parser
 
 
@@ -168,6 +187,9 @@ def main(argv: list[str] | None = None) -> None:
     elif rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     configure_logging(args.log_level)
+    if args.command == "config-docs":
+        _config_docs(args)  # documents the settings, so it reads none of them
+        return
     try:
         settings = load_settings()
     except SettingsError as exc:

@@ -25,124 +25,320 @@ NonNegativeInt = Annotated[int, Field(ge=0)]
 
 
 class Settings(BaseSettings):
-    """The whole configuration. The README's configuration table lists every field."""
+    """The whole configuration. Each field's description is its documentation:
+    docs/configuration.md is generated from them (``make docs``)."""
 
     model_config = SettingsConfigDict(env_prefix="NEURALL_", frozen=True, extra="ignore")
 
-    data_dir: Path = Path("./neurall-data")
-    database_url: str = ""
-    broker_url: str = ""
-    inference_url: str = "embedded"
-    model: str = "tiny"
-    secret_key: SecretStr = SecretStr("")
-    production: bool = False
-    public_url: str = "http://127.0.0.1:8000"
+    # General: where things are and what they connect to.
+    data_dir: Path = Field(
+        Path("./neurall-data"),
+        description="Where the SQLite database, the secret key, stored images and model caches "
+        "live.",
+    )
+    database_url: str = Field(
+        "",
+        description="`sqlite://PATH` or `postgres://user:password@host:port/db`; empty: "
+        "`sqlite://<data dir>/neurall.sqlite3`.",
+    )
+    broker_url: str = Field(
+        "",
+        description="Empty: the in-process queue and event bus; "
+        "`amqp://user:password@host:5672/` for RabbitMQ.",
+    )
+    inference_url: str = Field(
+        "embedded",
+        description="`embedded` (the pipeline in-process) or `grpc://host:8001` for Triton.",
+    )
+    model: str = Field(
+        "tiny",
+        description="`tiny` (the built-in random-weight model) or a diffusers model id or local "
+        "path.",
+    )
+    secret_key: SecretStr = Field(
+        SecretStr(""),
+        description="Signs links and tokens; set the same value on every API process. Empty: "
+        "generated once into `<data dir>/secret_key`.",
+    )
+    production: bool = Field(
+        False,
+        description="Turns off GraphiQL, introspection, field suggestions and plain-http cookies.",
+    )
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="The address users reach the API at (links, allowed origin).",
+    )
 
     # Sessions.
-    session_idle_timeout_s: PositiveInt = 7 * 24 * 3600
-    session_absolute_timeout_s: PositiveInt = 30 * 24 * 3600
-    insecure_localhost_cookies: bool = True
+    session_idle_timeout_s: PositiveInt = Field(
+        7 * 24 * 3600,
+        description="A session unused this long ends; at most "
+        "`NEURALL_SESSION_ABSOLUTE_TIMEOUT_S`.",
+    )
+    session_absolute_timeout_s: PositiveInt = Field(
+        30 * 24 * 3600, description="A session ends this long after log-in, used or not."
+    )
+    insecure_localhost_cookies: bool = Field(
+        True,
+        description="Over plain http to `localhost` or `127.0.0.1`, drop `Secure` and the "
+        "`__Host-` prefix from the session cookie. Forced `false` in production.",
+    )
 
     # Abuse limits on authentication.
-    login_failures_per_email: PositiveInt = 5
-    login_failures_per_ip: PositiveInt = 20
-    login_failure_window_s: PositiveInt = 15 * 60
-    signups_per_ip_per_hour: PositiveInt = 20
+    login_failures_per_email: PositiveInt = Field(
+        5, description="Failed log-ins per e-mail per window before `RateLimited`."
+    )
+    login_failures_per_ip: PositiveInt = Field(
+        20, description="Failed log-ins per IP per window before `RateLimited`."
+    )
+    login_failure_window_s: PositiveInt = Field(
+        15 * 60, description="The window of the two failed log-in limits."
+    )
+    signups_per_ip_per_hour: PositiveInt = Field(20, description="Sign-ups per IP per hour.")
 
     # GraphQL limits.
-    graphql_max_depth: PositiveInt = 10
-    graphql_max_aliases: PositiveInt = 15
-    graphql_max_tokens: PositiveInt = 2000
+    graphql_max_depth: PositiveInt = Field(10, description="Deepest query accepted.")
+    graphql_max_aliases: PositiveInt = Field(15, description="Most aliases in one document.")
+    graphql_max_tokens: PositiveInt = Field(
+        2000, description="Longest document accepted, in tokens."
+    )
 
-    # Security hardening (neurall/web/csrf.py, cors.py, neurall/graphql/view.py, README).
-    # Comma-separated origins (scheme://host[:port]) trusted besides public_url's own:
-    # CORS with credentials, cookie-authenticated POSTs and websockets.
-    cors_origins: str = ""
-    ws_connection_init_timeout_s: PositiveInt = 10
-    ws_max_subscriptions: PositiveInt = 20
-    ws_max_message_bytes: PositiveInt = 64 * 1024
-    # Bodies other than multipart uploads (GraphQL JSON, webhooks, forms); larger ones get 413.
-    max_request_body_bytes: PositiveInt = 1024 * 1024
-    # Where the token buckets live: "memory" (each API process has its own; the embedded
-    # default) or "database" (shared by every API process on the same database).
-    rate_limit_backend: Literal["memory", "database"] = "memory"
-    requests_per_minute_per_api_key: PositiveInt = 600
-    requests_per_minute_per_account: PositiveInt = 1200
-    generates_per_minute_per_account: PositiveInt = 60
-    clones_per_hour_per_account: PositiveInt = 10
-    # Jobs one account may have queued or running at once; more get RateLimited, so one
-    # client cannot fill the queue ahead of everyone else.
-    max_active_jobs_per_account: PositiveInt = 16
-    audit_retention_days: PositiveInt = 365
+    # Security hardening (neurall/web/csrf.py, cors.py, neurall/graphql/view.py, docs/security.md).
+    cors_origins: str = Field(
+        "",
+        description="Comma-separated origins (`scheme://host[:port]`) trusted besides "
+        "`NEURALL_PUBLIC_URL`'s own: CORS with credentials, cookie-authenticated POSTs and "
+        "websockets.",
+    )
+    ws_connection_init_timeout_s: PositiveInt = Field(
+        10, description="A websocket that sends no `connection_init` by then is closed (4408)."
+    )
+    ws_max_subscriptions: PositiveInt = Field(20, description="In-flight operations per websocket.")
+    ws_max_message_bytes: PositiveInt = Field(
+        64 * 1024, description="Bigger websocket messages close the socket (1009)."
+    )
+    max_request_body_bytes: PositiveInt = Field(
+        1024 * 1024,
+        description="Largest body other than multipart uploads (GraphQL JSON, webhooks, "
+        "forms); larger ones get 413.",
+    )
+    rate_limit_backend: Literal["memory", "database"] = Field(
+        "memory",
+        description="Where the token buckets live: `memory` (each API process has its own; the "
+        "embedded default) or `database` (shared by every API process on the same database).",
+    )
+    requests_per_minute_per_api_key: PositiveInt = Field(
+        600, description="GraphQL operations per minute per API key."
+    )
+    requests_per_minute_per_account: PositiveInt = Field(
+        1200,
+        description="GraphQL operations per minute per account, sessions and keys together.",
+    )
+    generates_per_minute_per_account: PositiveInt = Field(
+        60, description="`generate` calls per minute per account."
+    )
+    clones_per_hour_per_account: PositiveInt = Field(
+        10, description="`createClone` calls per hour per account."
+    )
+    max_active_jobs_per_account: PositiveInt = Field(
+        16,
+        description="Jobs one account may have queued or running at once; more get "
+        "`RateLimited`, so one client cannot fill the queue ahead of everyone else.",
+    )
+    audit_retention_days: PositiveInt = Field(
+        365, description="Audit events older than this many days are deleted."
+    )
 
     # Credits and billing (neurall/billing/).
-    signup_grant_credits: NonNegativeInt = 100
-    credit_pixel_steps: PositiveInt = 512 * 512 * 20  # pixels x steps per credit
-    clone_price_percent: Annotated[int, Field(ge=100)] = 150
-    training_image_steps_per_credit: PositiveInt = 200
-    # Stripe Checkout: billing is off (BillingUnavailable) unless both secrets are set.
-    stripe_secret_key: SecretStr = SecretStr("")
-    stripe_webhook_secret: SecretStr = SecretStr("")
-    stripe_api_base: str = ""  # empty: Stripe's own API; tests point it at a stand-in
-    credit_price_cents: PositiveInt = 1
-    credit_currency: str = "usd"
-    checkout_min_credits: PositiveInt = 100
-    checkout_max_credits: PositiveInt = 100_000
-    checkout_success_url: str = ""  # empty: {public_url}/?checkout=success
-    checkout_cancel_url: str = ""  # empty: {public_url}/?checkout=cancel
+    signup_grant_credits: NonNegativeInt = Field(
+        100, description="Credits granted to every new account."
+    )
+    credit_pixel_steps: PositiveInt = Field(
+        512 * 512 * 20,
+        description="Pixels x steps that cost one credit (the default is 512 x 512 x 20).",
+    )
+    clone_price_percent: Annotated[int, Field(ge=100)] = Field(
+        150,
+        description="Price of an image that uses a clone, in percent of a plain one.",
+    )
+    training_image_steps_per_credit: PositiveInt = Field(
+        200, description="Clone training: training steps x photos that cost one credit."
+    )
+    stripe_secret_key: SecretStr = Field(
+        SecretStr(""),
+        description="Stripe secret API key. Billing is off (`createCheckout` answers "
+        "`BillingUnavailable`) unless both Stripe secrets are set.",
+    )
+    stripe_webhook_secret: SecretStr = Field(
+        SecretStr(""),
+        description="Signing secret (`whsec_...`) of the `/webhooks/stripe` endpoint; billing "
+        "needs it too.",
+    )
+    stripe_api_base: str = Field(
+        "",
+        description="Another API base for the stripe library; empty: Stripe's own API (the "
+        "tests point it at a local stand-in).",
+    )
+    credit_price_cents: PositiveInt = Field(
+        1, description="Price of one credit, in the currency's smallest unit."
+    )
+    credit_currency: str = Field("usd", description="Checkout currency.")
+    checkout_min_credits: PositiveInt = Field(
+        100, description="Fewest credits one checkout sells (`InvalidInput` below)."
+    )
+    checkout_max_credits: PositiveInt = Field(
+        100_000, description="Most credits one checkout sells (`InvalidInput` above)."
+    )
+    checkout_success_url: str = Field(
+        "",
+        description="Where Stripe sends the buyer after paying; empty: "
+        "`{public url}/?checkout=success`.",
+    )
+    checkout_cancel_url: str = Field(
+        "",
+        description="Where Stripe sends a buyer who gives up; empty: "
+        "`{public url}/?checkout=cancel`.",
+    )
 
     # Generation (neurall/generation/, neurall/workers/, neurall/gpu/).
-    # Default width and height; 0 means the model's native size (64 tiny, 512 otherwise).
-    default_image_size: NonNegativeInt = 0
-    max_image_side: PositiveInt = 1024
-    generation_max_retries: NonNegativeInt = 5
-    generation_min_backoff_ms: PositiveInt = 2000
-    generation_max_backoff_ms: PositiveInt = 60_000
-    # Below RabbitMQ's consumer_timeout (30 min by default), or RabbitMQ closes the channel.
-    generation_time_limit_s: PositiveInt = 20 * 60
-    inference_timeout_s: PositiveInt = 600
-    embedded_worker_threads: PositiveInt = 2
-    # How long an embedded pipeline that is free waits for another companion of a partial
-    # batch, counted from the newest (neurall/gpu/batching.py). 0: start at once.
-    embedded_batch_window_ms: NonNegativeInt = 0
-    # Where the embedded pipeline writes its batching counters after every call (as
-    # `neurall gpu --stats-file`); unset: nowhere.
-    embedded_stats_file: Path | None = None
-    # Jobs one `neurall worker` runs at once. They mostly wait on Triton, so threads are
-    # cheap; keep it at least twice Triton's max batch size (8), or the batcher never sees
-    # a full batch: with 8, the benchmark's pipeline calls settled into batches of 1 and 7.
-    worker_threads: PositiveInt = 16
-    # API results are discarded this long after they are made (privacy promise: 15 min).
-    api_image_ttl_s: PositiveInt = 15 * 60
-    # How long an API job's private request may wait in RabbitMQ before it is dropped.
-    api_payload_ttl_s: PositiveInt = 3600
-    # Progress path (neurall/generation/progress.py): a PREVIEW event every N denoising
-    # steps (0: none), and how often a running job's step is written to the database
-    # (events go out every step regardless; a cancel is noticed within this interval).
-    preview_every_steps: NonNegativeInt = 5
-    progress_write_interval_ms: NonNegativeInt = 250
+    default_image_size: NonNegativeInt = Field(
+        0,
+        description="Width and height when `generate` omits them; 0: the model's native size "
+        "(64 tiny, 512 otherwise).",
+    )
+    max_image_side: PositiveInt = Field(
+        1024,
+        description="Largest width or height `generate` accepts (multiples of 8, from 64).",
+    )
+    generation_max_retries: NonNegativeInt = Field(
+        5,
+        description="Retries of a job whose inference server is unavailable, before it fails "
+        "(refunded).",
+    )
+    generation_min_backoff_ms: PositiveInt = Field(
+        2000, description="First retry delay (Dramatiq doubles it each time)."
+    )
+    generation_max_backoff_ms: PositiveInt = Field(60_000, description="Longest retry delay.")
+    generation_time_limit_s: PositiveInt = Field(
+        20 * 60,
+        description="A job running longer is interrupted. Keep it below RabbitMQ's "
+        "`consumer_timeout` (30 min by default), or RabbitMQ closes the channel.",
+    )
+    job_lease_s: PositiveInt = Field(
+        120,
+        description="A running job's lease: its worker renews it every quarter of this while "
+        "it works, and a job whose lease expired (its worker died, or lost the database or "
+        "the broker) is taken over by the reaper: queued again while attempts remain, else "
+        "failed and refunded. Far longer than any denoising step; a job stuck by an outage "
+        "ends within this plus one reaper interval.",
+    )
+    reaper_interval_s: PositiveInt = Field(
+        15,
+        description="How often every worker process (and an embedded `neurall serve`) looks "
+        "for expired leases, jobs waiting for the broker, and payloads left behind by an "
+        "outage. It runs beside the broker, not through it, so it works while RabbitMQ is down.",
+    )
+    inference_timeout_s: PositiveInt = Field(
+        600, description="Deadline of one Triton generation stream."
+    )
+    embedded_worker_threads: PositiveInt = Field(
+        2, description="Worker threads inside `neurall serve` on the embedded broker."
+    )
+    embedded_batch_window_ms: NonNegativeInt = Field(
+        0,
+        description="How long an idle embedded pipeline holding a partial batch waits for "
+        "another compatible job, counted from the newest one (`neurall/gpu/batching.py`): a "
+        "burst gathers however long it lasts, and a full batch starts at once. 0: start at "
+        "once. What it changed is measured in docs/performance.md.",
+    )
+    embedded_stats_file: Path | None = Field(
+        None,
+        description="A JSON file the embedded pipeline rewrites after every call with its "
+        "batching counters (calls, requests, batch sizes, canceled calls, seconds spent in "
+        "calls), as `neurall gpu --stats-file`; unset: none.",
+    )
+    worker_threads: PositiveInt = Field(
+        16,
+        description="Jobs one `neurall worker` runs at once (`--threads` overrides). They "
+        "mostly wait on Triton, so threads are cheap; keep it at least twice Triton's max "
+        "batch size (8), or the batcher never sees a full batch: with 8, the benchmark's "
+        "pipeline calls settled into batches of 1 and 7.",
+    )
+    api_image_ttl_s: PositiveInt = Field(
+        15 * 60,
+        description="API job results carry `expiresAt` this long after they are made, and are "
+        "discarded then (the privacy policy's promise: 15 minutes).",
+    )
+    api_payload_ttl_s: PositiveInt = Field(
+        3600,
+        description="Longest an API job's private request may wait in RabbitMQ before "
+        "RabbitMQ drops it (the job then fails, refunded).",
+    )
+    preview_every_steps: NonNegativeInt = Field(
+        5,
+        description="A PREVIEW event (a low-resolution preview of the latents as a "
+        "`data:image/png` URL) every N denoising steps; 0: none.",
+    )
+    progress_write_interval_ms: NonNegativeInt = Field(
+        250,
+        description="How often a running job's step is written to the database "
+        "(`neurall/generation/progress.py`). Events go out for every step regardless; a "
+        "cancel is noticed by the worker within this interval.",
+    )
 
-    # AI cloning (neurall/clones/, README "AI cloning").
-    clone_default_training_steps: PositiveInt = 400
-    clone_max_training_steps: PositiveInt = 2000
-    # 0: automatic (5e-2 for the random-weight tiny model, 1e-4 for real models).
-    clone_learning_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
-    clone_training_batch_size: PositiveInt = 1
-    # 0: the model's native size (64 tiny, 512 otherwise).
-    clone_training_resolution: NonNegativeInt = 0
-    # Below RabbitMQ's consumer_timeout (30 min by default), like the generation limit.
-    clone_training_time_limit_s: PositiveInt = 25 * 60
-    # Deliveries of one clone's training (a crashed worker's message comes back) before it fails.
-    clone_training_max_attempts: PositiveInt = 3
+    # AI cloning (neurall/clones/, docs/api.md "AI cloning").
+    clone_default_training_steps: PositiveInt = Field(
+        400, description="Training steps when `createClone` omits `trainingSteps`."
+    )
+    clone_max_training_steps: PositiveInt = Field(
+        2000, description="Most `trainingSteps` accepted."
+    )
+    clone_learning_rate: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.0,
+        description="LoRA learning rate; 0: automatic (1e-4 for real models, 5e-2 for the "
+        "random-weight tiny model).",
+    )
+    clone_training_batch_size: PositiveInt = Field(
+        1, description="Photos per training step (at most the number uploaded)."
+    )
+    clone_training_resolution: NonNegativeInt = Field(
+        0,
+        description="Side of the square photos training sees; 0: the model's native size "
+        "(64 tiny, 512 otherwise).",
+    )
+    clone_training_time_limit_s: PositiveInt = Field(
+        25 * 60,
+        description="A training running longer is interrupted (FAILED, refunded, photos "
+        "deleted). Keep it below RabbitMQ's `consumer_timeout` (30 min by default), like the "
+        "generation limit.",
+    )
+    clone_training_max_attempts: PositiveInt = Field(
+        3,
+        description="Deliveries of one clone's training (a crashed worker's message comes "
+        "back) before it fails.",
+    )
 
-    # Privacy and retention (neurall/privacy/, neurall/retention/, README "Privacy").
-    usage_retention_days: PositiveInt = 90
-    export_ttl_s: PositiveInt = 24 * 3600
-    exports_per_day_per_account: PositiveInt = 5
-    # Temporary uploads (uploads/ in storage) older than this are deleted unless training.
-    abandoned_upload_ttl_s: PositiveInt = 6 * 3600
-    # How often the maintenance actor runs every retention policy.
-    retention_interval_s: PositiveInt = 300
+    # Privacy and retention (neurall/privacy/, neurall/retention/, docs/privacy.md).
+    usage_retention_days: PositiveInt = Field(
+        90, description="API usage logs older than this many days are deleted."
+    )
+    export_ttl_s: PositiveInt = Field(
+        24 * 3600,
+        description="A data export zip is served this long after it is built, then deleted.",
+    )
+    exports_per_day_per_account: PositiveInt = Field(
+        5,
+        description="`requestDataExport` calls allowed per account per 24 hours (then "
+        "`RateLimited`).",
+    )
+    abandoned_upload_ttl_s: PositiveInt = Field(
+        6 * 3600,
+        description="Temporary uploads (`uploads/` in storage) older than this are deleted "
+        "unless their clone is queued or training.",
+    )
+    retention_interval_s: PositiveInt = Field(
+        300, description="How often the maintenance actor runs every retention policy."
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -20,7 +20,7 @@ def main() -> int:
     root = Path(__file__).resolve().parent.parent
     env = {**os.environ, "FUZZ_EXAMPLES": examples}
     command = [sys.executable, "-m", "pytest", "tests/security/test_fuzz.py", "-x", "-q"]
-    return subprocess.call(command, cwd=root, env=env)  # noqa: S603 - fixed argv
+    return subprocess.call(command, cwd=root, env=env)
 
 
 if __name__ == "__main__":

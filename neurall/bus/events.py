@@ -117,6 +117,9 @@ class EventBus(Protocol[E]):
 
     async def close(self) -> None: ...
 
+    def is_connected(self) -> bool:
+        """Whether events flow now (False while a broker-backed bus is reconnecting)."""
+
     async def publish(self, event: E) -> None:
         """Deliver to every current subscriber of the event's topic (at most once)."""
 
@@ -129,11 +132,17 @@ class LocalSubscribers(Generic[E]):
     out through it (the RabbitMQ one after its single consumer receives an event)."""
 
     def __init__(self) -> None:
-        self._queues: dict[uuid.UUID, set[asyncio.Queue[E]]] = defaultdict(set)
+        self._queues: dict[uuid.UUID, set[asyncio.Queue[E | BaseException]]] = defaultdict(set)
 
     def deliver(self, event: E) -> None:
         for queue in list(self._queues.get(event.topic, ())):
             queue.put_nowait(event)
+
+    def fail_all(self, error: BaseException) -> None:
+        """End every subscription with ``error`` (the bus lost events it cannot replay)."""
+        for queues in self._queues.values():
+            for queue in queues:
+                queue.put_nowait(error)
 
     def watched(self, topic: uuid.UUID) -> bool:
         return topic in self._queues
@@ -141,17 +150,20 @@ class LocalSubscribers(Generic[E]):
     def clear(self) -> None:
         self._queues.clear()
 
-    def add(self, topic: uuid.UUID) -> tuple[asyncio.Queue[E], AsyncIterator[E]]:
-        queue: asyncio.Queue[E] = asyncio.Queue()
+    def add(self, topic: uuid.UUID) -> tuple[asyncio.Queue[E | BaseException], AsyncIterator[E]]:
+        queue: asyncio.Queue[E | BaseException] = asyncio.Queue()
         self._queues[topic].add(queue)
 
         async def events() -> AsyncIterator[E]:
             while True:
-                yield await queue.get()
+                item = await queue.get()
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
 
         return queue, events()
 
-    def remove(self, topic: uuid.UUID, queue: asyncio.Queue[E]) -> bool:
+    def remove(self, topic: uuid.UUID, queue: asyncio.Queue[E | BaseException]) -> bool:
         """Drop one subscriber; True when it was the topic's last."""
         queues = self._queues.get(topic)
         if queues is None:
@@ -174,6 +186,9 @@ class MemoryEventBus(Generic[E]):
 
     async def close(self) -> None:
         self._local.clear()
+
+    def is_connected(self) -> bool:
+        return True
 
     async def publish(self, event: E) -> None:
         self._local.deliver(event)

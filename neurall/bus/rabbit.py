@@ -37,6 +37,7 @@ from aio_pika.abc import (
 )
 
 from neurall.bus.events import E, JobEventData, LocalSubscribers
+from neurall.outages import ServiceUnavailableError, is_outage
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,10 @@ class RabbitEventBus(Generic[E]):
 
     async def start(self) -> None:
         self._connection = await aio_pika.connect_robust(self._url)
+        # The connection reconnects by itself, but events published meanwhile are lost:
+        # subscriptions end with an error then, rather than go silent, and clients resume
+        # from the job's row (afterSeq).
+        self._connection.close_callbacks.add(self._lost)
         # No publisher confirms: events are transient progress (the row is the record), so
         # waiting for RabbitMQ's ack on every step would only add a round trip per event.
         # Order is kept either way: one channel delivers in publish order.
@@ -91,8 +96,31 @@ class RabbitEventBus(Generic[E]):
         if connection is not None:
             await connection.close()
 
+    def is_connected(self) -> bool:
+        connection = self._connection
+        return connection is not None and connection.connected.is_set()
+
+    def _lost(self, _connection: object, _exc: BaseException | None = None) -> None:
+        if self._connection is not None and not self._connection.close_called:
+            log.warning("event bus: lost the broker; ending subscriptions")
+            self._local.fail_all(ServiceUnavailableError("the event bus"))
+
     async def publish(self, event: E) -> None:
+        """Publish, or drop the event while the broker is away: events are progress, not
+        records (every subscriber was just told to resume from the job's row), and a
+        change that is already committed must not fail for want of its announcement."""
         assert self._exchange is not None, "start() first"
+        if not self.is_connected():
+            return
+        try:
+            await self._publish(event)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            log.warning("event bus: dropped an event (%s)", type(exc).__name__)
+
+    async def _publish(self, event: E) -> None:
+        assert self._exchange is not None
         await self._exchange.publish(
             aio_pika.Message(
                 event.to_json(),
@@ -147,10 +175,10 @@ class RabbitEventBus(Generic[E]):
                 await self._queue.unbind(
                     self._consume_exchange, routing_key=self._routing_key(topic)
                 )
-            except Exception:
+            except Exception as exc:
                 # The binding dies with the queue at the latest; events of an unwatched
                 # topic that still arrive are dropped by LocalSubscribers.deliver.
-                log.warning("could not unbind events", exc_info=True)
+                log.warning("could not unbind events", exc_info=not is_outage(exc))
 
     @asynccontextmanager
     async def subscribe(self, topic: uuid.UUID) -> AsyncIterator[AsyncIterator[E]]:

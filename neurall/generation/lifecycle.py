@@ -140,13 +140,17 @@ async def transition(
     allowed_from: Iterable[JobStatus] = ACTIVE,
     updates: dict[str, Any] | None = None,
     inside: Callable[[Job], Awaitable[list[JobImage] | None]] | None = None,
+    attempt: int | None = None,
 ) -> tuple[Job, JobEventData] | None:
     """Apply ``updates`` (and ``inside``, run in the same transaction) if the job's status
-    is in ``allowed_from``; None when it is not (someone else moved it first)."""
+    is in ``allowed_from`` and, given ``attempt``, the job is still in that run (the
+    reaper may have handed it to another worker); None when not (someone else moved it)."""
     allowed = frozenset(allowed_from)
     async with in_transaction():
         job = await Job.filter(id=job_id).select_for_update().get_or_none()
         if job is None or job.status not in allowed:
+            return None
+        if attempt is not None and job.attempts != attempt:
             return None
         if job.status == JobStatus.RUNNING:
             # Leaving (or restarting) a run: number past every per-step event the worker
@@ -154,6 +158,8 @@ async def transition(
             job.seq = running_seq_ceiling(job)
         for name, value in (updates or {}).items():
             setattr(job, name, value)
+        if job.status != JobStatus.RUNNING:
+            job.lease_expires_at = None  # only a run holds a lease
         if job.status in TERMINAL_STATUSES and job.finished_at is None:
             job.finished_at = now()
         job.seq += 1
@@ -165,12 +171,24 @@ async def transition(
         return job, event_for(job, type_, position=position, images=images)
 
 
+async def requeue(job_id: uuid.UUID, attempt: int) -> tuple[Job, JobEventData] | None:
+    """Put a job whose run ``attempt`` ended without an outcome back in the queue; None if
+    it is no longer in that run (canceled, or handed on meanwhile)."""
+    return await transition(
+        job_id,
+        EventType.QUEUED,
+        allowed_from=[JobStatus.RUNNING],
+        updates={"status": JobStatus.QUEUED, "step": 0, "eta_seconds": None},
+        attempt=attempt,
+    )
+
+
 async def announce_positions(bus: JobEventBus) -> None:
     """Tell the first waiting jobs their new place in the queue (after one left it).
 
     One transaction for all of them (lock the rows, bump each seq with one UPDATE), not a
     transition each: at saturation every job start announces to every waiting job, and the
-    per-job transactions were the largest cost in the worker's profile (issue 8).
+    per-job transactions were the largest cost in the worker's benchmark profile.
     """
     async with in_transaction():
         waiting = (

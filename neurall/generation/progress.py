@@ -2,7 +2,7 @@
 
 A denoising step used to be one guarded database transaction (lock the row, bump ``seq``,
 save) plus one event. With the tiny model a step takes a few milliseconds, so the
-transactions were most of the worker's event-loop time (issue 8's profile). Now:
+transactions were most of the worker's event-loop time in the benchmark's profile. Now:
 
 - Every step still becomes a PROGRESS event (and a PREVIEW event when the pipeline sent a
   preview), published at once and in order. Their ``seq`` is computed, not read: step ``s``

@@ -73,6 +73,10 @@ class GenerationRuntime:
         await self.bus.start()
         await self.payloads.start()
 
+    def broker_connected(self) -> bool:
+        """Whether the broker links this process holds are up (always, when embedded)."""
+        return self.bus.is_connected() and self.payloads.is_connected()
+
     async def inference(self) -> InferenceBackend:
         async with self._inference_lock:
             if self._inference is None:

@@ -15,6 +15,7 @@ from tortoise.transactions import in_transaction
 
 from neurall.billing import ledger, pricing
 from neurall.bus.events import EventType
+from neurall.clock import now
 from neurall.clones.service import require_ready_clone
 from neurall.errors import ConflictError, NotFoundError, RateLimitedError
 from neurall.generation.lifecycle import announce_positions, event_for, transition
@@ -25,6 +26,7 @@ from neurall.ids import parse_id
 from neurall.orm.accounts import Account
 from neurall.orm.jobs import TERMINAL_STATUSES, Job, JobSource, JobStatus
 from neurall.orm.pages import newest_first
+from neurall.outages import ServiceUnavailableError, is_outage
 from neurall.ratelimit import RateLimit
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,9 @@ async def submit(
     cost = estimate_cost(params, runtime)
     job_id = uuid.uuid4()
     if source == JobSource.API:
+        if not runtime.payloads.is_connected():
+            # Answer now rather than wait for the reconnection: the client retries.
+            raise ServiceUnavailableError("the broker")
         # Stored before the job exists, so a worker never sees a job without its request.
         await runtime.payloads.put(job_id, codec.to_json(params))
     try:
@@ -105,10 +110,17 @@ async def submit(
         raise
     try:
         await runtime.enqueue(job.id)
-    except Exception:
-        log.exception("could not queue job %s", job.id)
-        await fail(job.id, "The job could not be queued.", runtime)
-        raise
+    except Exception as exc:
+        if not is_outage(exc):
+            log.exception("could not queue job %s", job.id)
+        if job.source == JobSource.PLAYGROUND and is_outage(exc):
+            # Its request is in the database: accepted now, sent by the reaper once the
+            # broker is back (an API job's request lives on the broker, so it cannot be).
+            log.warning("job %s waits for the broker (%s)", job.id, type(exc).__name__)
+            await Job.filter(id=job.id).update(dispatch_pending=True)
+        else:
+            await fail(job.id, "The job could not be queued.", runtime)
+            raise
     await runtime.bus.publish(event_for(job, EventType.QUEUED))
     return job
 
@@ -144,7 +156,8 @@ async def list_jobs(
 
 async def cancel(account: Account, job_id: str, runtime: GenerationRuntime) -> Job:
     """Cancel a queued or running job. A running job is charged for the steps it finished
-    (rounded down); everything else held is released."""
+    (rounded down), unless the service gave up on it (its lease expired: no worker holds
+    it); everything else held is released."""
     job = await get_job(account, job_id)
     if job is None:
         raise NotFoundError()
@@ -153,7 +166,7 @@ async def cancel(account: Account, job_id: str, runtime: GenerationRuntime) -> J
     for _ in range(3):  # a worker may move the job between our read and our lock
         charge = (
             pricing.partial_charge(job.held_credits, job.step, job.total_steps)
-            if job.status == JobStatus.RUNNING
+            if job.status == JobStatus.RUNNING and not _abandoned(job)
             else 0
         )
         result = await transition(
@@ -165,7 +178,7 @@ async def cancel(account: Account, job_id: str, runtime: GenerationRuntime) -> J
         )
         if result is not None:
             job, event = result
-            await runtime.payloads.delete(job.id)
+            await discard_payload(job, runtime)
             await runtime.bus.publish(event)
             if was_queued:
                 await announce_positions(runtime.bus)
@@ -176,10 +189,18 @@ async def cancel(account: Account, job_id: str, runtime: GenerationRuntime) -> J
     raise ConflictError(f"The job has already ended ({job.status.value}).")
 
 
-async def fail(job_id: uuid.UUID, error: str, runtime: GenerationRuntime) -> Job | None:
-    """End a job for good: FAILED, nothing charged, its hold released."""
-    # The request goes first: once anyone can see the job FAILED, nothing of it is left.
-    await runtime.payloads.delete(job_id)
+def _abandoned(job: Job) -> bool:
+    return job.lease_expires_at is not None and job.lease_expires_at < now()
+
+
+async def fail(
+    job_id: uuid.UUID, error: str, runtime: GenerationRuntime, attempt: int | None = None
+) -> Job | None:
+    """End a job for good: FAILED, nothing charged, its hold released. Given ``attempt``,
+    only while the job is still in that run.
+
+    The outcome is written first and does not depend on the broker: the request is
+    discarded after, and if the broker is down then, the reaper discards it later."""
     result = await transition(
         job_id,
         EventType.FAILED,
@@ -190,11 +211,27 @@ async def fail(job_id: uuid.UUID, error: str, runtime: GenerationRuntime) -> Job
             "eta_seconds": None,
         },
         inside=lambda j: ledger.release(j.ledger_reference),
+        attempt=attempt,
     )
     if result is None:
         return None
+    await discard_payload(result[0], runtime)
     await runtime.bus.publish(result[1])
     return result[0]
+
+
+async def discard_payload(job: Job, runtime: GenerationRuntime) -> None:
+    """Delete an ended API job's request. During a broker outage the job is marked
+    instead, for the reaper; the payload queue also expires by itself."""
+    if job.source != JobSource.API:
+        return
+    try:
+        await runtime.payloads.delete(job.id)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        log.warning("job %s: payload left for the reaper (%s)", job.id, type(exc).__name__)
+        await Job.filter(id=job.id).update(payload_orphaned=True)
 
 
 async def cleanup_after_end(job: Job, runtime: GenerationRuntime) -> None:
@@ -203,12 +240,13 @@ async def cleanup_after_end(job: Job, runtime: GenerationRuntime) -> None:
     if job.status not in TERMINAL_STATUSES:
         return
     await ledger.end_hold(job.ledger_reference, job.cost_credits or 0)
-    await runtime.payloads.delete(job.id)
+    await discard_payload(job, runtime)
 
 
 __all__ = [
     "cancel",
     "cleanup_after_end",
+    "discard_payload",
     "estimate_cost",
     "fail",
     "get_job",

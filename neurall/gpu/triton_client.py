@@ -70,14 +70,23 @@ def _inputs(request: GenerationRequest) -> list[InferInput]:
     return inputs
 
 
+# What Triton says while a model is still loading (PyTriton registers it after the server
+# is up), being reloaded, or its server is stopping: retry like any outage.
+_TRANSIENT_MESSAGES = ("unknown model", "is not ready", "unavailable", "server is stopping")
+
+
+def _triton_error(code: object, details: str | None) -> InferenceError:
+    """The error for what Triton reported, over the RPC or inside the stream alike."""
+    text = (details or "").lower()
+    if code in _TRANSIENT or any(m in text for m in _TRANSIENT_MESSAGES):
+        return InferenceUnavailable(f"Triton unavailable ({code}): {details}")
+    return InferenceError(f"Triton error ({code}): {details}")
+
+
 def _rpc_error(exc: grpc.RpcError) -> InferenceError:
     code = exc.code() if hasattr(exc, "code") else None
     details = exc.details() if hasattr(exc, "details") else str(exc)
-    # "unknown model" is what Triton answers while the model is still loading (PyTriton
-    # registers it after the server is up) or being reloaded: retry like any outage.
-    if code in _TRANSIENT or "unknown model" in (details or "").lower():
-        return InferenceUnavailable(f"Triton unavailable ({code}): {details}")
-    return InferenceError(f"Triton error ({code}): {details}")
+    return _triton_error(code, details)
 
 
 async def _drain(stream: Any) -> None:
@@ -164,7 +173,7 @@ class TritonBackend:
                 except grpc.RpcError as exc:
                     raise _rpc_error(exc) from exc
                 if error is not None:
-                    raise InferenceError(f"Triton error: {error.message()}")
+                    raise _triton_error(error.status(), error.message())
                 try:
                     item = self._parse(result)
                 except InferenceError:

@@ -19,6 +19,7 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import sys
 import sysconfig
 import threading
@@ -28,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from neurall.gpu import guardian
 from neurall.gpu.batching import BatchRunner
 from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.protocol import (
@@ -166,6 +168,21 @@ def prepare_environment() -> None:
             os.environ["LD_LIBRARY_PATH"] = os.pathsep.join(p for p in (libdir, current) if p)
 
 
+def _require_free_port(host: str, port: int) -> None:
+    """Exit with a clear message rather than half-start on a port already taken, typically
+    by an orphaned tritonserver of an earlier `neurall gpu` that was killed."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        # As servers bind: a port left in TIME_WAIT is free, one someone listens on is not.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise SystemExit(
+                f"neurall gpu: port {port} on {host} is in use ({exc.strerror}); is an "
+                "orphaned tritonserver of an earlier `neurall gpu` still running?"
+            ) from None
+
+
 def serve(
     model: str = TINY_MODEL,
     cache_dir: Path = Path("neurall-data/models"),
@@ -184,6 +201,8 @@ def serve(
     from pytriton.triton import Triton, TritonConfig
 
     prepare_environment()
+    for port in (grpc_port, http_port, metrics_port):
+        _require_free_port(host, port)
     # PyTriton logs request and response tensors at DEBUG: prompts and images must not reach
     # the logs, whatever the process-wide level is.
     pytriton_logger = logging.getLogger("pytriton")
@@ -197,8 +216,9 @@ def serve(
     # Load before Triton starts, so that Triton's readiness means "can generate now".
     runner.start().result()
     # SIGTERM (docker stop, systemd) must unwind through Triton's context manager, or the
-    # tritonserver child process outlives us.
+    # tritonserver child process outlives us; a SIGKILL or crash is the guardian's.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    guardian.start()
     config = TritonConfig(
         http_address=host,
         http_port=http_port,

@@ -32,6 +32,7 @@ from neurall.graphql.errors import (
     RateLimited,
     returns_user_errors,
 )
+from neurall.graphql.outages import until_outage
 from neurall.graphql.permissions import require_scope, require_viewer
 from neurall.graphql.uploads import UploadedFile
 from neurall.ids import parse_id
@@ -208,7 +209,7 @@ class CloneSubscription:
             yield clone_type(clone)
             if clone.status in orm.ENDED_CLONE_STATUSES:
                 return
-            async for event in live:
+            async for event in until_outage(live):
                 # Events from before the snapshot may still arrive: never go backwards.
                 if (_RANK[event.status], event.step) < (_RANK[clone.status.value], clone.step):
                     continue

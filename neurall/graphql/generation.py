@@ -33,6 +33,7 @@ from neurall.graphql.errors import (
     RateLimited,
     returns_user_errors,
 )
+from neurall.graphql.outages import until_outage
 from neurall.graphql.pagination import PageInfo, clamp_first, page_info
 from neurall.graphql.permissions import require_scope
 from neurall.graphql.shared_events import shared_object
@@ -388,7 +389,7 @@ class GenerationSubscription:
                 yield event_type(info, current)
             if current.terminal:
                 return
-            async for event in live:
+            async for event in until_outage(live):
                 if event.seq <= last:
                     continue
                 last = event.seq

@@ -34,9 +34,11 @@ from neurall.graphql.generation import (
 )
 from neurall.graphql.history import HistoryMutation, HistoryQuery
 from neurall.graphql.limits import RequestRateLimit
+from neurall.graphql.outages import OutageErrors
 from neurall.graphql.privacy import PrivacyMutation, PrivacyQuery
 from neurall.graphql.shared_events import SharedEventExecutionContext
 from neurall.graphql.usage_log import UsageLogging
+from neurall.outages import is_outage
 
 log = logging.getLogger("neurall.graphql")
 
@@ -75,7 +77,9 @@ class Schema(strawberry.Schema):
         # their messages can echo the caller's input, prompts included: log only
         # unexpected exceptions, by type and traceback.
         for error in errors:
-            if should_mask(error):
+            if error.original_error is not None and is_outage(error.original_error):
+                log.warning("service unavailable: %s", type(error.original_error).__name__)
+            elif should_mask(error):
                 log.error(
                     "unexpected error at %s",
                     ".".join(str(p) for p in error.path or ()),
@@ -97,6 +101,8 @@ def build_schema(settings: Settings) -> Schema:
         partial(AddValidationRules, limit_rules),
         partial(MaxTokensLimiter, max_token_count=settings.graphql_max_tokens),
         partial(MaskErrors, should_mask_error=should_mask),
+        # After MaskErrors, so that its exit runs first: outages become SERVICE_UNAVAILABLE.
+        OutageErrors,
         # Integrations send the same few documents over and over: parse and validate each
         # once (bounded LRU caches keyed by the document text).
         ParserCache,

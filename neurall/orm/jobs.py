@@ -55,6 +55,14 @@ class Job(Model):
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
+    # While RUNNING: until when the worker that runs attempt ``attempts`` holds the job. It
+    # renews the lease as it works; the reaper takes over a job whose lease expired.
+    lease_expires_at = fields.DatetimeField(null=True, db_index=True)
+    # Accepted while the broker was down: the reaper sends its message once it is back.
+    dispatch_pending = fields.BooleanField(default=False)
+    # An API job ended while the broker was down, so its payload could not be deleted yet:
+    # the reaper deletes it once the broker is back (the payload also expires by itself).
+    payload_orphaned = fields.BooleanField(default=False)
 
     class Meta:
         table = "job"

@@ -1,4 +1,4 @@
-"""Usage logs and data exports (issue 5: privacy and retention).
+"""Usage logs and data exports (privacy and retention).
 
 Usage logs record how an API key was used, never what was asked: no variables, no prompts,
 no payloads. They are deleted after NEURALL_USAGE_RETENTION_DAYS and on erasure. Exports

@@ -1,1 +1,1 @@
-"""Privacy: usage logs, data export and account erasure (issue 5)."""
+"""Privacy: usage logs, data export and account erasure."""

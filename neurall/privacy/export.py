@@ -146,7 +146,7 @@ async def collect(account_id: uuid.UUID) -> tuple[dict[str, Any], list[tuple[str
 
 
 async def _clones(account_id: uuid.UUID) -> list[dict[str, Any]]:
-    # Cloning (issue 6) lands separately: export its rows when its model exists.
+    # Export the clones' rows when the clones' model is installed.
     try:
         from neurall.orm.clones import Clone  # type: ignore[import-not-found]
     except ImportError:

@@ -32,6 +32,8 @@ class PayloadStore(Protocol):
 
     async def close(self) -> None: ...
 
+    def is_connected(self) -> bool: ...
+
     async def put(self, job_id: uuid.UUID, payload: bytes) -> None: ...
 
     async def get(self, job_id: uuid.UUID) -> bytes | None:
@@ -50,6 +52,9 @@ class MemoryPayloadStore:
 
     async def close(self) -> None:
         self._payloads.clear()
+
+    def is_connected(self) -> bool:
+        return True
 
     async def put(self, job_id: uuid.UUID, payload: bytes) -> None:
         self._payloads[job_id] = payload
@@ -78,6 +83,10 @@ class RabbitPayloadStore:
         connection, self._connection = self._connection, None
         if connection is not None:
             await connection.close()
+
+    def is_connected(self) -> bool:
+        connection = self._connection
+        return connection is not None and connection.connected.is_set()
 
     async def _channel(self) -> AbstractChannel:
         assert self._connection is not None, "start() first"

@@ -18,6 +18,7 @@ from neurall.clones.training import run_training
 from neurall.config import Settings
 from neurall.generation.runtime import GenerationRuntime
 from neurall.generation.service import fail
+from neurall.outages import is_outage
 from neurall.workers.broker import enqueuer
 from neurall.workers.dead_letters import GENERATE_ACTOR, FailDeadLetteredJobs
 from neurall.workers.generation import RetryLater, run_job
@@ -42,9 +43,14 @@ def declare_generation_actor(
             await run_job(job_id, runtime)
         except (RetryLater, asyncio.CancelledError):
             raise  # retried, or interrupted (time limit, shutdown): a later attempt resumes
-        except Exception:
-            # A bug or a lost database: the message will not be retried, so the job must
-            # not stay RUNNING with its credits held.
+        except Exception as exc:
+            if is_outage(exc):
+                # The database or the broker is down: retried with backoff (or, if the
+                # broker itself is gone, redelivered); the job's lease covers the rest.
+                log.warning("job %s: %s, retrying", job_id, type(exc).__name__)
+                raise RetryLater(type(exc).__name__) from exc
+            # A bug: the message will not be retried, so the job must not stay RUNNING
+            # with its credits held.
             log.exception("job %s failed unexpectedly", job_id)
             try:
                 await fail(uuid.UUID(job_id), "The job failed unexpectedly.", runtime)

@@ -19,6 +19,7 @@ from dramatiq.asyncio import set_event_loop_thread
 from neurall.clones.runtime import CloneRuntime
 from neurall.config import Settings
 from neurall.generation.lifecycle import ACTIVE
+from neurall.generation.reaper import reap_forever
 from neurall.generation.runtime import GenerationRuntime
 from neurall.orm.clones import ACTIVE_CLONE_STATUSES, Clone
 from neurall.orm.jobs import Job
@@ -46,6 +47,7 @@ def generation_context(
         worker: dramatiq.Worker | None = None
         server_loop: ServerLoop | None = None
         ticker: asyncio.Task[None] | None = None
+        reaper: asyncio.Task[None] | None = None
         try:
             if settings.is_embedded_broker:
                 server_loop = ServerLoop(asyncio.get_running_loop())
@@ -56,14 +58,16 @@ def generation_context(
                 worker.start()
                 await _requeue_unfinished(runtime)
                 await _requeue_unfinished_clones(clones)
-                # Distributed, `neurall worker` processes tick instead.
+                # Distributed, `neurall worker` processes tick and reap instead.
                 ticker = asyncio.create_task(
                     retention_ticker(services.maintenance, settings.retention_interval_s)
                 )
+                reaper = asyncio.create_task(reap_forever(runtime, settings.reaper_interval_s))
             yield
         finally:
-            if ticker is not None:
-                ticker.cancel()
+            for task in (ticker, reaper):
+                if task is not None:
+                    task.cancel()
             services.generation = None
             services.maintenance = None
             services.clones = None

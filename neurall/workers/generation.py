@@ -18,7 +18,8 @@ from neurall.bus.events import EventType
 from neurall.clock import now
 from neurall.clones.service import CloneUnavailableError, adapter_path
 from neurall.generation import service
-from neurall.generation.lifecycle import announce_positions, transition
+from neurall.generation.lease import holding_lease, lease_until
+from neurall.generation.lifecycle import announce_positions, requeue, transition
 from neurall.generation.progress import ProgressReporter
 from neurall.generation.runtime import GenerationRuntime
 from neurall.gpu import codec
@@ -87,26 +88,24 @@ async def run_job(job_id: str, runtime: GenerationRuntime) -> None:
             "eta_seconds": None,
             "error": None,
             "attempts": job.attempts + 1,
+            "lease_expires_at": lease_until(settings.job_lease_s),
         },
     )
     if started is None:
         return  # canceled meanwhile
     job, event = started
+    attempt = job.attempts
     await runtime.bus.publish(event)
     await announce_positions(runtime.bus)
     try:
-        result = await _infer(job, params, runtime)
+        async with holding_lease(job.id, attempt, settings.job_lease_s):
+            result = await _infer(job, params, runtime)
     except InferenceUnavailable as exc:
-        if job.attempts > settings.generation_max_retries:
-            log.warning("job %s failed after %d attempts: %s", job.id, job.attempts, exc)
-            await service.fail(job.id, "The inference service is unavailable.", runtime)
+        if attempt > settings.generation_max_retries:
+            log.warning("job %s failed after %d attempts: %s", job.id, attempt, exc)
+            await service.fail(job.id, "The inference service is unavailable.", runtime, attempt)
             return
-        requeued = await transition(
-            job.id,
-            EventType.QUEUED,
-            allowed_from=[JobStatus.RUNNING],
-            updates={"status": JobStatus.QUEUED, "step": 0, "eta_seconds": None},
-        )
+        requeued = await requeue(job.id, attempt)
         if requeued is None:
             return  # canceled while it ran
         await runtime.bus.publish(requeued[1])
@@ -114,12 +113,12 @@ async def run_job(job_id: str, runtime: GenerationRuntime) -> None:
         raise RetryLater(str(exc)) from None
     except CloneUnavailableError:
         # Deleted (or its weights lost) after the job was queued: nothing to retry.
-        await service.fail(job.id, "The clone this job uses no longer exists.", runtime)
+        await service.fail(job.id, "The clone this job uses no longer exists.", runtime, attempt)
         return
     except InferenceError as exc:
         # Inference errors describe the server's state, never the request's content.
         log.warning("job %s failed: %s", job.id, exc)
-        await service.fail(job.id, "Inference failed.", runtime)
+        await service.fail(job.id, "Inference failed.", runtime, attempt)
         return
     if result is None:
         return  # canceled while it ran
@@ -187,9 +186,14 @@ async def _finish(
             "cost_credits": job.held_credits,
         },
         inside=record,
+        attempt=job.attempts,
     )
-    await runtime.payloads.delete(job.id)
     if finished is None:
-        await runtime.storage.delete_prefix(f"images/{job.id}")  # canceled at the last step
+        # Canceled at the last step: its files go. (A run the reaper handed on wrote the
+        # same keys; they stay if that run succeeded.)
+        current = await Job.get_or_none(id=job.id)
+        if current is None or current.status != JobStatus.SUCCEEDED:
+            await runtime.storage.delete_prefix(f"images/{job.id}")
         return
+    await service.discard_payload(finished[0], runtime)
     await runtime.bus.publish(finished[1])

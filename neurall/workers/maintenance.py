@@ -4,7 +4,8 @@ Two actors on the ``maintenance`` queue, declared next to the generation actor (
 consumed by `neurall serve`'s worker threads; distributed: by `neurall worker`):
 
 - ``build_data_export(export_id)``: builds one export's zip (neurall.privacy.export);
-- ``run_retention()``: runs every retention policy (neurall.retention.sweeper).
+- ``run_retention()``: runs every retention policy (neurall.retention.sweeper), then
+  the job reaper (neurall.generation.reaper), which each process also runs on its own.
 
 A ticker sends ``run_retention`` every NEURALL_RETENTION_INTERVAL_S: an asyncio task in
 embedded `neurall serve`, a thread in each `neurall worker` (several workers sweeping at
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 import dramatiq
 
 from neurall.config import Settings
+from neurall.generation.reaper import reap
 from neurall.generation.runtime import GenerationRuntime
 from neurall.privacy.export import build_export
 from neurall.retention.sweeper import run_policies
@@ -57,6 +59,7 @@ def declare_maintenance_actors(
     async def run_retention() -> None:
         removed = await run_policies(settings, runtime.storage)
         log.info("retention sweep: %s", removed)
+        await reap(runtime)
 
     options = {"max_retries": 0, "time_limit": 30 * 60 * 1000}
     return MaintenanceQueue(

@@ -23,6 +23,7 @@ from tortoise.context import TortoiseContext
 from neurall.clones.runtime import CloneRuntime
 from neurall.clones.store import ModelStore
 from neurall.config import Settings
+from neurall.generation.reaper import reap_forever
 from neurall.generation.runtime import GenerationRuntime
 from neurall.heap import freeze_long_lived_objects
 from neurall.orm import database
@@ -46,6 +47,7 @@ class WorkerResources(Middleware):
         self.clones = clones
         self._loop: asyncio.AbstractEventLoop | None = None
         self._database: TortoiseContext | None = None
+        self._reaper: asyncio.Task[None] | None = None
 
     def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         # Before the worker threads start consuming (after_worker_boot is too late); the
@@ -58,6 +60,10 @@ class WorkerResources(Middleware):
             await self.runtime.start()
             if self.clones is not None:
                 await self.clones.start()
+            # On this loop, not through the broker: it must work while RabbitMQ is down.
+            self._reaper = asyncio.create_task(
+                reap_forever(self.runtime, self.settings.reaper_interval_s)
+            )
             return contextvars.copy_context()
 
         context = loop_thread.run_coroutine(open_all())
@@ -77,6 +83,8 @@ class WorkerResources(Middleware):
             return
 
         async def close_all() -> None:
+            if self._reaper is not None:
+                self._reaper.cancel()
             await self.runtime.close()
             if self.clones is not None:
                 await self.clones.close()

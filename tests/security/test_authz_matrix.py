@@ -137,7 +137,7 @@ ROWS = [
         {"id": "{other_clone}"},
         **same(NA, NF, FB, FB, NF),
     ),
-    # Privacy (issue 5): history and account data are the signed-in person's; usage is READ.
+    # Privacy: history and account data are the signed-in person's; usage is READ.
     row("history", "{ history { edges { cursor } } }", **same(NA, "ok", FB, FB, FB)),
     row(
         "deleteHistoryItem",
