@@ -38,7 +38,9 @@ class Inbox:
     def to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.messages if m["To"] == address]
 
-    async def wait_for(self, address: str, count: int = 1, timeout: float = 15) -> list[EmailMessage]:
+    async def wait_for(
+        self, address: str, count: int = 1, timeout: float = 15
+    ) -> list[EmailMessage]:
         deadline = time.monotonic() + timeout
         while len(self.to(address)) < count:
             if time.monotonic() > deadline:

@@ -79,9 +79,7 @@ async def test_the_relay_sends_rows_whose_send_was_lost(client, smtp: SmtpServer
     mail = client.http.app[SERVICES].mail
     assert isinstance(mail, MailQueue)
     assert await mail.relay() == 0  # too recent: its own send may still be on the way
-    await OutboxMessage.filter(id=message_id).update(
-        created_at=clock.now() - timedelta(minutes=11)
-    )
+    await OutboxMessage.filter(id=message_id).update(created_at=clock.now() - timedelta(minutes=11))
     assert await mail.relay() == 1
     [message] = await smtp.inbox.wait_for("ada@example.com")
     assert "password was changed" in message["Subject"]
