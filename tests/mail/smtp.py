@@ -28,7 +28,7 @@ class Inbox:
 
     messages: list[EmailMessage] = field(default_factory=list)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
         for _ in envelope.rcpt_tos:
@@ -39,9 +39,9 @@ class Inbox:
         return [m for m in self.messages if m["To"] == address]
 
     async def wait_for(
-        self, address: str, count: int = 1, timeout: float = 15
+        self, address: str, count: int = 1, within_s: float = 15
     ) -> list[EmailMessage]:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within_s
         while len(self.to(address)) < count:
             if time.monotonic() > deadline:
                 subjects = [(m["To"], m["Subject"]) for m in self.messages]

@@ -32,8 +32,8 @@ mutation($password: String!) { deleteAccount(password: $password) { __typename }
 """
 
 
-async def _until(probe, timeout: float = 15):  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
+async def _until(probe, within_s: float = 15):  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + within_s
     while not (found := await probe()):
         assert asyncio.get_running_loop().time() < deadline, "never happened"
         await asyncio.sleep(0.05)
@@ -115,4 +115,5 @@ async def test_embedded_default_writes_eml_files_and_logs_no_link(
     assert "Welcome to Neurall" in text_part(message)  # type: ignore[arg-type]
     await _until(lambda: _no_rows())
     assert path.name in caplog.text
-    assert token not in caplog.text and "verify-email=" not in caplog.text
+    assert token not in caplog.text
+    assert "verify-email=" not in caplog.text
