@@ -150,6 +150,13 @@ async def update_profile(
     return account
 
 
+async def set_notice(account: Account, notice_class: notices.NoticeClass, enabled: bool) -> Account:
+    """Switch one class of notices on or off (security notices have no switch)."""
+    account.notices_off = notices.with_class(account, notice_class, enabled)
+    await account.save(update_fields=["notices_off", "updated_at"])
+    return account
+
+
 async def set_marketing_opt_in(account: Account, opt_in: bool) -> Account:
     account.marketing_opt_in = opt_in
     await account.save(update_fields=["marketing_opt_in", "updated_at"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -21,8 +22,19 @@ from neurall.graphql.errors import (
     returns_user_errors,
 )
 from neurall.graphql.permissions import require_scope, require_signed_in
+from neurall.mail.notices import NoticeClass, switched_off
 from neurall.orm import accounts as orm
 from neurall.web.cookies import clear_session_cookie, set_session_cookie
+
+
+@strawberry.enum(
+    description="A class of notice e-mails the profile can switch off. Security notices "
+    "(password or address changed, new API key) have no switch: they always go out."
+)
+class EmailNotice(Enum):
+    CLONES = "CLONES"
+    RECEIPTS = "RECEIPTS"
+    LOW_CREDITS = "LOW_CREDITS"
 
 
 @strawberry.type(description="A user account.")
@@ -43,6 +55,9 @@ class Account:
     pending_email: str | None = strawberry.field(
         description="A new address asked for with updateProfile; it replaces email once confirmed."
     )
+    email_notices: list[EmailNotice] = strawberry.field(
+        description="The notice classes switched on (all by default)."
+    )
     created_at: datetime
 
     @classmethod
@@ -56,6 +71,9 @@ class Account:
             marketing_opt_in=account.marketing_opt_in,
             email_verified=account.email_verified,
             pending_email=account.pending_email,
+            email_notices=[
+                EmailNotice(c.value) for c in NoticeClass if c not in switched_off(account)
+            ],
             created_at=account.created_at,
         )
 
@@ -196,6 +214,15 @@ class AccountMutation:
             mail=info.context.services.mail,
         )
         await info.context.audit(AuditEventType.PASSWORD_CHANGED)
+        return Account.from_model(account)
+
+    @strawberry.mutation(description="Switches one class of notice e-mails on or off.")
+    @returns_user_errors
+    async def set_email_notice(
+        self, info: Info, notice: EmailNotice, enabled: bool
+    ) -> ProfileResult:
+        viewer = require_signed_in(info)
+        account = await service.set_notice(viewer.account, NoticeClass(notice.value), enabled)
         return Account.from_model(account)
 
     @strawberry.mutation(description="Opts in to or out of marketing e-mail.")

@@ -120,8 +120,8 @@ async def _render(row: OutboxMessage, settings: Settings) -> Rendered:
                 f"your clone {'is ready' if ready else 'failed'}",
                 [
                     f'Your clone "{p.get("name", "")}" {outcome}.',
-                    "The photos you uploaded for it have been deleted, as they always are "
-                    "once training ends." + ("" if ready else " Upload them again to retry."),
+                    "The photos you uploaded for it are deleted now that training has ended, "
+                    "whatever the outcome." + ("" if ready else " Upload them again to retry."),
                 ],
                 _settings_link(settings),
             )

@@ -10,16 +10,36 @@ by the retention sweep.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from tortoise.expressions import F, Q
 
 from neurall import clock
+from neurall.mail.dispatch import MailDispatch
 from neurall.orm.mail import OutboxMessage
 
 # Longer than one SMTP conversation takes; a sender that died holding a row lets go then.
 CLAIM_S = 120
+
+# Rows queued inside ``dispatching``: sent when that block ends without an error.
+_collected: ContextVar[list[uuid.UUID] | None] = ContextVar("neurall_outbox", default=None)
+
+
+@asynccontextmanager
+async def dispatching(mail: MailDispatch) -> AsyncIterator[None]:
+    """Send the rows queued inside the block once it ends (its transactions committed),
+    for code deep in a domain flow that should not thread message ids back up. A block
+    that raises sends nothing now; whatever of it committed waits for the relay."""
+    queued: list[uuid.UUID] = []
+    token = _collected.set(queued)
+    try:
+        yield
+    finally:
+        _collected.reset(token)
+    await mail.dispatch(queued)
 
 
 async def queue(
@@ -37,6 +57,9 @@ async def queue(
         params=dict(params or {}),
         campaign_id=campaign_id,
     )
+    collected = _collected.get()
+    if collected is not None:
+        collected.append(row.id)
     return row.id
 
 

@@ -113,4 +113,5 @@ def declare_actors(
     mail = declare_mail_actors(broker, settings)
     generation.set_enqueue(enqueuer(declare_generation_actor(broker, generation, settings)))
     clones.set_enqueue(enqueuer(declare_training_actor(broker, clones, settings)))
+    clones.mail = mail
     return declare_maintenance_actors(broker, generation, settings, mail), mail

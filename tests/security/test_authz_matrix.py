@@ -173,6 +173,11 @@ ROWS = [
         **same(NA, "INVALID_INPUT", NA, NA, NA),
     ),
     row(
+        "setEmailNotice",
+        f"mutation {{ setEmailNotice(notice: CLONES, enabled: false) {{ __typename {U} }} }}",
+        **same(NA, "ok", NA, NA, NA),
+    ),
+    row(
         "requestEmailVerification",
         f"mutation {{ requestEmailVerification {{ __typename {U} }} }}",
         **same(NA, "ok", NA, NA, NA),
