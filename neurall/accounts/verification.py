@@ -14,7 +14,6 @@ import uuid
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from neurall import audit
 from neurall.config import Settings
 from neurall.errors import ForbiddenError, InvalidInputError
 from neurall.mail import links, notices, outbox
@@ -76,8 +75,9 @@ async def request_verification(
     return "A confirmation link is on its way."
 
 
-async def verify_email(token: str, settings: Settings) -> Account:
-    """Redeem a confirmation link (no session needed: holding the e-mail is the proof)."""
+async def verify_email(token: str, settings: Settings) -> tuple[Account, bool]:
+    """Redeem a confirmation link (no session needed: holding the e-mail is the proof).
+    Returns the account and whether its address changed."""
     row = await links.redeem(settings.secret_key.get_secret_value(), token, Purpose.VERIFY_EMAIL)
     account = await Account.get_or_none(id=row.account_id, erased_at__isnull=True)
     if account is None:
@@ -85,7 +85,7 @@ async def verify_email(token: str, settings: Settings) -> Account:
     if row.email == account.email:
         account.email_verified = True
         await account.save(update_fields=["email_verified", "updated_at"])
-        return account
+        return account, False
     if row.email != account.pending_email:
         # The address was changed again since this link was sent.
         raise InvalidInputError("This link is for an address no longer asked for.", ["token"])
@@ -94,8 +94,7 @@ async def verify_email(token: str, settings: Settings) -> Account:
         await account.save(update_fields=["email", "pending_email", "email_verified", "updated_at"])
     except IntegrityError:  # another account confirmed the same address first
         raise InvalidInputError(_TAKEN, ["token"]) from None
-    await audit.record(audit.AuditEventType.EMAIL_CHANGED, account.id, "", "", via="email_link")
-    return account
+    return account, True
 
 
 async def start_email_change(

@@ -54,7 +54,16 @@ class EmailMutation:
     )
     @returns_user_errors
     async def verify_email(self, info: Info, token: str) -> ProfileResult:
-        account = await verification.verify_email(token, info.context.services.settings)
+        ctx = info.context
+        account, changed = await verification.verify_email(token, ctx.services.settings)
+        if changed:  # neither address goes into the log
+            await record(
+                AuditEventType.EMAIL_CHANGED,
+                account.id,
+                ctx.client_ip,
+                ctx.user_agent,
+                via="email_link",
+            )
         return Account.from_model(account)
 
     @strawberry.mutation(

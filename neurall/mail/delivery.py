@@ -52,11 +52,11 @@ class Mailer:
         template = self.templates.get(row.kind)
         if template is None:
             log.error("no template for e-mail kind %s; message %s dropped", row.kind, row.id)
-            await outbox.sent(row.id)
+            await outbox.finish(row.id)
             return Outcome.DROPPED
         rendered = await template(row, self.settings)
         if rendered is None:
-            await outbox.sent(row.id)
+            await outbox.finish(row.id)
             return Outcome.DROPPED
         message = compose(rendered, row.to_address, self.settings)
         try:
@@ -67,6 +67,6 @@ class Mailer:
                 "e-mail %s (%s) not sent, attempt %d: %s", row.id, row.kind, row.attempts, exc
             )
             raise
-        await outbox.sent(row.id)
+        await outbox.finish(row.id)
         log.info("e-mail %s (%s) sent", row.id, row.kind)
         return Outcome.SENT

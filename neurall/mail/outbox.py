@@ -10,7 +10,7 @@ by the retention sweep.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
@@ -75,8 +75,9 @@ async def claim(message_id: uuid.UUID, now: datetime | None = None) -> OutboxMes
     return await OutboxMessage.get_or_none(id=message_id)
 
 
-async def sent(message_id: uuid.UUID) -> None:
-    """The SMTP server took it: the row (and what it says about the recipient) goes."""
+async def finish(message_id: uuid.UUID) -> None:
+    """The SMTP server took it, or it is no longer wanted: the row (and what it says about
+    the recipient) goes."""
     await OutboxMessage.filter(id=message_id).delete()
 
 
@@ -106,7 +107,3 @@ async def delete_for_account(account_id: uuid.UUID) -> int:
 
 async def delete_older_than(cutoff: datetime) -> int:
     return await OutboxMessage.filter(created_at__lt=cutoff).delete()
-
-
-def ids(*groups: Iterable[uuid.UUID]) -> list[uuid.UUID]:
-    return [message_id for group in groups for message_id in group]

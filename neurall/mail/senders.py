@@ -50,8 +50,9 @@ class SmtpSender:
                 username=self.username,
                 password=self.password,
                 use_tls=self.implicit_tls,
-                # smtp://: STARTTLS whenever the server offers it.
-                start_tls=None if not self.implicit_tls else False,
+                # smtps:// is TLS from the first byte; smtp:// upgrades with STARTTLS
+                # whenever the server offers it (None: aiosmtplib's "if supported").
+                start_tls=False if self.implicit_tls else None,
                 timeout=self.timeout_s,
             )
         except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
