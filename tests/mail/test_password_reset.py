@@ -4,6 +4,7 @@ session, logs in; single use, one hour, stored only as a hash, rate limited."""
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import timedelta
 
 import pytest
@@ -68,7 +69,10 @@ async def _reset_token(client, smtp: SmtpServer, typed: str) -> str:
     return link_token(messages[-1], "reset-password")
 
 
-async def test_reset_through_the_link_ends_old_sessions(client, smtp: SmtpServer):
+async def test_reset_through_the_link_ends_old_sessions(
+    client, smtp: SmtpServer, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.DEBUG)  # even SQL parameters: no token, no password
     await sign_up(client, "ada@example.com")
     first = _cookies(client)
     client.http.session.cookie_jar.clear()
@@ -108,6 +112,11 @@ async def test_reset_through_the_link_ends_old_sessions(client, smtp: SmtpServer
     messages = await smtp.inbox.wait_for("ada@example.com", 3)
     [notice] = [m for m in messages if "password was changed" in m["Subject"]]
     assert "reset-password=" not in text_part(notice)  # a notice carries no token
+    # Everything logged in this process but the test SMTP server's own "mail.*" loggers.
+    ours = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("mail."))
+    assert "e-mail" in ours
+    for secret in (token, token.split(".")[1], NEW_PASSWORD, PASSWORD):
+        assert secret not in ours
 
 
 async def test_expired_links_are_refused(client, smtp: SmtpServer):
