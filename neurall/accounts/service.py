@@ -133,16 +133,17 @@ async def update_profile(
 ) -> Account:
     """Correct the name at once; a new e-mail becomes ``pending_email`` until the link
     sent to it is used (neurall.accounts.verification). Fields left out stay as they are."""
+    # Both inputs are checked before anything changes.
+    normalized = normalize_email(email) if email is not None else None
+    display_name = clean_name(name)
     updates: list[str] = []
     message_ids: list[uuid.UUID] = []
     async with in_transaction():
-        if email is not None:
-            normalized = normalize_email(email)
-            if normalized != (account.pending_email or account.email):
-                message_ids = await start_email_change(account, normalized, settings)
-                updates.append("pending_email")
+        if normalized is not None and normalized != (account.pending_email or account.email):
+            message_ids = await start_email_change(account, normalized, settings)
+            updates.append("pending_email")
         if name is not None:
-            account.name = clean_name(name)
+            account.name = display_name
             updates.append("name")
         if updates:
             await account.save(update_fields=[*updates, "updated_at"])

@@ -4,6 +4,7 @@ cannot buy credits or create API keys when verification is required."""
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,8 @@ async def test_sign_up_then_verify_through_the_link(client, smtp: SmtpServer, se
     rows = await EmailToken.all().values()
     assert token not in str(rows)
     assert [r["token_hash"] for r in rows] == [hashlib.sha256(token.encode()).hexdigest()]
+    lifetime = rows[0]["expires_at"] - rows[0]["created_at"]
+    assert abs(lifetime - timedelta(hours=48)) < timedelta(seconds=1)
     assert await OutboxMessage.all().count() == 0
 
     client.http.session.cookie_jar.clear()  # the link works without a session
