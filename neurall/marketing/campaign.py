@@ -11,6 +11,7 @@ moment between the SMTP server taking a message and its row's deletion.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import uuid
@@ -29,6 +30,9 @@ from neurall.orm.accounts import Account
 from neurall.orm.mail import Campaign, CampaignRecipient, OutboxMessage
 
 log = logging.getLogger(__name__)
+
+# SMTP conversations in flight at once; servers commonly limit connections per client.
+SEND_CONCURRENCY = 4
 
 
 @dataclass
@@ -118,13 +122,21 @@ async def send_campaign(
 
 
 async def _send(mailer: Mailer, message_ids: list[uuid.UUID], report: CampaignReport) -> None:
-    for message_id in message_ids:
-        try:
-            outcome = await mailer.deliver(message_id)
-        except SendError:
-            report.failed += 1
-            continue
+    """Send a batch, a few messages at a time (each is one SMTP conversation)."""
+    gate = asyncio.Semaphore(SEND_CONCURRENCY)
+
+    async def one(message_id: uuid.UUID) -> None:
+        async with gate:
+            try:
+                outcome = await mailer.deliver(message_id)
+            except SendError:
+                report.failed += 1
+                return
         if outcome is Outcome.SENT:
             report.sent += 1
         elif outcome is Outcome.DROPPED:
             report.dropped += 1
+
+    async with asyncio.TaskGroup() as group:
+        for message_id in message_ids:
+            group.create_task(one(message_id))
