@@ -11,6 +11,7 @@ from typing import Annotated
 
 import strawberry
 
+from neurall import clock
 from neurall.accounts.viewer import Scope, Viewer
 from neurall.bus.events import ImageRef, JobEventData
 from neurall.config import Settings
@@ -195,7 +196,7 @@ def _job(info: Info, job: orm.Job, event: JobEventData) -> Job:
 
 
 def _expired(ref: ImageRef) -> bool:
-    return ref.expires_at is not None and ref.expires_at <= service.now()
+    return ref.expires_at is not None and ref.expires_at <= clock.now()
 
 
 @strawberry.type(description="One change in a job's life.")
