@@ -17,7 +17,8 @@ from neurall.app import SERVICES, create_app
 from neurall.config import load_settings
 from neurall.mail import outbox
 from neurall.orm.accounts import Account
-from neurall.orm.mail import OutboxMessage
+from neurall.orm.mail import Campaign, CampaignRecipient, EmailToken, OutboxMessage
+from neurall.privacy.erasure import erase_account
 from neurall.retention.sweeper import run_policies
 from neurall.storage import make_storage
 from neurall.workers.mail import MailQueue
@@ -67,6 +68,7 @@ async def test_erasure_deletes_queued_mail(client, smtp: SmtpServer):
     data = await client.data(DELETE, {"password": PASSWORD})
     assert data["deleteAccount"]["__typename"] != "InvalidInput", data
     assert not await OutboxMessage.exists()
+    assert not await EmailToken.exists()
     smtp.start()
     await asyncio.sleep(1.5)  # longer than the longest backoff: a retry would have sent it
     assert smtp.inbox.messages == []
@@ -117,3 +119,12 @@ async def test_embedded_default_writes_eml_files_and_logs_no_link(
     assert path.name in caplog.text
     assert token not in caplog.text
     assert "verify-email=" not in caplog.text
+
+
+async def test_erasure_forgets_which_campaigns_the_account_was_sent(client):
+    account = await Account.create(email="ada@example.com", email_verified=True)
+    campaign = await Campaign.create(content_hash="0" * 64, subject="s", text_body="t")
+    await CampaignRecipient.create(campaign=campaign, account=account)
+    await erase_account(account, client.http.app[SERVICES].generation)
+    assert not await CampaignRecipient.exists()
+    assert await Campaign.exists()  # the campaign itself names nobody

@@ -74,6 +74,14 @@ async def test_sign_up_then_verify_through_the_link(client, smtp: SmtpServer, se
     again = await client.data(VERIFY, {"token": token})
     assert again["verifyEmail"]["__typename"] == "InvalidInput"  # single use
 
+    await client.data(
+        'mutation { logIn(email: "ada@example.com", password: "correct horse battery staple") '
+        "{ __typename } }"
+    )
+    done = await client.data(REQUEST)
+    assert done["requestEmailVerification"]["message"] == "This address is already confirmed."
+    assert not await OutboxMessage.exists()  # nothing more is sent
+
 
 async def test_forged_or_altered_tokens_are_refused(client, smtp: SmtpServer):
     await sign_up(client, "ada@example.com")
