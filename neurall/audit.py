@@ -35,7 +35,9 @@ class AuditEventType(StrEnum):
     API_KEY_CREATED = "api_key_created"
     API_KEY_REVOKED = "api_key_revoked"
     API_KEY_REGENERATED = "api_key_regenerated"
+    EMAIL_CHANGE_REQUESTED = "email_change_requested"
     EMAIL_CHANGED = "email_changed"
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - an event name
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 - an event name
     DATA_EXPORT_REQUESTED = "data_export_requested"
     ACCOUNT_ERASED = "account_erased"
@@ -49,7 +51,7 @@ SAFE_DETAILS = frozenset(
         "scopes",  # list of ApiKeyScope names
         "reason",  # short fixed word, e.g. "wrong_password", "unknown_account"
         "export_id",
-        "via",  # "session" or "api_key"
+        "via",  # "session", "api_key" or "email_link"
     }
 )
 

@@ -90,6 +90,33 @@ def _retention_run(settings: Settings, _args: argparse.Namespace) -> None:
         sys.exit(1)
 
 
+def _marketing_send(settings: Settings, args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from neurall.marketing.campaign import send_campaign
+    from neurall.orm import database
+    from neurall.workers.mail import build_mailer
+
+    text = Path(args.text_file).read_text()
+    html = Path(args.html_file).read_text() if args.html_file else None
+
+    async def run() -> str:
+        async with database.database(settings.database_url):
+            report = await send_campaign(
+                args.subject,
+                text,
+                html,
+                mailer=build_mailer(settings),
+                batch_size=settings.marketing_batch_size,
+            )
+        return (
+            f"campaign {report.campaign_id}: {report.queued} queued, {report.sent} sent, "
+            f"{report.dropped} dropped, {report.failed} left for the mail relay"
+        )
+
+    print(asyncio.run(run()))
+
+
 def _worker(settings: Settings, args: argparse.Namespace) -> None:
     from neurall.workers.process import run_worker
 
@@ -167,6 +194,18 @@ def _parser() -> argparse.ArgumentParser:
     config_docs.add_argument(
         "--check", action="store_true", help="fail when ./docs/configuration.md differs"
     )
+    marketing = commands.add_parser("marketing", help="marketing e-mail").add_subparsers(
+        dest="marketing_command", required=True
+    )
+    send = marketing.add_parser(
+        "send",
+        help="send a campaign to every verified, subscribed account (run it again after a "
+        "crash: nobody gets it twice)",
+    )
+    send.add_argument("--subject", required=True)
+    send.add_argument("--text-file", required=True, help="the plain-text body (UTF-8)")
+    send.add_argument("--html-file", help="an HTML body (UTF-8); default: from the text")
+    send.set_defaults(func=_marketing_send)
     return parser
 
 

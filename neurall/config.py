@@ -340,6 +340,66 @@ class Settings(BaseSettings):
         300, description="How often the maintenance actor runs every retention policy."
     )
 
+    # E-mail (neurall/mail/, docs/email.md).
+    smtp_url: SecretStr = Field(
+        SecretStr(""),
+        description="smtp://user:password@host:587 (STARTTLS when offered) or "
+        "smtps://user:password@host:465 (TLS from the start); empty: no SMTP, messages are "
+        "written as .eml files to <data dir>/outbox",
+    )
+    mail_from: str = Field(
+        "Neurall <no-reply@localhost>", description="the From header of every e-mail"
+    )
+    product_name: str = Field("Neurall", description="the name e-mails are signed with")
+    require_verified_email: bool | None = Field(
+        None,
+        description="accounts must confirm their address before buying credits or creating "
+        "API keys; unset: on with NEURALL_PRODUCTION, off otherwise",
+    )
+    email_verification_ttl_s: PositiveInt = Field(
+        48 * 3600, description="how long an address confirmation link works"
+    )
+    password_reset_ttl_s: PositiveInt = Field(
+        3600, description="how long a password reset link works (used once)"
+    )
+    password_reset_response_ms: PositiveInt = Field(
+        400,
+        description="requestPasswordReset answers after at least this long, so the answer "
+        "time does not tell whether an account has the address",
+    )
+    password_resets_per_email_per_hour: PositiveInt = Field(
+        3, description="requestPasswordReset calls per address per hour"
+    )
+    password_resets_per_ip_per_hour: PositiveInt = Field(
+        20, description="requestPasswordReset calls per client IP per hour"
+    )
+    verification_emails_per_hour: PositiveInt = Field(
+        5, description="requestEmailVerification calls per account per hour"
+    )
+    mail_max_retries: NonNegativeInt = Field(
+        12, description="attempts after the first before a message waits for the relay"
+    )
+    mail_min_backoff_ms: PositiveInt = Field(
+        5000, description="first retry delay of a message the SMTP server did not take"
+    )
+    mail_max_backoff_ms: PositiveInt = Field(
+        30 * 60 * 1000, description="longest retry delay of an undelivered message"
+    )
+    mail_outbox_retention_days: PositiveInt = Field(
+        7, description="undelivered messages older than this are deleted unsent"
+    )
+    marketing_batch_size: PositiveInt = Field(
+        200, description="accounts queued per transaction by `neurall marketing send`"
+    )
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp(cls, value: SecretStr) -> SecretStr:
+        raw = value.get_secret_value()
+        if raw and not raw.startswith(("smtp://", "smtps://")):
+            raise ValueError("must be empty (write .eml files) or an smtp:// or smtps:// URL")
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
@@ -382,6 +442,8 @@ class Settings(BaseSettings):
         if self.production and self.insecure_localhost_cookies:
             # Pydantic models are frozen; bypass once, during validation only.
             object.__setattr__(self, "insecure_localhost_cookies", False)
+        if self.require_verified_email is None:
+            object.__setattr__(self, "require_verified_email", self.production)
         if self.session_idle_timeout_s > self.session_absolute_timeout_s:
             raise ValueError(
                 "NEURALL_SESSION_IDLE_TIMEOUT_S must not exceed NEURALL_SESSION_ABSOLUTE_TIMEOUT_S"
@@ -395,6 +457,11 @@ class Settings(BaseSettings):
     @property
     def storage_dir(self) -> Path:
         return self.data_dir / "storage"
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Where the embedded mail sender writes .eml files (no NEURALL_SMTP_URL)."""
+        return self.data_dir / "outbox"
 
     @property
     def model_cache_dir(self) -> Path:

@@ -10,12 +10,15 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from neurall.accounts.password_reset import ResetThrottle
 from neurall.accounts.service import AuthThrottle
+from neurall.accounts.verification import VerificationThrottle
 from neurall.billing.payments import NoPayments, PaymentProvider, payment_provider
 from neurall.clones.runtime import CloneRuntime
 from neurall.clones.store import ModelStore
 from neurall.config import Settings
 from neurall.generation.runtime import GenerationRuntime
+from neurall.mail.dispatch import MailDispatch, NoDispatch
 from neurall.ratelimit import RateLimits
 from neurall.storage import Storage, make_storage
 
@@ -37,6 +40,9 @@ class Services:
     # Blob storage and trained adapters: built once here, shared by the runtimes below.
     storage: Storage
     models: ModelStore
+    # requestPasswordReset per address and IP; requestEmailVerification per account.
+    reset_throttle: ResetThrottle
+    verification_throttle: VerificationThrottle
     # Set by the app's cleanup_ctx (neurall.workers.embedded) once the queue is up.
     generation: GenerationRuntime | None = None
     # Set with it: the maintenance actors (data exports, retention sweeps).
@@ -45,6 +51,9 @@ class Services:
     clones: CloneRuntime | None = None
     # Stripe when configured, else NoPayments (createCheckout says BillingUnavailable).
     payments: PaymentProvider = field(default_factory=NoPayments)
+    # Sends outbox rows after their transaction committed: the mail actor once the queue
+    # is up (neurall.workers.embedded); until then rows wait for the relay.
+    mail: MailDispatch = field(default_factory=NoDispatch)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -57,6 +66,11 @@ class Services:
                 signups_per_ip_per_hour=settings.signups_per_ip_per_hour,
             ),
             payments=payment_provider(settings),
+            reset_throttle=ResetThrottle(
+                settings.password_resets_per_email_per_hour,
+                settings.password_resets_per_ip_per_hour,
+            ),
+            verification_throttle=VerificationThrottle(settings.verification_emails_per_hour),
             rate_limits=RateLimits.from_settings(settings),
             storage=make_storage(settings.storage_dir),
             models=ModelStore.from_settings(settings),

@@ -50,20 +50,12 @@ SPEND_LIMITS = {
     "GenerateResult.SpendLimitReached",
     "GenerateResult.Conflict",
 }
-EMAIL = {
-    "Mutation.requestEmailVerification",
-    "Mutation.verifyEmail",
-    "Mutation.requestPasswordReset",
-    "Mutation.resetPassword",
-    "Account.emailVerified",
-    "Account.pendingEmail",
-}
 IMAGE_INPUTS = (
     {f"GenerateInput.{name}" for name in ("adapters", "scheduler", "initImage", "strength", "mask")}
     | {f"GenerateParams.{name}" for name in ("mode", "scheduler", "strength", "adapters")}
     | {"Image.flagged"}
 )
-NOT_YET_SERVED: set[str] = WEBHOOKS | SPEND_LIMITS | EMAIL | IMAGE_INPUTS
+NOT_YET_SERVED: set[str] = WEBHOOKS | SPEND_LIMITS | IMAGE_INPUTS
 ROOTS = ("Query", "Mutation", "Subscription")
 
 

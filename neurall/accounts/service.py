@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -13,8 +15,12 @@ from neurall.accounts.passwords import (
     validate_password,
     verify_password,
 )
+from neurall.accounts.verification import queue_verification, start_email_change
 from neurall.billing import ledger
+from neurall.config import Settings
 from neurall.errors import ConflictError, InvalidInputError, NotAuthenticatedError
+from neurall.mail import notices
+from neurall.mail.dispatch import MailDispatch
 from neurall.orm.accounts import Account, Session
 from neurall.ratelimit import TokenBuckets
 
@@ -55,10 +61,12 @@ async def sign_up(
     *,
     ip: str,
     throttle: AuthThrottle,
-    signup_grant: int = 0,
+    settings: Settings,
+    mail: MailDispatch,
     user_agent: str = "",
 ) -> Account:
-    """A new account; ``signup_grant`` free credits are granted in the same transaction."""
+    """A new account; NEURALL_SIGNUP_GRANT_CREDITS free credits are granted and the
+    address confirmation link queued in the same transaction."""
     normalized = normalize_email(email)
     validate_password(password)
     display_name = clean_name(name)
@@ -71,11 +79,14 @@ async def sign_up(
             account = await Account.create(
                 email=normalized, name=display_name, password_hash=password_hash
             )
-            if signup_grant > 0:
-                await ledger.grant(account.id, signup_grant, "sign-up", f"signup:{account.id}")
+            grant = settings.signup_grant_credits
+            if grant > 0:
+                await ledger.grant(account.id, grant, "sign-up", f"signup:{account.id}")
                 await account.refresh_from_db(fields=["balance", "held"])
+            message_id = await queue_verification(account, normalized, settings)
     except IntegrityError:  # lost a race with a concurrent sign-up for the same address
         raise ConflictError("An account with this e-mail already exists.") from None
+    await mail.dispatch([message_id])
     await audit.record(audit.AuditEventType.SIGN_UP, account.id, ip, user_agent)
     return account
 
@@ -112,23 +123,38 @@ async def log_in(
     return account
 
 
-async def update_profile(account: Account, email: str | None, name: str | None) -> Account:
-    """Correct the e-mail and/or name; fields left out stay as they are."""
-    updates: dict[str, object] = {}
-    if email is not None:
-        normalized = normalize_email(email)
-        if normalized != account.email:
-            if await Account.filter(email=normalized).exclude(id=account.id).exists():
-                raise InvalidInputError("This e-mail cannot be used.", ["input.email"])
-            updates["email"] = normalized
-    if name is not None:
-        updates["name"] = clean_name(name)
-    if updates:
-        account.update_from_dict(updates)
-        try:
+async def update_profile(
+    account: Account,
+    email: str | None,
+    name: str | None,
+    *,
+    settings: Settings,
+    mail: MailDispatch,
+) -> Account:
+    """Correct the name at once; a new e-mail becomes ``pending_email`` until the link
+    sent to it is used (neurall.accounts.verification). Fields left out stay as they are."""
+    # Both inputs are checked before anything changes.
+    normalized = normalize_email(email) if email is not None else None
+    display_name = clean_name(name)
+    updates: list[str] = []
+    message_ids: list[uuid.UUID] = []
+    async with in_transaction():
+        if normalized is not None and normalized != (account.pending_email or account.email):
+            message_ids = await start_email_change(account, normalized, settings)
+            updates.append("pending_email")
+        if name is not None:
+            account.name = display_name
+            updates.append("name")
+        if updates:
             await account.save(update_fields=[*updates, "updated_at"])
-        except IntegrityError:
-            raise InvalidInputError("This e-mail cannot be used.", ["input.email"]) from None
+    await mail.dispatch(message_ids)
+    return account
+
+
+async def set_notice(account: Account, notice_class: notices.NoticeClass, enabled: bool) -> Account:
+    """Switch one class of notices on or off (security notices have no switch)."""
+    account.notices_off = notices.with_class(account, notice_class, enabled)
+    await account.save(update_fields=["notices_off", "updated_at"])
     return account
 
 
@@ -158,6 +184,7 @@ async def change_password(
     *,
     throttle: AuthThrottle,
     keep_session: Session | None,
+    mail: MailDispatch,
 ) -> Account:
     """Set a new password and end every other session of the account (a thief signed in
     elsewhere is signed out); ``keep_session``, the one making the change, stays."""
@@ -172,4 +199,6 @@ async def change_password(
         if keep_session is not None:
             others = others.exclude(id=keep_session.id)
         await others.delete()
+        notice = await notices.queue(account, notices.Notice.PASSWORD_CHANGED)
+    await mail.dispatch([notice] if notice else [])
     return account

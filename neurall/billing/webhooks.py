@@ -33,6 +33,8 @@ from tortoise.transactions import in_transaction
 
 from neurall import clock
 from neurall.billing import ledger
+from neurall.mail import notices
+from neurall.orm.accounts import Account
 from neurall.orm.billing import Dispute, Purchase, StripeEvent
 
 log = logging.getLogger(__name__)
@@ -178,6 +180,17 @@ async def _credit(purchase: Purchase) -> None:
     if credited:
         purchase.paid_at = clock.now()
         await purchase.save(update_fields=["paid_at"])
+        account = await Account.get(id=purchase.account_id)  # type: ignore[attr-defined]
+        await notices.queue(
+            account,
+            notices.Notice.RECEIPT,
+            {
+                "credits": purchase.credits,
+                "amount_cents": purchase.amount_cents,
+                "currency": purchase.currency,
+                "reference": str(purchase.id),
+            },
+        )
 
 
 def _share(purchase: Purchase, amount_cents: int) -> int:

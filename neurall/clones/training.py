@@ -28,6 +28,8 @@ from neurall.clones.events import CloneEventData
 from neurall.clones.runtime import CloneRuntime
 from neurall.clones.store import ModelStore, upload_key, upload_prefix
 from neurall.gpu.types import InferenceCanceled
+from neurall.mail import notices, outbox
+from neurall.orm.accounts import Account
 from neurall.orm.clones import ACTIVE_CLONE_STATUSES, Clone, CloneStatus
 
 log = logging.getLogger(__name__)
@@ -196,7 +198,7 @@ async def delete_photos(clone_id: uuid.UUID, runtime: CloneRuntime) -> None:
 
 async def _succeed(clone_id: uuid.UUID, runtime: CloneRuntime) -> None:
     key = ModelStore.key_for(clone_id)
-    async with in_transaction():
+    async with outbox.dispatching(runtime.mail), in_transaction():
         clone = await Clone.filter(id=clone_id).select_for_update().get_or_none()
         if clone is not None and clone.status == CloneStatus.TRAINING:
             clone.status = CloneStatus.READY
@@ -206,6 +208,7 @@ async def _succeed(clone_id: uuid.UUID, runtime: CloneRuntime) -> None:
             clone.finished_at = now()
             await clone.save()
             await ledger.settle(clone.ledger_reference, clone.held_credits)
+            await _notify(clone, notices.Notice.CLONE_READY)
         else:
             clone = None
     if clone is None:
@@ -218,7 +221,7 @@ async def _succeed(clone_id: uuid.UUID, runtime: CloneRuntime) -> None:
 
 async def fail_clone(clone_id: uuid.UUID, error: str, runtime: CloneRuntime) -> None:
     """End a clone for good: FAILED, nothing charged, its hold released, no weights kept."""
-    async with in_transaction():
+    async with outbox.dispatching(runtime.mail), in_transaction():
         clone = await Clone.filter(id=clone_id).select_for_update().get_or_none()
         ended = clone is not None and clone.status not in ACTIVE_CLONE_STATUSES
         if clone is not None and not ended:
@@ -228,12 +231,20 @@ async def fail_clone(clone_id: uuid.UUID, error: str, runtime: CloneRuntime) -> 
             clone.finished_at = now()
             await clone.save()
             await ledger.release(clone.ledger_reference)
+            await _notify(clone, notices.Notice.CLONE_FAILED)
     if ended:
         return  # someone else ended it first; a READY clone keeps its weights
     # A save that raced the failure (or a deleted clone's) leaves no orphan weights.
     await runtime.store.delete(ModelStore.key_for(clone_id))
     if clone is not None:
         await runtime.bus.publish(CloneEventData.of(clone))
+
+
+async def _notify(clone: Clone, notice: notices.Notice) -> None:
+    """The owner learns the outcome, and that the photos are gone either way."""
+    account = await Account.get_or_none(id=clone.account_id)  # type: ignore[attr-defined]
+    if account is not None:
+        await notices.queue(account, notice, {"name": clone.name})
 
 
 async def _tidy(clone: Clone, runtime: CloneRuntime) -> None:

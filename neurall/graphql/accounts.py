@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -21,8 +22,19 @@ from neurall.graphql.errors import (
     returns_user_errors,
 )
 from neurall.graphql.permissions import require_scope, require_signed_in
+from neurall.mail.notices import NoticeClass, switched_off
 from neurall.orm import accounts as orm
 from neurall.web.cookies import clear_session_cookie, set_session_cookie
+
+
+@strawberry.enum(
+    description="A class of notice e-mails the profile can switch off. Security notices "
+    "(password or address changed, new API key) have no switch: they always go out."
+)
+class EmailNotice(Enum):
+    CLONES = "CLONES"
+    RECEIPTS = "RECEIPTS"
+    LOW_CREDITS = "LOW_CREDITS"
 
 
 @strawberry.type(description="A user account.")
@@ -37,6 +49,15 @@ class Account:
     marketing_opt_in: bool = strawberry.field(
         description="Marketing e-mails are on by default; the user can opt out."
     )
+    email_verified: bool = strawberry.field(
+        description="True once the address was confirmed through the link e-mailed to it."
+    )
+    pending_email: str | None = strawberry.field(
+        description="A new address asked for with updateProfile; it replaces email once confirmed."
+    )
+    email_notices: list[EmailNotice] = strawberry.field(
+        description="The notice classes switched on (all by default)."
+    )
     created_at: datetime
 
     @classmethod
@@ -48,6 +69,11 @@ class Account:
             credits=account.balance - account.held,
             held_credits=account.held,
             marketing_opt_in=account.marketing_opt_in,
+            email_verified=account.email_verified,
+            pending_email=account.pending_email,
+            email_notices=[
+                EmailNotice(c.value) for c in NoticeClass if c not in switched_off(account)
+            ],
             created_at=account.created_at,
         )
 
@@ -84,7 +110,7 @@ class ProfileInput:
     name: str | None = strawberry.UNSET
 
 
-async def _start_session(info: Info, account: orm.Account) -> Session:
+async def start_session(info: Info, account: orm.Account) -> Session:
     ctx = info.context
     settings = ctx.services.settings
     _, token = await sessions.create_session(account, settings.session_absolute_timeout_s)
@@ -118,10 +144,11 @@ class AccountMutation:
             _given(input.name),
             ip=ctx.client_ip,
             throttle=ctx.services.auth_throttle,
-            signup_grant=ctx.services.settings.signup_grant_credits,
+            settings=ctx.services.settings,
+            mail=ctx.services.mail,
             user_agent=ctx.user_agent,
         )
-        return await _start_session(info, account)
+        return await start_session(info, account)
 
     @strawberry.mutation(description="Signs in with a new session token.")
     @returns_user_errors
@@ -136,7 +163,7 @@ class AccountMutation:
         )
         if ctx.viewer is not None and ctx.viewer.session is not None:
             await sessions.revoke_session(ctx.viewer.session)
-        return await _start_session(info, account)
+        return await start_session(info, account)
 
     @strawberry.mutation(description="Ends the current session. False when there was none.")
     async def log_out(self, info: Info) -> bool:
@@ -148,16 +175,25 @@ class AccountMutation:
         await ctx.audit(AuditEventType.LOG_OUT)
         return True
 
-    @strawberry.mutation(description="Corrects the e-mail or name of the signed-in account.")
+    @strawberry.mutation(
+        description="Corrects the name of the signed-in account at once; a new e-mail "
+        "becomes pendingEmail and replaces email when the link sent to it is used."
+    )
     @returns_user_errors
     async def update_profile(self, info: Info, input: ProfileInput) -> ProfileResult:
         viewer = require_signed_in(info)
-        old_email = viewer.account.email
+        services = info.context.services
+        old_pending = viewer.account.pending_email
         account = await service.update_profile(
-            viewer.account, _given(input.email), _given(input.name)
+            viewer.account,
+            _given(input.email),
+            _given(input.name),
+            settings=services.settings,
+            mail=services.mail,
         )
-        if account.email != old_email:  # neither address goes into the log
-            await info.context.audit(AuditEventType.EMAIL_CHANGED, via="session")
+        if account.pending_email and account.pending_email != old_pending:
+            # Neither address goes into the log.
+            await info.context.audit(AuditEventType.EMAIL_CHANGE_REQUESTED, via="session")
         return Account.from_model(account)
 
     @strawberry.mutation(
@@ -175,8 +211,18 @@ class AccountMutation:
             new_password,
             throttle=info.context.services.auth_throttle,
             keep_session=viewer.session,
+            mail=info.context.services.mail,
         )
         await info.context.audit(AuditEventType.PASSWORD_CHANGED)
+        return Account.from_model(account)
+
+    @strawberry.mutation(description="Switches one class of notice e-mails on or off.")
+    @returns_user_errors
+    async def set_email_notice(
+        self, info: Info, notice: EmailNotice, enabled: bool
+    ) -> ProfileResult:
+        viewer = require_signed_in(info)
+        account = await service.set_notice(viewer.account, NoticeClass(notice.value), enabled)
         return Account.from_model(account)
 
     @strawberry.mutation(description="Opts in to or out of marketing e-mail.")

@@ -9,6 +9,7 @@ from typing import Annotated
 import strawberry
 
 from neurall.accounts import api_keys
+from neurall.accounts.verification import require_verified
 from neurall.accounts.viewer import Scope
 from neurall.audit import AuditEventType
 from neurall.errors import DomainError
@@ -100,7 +101,10 @@ class ApiKeyMutation:
     ) -> CreateApiKeyResult:
         viewer = require_session(info)
         chosen = None if scopes is None else [Scope(s.value) for s in scopes]
-        key, secret = await api_keys.create_api_key(viewer.account, name, chosen)
+        require_verified(viewer.account, info.context.services.settings, "create API keys")
+        key, secret = await api_keys.create_api_key(
+            viewer.account, name, chosen, info.context.services.mail
+        )
         await info.context.audit(
             AuditEventType.API_KEY_CREATED, api_key_id=key.id, scopes=key.scopes.split()
         )
@@ -120,7 +124,10 @@ class ApiKeyMutation:
     @returns_user_errors
     async def regenerate_api_key(self, info: Info, id: strawberry.ID) -> CreateApiKeyResult:
         viewer = require_session(info)
-        key, secret = await api_keys.regenerate_api_key(viewer.account, id)
+        require_verified(viewer.account, info.context.services.settings, "create API keys")
+        key, secret = await api_keys.regenerate_api_key(
+            viewer.account, id, info.context.services.mail
+        )
         await info.context.audit(
             AuditEventType.API_KEY_REGENERATED, api_key_id=id, new_api_key_id=key.id
         )

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import strawberry
 
+from neurall.accounts.verification import require_verified
 from neurall.accounts.viewer import Scope
 from neurall.billing import checkout, history
 from neurall.errors import DomainError
@@ -117,6 +118,11 @@ class BillingMutation:
     async def create_checkout(self, info: Info, credits: int) -> CheckoutResult:
         viewer = require_signed_in(info)
         services = info.context.services
+        try:
+            require_verified(viewer.account, services.settings, "buy credits")
+        except DomainError as exc:
+            # The contract's CheckoutResult has no Forbidden member: a FORBIDDEN error.
+            raise PublicError(exc) from None
         result = await checkout.create_checkout(
             viewer.account, credits, services.settings, services.payments
         )

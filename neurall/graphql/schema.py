@@ -26,6 +26,7 @@ from neurall.graphql.accounts import AccountMutation, AccountQuery
 from neurall.graphql.api_keys import ApiKeyMutation, ApiKeyQuery
 from neurall.graphql.billing import BillingMutation, BillingQuery
 from neurall.graphql.clones import CloneMutation, CloneQuery, CloneSubscription
+from neurall.graphql.email import EmailMutation
 from neurall.graphql.errors import ALL_ERROR_TYPES, should_mask
 from neurall.graphql.generation import (
     GenerationMutation,
@@ -58,6 +59,7 @@ Mutation = merge_types(
     "Mutation",
     (
         AccountMutation,
+        EmailMutation,
         ApiKeyMutation,
         GenerationMutation,
         BillingMutation,

@@ -18,6 +18,12 @@ class Account(Model):
     name = fields.CharField(max_length=200, null=True)
     password_hash = fields.CharField(max_length=200, null=True)
     marketing_opt_in = fields.BooleanField(default=True)
+    # Set once the address was confirmed through a link e-mailed to it.
+    email_verified = fields.BooleanField(default=False)
+    # A new address asked for in the profile; it replaces ``email`` only once confirmed.
+    pending_email = fields.CharField(max_length=320, null=True)
+    # Space-separated notice classes switched off (neurall.mail.notices.NoticeClass).
+    notices_off = fields.CharField(max_length=200, default="")
     # Credits: ``balance`` is the sum of ledger entries, ``held`` the part reserved by
     # queued or running work. Both change only together with a ledger entry.
     balance = fields.IntField(default=0)

@@ -1,7 +1,8 @@
 """Account erasure (``deleteAccount``): personal data goes, financial records stay anonymised.
 
 Deleted: sessions, API keys, every job with its images (rows and files), clones with their
-weights, usage logs, exports (rows and files). Kept: ledger entries, holds, purchases and
+weights, usage logs, exports (rows and files), e-mail not yet sent, e-mailed links' tokens
+and the record of which campaigns the account was sent. Kept: ledger entries, holds, purchases and
 disputes, which the law requires, linked to the account row that remains but no longer
 names anyone: its e-mail, name and password hash are cleared and ``erased_at`` is set, so
 the same e-mail can sign up again. Audit events keep their event names and times but lose
@@ -22,10 +23,12 @@ from neurall.clones.service import delete_all_clones
 from neurall.errors import InvalidInputError, RateLimitedError
 from neurall.generation.runtime import GenerationRuntime
 from neurall.history.service import delete_jobs
+from neurall.mail.outbox import delete_for_account
 from neurall.orm.accounts import Account, ApiKey, Session
 from neurall.orm.audit import AuditEvent
 from neurall.orm.billing import LedgerEntry
 from neurall.orm.jobs import Job
+from neurall.orm.mail import CampaignRecipient, EmailToken
 from neurall.orm.privacy import DataExport, UsageLog
 
 log = logging.getLogger(__name__)
@@ -64,12 +67,17 @@ async def erase_account(account: Account, runtime: GenerationRuntime) -> None:
         await Session.filter(account_id=account.id).delete()
         await ApiKey.filter(account_id=account.id).delete()
         await UsageLog.filter(account_id=account.id).delete()
+        await delete_for_account(account.id)
+        await EmailToken.filter(account_id=account.id).delete()
+        await CampaignRecipient.filter(account_id=account.id).delete()
         await AuditEvent.filter(account_id=account.id).update(ip="", user_agent="")
         await _scrub_ledger_reasons(account, [v for v in (email, name) if v])
         await Account.filter(id=account.id).update(
             email=None,
             name=None,
             password_hash=None,
+            pending_email=None,
+            email_verified=False,
             marketing_opt_in=False,
             erased_at=now(),
             updated_at=now(),

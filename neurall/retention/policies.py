@@ -1,5 +1,5 @@
-"""The account-security retention policies: sessions, audit events, rate-limit buckets.
-Each is one bulk delete with its TTL and reason."""
+"""The account-security retention policies: sessions, audit events, rate-limit buckets,
+e-mail links and unsent e-mail. Each is one bulk delete with its TTL and reason."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from datetime import timedelta
 from tortoise.expressions import Q
 
 from neurall.audit import delete_expired_audit_events
+from neurall.mail.outbox import delete_older_than
 from neurall.orm.accounts import Session
+from neurall.orm.mail import EmailToken
 from neurall.ratelimit_database import delete_idle_buckets
 from neurall.retention.context import RetentionContext
 
@@ -35,3 +37,20 @@ async def idle_rate_limit_buckets(ctx: RetentionContext) -> int:
     day: every limit refills within an hour, so such a bucket is full, and a missing row
     means exactly that. Keeps the table the size of the recently active clients."""
     return await delete_idle_buckets(ctx.now.timestamp(), idle_s=86_400)
+
+
+async def unsent_mail(ctx: RetentionContext) -> int:
+    """Outbox rows still unsent NEURALL_MAIL_OUTBOX_RETENTION_DAYS (7) after they were
+    queued: a week of retries is enough for any SMTP outage, and a confirmation, a reset
+    link or a notice that late is useless, while the row names the recipient. Sent rows
+    are deleted at once, so this is the longest any message waits in the database."""
+    return await delete_older_than(
+        ctx.now - timedelta(days=ctx.settings.mail_outbox_retention_days)
+    )
+
+
+async def spent_email_links(ctx: RetentionContext) -> int:
+    """E-mailed link tokens a day past their expiry (48 h for a confirmation, 1 h for a
+    password reset), used or not: they can no longer do anything. The day is slack for
+    clocks, not a promise."""
+    return await EmailToken.filter(expires_at__lt=ctx.now - timedelta(days=1)).delete()

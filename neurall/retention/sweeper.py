@@ -45,6 +45,8 @@ POLICIES: list[Policy] = [
     Policy("expired-sessions", policies.expired_sessions),
     Policy("audit-events", policies.audit_events),
     Policy("idle-rate-limit-buckets", policies.idle_rate_limit_buckets),
+    Policy("unsent-mail", policies.unsent_mail),
+    Policy("spent-email-links", policies.spent_email_links),
 ]
 
 

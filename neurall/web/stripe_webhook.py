@@ -18,6 +18,8 @@ from aiohttp import web
 
 from neurall.billing.webhooks import RetryLaterError, handle_event
 from neurall.config import Settings
+from neurall.mail import outbox
+from neurall.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +30,7 @@ MAX_BODY_BYTES = 512 * 1024
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
-def stripe_webhook(settings: Settings) -> Handler:
+def stripe_webhook(settings: Settings, services: Services) -> Handler:
     secret = settings.stripe_webhook_secret.get_secret_value()
 
     async def handler(request: web.Request) -> web.Response:
@@ -57,7 +59,9 @@ def stripe_webhook(settings: Settings) -> Handler:
             log.warning("stripe webhook with a malformed body rejected")
             return _answer(400, "malformed event")
         try:
-            outcome = await handle_event(event)
+            # The receipt a credited purchase queues goes out once the event committed.
+            async with outbox.dispatching(services.mail):
+                outcome = await handle_event(event)
         except RetryLaterError:
             return _answer(503, "retry later")
         except (KeyError, TypeError, ValueError):

@@ -22,6 +22,7 @@ from neurall.outages import is_outage
 from neurall.workers.broker import enqueuer
 from neurall.workers.dead_letters import GENERATE_ACTOR, FailDeadLetteredJobs
 from neurall.workers.generation import RetryLater, run_job
+from neurall.workers.mail import MailQueue, declare_mail_actors
 from neurall.workers.maintenance import MaintenanceQueue, declare_maintenance_actors
 
 log = logging.getLogger(__name__)
@@ -112,9 +113,11 @@ def declare_actors(
     generation: GenerationRuntime,
     clones: CloneRuntime,
     settings: Settings,
-) -> MaintenanceQueue:
+) -> tuple[MaintenanceQueue, MailQueue]:
     """Declare every actor on ``broker`` (the API process, embedded or not, and each
     `neurall worker` declare the same set), and point the runtimes' enqueue at them."""
+    mail = declare_mail_actors(broker, settings)
     generation.set_enqueue(enqueuer(declare_generation_actor(broker, generation, settings)))
     clones.set_enqueue(enqueuer(declare_training_actor(broker, clones, settings)))
-    return declare_maintenance_actors(broker, generation, settings)
+    clones.mail = mail
+    return declare_maintenance_actors(broker, generation, settings, mail), mail

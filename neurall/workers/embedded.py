@@ -21,6 +21,7 @@ from neurall.config import Settings
 from neurall.generation.lifecycle import ACTIVE
 from neurall.generation.reaper import reap_forever
 from neurall.generation.runtime import GenerationRuntime
+from neurall.mail.dispatch import NoDispatch
 from neurall.orm.clones import ACTIVE_CLONE_STATUSES, Clone
 from neurall.orm.jobs import Job
 from neurall.services import Services
@@ -41,7 +42,7 @@ def generation_context(
         clones = CloneRuntime.from_settings(settings, services.storage, services.models)
         await clones.start()
         broker = build_broker(settings)
-        services.maintenance = declare_actors(broker, runtime, clones, settings)
+        services.maintenance, services.mail = declare_actors(broker, runtime, clones, settings)
         services.generation = runtime
         services.clones = clones
         worker: dramatiq.Worker | None = None
@@ -70,6 +71,7 @@ def generation_context(
                     task.cancel()
             services.generation = None
             services.maintenance = None
+            services.mail = NoDispatch()
             services.clones = None
             if worker is not None and server_loop is not None:
                 # Jobs in flight stop here; the next start queues them again.

@@ -5,7 +5,8 @@ consumed by `neurall serve`'s worker threads; distributed: by `neurall worker`):
 
 - ``build_data_export(export_id)``: builds one export's zip (neurall.privacy.export);
 - ``run_retention()``: runs every retention policy (neurall.retention.sweeper), then
-  the job reaper (neurall.generation.reaper), which each process also runs on its own.
+  the job reaper (neurall.generation.reaper), which each process also runs on its own,
+  and queues again the e-mail whose send was lost (neurall.workers.mail).
 
 A ticker sends ``run_retention`` every NEURALL_RETENTION_INTERVAL_S: an asyncio task in
 embedded `neurall serve`, a thread in each `neurall worker` (several workers sweeping at
@@ -27,6 +28,7 @@ from neurall.generation.reaper import reap
 from neurall.generation.runtime import GenerationRuntime
 from neurall.privacy.export import build_export
 from neurall.retention.sweeper import run_policies
+from neurall.workers.mail import MailQueue
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,7 @@ class MaintenanceQueue:
 
 
 def declare_maintenance_actors(
-    broker: dramatiq.Broker, runtime: GenerationRuntime, settings: Settings
+    broker: dramatiq.Broker, runtime: GenerationRuntime, settings: Settings, mail: MailQueue
 ) -> MaintenanceQueue:
     async def build_data_export(export_id: str) -> None:
         await build_export(uuid.UUID(export_id), runtime.storage, settings)
@@ -60,6 +62,10 @@ def declare_maintenance_actors(
         removed = await run_policies(settings, runtime.storage)
         log.info("retention sweep: %s", removed)
         await reap(runtime)
+        # Mail whose send was lost (or ran out of retries) is queued again.
+        relayed = await mail.relay()
+        if relayed:
+            log.info("mail relay queued %d messages again", relayed)
 
     options = {"max_retries": 0, "time_limit": 30 * 60 * 1000}
     return MaintenanceQueue(

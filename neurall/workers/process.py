@@ -109,7 +109,7 @@ def run_worker(
     broker = build_broker(settings, worker=True)
     clones = CloneRuntime.from_settings(settings, storage, models)
     broker.add_middleware(WorkerResources(settings, runtime, clones))
-    maintenance = declare_actors(broker, runtime, clones, settings)
+    maintenance, _mail = declare_actors(broker, runtime, clones, settings)
     stop = threading.Event()
 
     def on_signal(*_: Any) -> None:

@@ -203,14 +203,16 @@ async def test_me_is_null_without_credentials(client):
 async def test_update_profile(client):
     await sign_up(client, name="Ada")
     data = await client.data(UPDATE_PROFILE, {"input": {"email": "Ada.L@Example.com"}})
+    # A new address waits for its confirmation link (tests/mail/test_email_change.py).
     assert data["updateProfile"] == {
         "__typename": "Account",
-        "email": "ada.l@example.com",
+        "email": "ada@example.com",
         "name": "Ada",
     }
+    assert (await Account.get()).pending_email == "ada.l@example.com"
     data = await client.data(UPDATE_PROFILE, {"input": {"name": "Ada Lovelace"}})
     assert data["updateProfile"]["name"] == "Ada Lovelace"
-    assert data["updateProfile"]["email"] == "ada.l@example.com"
+    assert data["updateProfile"]["email"] == "ada@example.com"
 
 
 async def test_update_profile_rejects_bad_or_taken_email(client, aiohttp_client, settings):

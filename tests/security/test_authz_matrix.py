@@ -172,9 +172,31 @@ ROWS = [
         f'mutation {{ deleteAccount(password: "not the password") {{ __typename {U} }} }}',
         **same(NA, "INVALID_INPUT", NA, NA, NA),
     ),
+    row(
+        "setEmailNotice",
+        f"mutation {{ setEmailNotice(notice: CLONES, enabled: false) {{ __typename {U} }} }}",
+        **same(NA, "ok", NA, NA, NA),
+    ),
+    row(
+        "requestEmailVerification",
+        f"mutation {{ requestEmailVerification {{ __typename {U} }} }}",
+        **same(NA, "ok", NA, NA, NA),
+    ),
+    # The token is the credential: a bad one is refused whoever calls.
+    row(
+        "verifyEmail",
+        f'mutation {{ verifyEmail(token: "forged") {{ __typename {U} }} }}',
+        **same(*["INVALID_INPUT"] * 5),
+    ),
+    row(
+        "resetPassword",
+        f'mutation {{ resetPassword(token: "forged", newPassword: "a new password") '
+        f"{{ __typename {U} }} }}",
+        **same(*["INVALID_INPUT"] * 5),
+    ),
 ]
 # Public by design (anyone may try; per-IP throttles apply).
-NOT_IN_MATRIX = {"signUp", "logIn"}
+NOT_IN_MATRIX = {"signUp", "logIn", "requestPasswordReset"}
 # Subscriptions, checked over real websockets below with the same callers.
 SUBSCRIPTIONS = {
     "jobEvents": by_caller(same(NA, NF, NF, FB, FB)),

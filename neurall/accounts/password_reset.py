@@ -1,0 +1,99 @@
+"""Resetting a forgotten password through a link e-mailed to the account's address.
+
+Asking never tells whether an account has the address: every well-formed address gets the
+same answer after the same time (at least NEURALL_PASSWORD_RESET_RESPONSE_MS), and the
+rate limits count every request alike. The link works once, for
+NEURALL_PASSWORD_RESET_TTL_S (1 h). Using it sets the new password, ends every session
+(whoever knew the old password is out), and confirms the address (the link proved it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from tortoise.transactions import in_transaction
+
+from neurall.accounts.emails import normalize_email
+from neurall.accounts.passwords import hash_password, validate_password
+from neurall.config import Settings
+from neurall.errors import InvalidInputError
+from neurall.mail import links, notices, outbox
+from neurall.mail.dispatch import MailDispatch
+from neurall.mail.links import Purpose
+from neurall.orm.accounts import Account, Session
+from neurall.ratelimit import TokenBuckets
+
+log = logging.getLogger(__name__)
+
+RESET_KIND = "password_reset"
+
+
+class ResetThrottle:
+    """requestPasswordReset per address (one mailbox is not flooded) and per IP (one
+    client cannot probe or flood many)."""
+
+    def __init__(self, per_email_per_hour: int, per_ip_per_hour: int) -> None:
+        self.by_email = TokenBuckets(per_email_per_hour, 3600)
+        self.by_ip = TokenBuckets(per_ip_per_hour, 3600)
+
+
+async def request_password_reset(
+    email: str, *, ip: str, throttle: ResetThrottle, settings: Settings, mail: MailDispatch
+) -> None:
+    """Queue a reset link when an account has ``email``; otherwise do nothing, in the
+    same time. InvalidInput only for what is not an address; RateLimited alike for both."""
+    started = time.monotonic()
+    normalized = normalize_email(email, field="email")
+    throttle.by_ip.check(ip)
+    throttle.by_email.take(normalized)
+    throttle.by_ip.take(ip)
+    try:
+        account = await Account.filter(email=normalized, erased_at__isnull=True).first()
+        if account is not None:
+            async with in_transaction():
+                token = await links.issue(
+                    settings.secret_key.get_secret_value(),
+                    account.id,
+                    Purpose.RESET_PASSWORD,
+                    normalized,
+                    settings.password_reset_ttl_s,
+                )
+                message_id = await outbox.queue(
+                    RESET_KIND, normalized, account.id, {"token_id": str(token.id)}
+                )
+            await mail.dispatch([message_id])
+    finally:
+        await _pad(started, settings.password_reset_response_ms / 1000)
+
+
+async def _pad(started: float, floor_s: float) -> None:
+    spent = time.monotonic() - started
+    if spent > floor_s:
+        # The answer time now depends on the work done; raise the floor above this.
+        log.warning("password reset request took %.3f s, over its %.3f s floor", spent, floor_s)
+        return
+    await asyncio.sleep(floor_s - spent)
+
+
+async def reset_password(
+    token: str, new_password: str, *, settings: Settings, mail: MailDispatch
+) -> Account:
+    """Set the password from a reset link and end every session of the account. The
+    password is checked first, so a rejected one does not use the link up."""
+    validate_password(new_password, field="newPassword")
+    row = await links.redeem(settings.secret_key.get_secret_value(), token, Purpose.RESET_PASSWORD)
+    account = await Account.get_or_none(id=row.account_id, erased_at__isnull=True)
+    if account is None or account.email != row.email:
+        # Erased, or the address changed since the link was sent to the old one.
+        raise InvalidInputError("This link is not valid.", ["token"])
+    account.password_hash = await hash_password(new_password)
+    account.email_verified = True
+    async with in_transaction():
+        await account.save(update_fields=["password_hash", "email_verified", "updated_at"])
+        await Session.filter(account_id=account.id).delete()
+        await links.retire(account.id, Purpose.RESET_PASSWORD)
+        notice = await notices.queue(account, notices.Notice.PASSWORD_CHANGED)
+    await mail.dispatch([notice] if notice else [])
+    return account

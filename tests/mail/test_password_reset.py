@@ -1,0 +1,150 @@
+"""Password reset: the link from the received e-mail sets a new password, ends every
+session, logs in; single use, one hour, stored only as a hash, rate limited."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import timedelta
+
+import pytest
+
+from neurall import clock
+from neurall.orm.accounts import Session
+from neurall.orm.audit import AuditEvent
+from neurall.orm.mail import EmailToken
+from tests.helpers import PASSWORD, sign_up
+from tests.mail.smtp import SmtpServer, link_token, text_part
+
+pytestmark = pytest.mark.usefixtures("database_url")
+
+REQUEST = """
+mutation($email: String!) {
+  requestPasswordReset(email: $email) {
+    __typename
+    ... on Accepted { message }
+    ... on InvalidInput { fields }
+    ... on RateLimited { retryAfterSeconds }
+  }
+}
+"""
+RESET = """
+mutation($token: String!, $password: String!) {
+  resetPassword(token: $token, newPassword: $password) {
+    __typename
+    ... on Session { account { email emailVerified } }
+    ... on UserError { message }
+    ... on InvalidInput { fields }
+  }
+}
+"""
+LOG_IN = """
+mutation($email: String!, $password: String!) {
+  logIn(email: $email, password: $password) { __typename }
+}
+"""
+ME = "{ me { email } }"
+NEW_PASSWORD = "a brand new passphrase"
+
+
+def _cookies(client) -> dict[str, str]:
+    return {c.key: c.value for c in client.http.session.cookie_jar}
+
+
+def _use(client, cookies: dict[str, str]) -> None:
+    client.http.session.cookie_jar.clear()
+    client.http.session.cookie_jar.update_cookies(cookies)
+
+
+async def _reset_token(client, smtp: SmtpServer, typed: str) -> str:
+    data = await client.data(REQUEST, {"email": typed})
+    assert data["requestPasswordReset"]["__typename"] == "Accepted"
+    address = typed.strip().lower()
+    messages = [
+        m
+        for m in await smtp.inbox.wait_for(address, 2)  # and the sign-up confirmation
+        if "reset" in m["Subject"]
+    ]
+    assert messages[-1]["List-Unsubscribe"] is None
+    return link_token(messages[-1], "reset-password")
+
+
+async def test_reset_through_the_link_ends_old_sessions(
+    client, smtp: SmtpServer, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.DEBUG)  # even SQL parameters: no token, no password
+    await sign_up(client, "ada@example.com")
+    first = _cookies(client)
+    client.http.session.cookie_jar.clear()
+    await client.data(LOG_IN, {"email": "ada@example.com", "password": PASSWORD})
+    second = _cookies(client)
+    assert await Session.all().count() == 2
+    client.http.session.cookie_jar.clear()
+
+    token = await _reset_token(client, smtp, "Ada@Example.com ")
+    stored = await EmailToken.get(purpose="reset_password")
+    assert stored.token_hash == hashlib.sha256(token.encode()).hexdigest()
+    assert abs(stored.expires_at - stored.created_at - timedelta(hours=1)) < timedelta(seconds=1)
+
+    short = await client.data(RESET, {"token": token, "password": "short"})
+    assert short["resetPassword"]["fields"] == ["newPassword"]  # the link still works
+    data = await client.data(RESET, {"token": token, "password": NEW_PASSWORD})
+    assert data["resetPassword"] == {
+        "__typename": "Session",
+        "account": {"email": "ada@example.com", "emailVerified": True},
+    }
+    assert (await client.data(ME))["me"] == {"email": "ada@example.com"}  # logged in
+    assert await Session.all().count() == 1
+    for old in (first, second):
+        _use(client, old)
+        assert (await client.data(ME))["me"] is None
+
+    client.http.session.cookie_jar.clear()
+    again = await client.data(RESET, {"token": token, "password": "yet another password"})
+    assert again["resetPassword"]["__typename"] == "InvalidInput"  # single use
+    wrong = await client.data(LOG_IN, {"email": "ada@example.com", "password": PASSWORD})
+    assert wrong["logIn"]["__typename"] == "NotAuthenticated"
+    right = await client.data(LOG_IN, {"email": "ada@example.com", "password": NEW_PASSWORD})
+    assert right["logIn"]["__typename"] == "Session"
+
+    events = [e.event for e in await AuditEvent.all()]
+    assert "password_reset" in events
+    messages = await smtp.inbox.wait_for("ada@example.com", 3)
+    [notice] = [m for m in messages if "password was changed" in m["Subject"]]
+    assert "reset-password=" not in text_part(notice)  # a notice carries no token
+    # Everything logged in this process but the test SMTP server's own "mail.*" loggers.
+    ours = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("mail."))
+    assert "e-mail" in ours
+    for secret in (token, token.split(".")[1], NEW_PASSWORD, PASSWORD):
+        assert secret not in ours
+
+
+async def test_expired_links_are_refused(client, smtp: SmtpServer):
+    await sign_up(client, "ada@example.com")
+    client.http.session.cookie_jar.clear()
+    token = await _reset_token(client, smtp, "ada@example.com")
+    await EmailToken.filter(purpose="reset_password").update(
+        expires_at=clock.now() - timedelta(seconds=1)
+    )
+    data = await client.data(RESET, {"token": token, "password": NEW_PASSWORD})
+    assert data["resetPassword"]["__typename"] == "InvalidInput"
+
+
+async def test_malformed_addresses_are_refused_and_requests_rate_limited(client, settings):
+    bad = await client.data(REQUEST, {"email": "not an address"})
+    assert bad["requestPasswordReset"]["fields"] == ["email"]
+    per_email = settings.password_resets_per_email_per_hour
+    answers = [
+        (await client.data(REQUEST, {"email": "nobody@example.com"}))["requestPasswordReset"]
+        for _ in range(per_email + 1)
+    ]
+    assert [a["__typename"] for a in answers] == ["Accepted"] * per_email + ["RateLimited"]
+    # Per IP: other addresses from the same client run out too.
+    left = settings.password_resets_per_ip_per_hour - per_email
+    kinds = [
+        (await client.data(REQUEST, {"email": f"n{n}@example.com"}))["requestPasswordReset"][
+            "__typename"
+        ]
+        for n in range(left + 1)
+    ]
+    assert kinds == ["Accepted"] * left + ["RateLimited"]
