@@ -88,7 +88,7 @@ async def _client(base: str, jobs: int, args: argparse.Namespace, tally: Tally) 
         # Submissions spread over most of the fault window, so some meet each outage.
         pace = args.duration * 0.8 / max(1, jobs)
         for index in range(jobs):
-            await asyncio.sleep(random.random() * 2 * pace)  # noqa: S311
+            await asyncio.sleep(random.random() * 2 * pace)
             by_key = index % 2 == 1
             variables = {"input": {"prompt": "soak", "steps": 8, "seed": index}}
             body = await post(GENERATE, variables, key if by_key else None)
