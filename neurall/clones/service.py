@@ -136,12 +136,17 @@ async def list_clones(account: Account) -> list[Clone]:
     return await Clone.filter(account_id=account.id).order_by("-created_at", "-id")
 
 
-async def get_clone(account: Account, clone_id: str) -> Clone | None:
-    """The caller's clone, or None (someone else's is indistinguishable from none)."""
+async def _find(account_id: uuid.UUID, clone_id: str, **filters: object) -> Clone | None:
+    """The one clone lookup: the account's clone with this id (and ``filters``), or None;
+    someone else's clone is indistinguishable from none."""
     parsed = parse_id(clone_id)
     if parsed is None:
         return None
-    return await Clone.get_or_none(id=parsed, account_id=account.id)
+    return await Clone.get_or_none(id=parsed, account_id=account_id, **filters)
+
+
+async def get_clone(account: Account, clone_id: str) -> Clone | None:
+    return await _find(account.id, clone_id)
 
 
 async def _remove(clone: Clone, storage: Storage, store: ModelStore) -> None:
@@ -176,10 +181,7 @@ async def delete_all_clones(account_id: uuid.UUID, storage: Storage, store: Mode
 
 async def require_ready_clone(account_id: uuid.UUID, clone_id: str) -> Clone:
     """For ``generate(input: {cloneId})``: the caller's READY clone, else InvalidInput."""
-    parsed = parse_id(clone_id)
-    clone = None
-    if parsed is not None:
-        clone = await Clone.get_or_none(id=parsed, account_id=account_id, status=CloneStatus.READY)
+    clone = await _find(account_id, clone_id, status=CloneStatus.READY)
     if clone is None:
         raise InvalidInputError(NOT_A_READY_CLONE, ["input.cloneId"])
     return clone
@@ -189,10 +191,7 @@ async def adapter_path(account_id: uuid.UUID, clone_id: str, store: ModelStore) 
     """The adapter file a job of ``account_id`` generates with (for the worker).
 
     Raises CloneUnavailableError when the clone is gone, not the account's, or not READY."""
-    parsed = parse_id(clone_id)
-    clone = None
-    if parsed is not None:
-        clone = await Clone.get_or_none(id=parsed, account_id=account_id, status=CloneStatus.READY)
+    clone = await _find(account_id, clone_id, status=CloneStatus.READY)
     if clone is None or clone.adapter_key is None:
         raise CloneUnavailableError("the clone is no longer available")
     path = store.path(clone.adapter_key)
