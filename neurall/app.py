@@ -92,9 +92,12 @@ def readiness(services: Services) -> Callable[[web.Request], Awaitable[web.Respo
         runtime = services.generation
         if not services.settings.is_embedded_broker:
             checks["broker"] = runtime is not None and runtime.broker_connected()
-        ready = all(checks.values())
-        body = {"status": "ready" if ready else "unavailable", "checks": checks}
-        headers = {} if ready else {"Retry-After": str(RETRY_AFTER_S)}
-        return web.json_response(body, status=200 if ready else 503, headers=headers)
+        if all(checks.values()):
+            return web.json_response({"status": "ready"})
+        return web.json_response(
+            {"status": "unavailable", "checks": checks},
+            status=503,
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
 
     return readyz

@@ -16,6 +16,10 @@ from tortoise.exceptions import DBConnectionError
 # Seconds a client is told to wait (Retry-After) while a service it needs is down: about
 # a broker or database restart.
 RETRY_AFTER_S = 5
+# What clients are told, over GraphQL and plain HTTP alike.
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+MESSAGE = "A service Neurall needs is temporarily unavailable; retry in a few seconds."
+EXTENSIONS = {"code": SERVICE_UNAVAILABLE, "retryAfterSeconds": RETRY_AFTER_S}
 
 _OUTAGE_TYPES: tuple[type[BaseException], ...] = (
     ConnectionError,  # refused, reset, aborted; aiormq's and asyncpg's connection errors too

@@ -16,18 +16,19 @@ from aiohttp import web
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from neurall.outages import RETRY_AFTER_S, ServiceUnavailableError, is_outage
+from neurall.outages import (
+    EXTENSIONS,
+    MESSAGE,
+    RETRY_AFTER_S,
+    ServiceUnavailableError,
+    is_outage,
+)
 
 T = TypeVar("T")
 
-SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
-MESSAGE = "A service Neurall needs is temporarily unavailable; retry in a few seconds."
-
 
 def service_unavailable() -> GraphQLError:
-    return GraphQLError(
-        MESSAGE, extensions={"code": SERVICE_UNAVAILABLE, "retryAfterSeconds": RETRY_AFTER_S}
-    )
+    return GraphQLError(MESSAGE, extensions=dict(EXTENSIONS))
 
 
 class OutageErrors(SchemaExtension):

@@ -12,8 +12,7 @@ import logging
 
 from aiohttp import web
 
-from neurall.graphql.outages import MESSAGE, service_unavailable
-from neurall.outages import RETRY_AFTER_S, is_outage
+from neurall.outages import EXTENSIONS, MESSAGE, RETRY_AFTER_S, SERVICE_UNAVAILABLE, is_outage
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +28,7 @@ async def outage_middleware(request: web.Request, handler: web.Handler) -> web.S
             "%s %s: service unavailable (%s)", request.method, request.path, type(exc).__name__
         )
         if request.path == "/graphql":
-            body: dict[str, object] = {"errors": [service_unavailable().formatted]}
+            body: dict[str, object] = {"errors": [{"message": MESSAGE, "extensions": EXTENSIONS}]}
         else:
-            body = {"error": MESSAGE, "code": "SERVICE_UNAVAILABLE"}
+            body = {"error": MESSAGE, "code": SERVICE_UNAVAILABLE}
         return web.json_response(body, status=503, headers={"Retry-After": str(RETRY_AFTER_S)})
