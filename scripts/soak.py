@@ -1,14 +1,15 @@
 """Soak the distributed form under faults, then check that nothing was lost.
 
     .venv/bin/python scripts/soak.py [--jobs 200] [--clients 8] [--cancel 0.1]
-        [--kill-every 20] [--broker-every 45] [--database-every 60]
+        [--kill-every 20] [--broker-every 45] [--database-every 60] [--duration 180]
 
 Starts a private PostgreSQL cluster and RabbitMQ node (tests/faults/instances.py), one
 `neurall serve` and two `neurall worker`s (the tiny model in-process), and submits
 ``--jobs`` jobs from ``--clients`` concurrent clients (half playground, half API key),
 cancelling a random ``--cancel`` share of them. Meanwhile it SIGKILLs a worker (and
 starts a new one) every ``--kill-every`` seconds, restarts the broker's app every
-``--broker-every`` seconds and the database every ``--database-every`` seconds. Clients
+``--broker-every`` seconds and the database every ``--database-every`` seconds, for
+``--duration`` seconds in all (submission included). Clients
 retry what they are told to retry (503 with Retry-After). Then it waits for every job
 to end and checks the invariants of tests/faults/invariants.py, and prints a table
 (docs/operations.md, "Outages", has the results).
@@ -185,9 +186,11 @@ async def _run(
     shares = [args.jobs // args.clients] * args.clients
     shares[0] += args.jobs % args.clients
     await asyncio.gather(*(_client(base, n, args, tally) for n in shares))
+    submitted_s = time.monotonic() - started
+    # Faults go on while the backlog runs, for --duration seconds in all.
+    await asyncio.sleep(max(0.0, args.duration - submitted_s))
     done.set()
     await chaos
-    submitted_s = time.monotonic() - started
     settle_s = await wait_until_every_job_ended(postgres.url("neurall"), args.settle)
     tally.problems = await check_ledgers(postgres.url("neurall"))
     tally.problems += [f"payload left: {q}" for q in payload_queues(rabbit.queues())]
@@ -210,6 +213,7 @@ def main() -> None:
     parser.add_argument("--kill-every", type=float, default=20)
     parser.add_argument("--broker-every", type=float, default=45)
     parser.add_argument("--database-every", type=float, default=60)
+    parser.add_argument("--duration", type=float, default=180, help="seconds of faults")
     parser.add_argument("--settle", type=float, default=LEASE_S + 60 + 300)
     sys.exit(soak(parser.parse_args()))
 
