@@ -88,3 +88,12 @@ def test_stored_params_of_earlier_jobs_still_decode():
         "clone_id": None,
     }
     assert codec.to_json_dict(codec.from_json_dict(stored)) == stored
+
+
+def test_the_graphql_input_carries_exactly_the_records_stored_fields():
+    """GraphQL converts its input to the record by field name, so the two must agree: a
+    field added to one and not the other fails here, not silently at run time."""
+    from neurall.graphql.generation import GenerateInput
+
+    sent = {f.name for f in dataclasses.fields(GenerateInput)}
+    assert sent == {f.name for f in codec.stored_fields()}
