@@ -137,6 +137,14 @@ class Settings(BaseSettings):
 
     # Privacy and retention (neurall/privacy/, neurall/retention/, README "Privacy").
     usage_retention_days: PositiveInt = 90
+    # Usage-log rows wait in memory and are written in one insert per batch (a commit per
+    # row was the largest cost of an API request on SQLite): every usage_flush_interval_ms,
+    # sooner once usage_flush_rows wait, and on shutdown. A crash loses at most the rows of
+    # one interval. At most usage_buffer_rows wait: a request that finds the buffer full
+    # writes the batch itself before adding its row (docs/usage-log.md).
+    usage_flush_interval_ms: PositiveInt = 100
+    usage_flush_rows: PositiveInt = 100
+    usage_buffer_rows: PositiveInt = 10_000
     export_ttl_s: PositiveInt = 24 * 3600
     exports_per_day_per_account: PositiveInt = 5
     # Temporary uploads (uploads/ in storage) older than this are deleted unless training.

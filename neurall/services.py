@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from neurall.accounts.service import AuthThrottle
 from neurall.billing.payments import NoPayments, PaymentProvider, payment_provider
 from neurall.config import Settings
+from neurall.privacy.usage import UsageLogBuffer
 from neurall.ratelimit import RateLimits
 
 if TYPE_CHECKING:
@@ -26,6 +27,8 @@ class Services:
     auth_throttle: AuthThrottle
     # Per-request and per-operation token buckets (neurall.ratelimit.RateLimits).
     rate_limits: RateLimits
+    # API-key usage rows, written in batches; started and closed by the app's cleanup_ctx.
+    usage_log: UsageLogBuffer
     # Set by the app's cleanup_ctx (neurall.workers.embedded) once the queue is up.
     generation: GenerationRuntime | None = None
     # Set with it: the maintenance actors (data exports, retention sweeps).
@@ -47,4 +50,5 @@ class Services:
             ),
             payments=payment_provider(settings),
             rate_limits=RateLimits.from_settings(settings),
+            usage_log=UsageLogBuffer.from_settings(settings),
         )

@@ -14,7 +14,7 @@ from graphql import FieldNode, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 
 from neurall.graphql.context import Context
-from neurall.privacy.usage import record_usage
+from neurall.privacy.usage import usage_row
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def root_fields(document: object, operation_name: str | None) -> str:
 
 
 class UsageLogging(SchemaExtension):
-    """Writes the record after each operation (rate-limited and failed ones too)."""
+    """Records each operation (rate-limited and failed ones too) in the app's usage buffer."""
 
     async def on_operation(self):  # type: ignore[no-untyped-def, override]
         started = time.perf_counter()
@@ -55,18 +55,20 @@ class UsageLogging(SchemaExtension):
                 self.execution_context.graphql_document, self.execution_context.operation_name
             )
         )
+        row = usage_row(
+            account_id=viewer.account.id,
+            api_key_id=viewer.api_key.id,
+            operation=operation,
+            duration_ms=int((time.perf_counter() - started) * 1000),
+            ok=not errors,
+            ip=context.client_ip,
+            user_agent=context.user_agent,
+            credits=context.usage_credits,
+            images=context.usage_images,
+        )
         try:
-            await record_usage(
-                account_id=viewer.account.id,
-                api_key_id=viewer.api_key.id,
-                operation=operation,
-                duration_ms=int((time.perf_counter() - started) * 1000),
-                ok=not errors,
-                ip=context.client_ip,
-                user_agent=context.user_agent,
-                credits=context.usage_credits,
-                images=context.usage_images,
-            )
+            # Queued and written with others in one insert, within the flush interval.
+            await context.services.usage_log.add(row)
         except Exception:
             # A lost usage row must not fail the caller's request; the cause is logged.
             log.exception("could not record usage")
