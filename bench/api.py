@@ -1,6 +1,7 @@
 """API overhead: GraphQL `me` and `job(id)` against plain aiohttp JSON handlers doing the same
 database work (authenticate the API key, read the account / the job and its images, and
-write the usage-log row every API-key operation gets), at concurrency 64. The plain
+queue the usage-log row every API-key operation gets in the app's buffer, which writes them
+in batches), at concurrency 64. The plain
 handlers are also measured without the usage row ("read-only"), for the cost of that row.
 
 The server runs in a child process (the load generator must not share its event loop) on a
@@ -36,21 +37,23 @@ def serve(port: int, data_dir: str) -> None:
     """Child process: the real app plus the plain baseline handlers."""
     from aiohttp import web
 
-    from neurall.app import create_app
+    from neurall.app import SERVICES, create_app
     from neurall.config import load_settings
     from neurall.orm import database
     from neurall.orm.jobs import Job, JobImage
-    from neurall.privacy.usage import record_usage
+    from neurall.privacy.usage import usage_row
     from neurall.web.auth import authenticate
 
     settings = load_settings(data_dir=Path(data_dir))
     asyncio.run(database.migrate(settings.database_url))
     app = create_app(settings)
+    usage_log = app[SERVICES].usage_log
 
     async def usage(request: web.Request, viewer: Any, operation: str, began: float) -> None:
         if request.query.get("usage") == "0" or viewer is None or viewer.api_key is None:
             return
-        await record_usage(
+        # The same path as the GraphQL extension's: the app's batching buffer.
+        row = usage_row(
             account_id=viewer.account.id,
             api_key_id=viewer.api_key.id,
             operation=operation,
@@ -59,6 +62,7 @@ def serve(port: int, data_dir: str) -> None:
             ip=request.remote or "",
             user_agent=request.headers.get("User-Agent", ""),
         )
+        await usage_log.add(row)
 
     async def plain_me(request: web.Request) -> web.Response:
         began = time.perf_counter()
