@@ -76,7 +76,8 @@ def table(results: dict[str, Any]) -> list[str]:
                 f"{g['rps']:.0f} ({g['p50_ms']:.0f} / {g['p99_ms']:.0f})",
                 f"plain {p['rps']:.0f} ({p['p50_ms']:.0f} / {p['p99_ms']:.0f}); "
                 f"read-only plain {ro['rps']:.0f}",
-                f"{ratio:.2f} (vs read-only {readonly:.2f})",
+                f"{ratio:.2f} (vs read-only {readonly:.2f}; server CPU per request: "
+                f"{g['server_cpu_ms']:.2f} ms vs read-only {ro['server_cpu_ms']:.2f} ms)",
                 f">= 0.50: {'met' if ratio >= 0.5 else 'NOT met'}; "
                 f"vs read-only >= 0.75: {'met' if readonly >= 0.75 else 'NOT met'}",
             ))  # fmt: skip

@@ -8,6 +8,8 @@ The server runs in a child process (the load generator must not share its event 
 fresh SQLite database in a temporary directory, with the real app plus the plain handlers.
 Each round measures the GraphQL endpoint and its plain twin back to back; figures are medians
 over rounds, and the ratio is the result (absolute numbers on a 2-core machine are noisy).
+Each case also records the server process's CPU time per request (all its threads, from
+/proc), which other load on the machine disturbs far less than throughput.
 
     .venv/bin/python -m bench api [--quick]
 """
@@ -173,7 +175,15 @@ async def _load(
     }
 
 
-async def bench(base: str, total: int, concurrency: int, rounds: int) -> dict[str, Any]:
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, every thread) a process has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def bench(
+    base: str, total: int, concurrency: int, rounds: int, server_pid: int
+) -> dict[str, Any]:
     key, job_id = await _setup(base)
     cases = {
         "graphql_me": (f"{base}/graphql", {"query": ME}, b'"email"'),
@@ -193,7 +203,10 @@ async def bench(base: str, total: int, concurrency: int, rounds: int) -> dict[st
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in cases}
     for _ in range(rounds):
         for name, (url, payload, expect) in cases.items():
-            runs[name].append(await _load(url, key, payload, expect, total, concurrency))
+            began = _cpu_s(server_pid)
+            result = await _load(url, key, payload, expect, total, concurrency)
+            result["server_cpu_ms"] = (_cpu_s(server_pid) - began) * 1000 / total
+            runs[name].append(result)
     summary: dict[str, Any] = {
         name: {metric: statistics.median(r[metric] for r in rs) for metric in rs[0]}
         for name, rs in runs.items()
@@ -203,6 +216,11 @@ async def bench(base: str, total: int, concurrency: int, rounds: int) -> dict[st
         "job": summary["graphql_job"]["rps"] / summary["plain_job"]["rps"],
         "me_vs_readonly": summary["graphql_me"]["rps"] / summary["plain_me_readonly"]["rps"],
         "job_vs_readonly": summary["graphql_job"]["rps"] / summary["plain_job_readonly"]["rps"],
+        # Server CPU per request of the read-only handler over GraphQL's (1: equally cheap).
+        "me_cpu_vs_readonly": summary["plain_me_readonly"]["server_cpu_ms"]
+        / summary["graphql_me"]["server_cpu_ms"],
+        "job_cpu_vs_readonly": summary["plain_job_readonly"]["server_cpu_ms"]
+        / summary["graphql_job"]["server_cpu_ms"],
     }
     summary["params"] = {"requests": total, "concurrency": concurrency, "rounds": rounds}
     summary["goal"] = (
@@ -234,7 +252,8 @@ def run(quick: bool = False, requests: int = 2000, rounds: int = 3) -> dict[str,
                         break
                 except OSError:
                     time.sleep(0.1)
-            return asyncio.run(bench(f"http://127.0.0.1:{port}", requests, concurrency, rounds))
+            base = f"http://127.0.0.1:{port}"
+            return asyncio.run(bench(base, requests, concurrency, rounds, server.pid))
         finally:
             server.terminate()
             server.wait(timeout=30)
