@@ -20,6 +20,7 @@ from bench.common import (
     ensure_tiny_model,
     free_port,
     generate_once,
+    server_popen_options,
     summary,
     wait_http,
 )
@@ -36,6 +37,7 @@ def _start(max_batch_size: int, log: Any, model: str, device: str) -> tuple[subp
          "--http-port", str(http), "--metrics-port", str(metrics), "--device", device,
          "--max-batch-size", str(max_batch_size)],
         stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        **server_popen_options(),
     )  # fmt: skip
     wait_http(f"http://127.0.0.1:{http}/v2/models/neurall_txt2img/ready", process, 600)
     return process, f"grpc://127.0.0.1:{grpc}"

@@ -52,6 +52,41 @@ GENERATE = """mutation($input: GenerateInput!) { generate(input: $input) {
 EVENTS = """subscription($id: ID!) { jobEvents(jobId: $id) { seq type step status } }"""
 
 
+# CPU pinning (`python -m bench --server-cpus ... --client-cpus ...`): every server process
+# a bench starts runs on SERVER_CPUS (set before exec, as `taskset -c` does, so all its
+# threads inherit it); the benchmark process, the load generator, runs on the client CPUs.
+# None: no pinning. PostgreSQL and RabbitMQ are shared services and are never pinned.
+SERVER_CPUS: set[int] | None = None
+
+
+def parse_cpus(text: str) -> set[int]:
+    """A CPU list as taskset -c takes it: "0", "0,2", "0-3", "0-1,4"."""
+    cpus: set[int] = set()
+    for part in text.split(","):
+        first, _, last = part.strip().partition("-")
+        cpus.update(range(int(first), int(last or first) + 1))
+    if not cpus:
+        raise ValueError(f"no CPUs in {text!r}")
+    return cpus
+
+
+def pin(server: set[int] | None, client: set[int] | None) -> None:
+    """Pin the server processes started from now on, and this process, to those CPUs."""
+    global SERVER_CPUS
+    SERVER_CPUS = server
+    if client is not None:
+        os.sched_setaffinity(0, client)
+
+
+def server_popen_options() -> dict[str, Any]:
+    """Extra ``subprocess.Popen`` arguments for a server process (its pinning, if any)."""
+    cpus = SERVER_CPUS
+    if cpus is None:
+        return {}
+    # In the child before exec: the server and every thread it starts stay on these CPUs.
+    return {"preexec_fn": lambda: os.sched_setaffinity(0, cpus)}
+
+
 def summary(samples: Sequence[float]) -> dict[str, float]:
     """Median, p99 (nearest rank), min and count of ``samples``."""
     ordered = sorted(samples)
@@ -185,7 +220,11 @@ class Stack:
 
     def start(self, name: str, *args: str) -> subprocess.Popen:
         process = subprocess.Popen(
-            [*NEURALL, *args], env=self.env, stdout=self._log, stderr=subprocess.STDOUT
+            [*NEURALL, *args],
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            **server_popen_options(),
         )
         self.processes[name] = process
         return process

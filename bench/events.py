@@ -29,7 +29,17 @@ from typing import Any
 
 import aiohttp
 
-from bench.common import ROOT, Api, Stack, Subscription, free_port, rss_bytes, summary, wait_http
+from bench.common import (
+    ROOT,
+    Api,
+    Stack,
+    Subscription,
+    free_port,
+    rss_bytes,
+    server_popen_options,
+    summary,
+    wait_http,
+)
 from bench.overhead import _enqueue_to_start
 
 SEQ_BASE = 1_000_000
@@ -157,7 +167,7 @@ def _broadcast_server() -> Iterator[str]:
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "bench.broadcast_server", str(port)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **server_popen_options(),
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:

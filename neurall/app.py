@@ -49,6 +49,9 @@ def create_app(settings: Settings) -> web.Application:
     services = Services.from_settings(settings)
     app[SERVICES] = services
     app.cleanup_ctx.append(_database(settings))
+    # Right after the database: cleanup runs in reverse, so the last usage rows are written
+    # after every other service has stopped and before the database closes.
+    app.cleanup_ctx.append(_usage_log(services))
     # After the database: the queue and actors use it, and close before it does.
     app.cleanup_ctx.append(generation_context(settings, services))
     view = NeurallGraphQLView(schema=build_schema(settings), services=services)
@@ -75,6 +78,19 @@ def _database(settings: Settings) -> CleanupContext:
         context = await database.open_database(settings.database_url)
         yield
         await database.close_database(context)
+
+    return ctx
+
+
+def _usage_log(services: Services) -> CleanupContext:
+    async def ctx(_app: web.Application) -> AsyncIterator[None]:
+        services.usage_log.start()
+        yield
+        try:
+            await services.usage_log.close()
+        except Exception:
+            # Said loudly: these rows are lost. Only the count, never their content.
+            log.exception("could not write %d usage rows at shutdown", services.usage_log.pending)
 
     return ctx
 

@@ -322,6 +322,21 @@ class Settings(BaseSettings):
     usage_retention_days: PositiveInt = Field(
         90, description="API usage logs older than this many days are deleted."
     )
+    usage_flush_interval_ms: PositiveInt = Field(
+        100,
+        description="API usage rows wait in memory and are written in one insert per batch "
+        "(a commit per row was the largest cost of an API request on SQLite): every this "
+        "many milliseconds, sooner once `NEURALL_USAGE_FLUSH_ROWS` wait, and on shutdown. A "
+        "crash loses at most the rows of one interval (docs/usage-log.md).",
+    )
+    usage_flush_rows: PositiveInt = Field(
+        100, description="Usage rows that make a batch be written before its interval ends."
+    )
+    usage_buffer_rows: PositiveInt = Field(
+        10_000,
+        description="Most usage rows waiting in memory: a request that finds the buffer full "
+        "writes the batch itself before adding its row.",
+    )
     export_ttl_s: PositiveInt = Field(
         24 * 3600,
         description="A data export zip is served this long after it is built, then deleted.",

@@ -19,6 +19,7 @@ from neurall.clones.store import ModelStore
 from neurall.config import Settings
 from neurall.generation.runtime import GenerationRuntime
 from neurall.mail.dispatch import MailDispatch, NoDispatch
+from neurall.privacy.usage import UsageLogBuffer
 from neurall.ratelimit import RateLimits
 from neurall.storage import Storage, make_storage
 
@@ -43,6 +44,8 @@ class Services:
     # requestPasswordReset per address and IP; requestEmailVerification per account.
     reset_throttle: ResetThrottle
     verification_throttle: VerificationThrottle
+    # API-key usage rows, written in batches; started and closed by the app's cleanup_ctx.
+    usage_log: UsageLogBuffer
     # Set by the app's cleanup_ctx (neurall.workers.embedded) once the queue is up.
     generation: GenerationRuntime | None = None
     # Set with it: the maintenance actors (data exports, retention sweeps).
@@ -74,4 +77,5 @@ class Services:
             rate_limits=RateLimits.from_settings(settings),
             storage=make_storage(settings.storage_dir),
             models=ModelStore.from_settings(settings),
+            usage_log=UsageLogBuffer.from_settings(settings),
         )

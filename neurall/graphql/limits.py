@@ -1,10 +1,11 @@
 """Per-request rate limits, applied to every authenticated GraphQL operation.
 
-A Strawberry extension rather than a resolver decorator, so that no field can forget it:
-each operation (a query, a mutation, or one subscription started over a socket) takes one
-token from the caller's account bucket and, for API-key callers, one from the key's
-bucket. Anonymous operations are not counted here: the only ones that do work are signUp
-and logIn, which ``AuthThrottle`` limits per IP and per e-mail.
+Applied by the schema's extension (neurall.graphql.schema.ServerHooks) rather than a
+resolver decorator, so that no field can forget it: each operation (a query, a mutation,
+or one subscription started over a socket) takes one token from the caller's account
+bucket and, for API-key callers, one from the key's bucket. Anonymous operations are not
+counted here: the only ones that do work are signUp and logIn, which ``AuthThrottle``
+limits per IP and per e-mail.
 
 A limited operation is not executed; it gets one error with ``extensions.code`` RATE_LIMITED
 and ``extensions.retryAfterSeconds``, the same fields as the contract's RateLimited type.
@@ -12,10 +13,7 @@ and ``extensions.retryAfterSeconds``, the same fields as the contract's RateLimi
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
 
 from neurall.errors import RateLimitedError
 from neurall.graphql.context import Context
@@ -31,12 +29,10 @@ class RateLimitedGraphQLError(GraphQLError):
         )
 
 
-class RequestRateLimit(SchemaExtension):
-    async def on_execute(self) -> AsyncIterator[None]:  # type: ignore[override]
-        context = self.execution_context.context
-        if isinstance(context, Context) and context.viewer is not None:
-            await take_request_tokens(context)
-        yield
+async def limit_operation(context: object) -> None:
+    """Charge an authenticated operation (``context``: the operation's context) or raise."""
+    if isinstance(context, Context) and context.viewer is not None:
+        await take_request_tokens(context)
 
 
 async def take_request_tokens(context: Context) -> None:

@@ -9,12 +9,12 @@ when the event bus loses the broker (the client resumes with ``afterSeq``).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import TypeVar
 
 from aiohttp import web
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from neurall.outages import (
     EXTENSIONS,
@@ -31,21 +31,18 @@ def service_unavailable() -> GraphQLError:
     return GraphQLError(MESSAGE, extensions=dict(EXTENSIONS))
 
 
-class OutageErrors(SchemaExtension):
-    """Turns errors caused by an outage into ``service_unavailable()`` (registered after
-    MaskErrors, so it sees the original errors first)."""
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        errors = getattr(result, "errors", None)
-        if not errors or not any(_is_outage(e) for e in errors):
-            return
-        result.errors = [service_unavailable() if _is_outage(e) else e for e in errors]  # type: ignore[union-attr]
-        response = getattr(self.execution_context.context, "response", None)
-        if isinstance(response, web.Response):  # not a websocket
-            response.set_status(503)
-            response.headers["Retry-After"] = str(RETRY_AFTER_S)
+def replace_outage_errors(execution_context: ExecutionContext) -> None:
+    """Turn the operation's errors caused by an outage into ``service_unavailable()``, and
+    make an HTTP response a 503 with Retry-After."""
+    result = execution_context.result
+    errors = getattr(result, "errors", None)
+    if not errors or not any(_is_outage(e) for e in errors):
+        return
+    result.errors = [service_unavailable() if _is_outage(e) else e for e in errors]  # type: ignore[union-attr]
+    response = getattr(execution_context.context, "response", None)
+    if isinstance(response, web.Response):  # not a websocket
+        response.set_status(503)
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
 
 
 async def until_outage(events: AsyncIterator[T]) -> AsyncIterator[T]:

@@ -82,6 +82,8 @@ class PrivacyQuery:
     ) -> list[UsageDay]:
         try:
             viewer = require_scope(info, Scope.READ)
+            # The caller's earlier requests may still wait in this process's usage buffer.
+            await info.context.services.usage_log.flush()
             days = await usage.usage_days(viewer.account.id, since, until, now())
         except DomainError as exc:
             raise PublicError(exc) from None
@@ -108,6 +110,8 @@ class PrivacyMutation:
         row = await export.request_export(viewer.account, services.settings)
         if services.maintenance is None:
             raise RuntimeError("the maintenance queue is not running in this process")
+        # So that usage.json has the rows still waiting in this process's buffer.
+        await services.usage_log.flush()
         await services.maintenance.build_export(row.id)
         await info.context.audit(AuditEventType.DATA_EXPORT_REQUESTED, export_id=row.id)
         return DataExport.from_model(info, row)
@@ -121,6 +125,11 @@ class PrivacyMutation:
         viewer = require_signed_in(info)
         ctx = info.context
         runtime = generation_runtime(info)
+        usage_log = ctx.services.usage_log
+        # Written first, so that the erasure deletes them with the rest.
+        await usage_log.flush()
         await erasure.delete_account(viewer.account, password, runtime, ctx.services.auth_throttle)
+        # Requests that were in flight during the erasure must not write rows after it.
+        await usage_log.discard_account(viewer.account.id)
         clear_session_cookie(ctx.response, ctx.request, ctx.services.settings)
         return Deleted(deleted_count=1)

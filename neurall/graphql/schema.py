@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from functools import partial
+from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
-    AddValidationRules,
-    DisableIntrospection,
     MaskErrors,
     MaxAliasesLimiter,
-    MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
     ValidationCache,
@@ -34,11 +35,11 @@ from neurall.graphql.generation import (
     GenerationSubscription,
 )
 from neurall.graphql.history import HistoryMutation, HistoryQuery
-from neurall.graphql.limits import RequestRateLimit
-from neurall.graphql.outages import OutageErrors
+from neurall.graphql.limits import limit_operation
+from neurall.graphql.outages import replace_outage_errors
 from neurall.graphql.privacy import PrivacyMutation, PrivacyQuery
 from neurall.graphql.shared_events import SharedEventExecutionContext
-from neurall.graphql.usage_log import UsageLogging
+from neurall.graphql.usage_log import log_usage
 from neurall.outages import is_outage
 
 log = logging.getLogger("neurall.graphql")
@@ -89,33 +90,89 @@ class Schema(strawberry.Schema):
                 )
 
 
+class ServerHooks(MaskErrors):
+    """Every hook the server adds to an operation, in one extension.
+
+    Strawberry instantiates each extension and enters one context manager per extension and
+    per stage on every operation: with seven small extensions (validation rules, token
+    limit, error masking, parse and validation caches, rate limit, usage log) that
+    machinery cost more CPU than a `me` query's own resolvers. This one class does the same
+    work, in the same order: the limits are set before parsing, the parse and validation
+    of a document are cached (bounded LRU caches keyed by the document text, since
+    integrations send the same few documents over and over), each authenticated operation
+    is charged to the rate limits before it runs, and its usage row is queued before errors
+    are masked (masking does not change whether there were errors), after errors caused by
+    an outage became SERVICE_UNAVAILABLE (neurall.graphql.outages).
+    """
+
+    def __init__(
+        self,
+        *,
+        validation_rules: tuple[type[ASTValidationRule], ...],
+        max_tokens: int,
+        parse: Callable[..., Any],
+        validate: Callable[..., Any],
+    ) -> None:
+        super().__init__(should_mask_error=should_mask)
+        self.validation_rules = validation_rules
+        self.max_tokens = max_tokens
+        self.parse = parse
+        self.validate = validate
+
+    async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
+        context = self.execution_context
+        context.validation_rules = context.validation_rules + self.validation_rules
+        context.parse_options["max_tokens"] = self.max_tokens
+        # Strawberry's own masking, driven around the operation (a generator: up to its
+        # yield now, the rest after the usage row).
+        masking = MaskErrors.on_operation(self)
+        next(masking)
+        started = time.perf_counter()
+        yield
+        await log_usage(context, started)
+        # Before masking: an outage is not an unexpected error but SERVICE_UNAVAILABLE.
+        replace_outage_errors(context)
+        next(masking, None)
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        context.graphql_document = self.parse(context.query, **context.parse_options)
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        context.pre_execution_errors = self.validate(
+            context.schema._schema, context.graphql_document, context.validation_rules
+        )
+        yield
+
+    async def on_execute(self) -> AsyncIterator[None]:  # type: ignore[override]
+        await limit_operation(self.execution_context.context)
+        yield
+
+
 def build_schema(settings: Settings) -> Schema:
     # The depth and alias limiters build a new validation-rule class per instance, and
-    # ValidationCache keys on the rule classes: a limiter per request made every request a
-    # cache miss (validation was ~40% of a `me` request's CPU in the issue-8 profile). The
-    # rule classes are built once here and added by one stateless extension instead.
-    limit_rules = [
+    # the validation cache keys on the rule classes: a limiter per request made every
+    # request a cache miss (validation was ~40% of a `me` request's CPU in the issue-8
+    # profile). The rule classes are built once here.
+    rules: list[type[ASTValidationRule]] = [
         *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
     ]
-    extensions: list = [
-        # Factories, not instances: extensions keep per-operation state.
-        partial(AddValidationRules, limit_rules),
-        partial(MaxTokensLimiter, max_token_count=settings.graphql_max_tokens),
-        partial(MaskErrors, should_mask_error=should_mask),
-        # After MaskErrors, so that its exit runs first: outages become SERVICE_UNAVAILABLE.
-        OutageErrors,
-        # Integrations send the same few documents over and over: parse and validate each
-        # once (bounded LRU caches keyed by the document text).
-        ParserCache,
-        ValidationCache,
-        # Per API key and per account, on every authenticated operation.
-        RequestRateLimit,
-        # One usage log row per API-key operation (never its variables).
-        UsageLogging,
-    ]
     if settings.production:
-        extensions.append(DisableIntrospection)
+        rules.append(NoSchemaIntrospectionCustomRule)  # what DisableIntrospection adds
+    # A factory, not an instance: an extension keeps per-operation state. The caches are
+    # Strawberry's own (shared LRU functions of ParserCache and ValidationCache).
+    extensions: list = [
+        partial(
+            ServerHooks,
+            validation_rules=tuple(rules),
+            max_tokens=settings.graphql_max_tokens,
+            parse=ParserCache().cached_parse_document,
+            validate=ValidationCache().cached_validate_document,
+        )
+    ]
     return Schema(
         query=Query,
         mutation=Mutation,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TypeGuard
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from cross_web import HTTPException
 from strawberry.aiohttp.views import GraphQLView
 from strawberry.exceptions import ConnectionRejectionError
@@ -44,6 +45,14 @@ class NeurallGraphQLView(GraphQLView[Context, None]):
             allowed_origins=sorted(trusted_origins(settings)),
         )
         self.services = services
+
+    def is_websocket_request(self, request: web.Request) -> TypeGuard[web.Request]:
+        # Strawberry asks twice per request by building a WebSocketResponse whose handshake
+        # check raises (and catches) an HTTPBadRequest for every plain POST. aiohttp's first
+        # check is this header; only a request that passes it needs the full one.
+        if request.headers.get(hdrs.UPGRADE, "").lower().strip() != "websocket":
+            return False
+        return super().is_websocket_request(request)
 
     def parse_json(self, data: str | bytes) -> object:
         # A body of valid JSON that is not an object ("null", "1") would otherwise reach

@@ -30,6 +30,14 @@ async def test_subscribers_of_one_job_get_their_own_selection(client):
     await sign_up(client)
     key = await create_key(client)
     running = await generate(client, key, steps=150, width=72, height=64)  # holds the worker
+    # Running before the next job is queued: its start would otherwise move that job's
+    # queue position (a new seq) between the subscriptions below.
+    holder = await ws_stream(base(client), api_key=key).open(running["id"])
+    try:
+        while (await holder.next())["event"]["type"] in ("QUEUED", "POSITION"):
+            pass
+    finally:
+        await holder.close()
     job = await generate(client, key, steps=4)
     wide = await ws_stream(base(client), api_key=key).open(job["id"], query=EVENTS_WITH_PREVIEW)
     narrow = await ws_stream(base(client), api_key=key).open(job["id"], query=NARROW)

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from neurall.app import SERVICES
 from tests.generation.helpers import GENERATE, JOB, small_input
 
 HISTORY = """
@@ -44,6 +45,11 @@ async def wait_done(client: Any, job_id: str, api_key: str | None = None) -> dic
             return job
         await asyncio.sleep(0.1)
     raise AssertionError(f"job {job_id} did not end")
+
+
+async def flush_usage(client: Any) -> None:
+    """Write the usage rows waiting in the app's buffer now (as the flush interval would)."""
+    await client.http.app[SERVICES].usage_log.flush()
 
 
 async def fetch(client: Any, url: str, api_key: str | None = None) -> tuple[int, bytes]:

@@ -14,7 +14,7 @@ from neurall.retention.sweeper import run_policies
 from neurall.storage import make_storage
 from tests.generation.helpers import GENERATE, JOB
 from tests.helpers import create_key, sign_up
-from tests.privacy.helpers import fetch, files_under, generate, wait_done
+from tests.privacy.helpers import fetch, files_under, flush_usage, generate, wait_done
 
 pytestmark = pytest.mark.usefixtures("database_url")
 
@@ -62,6 +62,7 @@ async def test_usage_logs_each_api_call_without_its_variables(client, settings):
     assert bad["errors"]
     await client.data("{ me { id } }", api_key=key, headers={"User-Agent": "agent/1.0"})
 
+    await flush_usage(client)
     rows = await UsageLog.all().order_by("created_at")
     assert [r.operation for r in rows] == ["generate", "job", "(invalid)", "me"]
     assert [r.status for r in rows] == ["ok", "ok", "error", "ok"]
@@ -88,6 +89,7 @@ async def test_usage_logs_each_api_call_without_its_variables(client, settings):
 
     # Kept for NEURALL_USAGE_RETENTION_DAYS, then swept.
     await wait_done(client, job["id"], key)
+    await flush_usage(client)
     later = datetime.now(UTC) + timedelta(days=settings.usage_retention_days, minutes=1)
     removed = await run_policies(settings, make_storage(settings.storage_dir), now=later)
     assert removed["usage-logs"] >= 5
@@ -102,4 +104,5 @@ async def test_a_malformed_request_is_not_logged_with_its_prompt(client, caplog)
     body = await client.post(GENERATE, variables, api_key=key)
     assert body["errors"]
     assert CANARY not in caplog.text
+    await flush_usage(client)
     assert await UsageLog.filter(operation="(invalid)").count() == 1
