@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 
 import dramatiq
@@ -41,14 +42,14 @@ def declare_generation_actor(
 
     async def generate_image(job_id: str) -> None:
         try:
-            await run_job(job_id, runtime)
+            await _through_outages(job_id)
         except (RetryLater, asyncio.CancelledError):
             raise  # retried, or interrupted (time limit, shutdown): a later attempt resumes
         except Exception as exc:
             if is_outage(exc):
-                # The database or the broker is down: retried with backoff (or, if the
-                # broker itself is gone, redelivered); the job's lease covers the rest.
-                log.warning("job %s: %s, retrying", job_id, type(exc).__name__)
+                # Down for longer than a lease: Dramatiq's retry (the job's lease and the
+                # reaper cover a retry the broker could not take).
+                log.warning("job %s: %s, retrying later", job_id, type(exc).__name__)
                 raise RetryLater(type(exc).__name__) from exc
             # A bug: the message will not be retried, so the job must not stay RUNNING
             # with its credits held.
@@ -58,6 +59,24 @@ def declare_generation_actor(
             except Exception:
                 log.exception("could not mark job %s failed", job_id)
             raise
+
+    async def _through_outages(job_id: str) -> None:
+        """Run the job, retrying in place while the database or the broker is down, for up
+        to a lease: the message stays unacknowledged meanwhile, so a retry never depends on
+        the broker that is down (a retry Dramatiq cannot enqueue is lost, and its message
+        acknowledged all the same), and a worker that dies here gets it redelivered."""
+        delay = settings.generation_min_backoff_ms / 1000
+        deadline = time.monotonic() + settings.job_lease_s
+        while True:
+            try:
+                await run_job(job_id, runtime)
+                return
+            except Exception as exc:
+                if not is_outage(exc) or time.monotonic() + delay > deadline:
+                    raise
+                log.warning("job %s: %s, retrying in %.0f s", job_id, type(exc).__name__, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, settings.generation_max_backoff_ms / 1000)
 
     broker.add_middleware(FailDeadLetteredJobs(runtime))
     return dramatiq.Actor(
