@@ -185,9 +185,10 @@ async def _after_recovery(
     conn = await asyncpg.connect(stack["db"])
     try:
         statuses = {
-            str(r["id"]): (r["status"], r["source"], r["cost_credits"])
+            str(r["id"]): (r["status"], r["source"], r["cost_credits"], r["error"])
             for r in await conn.fetch(
-                "SELECT id, status, source, cost_credits FROM job WHERE id = ANY($1::uuid[])",
+                "SELECT id, status, source, cost_credits, error FROM job "
+                "WHERE id = ANY($1::uuid[])",
                 ids,
             )
         }
