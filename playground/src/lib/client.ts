@@ -28,7 +28,15 @@ export const client = new Client({
 let socket: WsClient | null = null;
 export function wsClient(): WsClient {
   if (socket === null) {
-    socket = createWsClient({ url: wsUrl(), lazy: true, retryAttempts: 0, keepAlive: 15_000 });
+    socket = createWsClient({
+      url: wsUrl(),
+      lazy: true,
+      // Kept open a moment after the last subscription ends, so moving between pages
+      // (or React re-running an effect) reuses the socket instead of racing a new one.
+      lazyCloseTimeout: 3000,
+      retryAttempts: 0,
+      keepAlive: 15_000,
+    });
   }
   return socket;
 }

@@ -22,8 +22,7 @@ export interface JobState {
   images: Image[];
   error: string | null;
   lastSeq: number;
-  /** Events whose seq was not the one after the previous (should stay 0). */
-  seqGaps: number;
+  previewCount: number;
   /** Events received again (and ignored). */
   duplicates: number;
   steps: number[];
@@ -51,7 +50,7 @@ export function initialState(job: JobFieldsFragment): JobState {
     images: job.images,
     error: job.error ?? null,
     lastSeq: 0,
-    seqGaps: 0,
+    previewCount: 0,
     duplicates: 0,
     steps: [],
     reconnects: 0,
@@ -61,7 +60,6 @@ export function initialState(job: JobFieldsFragment): JobState {
 }
 
 function apply(state: JobState, event: Event): JobState {
-  const gap = state.lastSeq > 0 && event.seq !== state.lastSeq + 1;
   const next: JobState = {
     ...state,
     status: event.status,
@@ -72,12 +70,14 @@ function apply(state: JobState, event: Event): JobState {
     queuePosition: event.queuePosition ?? null,
     error: event.error ?? state.error,
     lastSeq: event.seq,
-    seqGaps: state.seqGaps + (gap ? 1 : 0),
     connection: "live",
     connectionError: null,
   };
   if (event.type === "PROGRESS") next.steps = [...state.steps, event.step];
-  if (event.preview) next.previews = [...state.previews, { url: event.preview.url, step: event.step }].slice(-8);
+  if (event.preview) {
+    next.previews = [...state.previews, { url: event.preview.url, step: event.step }].slice(-8);
+    next.previewCount = state.previewCount + 1;
+  }
   if (event.images.length) next.images = event.images;
   if (isTerminal(event.status)) next.connection = "closed";
   return next;

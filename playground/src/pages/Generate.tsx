@@ -376,7 +376,7 @@ function JobView({
       data-job-id={state.jobId}
       data-status={state.status}
       data-last-seq={state.lastSeq}
-      data-seq-gaps={state.seqGaps}
+      data-previews={state.previewCount}
       data-duplicates={state.duplicates}
       data-steps={state.steps.join(",")}
       data-reconnects={state.reconnects}
