@@ -116,24 +116,33 @@ function MarketingSection() {
   const [state, setOptIn] = useMutation(SetMarketingOptInMutation);
   const [error, setError] = useState("");
   const [saved, setSaved] = useState("");
+  // The switch follows the click at once and goes back if the server refuses.
+  const [checked, setChecked] = useState(me?.marketingOptIn ?? true);
+  useEffect(() => {
+    if (me) setChecked(me.marketingOptIn);
+  }, [me]);
   if (!me) return null;
   const toggle = async (optIn: boolean) => {
     setError("");
     setSaved("");
+    setChecked(optIn);
     const result = await setOptIn({ optIn });
     const data = result.data?.setMarketingOptIn;
-    if (result.error) setError(errorMessage(result.error));
-    else if (data?.__typename === "Account") {
+    if (data?.__typename === "Account") {
       setSaved(data.marketingOptIn ? "You will receive marketing e-mails." : "Done: you will not receive marketing e-mails.");
       refresh();
-    } else if (data && "message" in data) setError(data.message);
+      return;
+    }
+    setChecked(!optIn);
+    if (result.error) setError(errorMessage(result.error));
+    else if (data && "message" in data) setError(data.message);
   };
   return (
     <article id="marketing" aria-labelledby="marketing-title">
       <h2 id="marketing-title">Marketing e-mails</h2>
       <p>News about Neurall, at most a few times a month. Every such e-mail also has a one-click unsubscribe link.</p>
       <label htmlFor="marketing-toggle">
-        <input id="marketing-toggle" type="checkbox" role="switch" checked={me.marketingOptIn} disabled={state.fetching}
+        <input id="marketing-toggle" type="checkbox" role="switch" checked={checked} aria-busy={state.fetching || undefined}
           onChange={(e) => toggle(e.target.checked)} />
         Send me marketing e-mails
       </label>
