@@ -10,9 +10,11 @@ export function Field({
 }: InputHTMLAttributes<HTMLInputElement> & { label: string; error?: string; hint?: ReactNode }) {
   const id = useId();
   const described = [error ? `${id}-error` : null, hint ? `${id}-hint` : null].filter(Boolean).join(" ");
+  // The label is a sibling, not a wrapper: a wrapping label would make the control's
+  // accessible name include its own value.
   return (
-    <label htmlFor={id}>
-      {label}
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
       <input
         id={id}
         aria-invalid={error ? true : undefined}
@@ -25,7 +27,7 @@ export function Field({
           {error}
         </small>
       ) : null}
-    </label>
+    </div>
   );
 }
 

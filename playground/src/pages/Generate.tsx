@@ -221,8 +221,8 @@ export function GeneratePage() {
       </hgroup>
       <div className="generate-grid">
         <form onSubmit={submit} noValidate aria-label="Generation settings" className="card">
-          <label htmlFor="prompt">
-            Prompt
+          <div className="field">
+            <label htmlFor="prompt">Prompt</label>
             <textarea
               id="prompt"
               name="prompt"
@@ -239,9 +239,9 @@ export function GeneratePage() {
                 {errors.prompt}
               </small>
             ) : null}
-          </label>
-          <label htmlFor="negative-prompt">
-            Negative prompt (optional)
+          </div>
+          <div className="field">
+            <label htmlFor="negative-prompt">Negative prompt (optional)</label>
             <textarea
               id="negative-prompt"
               name="negativePrompt"
@@ -257,10 +257,10 @@ export function GeneratePage() {
                 {errors.negativePrompt}
               </small>
             ) : null}
-          </label>
+          </div>
           <div className="grid-2">
-            <label htmlFor="size">
-              Size
+            <div className="field">
+              <label htmlFor="size">Size</label>
               <select id="size" name="size" value={form.size} onChange={(e) => update("size", e.target.value)}>
                 <option value="default">Model default</option>
                 {SIZES.filter((s) => s !== "default" && s !== "custom").map((s) => (
@@ -270,9 +270,9 @@ export function GeneratePage() {
                 ))}
                 <option value="custom">Custom…</option>
               </select>
-            </label>
-            <label htmlFor="clone">
-              Clone
+            </div>
+            <div className="field">
+              <label htmlFor="clone">Clone</label>
               <select id="clone" name="cloneId" value={form.cloneId} onChange={(e) => update("cloneId", e.target.value)}
                 aria-invalid={errors.cloneId ? true : undefined}
                 aria-describedby={errors.cloneId ? "clone-error" : undefined}>
@@ -284,7 +284,7 @@ export function GeneratePage() {
                 ))}
               </select>
               {errors.cloneId ? <small id="clone-error" className="field-error">{errors.cloneId}</small> : null}
-            </label>
+            </div>
           </div>
           {custom || errors.width || errors.height ? (
             <div className="grid-2">

@@ -43,16 +43,16 @@ export function UsagePage() {
         <p>Calls made with your API keys, per UTC day. Usage records are kept for 90 days.</p>
       </hgroup>
       <div className="grid-2 controls">
-        <label htmlFor="usage-range">
-          Period
+        <div className="field">
+          <label htmlFor="usage-range">Period</label>
           <select id="usage-range" value={range} onChange={(e) => setRange(Number(e.target.value))}>
             <option value={7}>Last 7 days</option>
             <option value={30}>Last 30 days</option>
             <option value={90}>Last 90 days</option>
           </select>
-        </label>
-        <label htmlFor="usage-metric">
-          Show
+        </div>
+        <div className="field">
+          <label htmlFor="usage-metric">Show</label>
           <select id="usage-metric" value={metric} onChange={(e) => setMetric(e.target.value as Metric)}>
             {METRICS.map((m) => (
               <option key={m.key} value={m.key}>
@@ -60,7 +60,7 @@ export function UsagePage() {
               </option>
             ))}
           </select>
-        </label>
+        </div>
       </div>
       {result.fetching && !result.data ? <Loading what="usage" /> : null}
       {result.error ? <ErrorNote>{errorMessage(result.error)}</ErrorNote> : null}
