@@ -42,11 +42,13 @@ const TITLES: Record<string, string> = {
   "/privacy": "Privacy",
   "/account": "Account",
   "/explorer": "API explorer",
+  "/graphql": "API explorer",
   "/login": "Log in",
   "/signup": "Sign up",
 };
 
 function isActive(path: string, href: string): boolean {
+  if (href === "/explorer" && path === "/graphql") return true;
   return href === "/" ? path === "/" : path === href || path.startsWith(`${href}/`);
 }
 
@@ -100,7 +102,8 @@ function Routes({ path }: { path: string }) {
   if (path === "/privacy") return <PrivacyPage />;
   if (path === "/account") return <AccountPage />;
   if (path === "/login" || path === "/signup") return <GeneratePage />;
-  if (path === "/explorer")
+  // In development the server answers a browser's GET /graphql with this app: the explorer.
+  if (path === "/explorer" || path === "/graphql")
     return (
       <Suspense fallback={<Loading what="the API explorer" />}>
         <ExplorerPage />
@@ -131,7 +134,7 @@ function Header({ signedIn }: { signedIn: boolean }) {
 
   return (
     <header className="site-header">
-      <nav className="container" aria-label="Main">
+      <nav className="site-nav" aria-label="Main">
         <ul>
           <li>
             <Link href="/" className="brand">
@@ -159,13 +162,13 @@ function Header({ signedIn }: { signedIn: boolean }) {
                   </Link>
                 </li>
               ))}
-              <li className="menu-account">
+              <li className="menu-account menu-push">
                 <Link href="/credits" className="credits-pill" aria-label={`${formatCredits(me.credits)} available`}>
                   {formatCredits(me.credits)}
                 </Link>
               </li>
               <li className="menu-account">
-                <Link href="/account" aria-current={location.path === "/account" ? "page" : undefined}>
+                <Link href="/account" className="account-link" title={me.email} aria-current={location.path === "/account" ? "page" : undefined}>
                   {me.name || me.email}
                 </Link>
               </li>

@@ -120,7 +120,7 @@ function CreateClone({ onCreated }: { onCreated: () => void }) {
   return (
     <form onSubmit={submit} className="card" noValidate aria-labelledby="new-clone-title">
       <h2 id="new-clone-title">New clone</h2>
-      <div className="grid-3">
+      <div className="grid-3 stack-phone">
         <Field label="Name" name="cloneName" required value={name} onChange={(e) => setName(e.target.value)} error={errors.name} />
         <Field label="Trigger word (optional)" name="triggerWord" value={triggerWord} onChange={(e) => setTriggerWord(e.target.value)}
           error={errors.triggerWord} hint="Letters, digits, _ or -; we pick one if empty." />

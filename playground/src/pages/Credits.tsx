@@ -127,7 +127,7 @@ export function CreditsPage() {
             <tbody>
               {entries.map((e) => (
                 <tr key={e.id}>
-                  <td>{formatDate(e.createdAt)}</td>
+                  <td className="nowrap">{formatDate(e.createdAt)}</td>
                   <td>{KIND_LABELS[e.kind] ?? e.kind}</td>
                   <td className="num">{e.amount > 0 ? `+${e.amount}` : e.amount}</td>
                   <td className="num">{e.heldChange > 0 ? `+${e.heldChange}` : e.heldChange}</td>
