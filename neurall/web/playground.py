@@ -59,7 +59,7 @@ def content_security_policy(request: web.Request, settings: Settings) -> str:
     return (
         "default-src 'self'; "
         "script-src 'self'; "
-        # GraphiQL's editor positions its widgets with inline style attributes.
+        # GraphiQL's dialogs (Radix) inject a <style> element; scripts stay strict.
         "style-src 'self' 'unsafe-inline'; "
         # Previews arrive as data: URLs; chosen photos are shown from blob: URLs.
         f"img-src {images}; "

@@ -15,7 +15,7 @@ import { CreditsPage } from "./pages/Credits";
 import { GeneratePage } from "./pages/Generate";
 import { HistoryDetailPage, HistoryPage } from "./pages/History";
 import { KeysPage } from "./pages/Keys";
-import { PrivacyPage } from "./pages/Privacy";
+import { PrivacyPage, PublicPrivacyPage } from "./pages/Privacy";
 import { UsagePage } from "./pages/Usage";
 
 // GraphiQL is large: it is its own chunk, fetched only when the explorer opens.
@@ -66,6 +66,7 @@ export function App() {
   let page: ReactNode;
   if (loading) page = <Loading what="your account" />;
   else if (error && !me) page = <ErrorNote>{errorMessage(error)}</ErrorNote>;
+  else if (!me && path === "/privacy") page = <PublicPrivacyPage />;
   else if (!me) page = <AuthPage mode={path === "/signup" ? "signup" : "login"} />;
   else page = <Routes path={path} />;
 

@@ -35,6 +35,22 @@ export function PrivacyPage() {
   );
 }
 
+/** What a visitor who is not signed in can read: the cookies, and where the requests are. */
+export function PublicPrivacyPage() {
+  return (
+    <section className="privacy">
+      <hgroup>
+        <h1>Privacy</h1>
+        <p>
+          <Link href="/login">Log in</Link> to download a copy of your data, correct your profile, stop marketing e-mails or
+          delete your account. Each request takes effect at once.
+        </p>
+      </hgroup>
+      <CookiesSection />
+    </section>
+  );
+}
+
 function ExportSection({ accountId }: { accountId: string }) {
   const client = useClient();
   const [current, setCurrent] = useState<Export | null>(null);
