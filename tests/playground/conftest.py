@@ -1,5 +1,6 @@
-"""The playground in a real browser: Debian's Chromium driven by Playwright against a
-`neurall serve` started as a real process on its embedded defaults.
+"""The playground in a real browser: Debian's Chromium driven by Playwright (with
+pytest-playwright's fixture names) against a `neurall serve` started as a real process on
+its embedded defaults.
 
 One server for the whole playground run (starting one builds the tiny model), each test
 with its own account. A missing browser or build fails the run: it never skips.
@@ -15,11 +16,18 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, expect
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 
 from tests.helpers import PASSWORD
 from tests.playground.browser import CHROMIUM, CHROMIUM_ARGS, DIST, Server, free_port
@@ -78,29 +86,32 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         process.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    """pytest-playwright launches Debian's Chromium, never a downloaded browser."""
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    """Playwright for one module at a time (pytest-playwright's own lasts the session).
+    While it runs, the sync API holds an event loop on the main thread, and every async
+    test after it in the session would fail to start its own."""
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """Debian's Chromium, never a downloaded browser."""
     if shutil.which(CHROMIUM) is None:
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium", pytrace=False)
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
-
-
-@pytest.fixture(scope="session")
-def browser(playwright: Playwright, browser_type_launch_args: dict[str, Any]) -> Iterator[Browser]:
-    browser = playwright.chromium.launch(**browser_type_launch_args)
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield browser
     browser.close()
 
 
 @pytest.fixture
-def browser_context_args(browser_context_args: dict[str, Any], server: Server) -> dict[str, Any]:
-    return {
-        **browser_context_args,
-        "base_url": server.base,
-        "viewport": {"width": 1280, "height": 900},
-        "accept_downloads": True,
-    }
+def context(browser: Browser, server: Server) -> Iterator[BrowserContext]:
+    context = browser.new_context(
+        base_url=server.base, viewport={"width": 1280, "height": 900}, accept_downloads=True
+    )
+    yield context
+    context.close()
 
 
 @pytest.fixture

@@ -121,9 +121,10 @@ def test_a_dropped_socket_resumes_with_after_seq_without_duplicates_or_lost_step
     sockets: list[dict[str, Any]] = []
 
     def route(ws: WebSocketRoute) -> None:
-        record: dict[str, Any] = {"route": ws, "subscribe": None, "seqs": []}
-        sockets.append(record)
         server = ws.connect_to_server()
+        record: dict[str, Any] = {"route": ws, "server": server, "subscribe": None, "seqs": []}
+        record["open"] = True
+        sockets.append(record)
 
         def to_server(message: str | bytes) -> None:
             data = json.loads(message)
@@ -134,6 +135,8 @@ def test_a_dropped_socket_resumes_with_after_seq_without_duplicates_or_lost_step
         def to_page(message: str | bytes) -> None:
             data = json.loads(message)
             event = (data.get("payload") or {}).get("data", {}) or {}
+            if not record["open"]:
+                return  # dropped: this never reaches the page
             if data.get("type") == "next" and "jobEvents" in event:
                 record["seqs"].append(event["jobEvents"]["seq"])
             ws.send(message)
@@ -152,7 +155,9 @@ def test_a_dropped_socket_resumes_with_after_seq_without_duplicates_or_lost_step
     )
     first = sockets[0]
     seen_before_drop = list(first["seqs"])
+    first["open"] = False
     first["route"].close(code=4000, reason="test: connection dropped")
+    first["server"].close()
     expect(page.locator(JOB)).to_have_attribute("data-status", "SUCCEEDED", timeout=120_000)
 
     assert len(sockets) >= 2, "the app reconnected"
