@@ -48,3 +48,21 @@ def gql(page: Page, query: str, variables: dict[str, Any] | None = None) -> dict
 
 def me(page: Page) -> dict[str, Any]:
     return gql(page, "{ me { id email credits heldCredits marketingOptIn } }")["me"]
+
+
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def screenshot(page: Page, name: str) -> None:
+    """The page as it is now, at a desktop's width and a phone's, into the git-ignored
+    screenshots folder (look at them after changing the look)."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    size = page.viewport_size or DESKTOP
+    page.set_viewport_size(DESKTOP)
+    page.screenshot(path=SCREENSHOTS / f"{name}-desktop.png", full_page=True)
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(150)
+    page.screenshot(path=SCREENSHOTS / f"{name}-phone.png", full_page=True)
+    page.set_viewport_size(size)

@@ -32,7 +32,6 @@ from playwright.sync_api import (
 from tests.helpers import PASSWORD
 from tests.playground.browser import CHROMIUM, CHROMIUM_ARGS, DIST, Server, free_port
 
-SCREENSHOTS = Path(__file__).parent / "screenshots"
 NEURALL_SERVE = [sys.executable, "-m", "neurall.cli", "serve"]
 # The machines running the suite are small and shared: waits are generous, so a slow
 # moment is not a failure. Nothing waits this long when the app works.
@@ -56,6 +55,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "NEURALL_SIGNUPS_PER_IP_PER_HOUR": "1000",
         "NEURALL_LOGIN_FAILURES_PER_IP": "1000",
         "NEURALL_SIGNUP_GRANT_CREDITS": "1000",
+        # The history test queues more than a page of jobs at once.
+        "NEURALL_MAX_ACTIVE_JOBS_PER_ACCOUNT": "64",
     }
     log = workdir / "serve.log"
     with log.open("wb") as out:

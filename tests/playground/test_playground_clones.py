@@ -11,6 +11,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
 
+from tests.playground.browser import screenshot
+
 
 @pytest.fixture
 def photos(tmp_path: Path) -> list[Path]:
@@ -48,6 +50,7 @@ def test_clone_from_the_file_chooser_watch_the_loss_then_generate_with_it(
     page.get_by_role("button", name="Train clone").click()
     bad = thumbs.nth(3)
     expect(bad).to_contain_text(re.compile(r'Image 3 \("notes.png"\)'))
+    screenshot(page, "clones-file-error")
     expect(bad).to_have_class(re.compile(r"\bbad\b"))
     expect(thumbs.nth(0)).not_to_have_class(re.compile(r"\bbad\b"))
     page.get_by_role("button", name="Remove notes.png").click()
@@ -62,6 +65,7 @@ def test_clone_from_the_file_chooser_watch_the_loss_then_generate_with_it(
     expect(chart).to_be_visible(timeout=120_000)
     expect(chart.locator("path.loss-line")).to_have_attribute("d", re.compile(r"^M[\d.]+,[\d.]+ L"))
     expect(card).to_have_attribute("data-status", "READY", timeout=240_000)
+    screenshot(page, "clones-ready")
     assert int(chart.get_attribute("data-points") or 0) >= 2
     expect(card.locator(".badge-ready")).to_have_text("READY")
     expect(card.get_by_test_id("photos-deleted")).to_have_text("Photos deleted")

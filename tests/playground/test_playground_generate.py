@@ -9,7 +9,7 @@ from typing import Any
 
 from playwright.sync_api import Page, WebSocketRoute, expect
 
-from tests.playground.browser import me
+from tests.playground.browser import me, screenshot
 
 JOB = "[data-testid=job]"
 
@@ -57,6 +57,7 @@ def test_sign_up_generate_watch_it_form_reload_and_delete_from_history(signed_in
     page.wait_for_function(
         "() => document.querySelector('[data-testid=result-image]')?.naturalWidth === 64"
     )
+    screenshot(page, "generate-result")
     download = page.get_by_role("button", name="Download").first
     expect(download).to_have_attribute("download", re.compile(r"\.png$"))
     steps = [int(s) for s in job_attr(page, "steps").split(",")]
@@ -104,6 +105,7 @@ def test_cancel_a_running_job_and_get_the_credits_back(signed_in: Page) -> None:
     assert running["heldCredits"] == 4
     assert running["credits"] == before - 4
     expect(page.get_by_test_id("available-credits")).to_have_text(f"{before - 4:,} credits")
+    screenshot(page, "generate-running")
     page.get_by_role("button", name="Cancel").click()
     expect(page.locator(JOB)).to_have_attribute("data-status", "CANCELED")
     expect(page.get_by_text("Canceled.")).to_be_visible()

@@ -11,11 +11,8 @@ import requests
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from tests.playground.browser import Server, gql
-from tests.playground.conftest import SCREENSHOTS
+from tests.playground.browser import DESKTOP, PHONE, SCREENSHOTS, Server, gql, screenshot
 
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
 BLOCKING = {"serious", "critical"}
 
 GENERATE = """mutation($i: GenerateInput!) { generate(input: $i) { ... on Job { id } } }"""
@@ -48,12 +45,7 @@ def _check(page: Page, axe: Axe, name: str, problems: list[str]) -> None:
         if violation["impact"] in BLOCKING:
             targets = [node["target"] for node in violation["nodes"]][:3]
             problems.append(f"{name}: {violation['id']} ({violation['impact']}) {targets}")
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"{name}-desktop.png", full_page=True)
-    page.set_viewport_size(PHONE)
-    page.wait_for_timeout(150)
-    page.screenshot(path=SCREENSHOTS / f"{name}-phone.png", full_page=True)
-    page.set_viewport_size(DESKTOP)
+    screenshot(page, name)
 
 
 def test_every_main_page_is_accessible_and_photographed(signed_in: Page, server: Server) -> None:
@@ -163,3 +155,31 @@ def test_the_api_explorer_is_bundled_and_lazy(signed_in: Page) -> None:
     expect(page.locator(".graphiql-container")).to_be_visible()
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "explorer-desktop.png")
+
+
+def test_history_scrolls_in_pages_and_clears_with_a_confirmation(signed_in: Page) -> None:
+    page = signed_in
+    ids = [
+        gql(page, GENERATE, {"i": {"prompt": f"tile {n}", "steps": 1}})["generate"]["id"]
+        for n in range(26)
+    ]
+    deadline = time.monotonic() + 180
+    while gql(page, JOB, {"id": ids[-1]})["job"]["status"] != "SUCCEEDED":
+        assert time.monotonic() < deadline, "the jobs never finished"
+        time.sleep(0.5)
+    page.get_by_role("link", name="History").click()
+    items = page.locator(".gallery-item")
+    expect(items).to_have_count(24)  # the first page
+    expect(items.first).to_have_attribute("aria-label", re.compile("^tile 25,"))
+    items.last.scroll_into_view_if_needed()
+    page.mouse.wheel(0, 5000)
+    expect(items).to_have_count(26)  # the next page, loaded by scrolling
+    expect(items.last).to_have_attribute("aria-label", re.compile("^tile 0,"))
+    page.get_by_role("button", name="Clear all").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("cannot be undone")
+    dialog.get_by_role("button", name="Delete everything").click()
+    expect(page.get_by_text("Deleted 26 items and their images.")).to_be_visible()
+    expect(page.get_by_text("Nothing here yet")).to_be_visible()
+    page.reload()
+    expect(page.get_by_text("Nothing here yet")).to_be_visible()
