@@ -121,16 +121,17 @@ function Routes({ path }: { path: string }) {
 }
 
 function Header({ signedIn }: { signedIn: boolean }) {
-  const { me, refresh } = useSession();
-  const { location, navigate } = useRouter();
+  const { me } = useSession();
+  const { location } = useRouter();
   const [open, setOpen] = useState(false);
   const [, logOut] = useMutation(LogOutMutation);
   useEffect(() => setOpen(false), [location.path]);
 
   const onLogOut = async () => {
     await logOut({});
-    refresh();
-    navigate("/login");
+    // A fresh page: nothing of this account stays in memory (cached queries, the socket).
+    window.sessionStorage.clear();
+    window.location.assign("/login");
   };
 
   return (

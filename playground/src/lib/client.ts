@@ -41,6 +41,13 @@ export function wsClient(): WsClient {
   return socket;
 }
 
+/** Closes the socket: it was authenticated by the session cookie when it opened, so it
+ * must not outlive a log-in, log-out or account deletion. */
+export function resetSocket(): void {
+  socket?.dispose();
+  socket = null;
+}
+
 export interface Subscription {
   unsubscribe(): void;
 }

@@ -1,8 +1,8 @@
 import { useState } from "react";
 import type { FormEvent } from "react";
 import { useMutation } from "urql";
-import { ErrorNote, Field } from "../components/ui";
-import { errorMessage } from "../lib/client";
+import { ErrorNote, Field, SuccessNote } from "../components/ui";
+import { errorMessage, resetSocket } from "../lib/client";
 import { fieldErrors } from "../lib/format";
 import { LogInMutation, SignUpMutation } from "../lib/operations";
 import { Link, useRouter } from "../lib/router";
@@ -35,6 +35,7 @@ export function AuthPage({ mode }: { mode: "login" | "signup" }) {
     const data = result.data && ("signUp" in result.data ? result.data.signUp : result.data.logIn);
     if (!data) return;
     if (data.__typename === "Session") {
+      resetSocket();
       if (location.path === "/login" || location.path === "/signup") navigate("/", { replace: true });
       refresh();
       return;
@@ -55,6 +56,9 @@ export function AuthPage({ mode }: { mode: "login" | "signup" }) {
               : "Generate images, browse your history and manage your API keys."}
           </p>
         </header>
+        {signup && location.search.get("deleted") ? (
+          <SuccessNote>Your account and its data were deleted.</SuccessNote>
+        ) : null}
         <form onSubmit={submit} noValidate>
           {signup ? (
             <Field label="Name (optional)" name="name" autoComplete="name" value={name} onChange={(e) => setName(e.target.value)} error={fields.name} />

@@ -6,7 +6,7 @@ import type { DataExportQuery as DataExportData } from "../gql/graphql";
 import { errorMessage } from "../lib/client";
 import { formatDate } from "../lib/format";
 import { DataExportQuery, DeleteAccountMutation, RequestDataExportMutation, SetMarketingOptInMutation } from "../lib/operations";
-import { Link, useRouter } from "../lib/router";
+import { Link } from "../lib/router";
 import { useSession } from "../lib/session";
 
 type Export = NonNullable<DataExportData["dataExport"]>;
@@ -188,8 +188,6 @@ function DeleteSection() {
   const [error, setError] = useState("");
   const [fields, setFields] = useState<Record<string, string>>({});
   const [state, deleteAccount] = useMutation(DeleteAccountMutation);
-  const { refresh } = useSession();
-  const { navigate } = useRouter();
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setError("");
@@ -202,9 +200,10 @@ function DeleteSection() {
     const data = result.data?.deleteAccount;
     if (result.error) setError(errorMessage(result.error));
     else if (data?.__typename === "Deleted") {
+      // A fresh page: nothing of the erased account stays in memory.
       window.sessionStorage.clear();
-      navigate("/signup?deleted=1", { replace: true });
-      refresh();
+      window.localStorage.clear();
+      window.location.replace("/signup?deleted=1");
     } else if (data?.__typename === "InvalidInput") setFields({ password: data.message });
     else if (data && "message" in data) setError(data.message);
   };
