@@ -9,10 +9,10 @@ export function formatCredits(value: number): string {
 }
 
 export function formatEta(seconds: number | null | undefined): string {
-  if (seconds === null || seconds === undefined) return "estimating";
-  if (seconds < 1) return "under a second";
-  if (seconds < 60) return `about ${Math.round(seconds)} s`;
-  return `about ${Math.round(seconds / 60)} min`;
+  if (seconds === null || seconds === undefined) return "estimating the time left";
+  if (seconds < 1) return "under a second left";
+  if (seconds < 60) return `about ${Math.round(seconds)} s left`;
+  return `about ${Math.round(seconds / 60)} min left`;
 }
 
 /** Field paths of InvalidInput ("input.width", "images.3") keyed by their last part. */

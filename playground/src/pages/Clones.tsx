@@ -147,7 +147,14 @@ function CreateClone({ onCreated }: { onCreated: () => void }) {
         <ul className="thumbs" aria-label={`${photos.length} photos chosen`}>
           {photos.map((p, i) => (
             <li key={p.url} className={p.problem ? "thumb bad" : "thumb"} data-testid="thumb">
-              <img src={p.url} alt={p.file.name} />
+              <img
+                src={p.url}
+                alt={p.file.name}
+                onError={(e) => {
+                  // Not an image the browser can show: an empty frame instead of a broken icon.
+                  e.currentTarget.style.visibility = "hidden";
+                }}
+              />
               <span className="thumb-name">{p.file.name}</span>
               {p.problem ? <small className="field-error">{p.problem}</small> : null}
               <button type="button" className="link small" onClick={() => remove(i)} aria-label={`Remove ${p.file.name}`}>
@@ -287,6 +294,7 @@ function LossChart({ points, name }: { points: { step: number; loss: number }[];
         <text x={pad} y={height - 6} className="axis-label">step {minStep}</text>
         <text x={width - pad} y={height - 6} textAnchor="end" className="axis-label">step {maxStep}</text>
         <text x={4} y={pad / 2 + 4} className="axis-label">{hi.toFixed(3)}</text>
+        <text x={4} y={height - pad - 4} className="axis-label">{lo.toFixed(3)}</text>
         <path d={d} className="loss-line" fill="none" />
       </svg>
       <figcaption>Training loss (lower is better)</figcaption>

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { FormEvent } from "react";
 import { useClient, useMutation, useQuery } from "urql";
 import { ErrorNote, Field, StatusBadge } from "../components/ui";
@@ -86,6 +86,7 @@ export function GeneratePage() {
   const [generateState, generate] = useMutation(GenerateMutation);
   const [cancelState, cancelJob] = useMutation(CancelJobMutation);
   const [clones] = useQuery({ query: ClonesQuery });
+  const output = useRef<HTMLDivElement>(null);
   const readyClones = useMemo(() => (clones.data?.clones ?? []).filter((c) => c.status === "READY"), [clones.data]);
 
   const update = <K extends keyof FormState>(key: K, value: FormState[K]) => {
@@ -190,6 +191,10 @@ export function GeneratePage() {
       window.sessionStorage.setItem(ACTIVE_JOB_KEY, data.id);
       setJob(data);
       refresh();
+      // On a phone the progress sits below the form: bring it into view.
+      if (window.matchMedia("(max-width: 900px)").matches) {
+        window.requestAnimationFrame(() => output.current?.scrollIntoView({ block: "start" }));
+      }
       return;
     }
     if (data.__typename === "InvalidInput" && data.fields.length) {
@@ -337,7 +342,7 @@ export function GeneratePage() {
             {running ? "Generating…" : "Generate"}
           </button>
         </form>
-        <div className="card output" aria-live="polite">
+        <div className="card output" aria-live="polite" ref={output}>
           {live ? (
             <JobView state={live} cancel={cancel} canceling={cancelState.fetching}
               reuseSeed={(seed) => setForm((f) => ({ ...f, randomSeed: false, seed: String(seed) }))}
@@ -399,7 +404,7 @@ function JobView({
           <progress value={state.step} max={Math.max(state.totalSteps, 1)} aria-label="Generation progress" />
           <p className="progress-text" data-testid="progress-text">
             Step {state.step}/{state.totalSteps}
-            {!done && state.status === "RUNNING" ? ` · ${formatEta(state.etaSeconds)} left` : ""}
+            {!done && state.status === "RUNNING" ? ` · ${formatEta(state.etaSeconds)}` : ""}
           </p>
         </div>
       ) : null}
