@@ -83,3 +83,34 @@ def test_clone_from_the_file_chooser_watch_the_loss_then_generate_with_it(
     page.get_by_test_id("clone-card").get_by_role("button", name="Delete").click()
     page.get_by_role("dialog").get_by_role("button", name="Delete clone").click()
     expect(page.get_by_text("No clones yet.")).to_be_visible()
+
+
+DROP = """async ([names, bytes]) => {
+  const transfer = new DataTransfer();
+  for (const name of names) {
+    transfer.items.add(new File([new Uint8Array(bytes)], name, {type: 'image/png'}));
+  }
+  const zone = document.querySelector('[data-testid=dropzone]');
+  zone.dispatchEvent(new DragEvent('dragover', {dataTransfer: transfer, bubbles: true}));
+  zone.dispatchEvent(new DragEvent('drop', {dataTransfer: transfer, bubbles: true}));
+}"""
+
+
+def test_photos_dragged_in_show_as_thumbnails_and_too_few_are_refused(
+    signed_in: Page, photos: list[Path]
+) -> None:
+    page = signed_in
+    page.goto("/clones")
+    page.get_by_label("Name").fill("Dragged")
+    data = list(photos[0].read_bytes())
+    page.evaluate(DROP, [["a.png", "b.png"], data])
+    thumbs = page.get_by_test_id("thumb")
+    expect(thumbs).to_have_count(2)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.thumb img')].every(i => i.naturalWidth === 96)"
+    )
+    page.get_by_role("button", name="Train clone").click()
+    expect(page.get_by_text("Add 3 to 20 photos (you have 2).")).to_be_visible()
+    page.evaluate(DROP, [["c.png"], data])
+    expect(thumbs).to_have_count(3)
+    expect(page.get_by_text("Add 3 to 20 photos")).to_have_count(0)
