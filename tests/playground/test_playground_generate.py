@@ -9,9 +9,11 @@ from typing import Any
 
 from playwright.sync_api import Page, WebSocketRoute, expect
 
-from tests.playground.browser import me, screenshot
+from tests.playground.browser import gql, me, screenshot
 
 JOB = "[data-testid=job]"
+GENERATE = "mutation($i: GenerateInput!) { generate(input: $i) { ... on Job { id } } }"
+CANCEL = "mutation($id: ID!) { cancelJob(id: $id) { __typename } }"
 
 
 def job_attr(page: Page, name: str) -> str:
@@ -179,3 +181,22 @@ def test_a_dropped_socket_resumes_with_after_seq_without_duplicates_or_lost_step
     assert int(job_attr(page, "reconnects")) >= 1
     expect(page.get_by_test_id("progress-text")).to_have_count(0)
     expect(page.get_by_test_id("result-image")).to_be_visible()
+
+
+def test_a_queued_job_shows_its_place_in_the_queue(signed_in: Page) -> None:
+    page = signed_in
+    # Both embedded worker threads busy with long jobs: the next one waits its turn.
+    busy = [
+        gql(page, GENERATE, {"i": {"prompt": f"busy {n}", "steps": 150, "numImages": 4}})
+        for n in range(2)
+    ]
+    fill_generation(page, "a patient queue", steps=5)
+    page.get_by_role("button", name="Generate", exact=True).click()
+    expect(page.locator(JOB)).to_have_attribute("data-status", "QUEUED")
+    expect(page.get_by_test_id("queue-position")).to_have_text(
+        re.compile(r"Position in queue: \d+|Next in the queue|Waiting for a worker")
+    )
+    for job in busy:
+        gql(page, CANCEL, {"id": job["generate"]["id"]})
+    expect(page.locator(JOB)).to_have_attribute("data-status", "SUCCEEDED", timeout=90_000)
+    expect(page.get_by_test_id("queue-position")).to_have_count(0)
