@@ -63,6 +63,7 @@ def test_every_main_page_is_accessible_and_photographed(signed_in: Page, server:
         ("usage", "/usage", "Usage"),
         ("privacy", "/privacy", "Privacy"),
         ("account", "/account", "Account"),
+        ("explorer", "/explorer", "API explorer"),
     ]
     for name, path, heading in pages:
         page.goto(path)
@@ -73,6 +74,10 @@ def test_every_main_page_is_accessible_and_photographed(signed_in: Page, server:
         expect(page.locator(".site-footer")).to_contain_text("one strictly necessary cookie")
         if name == "history":
             page.wait_for_function("() => document.querySelector('.gallery-item img')?.complete")
+        if name == "explorer":
+            expect(page.locator(".graphiql-query-editor textarea")).to_have_attribute(
+                "aria-label", "Query editor"
+            )
         _check(page, axe, name, problems)
 
     # The privacy widget opened, on a phone too.
