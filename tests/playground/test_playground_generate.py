@@ -159,9 +159,10 @@ def test_a_dropped_socket_resumes_with_after_seq_without_duplicates_or_lost_step
     )
     # The socket carrying the job's events now (an earlier one may have closed on its own).
     first = next(r for r in reversed(sockets) if r["seqs"])
+    # From here on nothing more reaches the page on this socket: lost in transit.
+    first["open"] = False
     seen_before_drop = list(first["seqs"])
     steps_at_drop = [int(s) for s in job_attr(page, "steps").split(",")]
-    first["open"] = False
     first["route"].close(code=4000, reason="test: connection dropped")
     first["server"].close()
     expect(page.locator(JOB)).to_have_attribute("data-status", "SUCCEEDED", timeout=120_000)
