@@ -7,7 +7,17 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test install services lint format check-migrations makemigrations bench docs clean
+.PHONY: serve test install services lint format check-migrations makemigrations bench docs \
+	clean playground check-playground
+
+# The playground web app (playground/): built into neurall/web/playground_dist/, which
+# `neurall serve` serves at /. Rebuilt only when its sources or pinned packages change.
+# Debian 12's own nodejs (18) is enough; it is installed when node is missing.
+PLAYGROUND_DIST := neurall/web/playground_dist/index.html
+PLAYGROUND_MODULES := playground/node_modules/.package-lock.json
+PLAYGROUND_SOURCES := $(shell find playground/src playground/public -type f 2>/dev/null) \
+	playground/index.html playground/package.json playground/vite.config.ts \
+	playground/tsconfig.json playground/scripts/report-size.mjs docs/api-contract.graphql
 
 $(BIN)/neurall: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,13 +30,27 @@ $(BIN)/neurall: pyproject.toml
 
 install: $(BIN)/neurall
 
-serve: install
+$(PLAYGROUND_MODULES): playground/package-lock.json
+	command -v npm >/dev/null || scripts/node.sh
+	cd playground && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+	touch $@
+
+$(PLAYGROUND_DIST): $(PLAYGROUND_MODULES) $(PLAYGROUND_SOURCES)
+	cd playground && npm run build
+
+playground: $(PLAYGROUND_DIST)
+
+# Fails when the committed GraphQL types (playground/src/gql/) are stale.
+check-playground: $(PLAYGROUND_MODULES)
+	cd playground && npm run --silent check-codegen
+
+serve: install playground
 	$(BIN)/neurall serve --host $(HOST) --port $(PORT)
 
 services:
 	scripts/services.sh
 
-test: install services
+test: install services playground check-playground
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
@@ -56,4 +80,4 @@ makemigrations: install
 	scripts/makemigrations.sh
 
 clean:
-	rm -rf $(VENV) neurall-data .pytest_cache
+	rm -rf $(VENV) neurall-data .pytest_cache playground/node_modules neurall/web/playground_dist

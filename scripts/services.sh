@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs (from Debian's packages) and starts the services the test suite and the
-# distributed form need: PostgreSQL 15 and RabbitMQ. Idempotent: safe to run again.
+# distributed form need: PostgreSQL 15 and RabbitMQ, and what the playground's browser tests
+# need: Chromium and Node.js. Idempotent: safe to run again.
 # Runs as root on Debian 12; there is no systemd here, so the servers are started directly.
 set -euo pipefail
 
@@ -10,6 +11,11 @@ PG_PASSWORD=${NEURALL_PG_PASSWORD:-neurall}
 need_install=()
 command -v pg_ctlcluster >/dev/null || need_install+=(postgresql)
 command -v rabbitmq-server >/dev/null || need_install+=(rabbitmq-server)
+# The playground's browser tests drive Debian's Chromium (never a downloaded browser);
+# Node.js builds the playground (Debian 12's own 18 is enough; a newer one is kept).
+command -v chromium >/dev/null || need_install+=(chromium)
+command -v node >/dev/null || need_install+=(nodejs)
+command -v npm >/dev/null || need_install+=(npm)
 if [ ${#need_install[@]} -gt 0 ]; then
   echo "services: installing ${need_install[*]}"
   export DEBIAN_FRONTEND=noninteractive

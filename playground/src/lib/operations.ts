@@ -1,0 +1,500 @@
+// Every GraphQL operation the playground sends. Types come from GraphQL Code Generator
+// (src/gql/, generated from the public contract; `npm run codegen`).
+import { graphql } from "../gql";
+
+export const AccountFields = graphql(`
+  fragment AccountFields on Account {
+    id
+    email
+    name
+    credits
+    heldCredits
+    marketingOptIn
+    createdAt
+  }
+`);
+
+export const JobFields = graphql(`
+  fragment JobFields on Job {
+    id
+    status
+    source
+    queuePosition
+    step
+    totalSteps
+    progress
+    etaSeconds
+    heldCredits
+    costCredits
+    error
+    createdAt
+    startedAt
+    finishedAt
+    params {
+      prompt
+      negativePrompt
+      width
+      height
+      steps
+      guidanceScale
+      seed
+      numImages
+      cloneId
+    }
+    images {
+      url
+      width
+      height
+      seed
+      contentType
+    }
+  }
+`);
+
+export const CloneFields = graphql(`
+  fragment CloneFields on Clone {
+    id
+    name
+    triggerWord
+    status
+    progress
+    sourceImagesDeleted
+    error
+    createdAt
+    step
+    totalSteps
+    loss
+    imageCount
+  }
+`);
+
+export const MeQuery = graphql(`
+  query Me {
+    me {
+      ...AccountFields
+    }
+  }
+`);
+
+export const SignUpMutation = graphql(`
+  mutation SignUp($input: SignUpInput!) {
+    signUp(input: $input) {
+      __typename
+      ... on Session {
+        account {
+          ...AccountFields
+        }
+      }
+      ... on UserError {
+        message
+      }
+      ... on InvalidInput {
+        fields
+      }
+    }
+  }
+`);
+
+export const LogInMutation = graphql(`
+  mutation LogIn($email: String!, $password: String!) {
+    logIn(email: $email, password: $password) {
+      __typename
+      ... on Session {
+        account {
+          ...AccountFields
+        }
+      }
+      ... on UserError {
+        message
+      }
+      ... on InvalidInput {
+        fields
+      }
+    }
+  }
+`);
+
+export const LogOutMutation = graphql(`
+  mutation LogOut {
+    logOut
+  }
+`);
+
+export const UpdateProfileMutation = graphql(`
+  mutation UpdateProfile($input: ProfileInput!) {
+    updateProfile(input: $input) {
+      __typename
+      ...AccountFields
+      ... on UserError {
+        message
+      }
+      ... on InvalidInput {
+        fields
+      }
+    }
+  }
+`);
+
+export const ChangePasswordMutation = graphql(`
+  mutation ChangePassword($currentPassword: String!, $newPassword: String!) {
+    changePassword(currentPassword: $currentPassword, newPassword: $newPassword) {
+      __typename
+      ... on UserError {
+        message
+      }
+      ... on InvalidInput {
+        fields
+      }
+    }
+  }
+`);
+
+export const SetMarketingOptInMutation = graphql(`
+  mutation SetMarketingOptIn($optIn: Boolean!) {
+    setMarketingOptIn(optIn: $optIn) {
+      __typename
+      ...AccountFields
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const EstimateCostQuery = graphql(`
+  query EstimateCost($input: GenerateInput!) {
+    estimateCost(input: $input)
+  }
+`);
+
+export const GenerateMutation = graphql(`
+  mutation Generate($input: GenerateInput!, $idempotencyKey: String) {
+    generate(input: $input, idempotencyKey: $idempotencyKey) {
+      __typename
+      ...JobFields
+      ... on UserError {
+        message
+      }
+      ... on InvalidInput {
+        fields
+      }
+      ... on InsufficientCredits {
+        required
+        available
+      }
+      ... on RateLimited {
+        retryAfterSeconds
+      }
+    }
+  }
+`);
+
+export const CancelJobMutation = graphql(`
+  mutation CancelJob($id: ID!) {
+    cancelJob(id: $id) {
+      __typename
+      ...JobFields
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const JobQuery = graphql(`
+  query Job($id: ID!) {
+    job(id: $id) {
+      ...JobFields
+    }
+  }
+`);
+
+export const JobEventsSubscription = graphql(`
+  subscription JobEvents($jobId: ID!, $afterSeq: Int) {
+    jobEvents(jobId: $jobId, afterSeq: $afterSeq) {
+      seq
+      jobId
+      type
+      status
+      queuePosition
+      step
+      totalSteps
+      progress
+      etaSeconds
+      preview {
+        url
+        width
+        height
+      }
+      images {
+        url
+        width
+        height
+        seed
+        contentType
+      }
+      error
+    }
+  }
+`);
+
+export const HistoryQuery = graphql(`
+  query History($first: Int, $after: String) {
+    history(first: $first, after: $after) {
+      edges {
+        cursor
+        node {
+          id
+          createdAt
+          job {
+            ...JobFields
+          }
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`);
+
+export const DeleteHistoryItemMutation = graphql(`
+  mutation DeleteHistoryItem($id: ID!) {
+    deleteHistoryItem(id: $id) {
+      __typename
+      ... on Deleted {
+        deletedCount
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const ClearHistoryMutation = graphql(`
+  mutation ClearHistory {
+    clearHistory {
+      __typename
+      ... on Deleted {
+        deletedCount
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const ApiKeyFields = graphql(`
+  fragment ApiKeyFields on ApiKey {
+    id
+    name
+    prefix
+    scopes
+    createdAt
+    lastUsedAt
+    revokedAt
+  }
+`);
+
+export const ApiKeysQuery = graphql(`
+  query ApiKeys {
+    apiKeys {
+      ...ApiKeyFields
+    }
+  }
+`);
+
+export const CreateApiKeyMutation = graphql(`
+  mutation CreateApiKey($name: String!, $scopes: [ApiKeyScope!]) {
+    createApiKey(name: $name, scopes: $scopes) {
+      __typename
+      ... on CreatedApiKey {
+        secret
+        apiKey {
+          ...ApiKeyFields
+        }
+      }
+      ... on UserError {
+        message
+      }
+      ... on InvalidInput {
+        fields
+      }
+    }
+  }
+`);
+
+export const RevokeApiKeyMutation = graphql(`
+  mutation RevokeApiKey($id: ID!) {
+    revokeApiKey(id: $id) {
+      __typename
+      ...ApiKeyFields
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const RegenerateApiKeyMutation = graphql(`
+  mutation RegenerateApiKey($id: ID!) {
+    regenerateApiKey(id: $id) {
+      __typename
+      ... on CreatedApiKey {
+        secret
+        apiKey {
+          ...ApiKeyFields
+        }
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const LedgerQuery = graphql(`
+  query Ledger($first: Int, $after: String) {
+    me {
+      ...AccountFields
+    }
+    creditLedger(first: $first, after: $after) {
+      edges {
+        cursor
+        node {
+          id
+          kind
+          amount
+          balanceAfter
+          heldChange
+          jobId
+          createdAt
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`);
+
+export const CreateCheckoutMutation = graphql(`
+  mutation CreateCheckout($credits: Int!) {
+    createCheckout(credits: $credits) {
+      __typename
+      ... on Checkout {
+        url
+        credits
+      }
+      ... on UserError {
+        message
+      }
+      ... on InvalidInput {
+        fields
+      }
+    }
+  }
+`);
+
+export const ClonesQuery = graphql(`
+  query Clones {
+    clones {
+      ...CloneFields
+    }
+  }
+`);
+
+export const CreateCloneMutation = graphql(`
+  mutation CreateClone($input: CreateCloneInput!, $images: [Upload!]!) {
+    createClone(input: $input, images: $images) {
+      __typename
+      ...CloneFields
+      ... on UserError {
+        message
+      }
+      ... on InvalidInput {
+        fields
+      }
+      ... on InsufficientCredits {
+        required
+        available
+      }
+    }
+  }
+`);
+
+export const DeleteCloneMutation = graphql(`
+  mutation DeleteClone($id: ID!) {
+    deleteClone(id: $id) {
+      __typename
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const CloneEventsSubscription = graphql(`
+  subscription CloneEvents($cloneId: ID!) {
+    cloneEvents(cloneId: $cloneId) {
+      ...CloneFields
+    }
+  }
+`);
+
+export const UsageQuery = graphql(`
+  query Usage($since: DateTime!) {
+    usage(since: $since) {
+      day
+      requests
+      images
+      credits
+    }
+  }
+`);
+
+export const RequestDataExportMutation = graphql(`
+  mutation RequestDataExport {
+    requestDataExport {
+      __typename
+      ... on DataExport {
+        id
+        status
+        url
+        expiresAt
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const DataExportQuery = graphql(`
+  query DataExport($id: ID!) {
+    dataExport(id: $id) {
+      id
+      status
+      url
+      expiresAt
+    }
+  }
+`);
+
+export const DeleteAccountMutation = graphql(`
+  mutation DeleteAccount($password: String!) {
+    deleteAccount(password: $password) {
+      __typename
+      ... on UserError {
+        message
+      }
+      ... on InvalidInput {
+        fields
+      }
+    }
+  }
+`);

@@ -1,0 +1,110 @@
+import { useEffect, useState } from "react";
+import type { FormEvent } from "react";
+import { useMutation } from "urql";
+import { ErrorNote, Field, SuccessNote } from "../components/ui";
+import { errorMessage } from "../lib/client";
+import { fieldErrors, formatDate } from "../lib/format";
+import { ChangePasswordMutation, UpdateProfileMutation } from "../lib/operations";
+import { Link } from "../lib/router";
+import { useSession } from "../lib/session";
+
+export function AccountPage() {
+  const { me } = useSession();
+  if (!me) return null;
+  return (
+    <section>
+      <hgroup>
+        <h1>Account</h1>
+        <p>
+          Member since {formatDate(me.createdAt)}. For exports, marketing e-mails and deletion, see <Link href="/privacy">Privacy</Link>.
+        </p>
+      </hgroup>
+      <div className="grid-2 cards">
+        <ProfileForm />
+        <PasswordForm />
+      </div>
+    </section>
+  );
+}
+
+function ProfileForm() {
+  const { me, refresh } = useSession();
+  const [name, setName] = useState(me?.name ?? "");
+  const [email, setEmail] = useState(me?.email ?? "");
+  const [fields, setFields] = useState<Record<string, string>>({});
+  const [error, setError] = useState("");
+  const [saved, setSaved] = useState("");
+  const [state, updateProfile] = useMutation(UpdateProfileMutation);
+  useEffect(() => {
+    setName(me?.name ?? "");
+    setEmail(me?.email ?? "");
+  }, [me?.name, me?.email]);
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setFields({});
+    setError("");
+    setSaved("");
+    const result = await updateProfile({ input: { name, email } });
+    const data = result.data?.updateProfile;
+    if (result.error) setError(errorMessage(result.error));
+    else if (data?.__typename === "Account") {
+      setSaved("Your profile was updated.");
+      refresh();
+    } else if (data?.__typename === "InvalidInput") {
+      if (data.fields.length) setFields(fieldErrors(data.fields, data.message));
+      else setError(data.message);
+    } else if (data && "message" in data) setError(data.message);
+  };
+  return (
+    <form onSubmit={submit} noValidate className="card" id="profile" aria-labelledby="profile-title">
+      <h2 id="profile-title">Profile</h2>
+      <p>Correct your name or e-mail address at any time.</p>
+      <Field label="Name" name="name" autoComplete="name" value={name} onChange={(e) => setName(e.target.value)} error={fields.name} />
+      <Field label="E-mail" name="email" type="email" autoComplete="email" value={email} onChange={(e) => setEmail(e.target.value)} error={fields.email} />
+      <SuccessNote>{saved}</SuccessNote>
+      <ErrorNote>{error}</ErrorNote>
+      <button type="submit" disabled={state.fetching} aria-busy={state.fetching || undefined}>
+        Save profile
+      </button>
+    </form>
+  );
+}
+
+function PasswordForm() {
+  const [current, setCurrent] = useState("");
+  const [next, setNext] = useState("");
+  const [fields, setFields] = useState<Record<string, string>>({});
+  const [error, setError] = useState("");
+  const [saved, setSaved] = useState("");
+  const [state, changePassword] = useMutation(ChangePasswordMutation);
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setFields({});
+    setError("");
+    setSaved("");
+    const result = await changePassword({ currentPassword: current, newPassword: next });
+    const data = result.data?.changePassword;
+    if (result.error) setError(errorMessage(result.error));
+    else if (data?.__typename === "Account") {
+      setSaved("Password changed. Your other sessions were signed out.");
+      setCurrent("");
+      setNext("");
+    } else if (data?.__typename === "InvalidInput" && data.fields.length) setFields(fieldErrors(data.fields, data.message));
+    else if (data && "message" in data) setError(data.message);
+  };
+  return (
+    <form onSubmit={submit} noValidate className="card" aria-labelledby="password-title">
+      <h2 id="password-title">Change password</h2>
+      <p>Other devices signed in to your account are signed out; API keys keep working.</p>
+      <Field label="Current password" name="currentPassword" type="password" autoComplete="current-password" value={current}
+        onChange={(e) => setCurrent(e.target.value)} error={fields.currentPassword} />
+      <Field label="New password" name="newPassword" type="password" autoComplete="new-password" minLength={10} value={next}
+        onChange={(e) => setNext(e.target.value)} error={fields.newPassword} hint="At least 10 characters." />
+      <SuccessNote>{saved}</SuccessNote>
+      <ErrorNote>{error}</ErrorNote>
+      <button type="submit" disabled={state.fetching} aria-busy={state.fetching || undefined}>
+        Change password
+      </button>
+    </form>
+  );
+}

@@ -1,0 +1,452 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import type { FormEvent } from "react";
+import { useClient, useMutation, useQuery } from "urql";
+import { ErrorNote, Field, StatusBadge } from "../components/ui";
+import type { GenerateInput, JobFieldsFragment } from "../gql/graphql";
+import { errorMessage } from "../lib/client";
+import { fieldErrors, formatCredits, formatEta } from "../lib/format";
+import { isTerminal, useJobEvents } from "../lib/jobEvents";
+import type { JobState } from "../lib/jobEvents";
+import { CancelJobMutation, ClonesQuery, EstimateCostQuery, GenerateMutation, JobQuery } from "../lib/operations";
+import { Link, useRouter } from "../lib/router";
+import { useSession } from "../lib/session";
+
+const SIZES = ["default", "256x256", "512x512", "768x768", "512x768", "768x512", "1024x1024", "custom"] as const;
+const MAX_SIDE = 1024;
+const ACTIVE_JOB_KEY = "neurall.activeJob";
+
+interface FormState {
+  prompt: string;
+  negativePrompt: string;
+  size: string;
+  width: string;
+  height: string;
+  steps: string;
+  guidanceScale: string;
+  randomSeed: boolean;
+  seed: string;
+  numImages: string;
+  cloneId: string;
+}
+
+const DEFAULTS: FormState = {
+  prompt: "",
+  negativePrompt: "",
+  size: "default",
+  width: "512",
+  height: "512",
+  steps: "20",
+  guidanceScale: "7.5",
+  randomSeed: true,
+  seed: "",
+  numImages: "1",
+  cloneId: "",
+};
+
+function toInput(form: FormState): GenerateInput {
+  const int = (v: string) => (v.trim() === "" ? null : Number.parseInt(v, 10));
+  const input: GenerateInput = {
+    prompt: form.prompt,
+    negativePrompt: form.negativePrompt.trim() ? form.negativePrompt : null,
+    steps: int(form.steps),
+    guidanceScale: form.guidanceScale.trim() === "" ? null : Number.parseFloat(form.guidanceScale),
+    numImages: int(form.numImages) ?? 1,
+    seed: form.randomSeed ? null : int(form.seed),
+    cloneId: form.cloneId || null,
+  };
+  if (form.size === "custom") {
+    input.width = int(form.width);
+    input.height = int(form.height);
+  } else if (form.size !== "default") {
+    const [w, h] = form.size.split("x").map(Number);
+    input.width = w;
+    input.height = h;
+  }
+  return input;
+}
+
+function newKey(): string {
+  if (typeof crypto !== "undefined" && "randomUUID" in crypto) return crypto.randomUUID();
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
+export function GeneratePage() {
+  const { me, refresh } = useSession();
+  const { location, navigate } = useRouter();
+  const client = useClient();
+  const [form, setForm] = useState<FormState>(DEFAULTS);
+  const [estimate, setEstimate] = useState<{ cost: number | null; error: string | null; busy: boolean }>({
+    cost: null,
+    error: null,
+    busy: false,
+  });
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [formError, setFormError] = useState("");
+  const [job, setJob] = useState<JobFieldsFragment | null>(null);
+  const [generateState, generate] = useMutation(GenerateMutation);
+  const [cancelState, cancelJob] = useMutation(CancelJobMutation);
+  const [clones] = useQuery({ query: ClonesQuery });
+  const output = useRef<HTMLDivElement>(null);
+  const readyClones = useMemo(() => (clones.data?.clones ?? []).filter((c) => c.status === "READY"), [clones.data]);
+
+  const update = <K extends keyof FormState>(key: K, value: FormState[K]) => {
+    setForm((f) => ({ ...f, [key]: value }));
+    setErrors((e) => {
+      const { [key]: _removed, ...rest } = e;
+      return rest;
+    });
+  };
+
+  // "Generate again" (?again=<job id>) and "Generate with this clone" (?clone=<id>).
+  const again = location.search.get("again");
+  const cloneParam = location.search.get("clone");
+  useEffect(() => {
+    if (!again) return;
+    void client
+      .query(JobQuery, { id: again }, { requestPolicy: "network-only" })
+      .toPromise()
+      .then((result) => {
+        const params = result.data?.job?.params;
+        if (!params) return;
+        const size = `${params.width}x${params.height}`;
+        setForm({
+          prompt: params.prompt,
+          negativePrompt: params.negativePrompt ?? "",
+          size: SIZES.includes(size as (typeof SIZES)[number]) ? size : "custom",
+          width: String(params.width),
+          height: String(params.height),
+          steps: String(params.steps),
+          guidanceScale: String(params.guidanceScale),
+          randomSeed: false,
+          seed: String(params.seed),
+          numImages: String(params.numImages),
+          cloneId: params.cloneId ?? "",
+        });
+      });
+  }, [again, client]);
+  useEffect(() => {
+    if (!cloneParam) return;
+    const clone = clones.data?.clones.find((c) => c.id === cloneParam);
+    if (!clone) return;
+    setForm((f) => ({
+      ...f,
+      cloneId: clone.id,
+      prompt: f.prompt || `a photo of ${clone.triggerWord} person`,
+    }));
+  }, [cloneParam, clones.data]);
+
+  // A job still running when the page was left (or reloaded) is followed again.
+  useEffect(() => {
+    const saved = window.sessionStorage.getItem(ACTIVE_JOB_KEY);
+    if (!saved) return;
+    void client
+      .query(JobQuery, { id: saved }, { requestPolicy: "network-only" })
+      .toPromise()
+      .then((result) => {
+        const found = result.data?.job;
+        if (found && !isTerminal(found.status)) setJob(found);
+        else window.sessionStorage.removeItem(ACTIVE_JOB_KEY);
+      });
+  }, [client]);
+
+  // The estimate follows the form as the user types (debounced).
+  const input = useMemo(() => toInput(form), [form]);
+  useEffect(() => {
+    let stale = false;
+    setEstimate((e) => ({ ...e, busy: true }));
+    const timer = window.setTimeout(async () => {
+      const priced = { ...input, prompt: input.prompt.trim() ? input.prompt : "estimate" };
+      const result = await client.query(EstimateCostQuery, { input: priced }, { requestPolicy: "network-only" }).toPromise();
+      if (stale) return;
+      if (result.error) setEstimate({ cost: null, error: errorMessage(result.error), busy: false });
+      else setEstimate({ cost: result.data?.estimateCost ?? null, error: null, busy: false });
+    }, 250);
+    return () => {
+      stale = true;
+      window.clearTimeout(timer);
+    };
+  }, [input, client]);
+
+  const onEnd = useCallback(
+    (_state: JobState) => {
+      window.sessionStorage.removeItem(ACTIVE_JOB_KEY);
+      refresh();
+    },
+    [refresh],
+  );
+  const live = useJobEvents(job, onEnd);
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setErrors({});
+    setFormError("");
+    const result = await generate({ input, idempotencyKey: newKey() });
+    if (result.error) {
+      setFormError(errorMessage(result.error));
+      return;
+    }
+    const data = result.data?.generate;
+    if (!data) return;
+    if (data.__typename === "Job") {
+      window.sessionStorage.setItem(ACTIVE_JOB_KEY, data.id);
+      setJob(data);
+      refresh();
+      // On a phone the progress sits below the form: bring it into view.
+      if (window.matchMedia("(max-width: 900px)").matches) {
+        window.requestAnimationFrame(() => output.current?.scrollIntoView({ block: "start" }));
+      }
+      return;
+    }
+    if (data.__typename === "InvalidInput" && data.fields.length) {
+      setErrors(fieldErrors(data.fields, data.message));
+      const first = document.querySelector<HTMLElement>("[aria-invalid=true]");
+      first?.focus();
+    } else if ("message" in data) {
+      setFormError(data.message);
+    }
+  };
+
+  const cancel = async () => {
+    if (!job) return;
+    const result = await cancelJob({ id: job.id });
+    const data = result.data?.cancelJob;
+    if (result.error) setFormError(errorMessage(result.error));
+    else if (data && data.__typename !== "Job" && "message" in data) setFormError(data.message);
+    refresh();
+  };
+
+  const running = live !== null && !isTerminal(live.status);
+  const custom = form.size === "custom";
+
+  return (
+    <section className="generate">
+      <hgroup>
+        <h1>Generate</h1>
+        <p>Describe an image; watch it form step by step. Your prompts and images are kept in your history until you delete them.</p>
+      </hgroup>
+      <div className="generate-grid">
+        <form onSubmit={submit} noValidate aria-label="Generation settings" className="card">
+          <div className="field">
+            <label htmlFor="prompt">Prompt</label>
+            <textarea
+              id="prompt"
+              name="prompt"
+              rows={3}
+              required
+              value={form.prompt}
+              onChange={(e) => update("prompt", e.target.value)}
+              placeholder="a lighthouse on a cliff at dawn, oil painting"
+              aria-invalid={errors.prompt ? true : undefined}
+              aria-describedby={errors.prompt ? "prompt-error" : undefined}
+            />
+            {errors.prompt ? (
+              <small id="prompt-error" className="field-error">
+                {errors.prompt}
+              </small>
+            ) : null}
+          </div>
+          <div className="field">
+            <label htmlFor="negative-prompt">Negative prompt (optional)</label>
+            <textarea
+              id="negative-prompt"
+              name="negativePrompt"
+              rows={2}
+              value={form.negativePrompt}
+              onChange={(e) => update("negativePrompt", e.target.value)}
+              placeholder="blurry, low quality"
+              aria-invalid={errors.negativePrompt ? true : undefined}
+              aria-describedby={errors.negativePrompt ? "negative-error" : undefined}
+            />
+            {errors.negativePrompt ? (
+              <small id="negative-error" className="field-error">
+                {errors.negativePrompt}
+              </small>
+            ) : null}
+          </div>
+          <div className="grid-2">
+            <div className="field">
+              <label htmlFor="size">Size</label>
+              <select id="size" name="size" value={form.size} onChange={(e) => update("size", e.target.value)}>
+                <option value="default">Model default</option>
+                {SIZES.filter((s) => s !== "default" && s !== "custom").map((s) => (
+                  <option key={s} value={s}>
+                    {s.replace("x", " × ")}
+                  </option>
+                ))}
+                <option value="custom">Custom…</option>
+              </select>
+            </div>
+            <div className="field">
+              <label htmlFor="clone">Clone</label>
+              <select id="clone" name="cloneId" value={form.cloneId} onChange={(e) => update("cloneId", e.target.value)}
+                aria-invalid={errors.cloneId ? true : undefined}
+                aria-describedby={errors.cloneId ? "clone-error" : undefined}>
+                <option value="">None (base model)</option>
+                {readyClones.map((c) => (
+                  <option key={c.id} value={c.id}>
+                    {c.name} ({c.triggerWord})
+                  </option>
+                ))}
+              </select>
+              {errors.cloneId ? <small id="clone-error" className="field-error">{errors.cloneId}</small> : null}
+            </div>
+          </div>
+          {custom || errors.width || errors.height ? (
+            <div className="grid-2">
+              <Field label="Width (px)" name="width" type="number" inputMode="numeric" min={64} max={MAX_SIDE} step={8}
+                value={form.width} onChange={(e) => { update("width", e.target.value); update("size", "custom"); }} error={errors.width}
+                hint="A multiple of 8." />
+              <Field label="Height (px)" name="height" type="number" inputMode="numeric" min={64} max={MAX_SIDE} step={8}
+                value={form.height} onChange={(e) => { update("height", e.target.value); update("size", "custom"); }} error={errors.height}
+                hint="A multiple of 8." />
+            </div>
+          ) : null}
+          <div className="grid-3">
+            <Field label="Steps" name="steps" type="number" inputMode="numeric" min={1} max={150} value={form.steps}
+              onChange={(e) => update("steps", e.target.value)} error={errors.steps} />
+            <Field label="Guidance" name="guidanceScale" type="number" inputMode="decimal" min={0} max={30} step={0.5}
+              value={form.guidanceScale} onChange={(e) => update("guidanceScale", e.target.value)} error={errors.guidanceScale} />
+            <Field label="Images" name="numImages" type="number" inputMode="numeric" min={1} max={8} value={form.numImages}
+              onChange={(e) => update("numImages", e.target.value)} error={errors.numImages} />
+          </div>
+          <fieldset className="seed">
+            <legend>Seed</legend>
+            <label htmlFor="random-seed">
+              <input id="random-seed" type="checkbox" role="switch" checked={form.randomSeed}
+                onChange={(e) => update("randomSeed", e.target.checked)} />
+              Random seed
+            </label>
+            {!form.randomSeed || errors.seed ? (
+              <Field label="Seed value" name="seed" type="number" inputMode="numeric" min={0} value={form.seed}
+                onChange={(e) => update("seed", e.target.value)} error={errors.seed} hint="The same seed and settings give the same image." />
+            ) : null}
+          </fieldset>
+          <div className="cost" aria-live="polite">
+            <span>
+              Cost:{" "}
+              <strong data-testid="estimate">
+                {estimate.cost !== null ? formatCredits(estimate.cost) : estimate.busy ? "…" : "—"}
+              </strong>
+            </span>
+            {me ? (
+              <span>
+                You have <strong data-testid="available-credits">{formatCredits(me.credits)}</strong>
+                {me.heldCredits ? ` (${me.heldCredits} held by running work)` : ""}.{" "}
+                <Link href="/credits">Buy more</Link>
+              </span>
+            ) : null}
+            {estimate.error ? <small className="field-error">{estimate.error}</small> : null}
+          </div>
+          <ErrorNote>{formError}</ErrorNote>
+          <button type="submit" disabled={generateState.fetching || running} aria-busy={generateState.fetching || undefined}>
+            {running ? "Generating…" : "Generate"}
+          </button>
+        </form>
+        <div className="card output" aria-live="polite" ref={output}>
+          {live ? (
+            <JobView state={live} cancel={cancel} canceling={cancelState.fetching}
+              reuseSeed={(seed) => setForm((f) => ({ ...f, randomSeed: false, seed: String(seed) }))}
+              dismiss={() => { setJob(null); navigate("/", { replace: true }); }} />
+          ) : (
+            <div className="placeholder">
+              <p>Your images appear here as they form.</p>
+              <p className="small-print">Tip: the same seed and settings give the same image; turn off “Random seed” to reuse one.</p>
+            </div>
+          )}
+        </div>
+      </div>
+    </section>
+  );
+}
+
+function JobView({
+  state,
+  cancel,
+  canceling,
+  reuseSeed,
+  dismiss,
+}: {
+  state: JobState;
+  cancel: () => void;
+  canceling: boolean;
+  reuseSeed: (seed: number) => void;
+  dismiss: () => void;
+}) {
+  const done = isTerminal(state.status);
+  const latestPreview = state.previews[state.previews.length - 1];
+  return (
+    <div
+      className="job"
+      data-testid="job"
+      data-job-id={state.jobId}
+      data-status={state.status}
+      data-last-seq={state.lastSeq}
+      data-previews={state.previewCount}
+      data-duplicates={state.duplicates}
+      data-steps={state.steps.join(",")}
+      data-reconnects={state.reconnects}
+    >
+      <div className="job-head">
+        <StatusBadge status={state.status} />
+        {state.status === "QUEUED" ? (
+          <span data-testid="queue-position">
+            {state.queuePosition === null ? "Waiting for a worker" : state.queuePosition === 0 ? "Next in the queue" : `Position in queue: ${state.queuePosition}`}
+          </span>
+        ) : null}
+        {state.connection === "reconnecting" ? (
+          <span className="reconnecting" role="status">
+            Connection lost; reconnecting…
+          </span>
+        ) : null}
+      </div>
+      {!done || state.status === "CANCELED" ? (
+        <div className="progress-block">
+          <progress value={state.step} max={Math.max(state.totalSteps, 1)} aria-label="Generation progress" />
+          <p className="progress-text" data-testid="progress-text">
+            Step {state.step}/{state.totalSteps}
+            {!done && state.status === "RUNNING" ? ` · ${formatEta(state.etaSeconds)}` : ""}
+          </p>
+        </div>
+      ) : null}
+      {!done && latestPreview ? (
+        <figure className="preview">
+          <img src={latestPreview.url} alt={`Preview at step ${latestPreview.step}`} data-testid="preview" />
+          <figcaption>Preview at step {latestPreview.step}</figcaption>
+        </figure>
+      ) : null}
+      {!done ? (
+        <button type="button" className="secondary" onClick={cancel} disabled={canceling} aria-busy={canceling || undefined}>
+          Cancel
+        </button>
+      ) : null}
+      {state.status === "SUCCEEDED" ? (
+        <div className="results">
+          {state.images.map((image, i) => (
+            <figure key={image.url}>
+              <img src={image.url} alt={`Result ${i + 1}, seed ${image.seed}`} width={image.width} height={image.height} data-testid="result-image" />
+              <figcaption>
+                <a href={image.url} download={`neurall-${state.jobId}-${i + 1}.png`} role="button" className="small">
+                  Download
+                </a>
+                <button type="button" className="secondary outline small" onClick={() => reuseSeed(image.seed)}>
+                  Reuse seed {image.seed}
+                </button>
+              </figcaption>
+            </figure>
+          ))}
+        </div>
+      ) : null}
+      {state.status === "FAILED" ? <ErrorNote>{state.error ?? "The job failed. Its credits were returned."}</ErrorNote> : null}
+      {state.status === "CANCELED" ? <p role="status">Canceled. Credits for the steps not run were returned.</p> : null}
+      {state.connection === "closed" && state.connectionError && !done ? <ErrorNote>{state.connectionError}</ErrorNote> : null}
+      {done ? (
+        <p>
+          <Link href="/history">See it in your history</Link> ·{" "}
+          <button type="button" className="link" onClick={dismiss}>
+            Clear
+          </button>
+        </p>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,211 @@
+import { useState } from "react";
+import type { FormEvent } from "react";
+import { useMutation, useQuery } from "urql";
+import { ConfirmDialog, Empty, ErrorNote, Field, Loading } from "../components/ui";
+import type { ApiKeyFieldsFragment, ApiKeyScope } from "../gql/graphql";
+import { errorMessage } from "../lib/client";
+import { fieldErrors, formatDate } from "../lib/format";
+import { ApiKeysQuery, CreateApiKeyMutation, RegenerateApiKeyMutation, RevokeApiKeyMutation } from "../lib/operations";
+
+const SCOPES: { scope: ApiKeyScope; label: string }[] = [
+  { scope: "GENERATE", label: "Generate: start, follow and cancel jobs" },
+  { scope: "READ", label: "Read: account, credits, usage and clones" },
+  { scope: "CLONE", label: "Clone: create and delete clones" },
+];
+
+export function KeysPage() {
+  const [keys, reexecute] = useQuery({ query: ApiKeysQuery, requestPolicy: "cache-and-network" });
+  const [name, setName] = useState("");
+  const [scopes, setScopes] = useState<ApiKeyScope[]>(["GENERATE", "READ", "CLONE"]);
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [error, setError] = useState("");
+  const [secret, setSecret] = useState<{ name: string; secret: string } | null>(null);
+  const [confirm, setConfirm] = useState<{ key: ApiKeyFieldsFragment; action: "revoke" | "regenerate" } | null>(null);
+  const [createState, createKey] = useMutation(CreateApiKeyMutation);
+  const [revokeState, revokeKey] = useMutation(RevokeApiKeyMutation);
+  const [regenState, regenerateKey] = useMutation(RegenerateApiKeyMutation);
+  const reload = () => reexecute({ requestPolicy: "network-only" });
+
+  const create = async (event: FormEvent) => {
+    event.preventDefault();
+    setErrors({});
+    setError("");
+    if (scopes.length === 0) {
+      setErrors({ scopes: "Choose at least one scope." });
+      return;
+    }
+    const result = await createKey({ name, scopes });
+    const data = result.data?.createApiKey;
+    if (result.error) setError(errorMessage(result.error));
+    else if (data?.__typename === "CreatedApiKey") {
+      setSecret({ name: data.apiKey.name, secret: data.secret });
+      setName("");
+      reload();
+    } else if (data?.__typename === "InvalidInput") setErrors(fieldErrors(data.fields.length ? data.fields : ["name"], data.message));
+    else if (data && "message" in data) setError(data.message);
+  };
+
+  const act = async () => {
+    if (!confirm) return;
+    const { key, action } = confirm;
+    setError("");
+    if (action === "revoke") {
+      const result = await revokeKey({ id: key.id });
+      const data = result.data?.revokeApiKey;
+      if (result.error) setError(errorMessage(result.error));
+      else if (data && data.__typename !== "ApiKey" && "message" in data) setError(data.message);
+    } else {
+      const result = await regenerateKey({ id: key.id });
+      const data = result.data?.regenerateApiKey;
+      if (result.error) setError(errorMessage(result.error));
+      else if (data?.__typename === "CreatedApiKey") setSecret({ name: data.apiKey.name, secret: data.secret });
+      else if (data && "message" in data) setError(data.message);
+    }
+    setConfirm(null);
+    reload();
+  };
+
+  const list = keys.data?.apiKeys ?? [];
+  const active = list.filter((k) => !k.revokedAt);
+  const revoked = list.filter((k) => k.revokedAt);
+
+  return (
+    <section>
+      <hgroup>
+        <h1>API keys</h1>
+        <p>
+          Keys let your own applications call the GraphQL API with <code>Authorization: Bearer nk_…</code>. Jobs made with a key are
+          not kept in your history: their prompts are never stored and their images are deleted once fetched.
+        </p>
+      </hgroup>
+      {secret ? <SecretPanel name={secret.name} secret={secret.secret} onDone={() => setSecret(null)} /> : null}
+      <form onSubmit={create} className="card" aria-labelledby="new-key-title" noValidate>
+        <h2 id="new-key-title">Create a key</h2>
+        <Field label="Name" name="keyName" required value={name} onChange={(e) => setName(e.target.value)} error={errors.name}
+          placeholder="e.g. production server" hint="Something that tells you where the key is used." />
+        <fieldset aria-describedby={errors.scopes ? "scopes-error" : undefined}>
+          <legend>Scopes</legend>
+          {SCOPES.map(({ scope, label }) => (
+            <label key={scope} htmlFor={`scope-${scope}`}>
+              <input
+                id={`scope-${scope}`}
+                type="checkbox"
+                checked={scopes.includes(scope)}
+                onChange={(e) => setScopes(e.target.checked ? [...scopes, scope] : scopes.filter((s) => s !== scope))}
+              />
+              {label}
+            </label>
+          ))}
+          {errors.scopes ? <small id="scopes-error" className="field-error">{errors.scopes}</small> : null}
+        </fieldset>
+        <ErrorNote>{error}</ErrorNote>
+        <button type="submit" disabled={createState.fetching} aria-busy={createState.fetching || undefined}>
+          Create key
+        </button>
+      </form>
+      <h2>Your keys</h2>
+      {keys.fetching && !keys.data ? <Loading what="your keys" /> : null}
+      {keys.error ? <ErrorNote>{errorMessage(keys.error)}</ErrorNote> : null}
+      {keys.data && active.length === 0 ? <Empty>You have no active keys. Create one above to call the API from your code.</Empty> : null}
+      {active.length ? <KeyTable keys={active} onAction={(key, action) => setConfirm({ key, action })} /> : null}
+      {revoked.length ? (
+        <details>
+          <summary>Revoked keys ({revoked.length})</summary>
+          <KeyTable keys={revoked} />
+        </details>
+      ) : null}
+      <ConfirmDialog
+        open={confirm !== null}
+        title={confirm?.action === "revoke" ? `Revoke “${confirm.key.name}”?` : `Regenerate “${confirm?.key.name ?? ""}”?`}
+        confirmLabel={confirm?.action === "revoke" ? "Revoke key" : "Regenerate key"}
+        onConfirm={act}
+        onCancel={() => setConfirm(null)}
+        busy={revokeState.fetching || regenState.fetching}
+      >
+        <p>
+          {confirm?.action === "revoke"
+            ? "Requests with this key fail from the very next one. This cannot be undone."
+            : "The current secret stops working at once and a new one with the same name and scopes is shown once."}
+        </p>
+      </ConfirmDialog>
+    </section>
+  );
+}
+
+function KeyTable({ keys, onAction }: { keys: ApiKeyFieldsFragment[]; onAction?: (key: ApiKeyFieldsFragment, action: "revoke" | "regenerate") => void }) {
+  return (
+    <div className="table-scroll">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Key</th>
+            <th scope="col">Scopes</th>
+            <th scope="col">Created</th>
+            <th scope="col">Last used</th>
+            {onAction ? <th scope="col"><span className="visually-hidden">Actions</span></th> : <th scope="col">Revoked</th>}
+          </tr>
+        </thead>
+        <tbody>
+          {keys.map((key) => (
+            <tr key={key.id} data-testid="api-key-row">
+              <td>{key.name}</td>
+              <td>
+                <code>{key.prefix}…</code>
+              </td>
+              <td>{key.scopes.map((s) => s.toLowerCase()).join(", ")}</td>
+              <td>{formatDate(key.createdAt)}</td>
+              <td>{formatDate(key.lastUsedAt)}</td>
+              {onAction ? (
+                <td className="row-actions">
+                  <button type="button" className="secondary outline small" onClick={() => onAction(key, "regenerate")} aria-label={`Regenerate ${key.name}`}>
+                    Regenerate
+                  </button>
+                  <button type="button" className="danger outline small" onClick={() => onAction(key, "revoke")} aria-label={`Revoke ${key.name}`}>
+                    Revoke
+                  </button>
+                </td>
+              ) : (
+                <td>{formatDate(key.revokedAt)}</td>
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function SecretPanel({ name, secret, onDone }: { name: string; secret: string; onDone: () => void }) {
+  const [copied, setCopied] = useState("");
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(secret);
+      setCopied("Copied to the clipboard.");
+    } catch {
+      setCopied("Copying was not allowed here; select the key and copy it by hand.");
+    }
+  };
+  return (
+    <article className="secret" aria-labelledby="secret-title" data-testid="secret-panel">
+      <h2 id="secret-title">Your new key “{name}”</h2>
+      <p className="warning" role="alert">
+        Copy it now: this is the only time it is shown. We keep only a hash of it, so it cannot be recovered; if you lose it,
+        regenerate the key.
+      </p>
+      <div className="secret-row">
+        <label htmlFor="secret-value" className="visually-hidden">
+          Secret key
+        </label>
+        <input id="secret-value" readOnly value={secret} onFocus={(e) => e.currentTarget.select()} data-testid="secret" />
+        <button type="button" onClick={copy}>
+          Copy
+        </button>
+      </div>
+      <p role="status">{copied}</p>
+      <button type="button" className="secondary" onClick={onDone}>
+        I have stored it safely
+      </button>
+    </article>
+  );
+}
