@@ -90,9 +90,11 @@ def _usage_log(services: Services) -> CleanupContext:
         yield
         try:
             await services.usage_log.close()
-        except Exception:
-            # Said loudly: these rows are lost. Only the count, never their content.
-            log.exception("could not write %d usage rows at shutdown", services.usage_log.pending)
+        except Exception as exc:
+            # Said loudly: these rows are lost. Only the count and the error's type: a
+            # database error's message can quote a row's values.
+            pending = services.usage_log.pending
+            log.error("lost %d usage rows at shutdown (%s)", pending, type(exc).__name__)
 
     return ctx
 

@@ -221,10 +221,15 @@ class UsageLogBuffer:
                 break  # close() writes what is left
             try:
                 await self.flush()
-            except Exception:
-                # Kept and retried after an interval. Only the count goes to the log, never
-                # a row's content (IP addresses, user agents).
-                log.exception("could not write %d usage rows; retrying", len(self._pending))
+            except Exception as exc:
+                # Kept and retried after an interval. Only the count and the error's type go
+                # to the log: a database error's message can quote a row's values (IP
+                # addresses, user agents).
+                log.error(
+                    "could not write %d usage rows (%s); retrying",
+                    len(self._pending),
+                    type(exc).__name__,
+                )
                 self._arm()
 
 
