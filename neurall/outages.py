@@ -31,8 +31,15 @@ _OUTAGE_TYPES: tuple[type[BaseException], ...] = (
     aiormq.exceptions.ChannelInvalidStateError,
     pika.exceptions.AMQPError,
 )
-# Errors of a closed client object, raised as plain RuntimeError or InterfaceError.
-_CLOSED_MESSAGES = ("connection was not opened", "connection is closed", "channel is closed")
+# Errors of a closed client object, raised as plain RuntimeError or InterfaceError; and
+# asyncpg's "another operation is in progress", which a pooled connection broken in the
+# middle of a query (a database shutting down) leaves behind.
+_CLOSED_MESSAGES = (
+    "connection was not opened",
+    "connection is closed",
+    "channel is closed",
+    "another operation",
+)
 
 
 class ServiceUnavailableError(Exception):
@@ -52,7 +59,8 @@ def is_outage(exc: BaseException) -> bool:
         seen.add(id(current))
         if isinstance(current, (ServiceUnavailableError, *_OUTAGE_TYPES)):
             return True
-        if isinstance(current, RuntimeError | asyncpg.InterfaceError) and any(
+        closed_types = (RuntimeError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+        if isinstance(current, closed_types) and any(
             m in str(current).lower() for m in _CLOSED_MESSAGES
         ):
             return True
