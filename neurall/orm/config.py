@@ -18,6 +18,7 @@ MODEL_MODULES = [
     "neurall.orm.privacy",
     "neurall.orm.clones",
     "neurall.orm.ratelimit",
+    "neurall.orm.webhooks",
 ]
 MIGRATIONS_MODULE = "neurall.orm.migrations"
 
