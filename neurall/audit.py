@@ -35,6 +35,7 @@ class AuditEventType(StrEnum):
     API_KEY_CREATED = "api_key_created"
     API_KEY_REVOKED = "api_key_revoked"
     API_KEY_REGENERATED = "api_key_regenerated"
+    API_KEY_SPEND_LIMIT_SET = "api_key_spend_limit_set"
     EMAIL_CHANGED = "email_changed"
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 - an event name
     DATA_EXPORT_REQUESTED = "data_export_requested"

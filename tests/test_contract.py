@@ -39,17 +39,10 @@ WEBHOOKS = {
     "Mutation.rotateWebhookSecret",
     "Mutation.sendTestWebhook",
     "Mutation.redeliverWebhook",
-    "ApiKeyScope.WEBHOOKS",
     "Account.lowCreditThreshold",
     "ProfileInput.lowCreditThreshold",
 }
-SPEND_LIMITS = {
-    "Mutation.setApiKeySpendLimit",
-    "ApiKey.spendLimit",
-    "ErrorCode.SPEND_LIMIT_REACHED",
-    "GenerateResult.SpendLimitReached",
-    "GenerateResult.Conflict",
-}
+SPEND_LIMITS: set[str] = set()
 EMAIL = {
     "Mutation.requestEmailVerification",
     "Mutation.verifyEmail",

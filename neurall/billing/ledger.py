@@ -51,8 +51,9 @@ from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
 from neurall import clock
+from neurall.billing import spend_limits
 from neurall.errors import ForbiddenError, InsufficientCreditsError
-from neurall.orm.accounts import Account
+from neurall.orm.accounts import Account, ApiKey
 from neurall.orm.billing import Dispute, Hold, LedgerEntry
 
 log = logging.getLogger(__name__)
@@ -67,12 +68,18 @@ class HoldNotFoundError(LookupError):
 
 
 async def hold(
-    account_id: UUID, amount: int, reference: str, *, job_id: UUID | None = None
+    account_id: UUID,
+    amount: int,
+    reference: str,
+    *,
+    job_id: UUID | None = None,
+    api_key: ApiKey | None = None,
 ) -> None:
     """Reserve ``amount`` credits for the work named by ``reference``.
 
     Raises InsufficientCreditsError when fewer are available, ForbiddenError while a
-    dispute is open. Holding the same reference again does nothing.
+    dispute is open, SpendLimitReachedError when ``api_key`` (the key the work came
+    through) would pass its own cap. Holding the same reference again does nothing.
     """
     _check_positive(amount)
     async with in_transaction():
@@ -87,7 +94,16 @@ async def hold(
         available = account.balance - account.held
         if available < amount:
             raise InsufficientCreditsError(required=amount, available=max(available, 0))
-        await Hold.create(account=account, reference=reference, job_id=job_id, amount=amount)
+        if api_key is not None:
+            # Under the account lock: concurrent holds through the key are counted in turn.
+            await spend_limits.check(api_key, amount, clock.now())
+        await Hold.create(
+            account=account,
+            reference=reference,
+            job_id=job_id,
+            api_key_id=api_key.id if api_key is not None else None,
+            amount=amount,
+        )
         await _write(account, "HOLD", 0, amount, reference, job_id=job_id)
 
 

@@ -64,7 +64,7 @@ class UsageLogging(SchemaExtension):
                 ok=not errors,
                 ip=context.client_ip,
                 user_agent=context.user_agent,
-                credits=context.usage_credits,
+                ledger_reference=context.usage_reference,
                 images=context.usage_images,
             )
         except Exception:
