@@ -142,6 +142,9 @@ class RateLimit:
         await self._backend.check(f"{self.name}:{key}", cost)
 
 
+WEBHOOK_SENDS_PER_HOUR_PER_ACCOUNT = 120
+
+
 class RateLimits:
     """Every request limit of the API, built once from the settings.
 
@@ -161,6 +164,8 @@ class RateLimits:
         self.per_account = limit("account", settings.requests_per_minute_per_account, 60)
         self.generate = limit("generate", settings.generates_per_minute_per_account, 60)
         self.create_clone = limit("clone", settings.clones_per_hour_per_account, 3600)
+        # sendTestWebhook and redeliverWebhook: each makes the server call out.
+        self.webhook_sends = limit("webhook", WEBHOOK_SENDS_PER_HOUR_PER_ACCOUNT, 3600)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RateLimits:

@@ -18,6 +18,7 @@ from neurall.config import Settings
 from neurall.generation.runtime import GenerationRuntime
 from neurall.ratelimit import RateLimits
 from neurall.storage import Storage, make_storage
+from neurall.webhooks.http import ResolverFactory
 
 
 class MaintenanceQueue(Protocol):
@@ -45,6 +46,9 @@ class Services:
     clones: CloneRuntime | None = None
     # Stripe when configured, else NoPayments (createCheckout says BillingUnavailable).
     payments: PaymentProvider = field(default_factory=NoPayments)
+    # The DNS resolver webhook deliveries connect through; None: the system's. Tests set
+    # one they control, so no name is ever looked up outside the test.
+    webhook_resolver: ResolverFactory | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:

@@ -55,10 +55,14 @@ from neurall.billing import spend_limits
 from neurall.errors import ForbiddenError, InsufficientCreditsError
 from neurall.orm.accounts import Account, ApiKey
 from neurall.orm.billing import Dispute, Hold, LedgerEntry
+from neurall.webhooks import outbox
+from neurall.webhooks.dispatch import dispatch_soon
+from neurall.webhooks.events import EventType as WebhookEventType
 
 log = logging.getLogger(__name__)
 
 OPEN, SETTLED, RELEASED = "open", "settled", "released"
+CREDITS_LOW_DISPATCH_DELAY_MS = 2000
 SPENDING_LOCKED = "Spending is paused while a payment dispute is open."
 
 
@@ -247,6 +251,7 @@ async def _write(
     reason: str | None = None,
 ) -> None:
     """Append one entry and apply it to the (locked) account row."""
+    available_before = account.balance - account.held
     account.balance += amount
     account.held += held_change
     await Account.filter(id=account.id).update(balance=account.balance, held=account.held)
@@ -262,3 +267,8 @@ async def _write(
         reason=reason,
     )
     log.info("ledger %s %+d (held %+d) account=%s", kind, amount, held_change, account.id)
+    available_after = account.balance - account.held
+    if outbox.credits_low_crossed(account.low_credit_threshold, available_before, available_after):
+        deliveries = await outbox.record(account.id, WebhookEventType.CREDITS_LOW)
+        # Delayed: this may run inside a caller's transaction that has yet to commit.
+        dispatch_soon(deliveries, delay_ms=CREDITS_LOW_DISPATCH_DELAY_MS)

@@ -37,6 +37,10 @@ class Account:
     marketing_opt_in: bool = strawberry.field(
         description="Marketing e-mails are on by default; the user can opt out."
     )
+    low_credit_threshold: int | None = strawberry.field(
+        description="CREDITS_LOW webhooks and the low-credit notice fire when credits fall "
+        "below this; null turns them off."
+    )
     created_at: datetime
 
     @classmethod
@@ -48,6 +52,7 @@ class Account:
             credits=account.balance - account.held,
             held_credits=account.held,
             marketing_opt_in=account.marketing_opt_in,
+            low_credit_threshold=account.low_credit_threshold,
             created_at=account.created_at,
         )
 
@@ -82,6 +87,10 @@ class SignUpInput:
 class ProfileInput:
     email: str | None = strawberry.UNSET
     name: str | None = strawberry.UNSET
+    low_credit_threshold: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Credits below which CREDITS_LOW fires; null turns it off.",
+    )
 
 
 async def _start_session(info: Info, account: orm.Account) -> Session:
@@ -156,6 +165,9 @@ class AccountMutation:
         account = await service.update_profile(
             viewer.account, _given(input.email), _given(input.name)
         )
+        if input.low_credit_threshold is not strawberry.UNSET:
+            # Unlike the other fields, null means something here: off.
+            account = await service.set_low_credit_threshold(account, input.low_credit_threshold)
         if account.email != old_email:  # neither address goes into the log
             await info.context.audit(AuditEventType.EMAIL_CHANGED, via="session")
         return Account.from_model(account)

@@ -37,6 +37,7 @@ from neurall.graphql.limits import RequestRateLimit
 from neurall.graphql.privacy import PrivacyMutation, PrivacyQuery
 from neurall.graphql.shared_events import SharedEventExecutionContext
 from neurall.graphql.usage_log import UsageLogging
+from neurall.graphql.webhooks import WebhookMutation, WebhookQuery
 
 log = logging.getLogger("neurall.graphql")
 
@@ -50,6 +51,7 @@ Query = merge_types(
         HistoryQuery,
         PrivacyQuery,
         CloneQuery,
+        WebhookQuery,
     ),
 )
 Mutation = merge_types(
@@ -62,6 +64,7 @@ Mutation = merge_types(
         HistoryMutation,
         PrivacyMutation,
         CloneMutation,
+        WebhookMutation,
     ),
 )
 Subscription = merge_types("Subscription", (GenerationSubscription, CloneSubscription))

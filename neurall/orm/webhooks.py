@@ -65,6 +65,9 @@ class WebhookDelivery(Model):
     step = fields.IntField(null=True)
     # The body's "timestamp": when the event happened, the same on every attempt.
     occurred_at = fields.DatetimeField()
+    # sendTestWebhook and redeliverWebhook: one attempt, asked for by the owner, so made
+    # even to a disabled endpoint and never counted toward disabling it.
+    manual = fields.BooleanField(default=False)
     status = fields.CharEnumField(DeliveryStatus, max_length=16, default=DeliveryStatus.PENDING)
     attempts = fields.IntField(default=0)
     response_status = fields.IntField(null=True)

@@ -27,6 +27,7 @@ from neurall.orm.audit import AuditEvent
 from neurall.orm.billing import LedgerEntry
 from neurall.orm.jobs import Job
 from neurall.orm.privacy import DataExport, UsageLog
+from neurall.orm.webhooks import WebhookDelivery, WebhookEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,10 @@ async def delete_account(
 async def erase_account(account: Account, runtime: GenerationRuntime) -> None:
     """Erase without a password check (operators; tests). Idempotent."""
     storage = runtime.storage
+    # Webhooks before anything ends: no event of the erasure goes out, and the delivery
+    # log (which names jobs) goes with its endpoints.
+    await WebhookEndpoint.filter(account_id=account.id).delete()
+    await WebhookDelivery.filter(account_id=account.id).delete()
     # Jobs first: cancelling active ones settles their credits before the rest goes.
     await delete_jobs(account, await Job.filter(account_id=account.id), runtime, storage)
     await delete_all_clones(account.id, storage, runtime.models)
@@ -71,6 +76,7 @@ async def erase_account(account: Account, runtime: GenerationRuntime) -> None:
             name=None,
             password_hash=None,
             marketing_opt_in=False,
+            low_credit_threshold=None,
             erased_at=now(),
             updated_at=now(),
         )

@@ -1,4 +1,5 @@
-"""The account-security retention policies: sessions, audit events, rate-limit buckets.
+"""The account-security retention policies: sessions, audit events, rate-limit buckets,
+and the webhook delivery log.
 Each is one bulk delete with its TTL and reason."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from neurall.audit import delete_expired_audit_events
 from neurall.orm.accounts import Session
 from neurall.ratelimit_database import delete_idle_buckets
 from neurall.retention.context import RetentionContext
+from neurall.webhooks.delivery import delete_old_deliveries
 
 
 async def expired_sessions(ctx: RetentionContext) -> int:
@@ -35,3 +37,9 @@ async def idle_rate_limit_buckets(ctx: RetentionContext) -> int:
     day: every limit refills within an hour, so such a bucket is full, and a missing row
     means exactly that. Keeps the table the size of the recently active clients."""
     return await delete_idle_buckets(ctx.now.timestamp(), idle_s=86_400)
+
+
+async def webhook_deliveries(ctx: RetentionContext) -> int:
+    """Webhook delivery log rows older than NEURALL_WEBHOOK_DELIVERY_RETENTION_DAYS (30):
+    the log is there to debug an integration now; older rows only record activity."""
+    return await delete_old_deliveries(ctx.now, ctx.settings.webhook_delivery_retention_days)

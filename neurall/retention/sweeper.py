@@ -45,6 +45,7 @@ POLICIES: list[Policy] = [
     Policy("expired-sessions", policies.expired_sessions),
     Policy("audit-events", policies.audit_events),
     Policy("idle-rate-limit-buckets", policies.idle_rate_limit_buckets),
+    Policy("webhook-deliveries", policies.webhook_deliveries),
 ]
 
 

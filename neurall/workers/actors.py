@@ -18,10 +18,12 @@ from neurall.clones.training import run_training
 from neurall.config import Settings
 from neurall.generation.runtime import GenerationRuntime
 from neurall.generation.service import fail
+from neurall.webhooks.http import ResolverFactory
 from neurall.workers.broker import enqueuer
 from neurall.workers.dead_letters import GENERATE_ACTOR, FailDeadLetteredJobs
 from neurall.workers.generation import RetryLater, run_job
 from neurall.workers.maintenance import MaintenanceQueue, declare_maintenance_actors
+from neurall.workers.webhooks import declare_webhook_actors
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +108,13 @@ def declare_actors(
     generation: GenerationRuntime,
     clones: CloneRuntime,
     settings: Settings,
+    webhook_resolver: ResolverFactory | None = None,
 ) -> MaintenanceQueue:
     """Declare every actor on ``broker`` (the API process, embedded or not, and each
-    `neurall worker` declare the same set), and point the runtimes' enqueue at them."""
+    `neurall worker` declare the same set), and point the runtimes' enqueue at them.
+    ``webhook_resolver``: the DNS resolver deliveries connect through (tests bring one)."""
     generation.set_enqueue(enqueuer(declare_generation_actor(broker, generation, settings)))
     clones.set_enqueue(enqueuer(declare_training_actor(broker, clones, settings)))
-    return declare_maintenance_actors(broker, generation, settings)
+    maintenance = declare_maintenance_actors(broker, generation, settings)
+    maintenance.webhooks = declare_webhook_actors(broker, settings, webhook_resolver)
+    return maintenance

@@ -23,10 +23,12 @@ from neurall.generation.runtime import GenerationRuntime
 from neurall.orm.clones import ACTIVE_CLONE_STATUSES, Clone
 from neurall.orm.jobs import Job
 from neurall.services import Services
+from neurall.webhooks.dispatch import set_dispatcher
 from neurall.workers.actors import declare_actors
 from neurall.workers.broker import build_broker
 from neurall.workers.maintenance import retention_ticker
 from neurall.workers.server_loop import ServerLoop
+from neurall.workers.webhooks import WEBHOOKS_QUEUE
 
 log = logging.getLogger(__name__)
 
@@ -40,20 +42,35 @@ def generation_context(
         clones = CloneRuntime.from_settings(settings, services.storage, services.models)
         await clones.start()
         broker = build_broker(settings)
-        services.maintenance = declare_actors(broker, runtime, clones, settings)
+        services.maintenance = declare_actors(
+            broker, runtime, clones, settings, services.webhook_resolver
+        )
         services.generation = runtime
         services.clones = clones
         worker: dramatiq.Worker | None = None
+        webhook_worker: dramatiq.Worker | None = None
         server_loop: ServerLoop | None = None
         ticker: asyncio.Task[None] | None = None
         try:
             if settings.is_embedded_broker:
                 server_loop = ServerLoop(asyncio.get_running_loop())
                 set_event_loop_thread(server_loop)  # type: ignore[arg-type]
+                queues = set(broker.get_declared_queues())
                 worker = dramatiq.Worker(
-                    broker, worker_threads=settings.embedded_worker_threads, worker_timeout=100
+                    broker,
+                    worker_threads=settings.embedded_worker_threads,
+                    worker_timeout=100,
+                    queues=queues - {WEBHOOKS_QUEUE},
                 )
                 worker.start()
+                # Threads of its own: a slow receiver never holds a generation worker.
+                webhook_worker = dramatiq.Worker(
+                    broker,
+                    worker_threads=settings.webhook_worker_threads,
+                    worker_timeout=100,
+                    queues={WEBHOOKS_QUEUE},
+                )
+                webhook_worker.start()
                 await _requeue_unfinished(runtime)
                 await _requeue_unfinished_clones(clones)
                 # Distributed, `neurall worker` processes tick instead.
@@ -71,7 +88,10 @@ def generation_context(
                 # Jobs in flight stop here; the next start queues them again.
                 server_loop.cancel_all()
                 await asyncio.to_thread(worker.stop, 5000)
+                if webhook_worker is not None:
+                    await asyncio.to_thread(webhook_worker.stop, 5000)
                 set_event_loop_thread(None)
+            set_dispatcher(None)
             await asyncio.to_thread(broker.close)
             await runtime.close()
             await clones.close()

@@ -43,6 +43,7 @@ class Migration(migrations.Migration):
                 ('subject_id', fields.UUIDField(null=True)),
                 ('step', fields.IntField(null=True)),
                 ('occurred_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('manual', fields.BooleanField(default=False)),
                 ('status', fields.CharEnumField(default=DeliveryStatus.PENDING, description='PENDING: PENDING\nRETRYING: RETRYING\nSUCCEEDED: SUCCEEDED\nFAILED: FAILED', enum_type=DeliveryStatus, max_length=16)),
                 ('attempts', fields.IntField(default=0)),
                 ('response_status', fields.IntField(null=True)),
