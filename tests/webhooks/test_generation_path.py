@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -37,15 +36,18 @@ async def test_a_hanging_receiver_does_not_delay_jobs(client, receiver, caplog):
     ]
     await wait_done(client, first["id"], key)  # warms the model up
     await receiver.wait_for(2, within=30)  # both webhook threads are now stuck
-    started = time.monotonic()
     for seed in range(3):
         job = (await client.data(GENERATE, {"input": small_input(seed=seed)}, api_key=key))[
             "generate"
         ]
         done = await wait_done(client, job["id"], key)
         assert done["status"] == "SUCCEEDED"
-    elapsed = time.monotonic() - started
-    assert elapsed < 12, f"three jobs took {elapsed:.1f} s behind a hanging receiver"
+        # Picked up at once: no generation thread is held by a delivery. (Run times are
+        # left to the benchmark: on a loaded machine they vary with the CPU.)
+        waited = datetime.fromisoformat(done["startedAt"]) - datetime.fromisoformat(
+            done["createdAt"]
+        )
+        assert waited.total_seconds() < 2, waited
     assert CANARY not in caplog.text
     for row in await WebhookDelivery.all().values():
         assert CANARY not in str(row)
