@@ -62,6 +62,14 @@ async def record(
     return [row.id for row in rows]
 
 
+async def subscribed(account_id: uuid.UUID, event_type: EventType) -> bool:
+    """Whether any enabled endpoint of the account wants ``event_type``."""
+    rows = await WebhookEndpoint.filter(account_id=account_id, enabled=True).values_list(
+        "events", flat=True
+    )
+    return any(event_type.name in events.split() for events in rows)
+
+
 def credits_low_crossed(threshold: int | None, before: int, after: int) -> bool:
     """Available credits fell from at or above the threshold to below it."""
     return threshold is not None and before >= threshold > after

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 import uuid
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 
 from neurall.app import SERVICES
 from neurall.clones.training import fail_clone
-from neurall.generation import service
+from neurall.generation import progress, service
 from neurall.orm.clones import Clone, CloneStatus
 from neurall.orm.webhooks import WebhookDelivery
 from neurall.webhooks import outbox
@@ -148,3 +149,53 @@ async def test_send_test_webhook_sends_a_signed_test_event(client, receiver):
     payload = _check(delivery, created["secret"])
     assert payload["type"] == "webhook.test"
     assert payload["data"]["endpointId"] == created["endpoint"]["id"]
+
+
+async def test_job_progress_is_opt_in_signed_and_thin(client, receiver, monkeypatch):
+    # Steps take milliseconds on an idle machine and a second on a loaded one: a short
+    # interval makes the event certain here; the throttle itself is tested below.
+    monkeypatch.setattr(progress, "PROGRESS_WEBHOOK_INTERVAL_S", 0.0)
+    await sign_up(client)
+    key = await create_key(client)
+    created = await create_endpoint(client, receiver.url, ["JOB_PROGRESS", "JOB_SUCCEEDED"])
+    receiver.secrets = [created["secret"]]
+    job = (await client.data(GENERATE, {"input": small_input(steps=8)}, api_key=key))["generate"]
+    await wait_done(client, job["id"], key)
+    for _ in range(100):
+        if receiver.of_type("job.progress") and receiver.of_type("job.succeeded"):
+            break
+        await asyncio.sleep(0.1)
+    progress_events = receiver.of_type("job.progress")
+    assert progress_events, [d.payload["type"] for d in receiver.deliveries]
+    for delivery in progress_events:
+        payload = _check(delivery, created["secret"])
+        assert payload["data"]["status"] == "RUNNING"
+        assert 0 < payload["data"]["step"] <= 8
+        assert payload["data"]["totalSteps"] == 8
+
+
+async def test_job_progress_is_recorded_at_most_once_a_second(client, receiver):
+    from neurall.bus.events import MemoryEventBus
+    from neurall.orm.jobs import Job, JobSource, JobStatus
+
+    await sign_up(client)
+    await create_endpoint(client, receiver.url, ["JOB_PROGRESS"])
+    account_id = (await client.data("{ me { id } }"))["me"]["id"]
+    job = await Job.create(
+        account_id=account_id,
+        source=JobSource.API,
+        status=JobStatus.RUNNING,
+        total_steps=1000,
+        num_images=1,
+        seq=2,
+    )
+    reporter = progress.ProgressReporter(job, MemoryEventBus(), write_interval_s=60, seed=1)
+    began = time.monotonic()
+    step = 0
+    while time.monotonic() - began < 2.5:  # about 2.5 s of very fast steps
+        step += 1
+        await reporter.step(step)
+        await asyncio.sleep(0.005)
+    await asyncio.sleep(0.5)  # the background recordings
+    recorded = await WebhookDelivery.filter(event_type="JOB_PROGRESS").count()
+    assert 1 <= recorded <= 3, (recorded, step)
