@@ -195,3 +195,19 @@ async def test_held_counts_charged_counts_released_comes_back(account):
     assert not await Hold.filter(reference="job:c").exists()
     await ledger.release("job:b")
     await ledger.hold(account.id, 2, "job:c", api_key=key)  # the released 2 came back
+
+
+async def test_create_clone_through_a_capped_key_answers_spend_limit_reached(
+    client: GraphQLClient,
+):
+    from tests.clones.helpers import create_clone, photos
+
+    await sign_up(client)
+    key = await create_key(client, ["CLONE"])
+    await client.data(SET_LIMIT, {"id": await _key_id(client), "limit": {"credits": 0}})
+    query = """mutation($input: CreateCloneInput!, $images: [Upload!]!) {
+      createClone(input: $input, images: $images) {
+        __typename ... on SpendLimitReached { code limit spent resetsAt } } }"""
+    result = await create_clone(client, photos(3), api_key=key, query=query)
+    assert result["__typename"] == "SpendLimitReached", result
+    assert (result["code"], result["limit"], result["spent"]) == ("SPEND_LIMIT_REACHED", 0, 0)

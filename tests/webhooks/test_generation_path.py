@@ -103,3 +103,30 @@ async def test_an_overdue_delivery_is_woken_by_the_sweep(client, receiver):
     await asyncio.to_thread(client.http.app[SERVICES].maintenance.sweep)
     (delivery,) = await receiver.wait_for(1, within=30)
     assert delivery.payload["timestamp"] == past.isoformat()
+
+
+async def test_the_data_export_holds_endpoints_without_their_secrets(client, receiver):
+    import io
+    import json
+    import zipfile
+
+    from tests.privacy.helpers import fetch
+    from tests.privacy.test_export_and_erasure import _ready_export
+
+    await sign_up(client)
+    created = await create_endpoint(client, receiver.url, ["CREDITS_LOW"])
+    await client.data(
+        "mutation($id: ID!) { sendTestWebhook(id: $id) { __typename } }",
+        {"id": created["endpoint"]["id"]},
+    )
+    await receiver.wait_for(1)
+    export = await _ready_export(client)
+    status, body = await fetch(client, export["url"])
+    assert status == 200
+    archive = zipfile.ZipFile(io.BytesIO(body))
+    (endpoint,) = json.loads(archive.read("webhook_endpoints.json"))
+    assert endpoint["url"] == receiver.url
+    assert created["secret"].encode() not in body
+    assert not any("secret" in name for name in endpoint)
+    (delivery,) = json.loads(archive.read("webhook_deliveries.json"))
+    assert delivery["event_type"] == "WEBHOOK_TEST"
