@@ -32,6 +32,8 @@ from neurall.workers.webhooks import WEBHOOKS_QUEUE
 
 log = logging.getLogger(__name__)
 
+WEBHOOK_WORKER_TIMEOUT_MS = 1000
+
 
 def generation_context(
     settings: Settings, services: Services
@@ -63,11 +65,14 @@ def generation_context(
                     queues=queues - {WEBHOOKS_QUEUE},
                 )
                 worker.start()
-                # Threads of its own: a slow receiver never holds a generation worker.
+                # Threads of its own: a slow receiver never holds a generation worker. They
+                # poll for messages once a second, not ten times: each wake-up takes the GIL
+                # from the loop running the jobs, and on a loaded machine ten a second for
+                # idle threads cost a quarter of the generation throughput.
                 webhook_worker = dramatiq.Worker(
                     broker,
                     worker_threads=settings.webhook_worker_threads,
-                    worker_timeout=100,
+                    worker_timeout=WEBHOOK_WORKER_TIMEOUT_MS,
                     queues={WEBHOOKS_QUEUE},
                 )
                 webhook_worker.start()
