@@ -30,6 +30,7 @@ from neurall.graphql.errors import (
     NotAuthenticated,
     PublicError,
     RateLimited,
+    SpendLimitReached,
     returns_user_errors,
 )
 from neurall.graphql.outages import until_outage
@@ -114,7 +115,14 @@ def _apply(clone: orm.Clone, event: CloneEventData) -> orm.Clone:
 _RANK = {"QUEUED": 0, "TRAINING": 1, "READY": 2, "FAILED": 2}
 
 CreateCloneResult = Annotated[
-    Clone | InvalidInput | InsufficientCredits | NotAuthenticated | Forbidden | RateLimited,
+    Clone
+    | InvalidInput
+    | InsufficientCredits
+    | NotAuthenticated
+    | Forbidden
+    | RateLimited
+    # Beyond the contract's members (an addition): an API key's own cap was reached.
+    | SpendLimitReached,
     strawberry.union("CreateCloneResult"),
 ]
 
@@ -178,7 +186,9 @@ class CloneMutation:
             uploads=images,  # type: ignore[arg-type]
             runtime=_runtime(info),
             rate_limit=info.context.services.rate_limits.create_clone,
+            api_key=viewer.api_key,
         )
+        info.context.usage_reference = clone.ledger_reference
         return clone_type(clone)
 
     @strawberry.mutation(description="Deletes the clone and its trained weights.")

@@ -18,6 +18,7 @@ from neurall.config import Settings
 from neurall.errors import DomainError, NotFoundError
 from neurall.generation import params as gen_params
 from neurall.generation import service
+from neurall.generation.idempotency import request_digest
 from neurall.generation.lifecycle import snapshot, snapshots
 from neurall.generation.runtime import GenerationRuntime
 from neurall.gpu.types import GenerationRequest
@@ -31,6 +32,7 @@ from neurall.graphql.errors import (
     NotFound,
     PublicError,
     RateLimited,
+    SpendLimitReached,
     returns_user_errors,
 )
 from neurall.graphql.outages import until_outage
@@ -256,7 +258,9 @@ GenerateResult = Annotated[
     | RateLimited
     | NotAuthenticated
     | Forbidden
-    | NotFound,
+    | NotFound
+    | Conflict
+    | SpendLimitReached,
     strawberry.union("GenerateResult"),
 ]
 CancelJobResult = Annotated[
@@ -341,17 +345,27 @@ class GenerationMutation:
     ) -> GenerateResult:
         viewer = _generate_viewer(info)
         key = gen_params.check_idempotency_key(idempotency_key)
-        params = input.to_request(info.context.services.settings)
+        settings = info.context.services.settings
+        params = input.to_request(settings)
         source = orm.JobSource.API if viewer.via_api_key else orm.JobSource.PLAYGROUND
-        job = await service.submit(
+        digest = None
+        if key is not None:
+            secret = settings.secret_key.get_secret_value().encode()
+            digest = request_digest(viewer.account.id, dataclasses.asdict(input), secret)
+        submission = await service.submit_request(
             viewer.account,
             source,
             params,
             generation_runtime(info),
             idempotency_key=key,
+            request_digest=digest,
             rate_limit=info.context.services.rate_limits.generate,
+            api_key=viewer.api_key,
         )
-        info.context.usage_credits, info.context.usage_images = job.held_credits, job.num_images
+        job = submission.job
+        if not submission.replayed:  # a replay made nothing new: usage counts it once
+            info.context.usage_reference = job.ledger_reference
+            info.context.usage_images = job.num_images
         return await job_type(info, job)
 
     @strawberry.mutation(
