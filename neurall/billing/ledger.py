@@ -53,6 +53,7 @@ from tortoise.transactions import in_transaction
 from neurall import clock
 from neurall.billing import spend_limits
 from neurall.errors import ForbiddenError, InsufficientCreditsError
+from neurall.mail import notices
 from neurall.orm.accounts import Account, ApiKey
 from neurall.orm.billing import Dispute, Hold, LedgerEntry
 from neurall.webhooks import outbox
@@ -268,7 +269,15 @@ async def _write(
     )
     log.info("ledger %s %+d (held %+d) account=%s", kind, amount, held_change, account.id)
     available_after = account.balance - account.held
-    if outbox.credits_low_crossed(account.low_credit_threshold, available_before, available_after):
+    threshold = account.low_credit_threshold
+    if outbox.credits_low_crossed(threshold, available_before, available_after):
         deliveries = await outbox.record(account.id, WebhookEventType.CREDITS_LOW)
         # Delayed: this may run inside a caller's transaction that has yet to commit.
         dispatch_soon(deliveries, delay_ms=CREDITS_LOW_DISPATCH_DELAY_MS)
+        # The same crossing by e-mail, in this transaction so a rollback sends nothing. A
+        # caller's ``dispatching`` block sends it after the commit; otherwise the relay does.
+        await notices.queue(
+            account,
+            notices.Notice.LOW_CREDITS,
+            {"credits": available_after, "threshold": threshold},
+        )

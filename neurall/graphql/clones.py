@@ -37,6 +37,7 @@ from neurall.graphql.outages import until_outage
 from neurall.graphql.permissions import require_scope, require_viewer
 from neurall.graphql.uploads import UploadedFile
 from neurall.ids import parse_id
+from neurall.mail import outbox as mail_outbox
 from neurall.orm import clones as orm
 
 
@@ -178,16 +179,18 @@ class CloneMutation:
                     f"Image {index} is not a file: send the photos as a multipart request.",
                     [f"images.{index}"],
                 )
-        clone = await service.create_clone(
-            viewer.account,
-            name=input.name,
-            trigger_word=input.trigger_word,
-            training_steps=input.training_steps,
-            uploads=images,  # type: ignore[arg-type]
-            runtime=_runtime(info),
-            rate_limit=info.context.services.rate_limits.create_clone,
-            api_key=viewer.api_key,
-        )
+        # A hold that takes the credits below the low-credit threshold queues a notice.
+        async with mail_outbox.dispatching(info.context.services.mail):
+            clone = await service.create_clone(
+                viewer.account,
+                name=input.name,
+                trigger_word=input.trigger_word,
+                training_steps=input.training_steps,
+                uploads=images,  # type: ignore[arg-type]
+                runtime=_runtime(info),
+                rate_limit=info.context.services.rate_limits.create_clone,
+                api_key=viewer.api_key,
+            )
         info.context.usage_reference = clone.ledger_reference
         return clone_type(clone)
 

@@ -39,6 +39,7 @@ from neurall.graphql.outages import until_outage
 from neurall.graphql.pagination import PageInfo, clamp_first, page_info
 from neurall.graphql.permissions import require_scope
 from neurall.graphql.shared_events import shared_object
+from neurall.mail import outbox as mail_outbox
 from neurall.orm import jobs as orm
 from neurall.orm.pages import cursor_of
 
@@ -352,16 +353,18 @@ class GenerationMutation:
         if key is not None:
             secret = settings.secret_key.get_secret_value().encode()
             digest = request_digest(viewer.account.id, dataclasses.asdict(input), secret)
-        submission = await service.submit_request(
-            viewer.account,
-            source,
-            params,
-            generation_runtime(info),
-            idempotency_key=key,
-            request_digest=digest,
-            rate_limit=info.context.services.rate_limits.generate,
-            api_key=viewer.api_key,
-        )
+        # A hold that takes the credits below the low-credit threshold queues a notice.
+        async with mail_outbox.dispatching(info.context.services.mail):
+            submission = await service.submit_request(
+                viewer.account,
+                source,
+                params,
+                generation_runtime(info),
+                idempotency_key=key,
+                request_digest=digest,
+                rate_limit=info.context.services.rate_limits.generate,
+                api_key=viewer.api_key,
+            )
         job = submission.job
         if not submission.replayed:  # a replay made nothing new: usage counts it once
             info.context.usage_reference = job.ledger_reference
