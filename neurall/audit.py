@@ -36,6 +36,12 @@ class AuditEventType(StrEnum):
     API_KEY_REVOKED = "api_key_revoked"
     API_KEY_REGENERATED = "api_key_regenerated"
     EMAIL_CHANGE_REQUESTED = "email_change_requested"
+    API_KEY_SPEND_LIMIT_SET = "api_key_spend_limit_set"
+    WEBHOOK_ENDPOINT_CREATED = "webhook_endpoint_created"
+    WEBHOOK_ENDPOINT_DELETED = "webhook_endpoint_deleted"
+    WEBHOOK_SECRET_ROTATED = "webhook_secret_rotated"  # noqa: S105 - an event name
+    # The server turned an endpoint off (410 Gone, or failing for too long).
+    WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled"
     EMAIL_CHANGED = "email_changed"
     PASSWORD_RESET = "password_reset"  # noqa: S105 - an event name
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 - an event name
@@ -51,6 +57,7 @@ SAFE_DETAILS = frozenset(
         "scopes",  # list of ApiKeyScope names
         "reason",  # short fixed word, e.g. "wrong_password", "unknown_account"
         "export_id",
+        "webhook_endpoint_id",
         "via",  # "session", "api_key" or "email_link"
     }
 )

@@ -415,6 +415,28 @@ class Settings(BaseSettings):
             raise ValueError("must be empty (write .eml files) or an smtp:// or smtps:// URL")
         return value
 
+    # Webhooks (neurall/webhooks/, docs/webhooks.md).
+    webhooks_allow_insecure_urls: bool = Field(
+        default=False,
+        description="Development and tests only: allow http:// webhook URLs and loopback "
+        "addresses. Refused together with NEURALL_PRODUCTION.",
+    )
+    webhook_timeout_s: PositiveInt = Field(
+        default=15, description="A webhook attempt that takes longer counts as failed."
+    )
+    webhook_disable_after_failing_s: PositiveInt = Field(
+        default=3 * 24 * 3600,
+        description="An endpoint whose deliveries have failed for this long is disabled.",
+    )
+    webhook_delivery_retention_days: PositiveInt = Field(
+        default=30, description="Delivery log rows older than this are deleted."
+    )
+    webhook_worker_threads: PositiveInt = Field(
+        default=2,
+        description="Embedded serve: threads for the webhooks queue alone, so a slow "
+        "receiver never holds a generation worker.",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
@@ -459,6 +481,11 @@ class Settings(BaseSettings):
             object.__setattr__(self, "insecure_localhost_cookies", False)
         if self.require_verified_email is None:
             object.__setattr__(self, "require_verified_email", self.production)
+        if self.production and self.webhooks_allow_insecure_urls:
+            raise ValueError(
+                "NEURALL_WEBHOOKS_ALLOW_INSECURE_URLS is for development; it cannot be on "
+                "with NEURALL_PRODUCTION"
+            )
         if self.session_idle_timeout_s > self.session_absolute_timeout_s:
             raise ValueError(
                 "NEURALL_SESSION_IDLE_TIMEOUT_S must not exceed NEURALL_SESSION_ABSOLUTE_TIMEOUT_S"

@@ -7,6 +7,8 @@ shown to the caller, so they never carry secrets, prompts or other users' data.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class DomainError(Exception):
     def __init__(self, message: str) -> None:
@@ -53,3 +55,15 @@ class InsufficientCreditsError(DomainError):
         super().__init__(f"This needs {required} credits; {available} are available.")
         self.required = required
         self.available = available
+
+
+class SpendLimitReachedError(DomainError):
+    """An API key's own cap for the current period would be passed."""
+
+    def __init__(self, limit: int, spent: int, resets_at: datetime) -> None:
+        super().__init__(
+            f"This API key may spend {limit} credits per period; {spent} are spent or held."
+        )
+        self.limit = limit
+        self.spent = spent
+        self.resets_at = resets_at

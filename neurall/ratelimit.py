@@ -8,6 +8,7 @@ load balancer a client gets up to N times the configured rate. ``database``
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,17 +76,31 @@ class TokenBuckets:
         if wait > 0:
             raise RateLimitedError(round(wait, 3))
 
-    def take(self, key: str, cost: float = 1.0) -> None:
-        """Take ``cost`` tokens, or raise RateLimitedError and take none."""
+    def take(self, key: str, cost: float = 1.0) -> float:
+        """Take ``cost`` tokens and return those left, or raise RateLimitedError and take
+        none."""
         self.check(key, cost)
         self._buckets[key].tokens -= cost
+        return self._buckets[key].tokens
+
+
+@dataclass(frozen=True)
+class Quota:
+    """A bucket after a take, as the RateLimit header fields report it."""
+
+    limit: int
+    remaining: int
+    reset_s: int  # seconds until the bucket is full again
 
 
 class RateLimitBackend(Protocol):
     """Where buckets live: ``InProcessBackend`` or the shared ``DatabaseBackend``. Async,
-    because a shared one does I/O."""
+    because a shared one does I/O. ``take`` returns the tokens left."""
 
-    async def take(self, key: str, cost: float = 1.0) -> None: ...
+    capacity: int
+    rate: float
+
+    async def take(self, key: str, cost: float = 1.0) -> float: ...
 
     async def check(self, key: str, cost: float = 1.0) -> None: ...
 
@@ -95,9 +110,11 @@ class InProcessBackend:
 
     def __init__(self, capacity: int, period_s: float) -> None:
         self.buckets = TokenBuckets(capacity, period_s)
+        self.capacity = capacity
+        self.rate = self.buckets.rate
 
-    async def take(self, key: str, cost: float = 1.0) -> None:
-        self.buckets.take(key, cost)
+    async def take(self, key: str, cost: float = 1.0) -> float:
+        return self.buckets.take(key, cost)
 
     async def check(self, key: str, cost: float = 1.0) -> None:
         self.buckets.check(key, cost)
@@ -110,13 +127,22 @@ class RateLimit:
         self.name = name
         self._backend = backend
 
-    async def take(self, key: object, cost: float = 1.0) -> None:
+    async def take(self, key: object, cost: float = 1.0) -> Quota:
         """Take ``cost`` tokens for ``key`` or raise RateLimitedError (taking none)."""
-        await self._backend.take(f"{self.name}:{key}", cost)
+        left = max(0.0, await self._backend.take(f"{self.name}:{key}", cost))
+        capacity = self._backend.capacity
+        return Quota(
+            limit=capacity,
+            remaining=math.floor(left),
+            reset_s=math.ceil((capacity - left) / self._backend.rate),
+        )
 
     async def check(self, key: object, cost: float = 1.0) -> None:
         """Raise RateLimitedError unless ``cost`` tokens are available (takes none)."""
         await self._backend.check(f"{self.name}:{key}", cost)
+
+
+WEBHOOK_SENDS_PER_HOUR_PER_ACCOUNT = 120
 
 
 class RateLimits:
@@ -138,6 +164,8 @@ class RateLimits:
         self.per_account = limit("account", settings.requests_per_minute_per_account, 60)
         self.generate = limit("generate", settings.generates_per_minute_per_account, 60)
         self.create_clone = limit("clone", settings.clones_per_hour_per_account, 3600)
+        # sendTestWebhook and redeliverWebhook: each makes the server call out.
+        self.webhook_sends = limit("webhook", WEBHOOK_SENDS_PER_HOUR_PER_ACCOUNT, 3600)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RateLimits:

@@ -57,7 +57,7 @@ class DatabaseBackend:
         self.rate = capacity / period_s
         self._clock = clock
 
-    async def take(self, key: str, cost: float = 1.0) -> None:
+    async def take(self, key: str, cost: float = 1.0) -> float:
         if cost > self.capacity:
             raise RateLimitedError(round(cost / self.rate, 3))
         connection = connections.get("default")
@@ -69,6 +69,7 @@ class DatabaseBackend:
         if not rows:
             await self.check(key, cost)  # raises with the wait
             raise RateLimitedError(round(cost / self.rate, 3))  # refilled meanwhile: rare
+        return float(rows[0]["tokens"])
 
     async def check(self, key: str, cost: float = 1.0) -> None:
         bucket = await RateLimitBucket.get_or_none(key=key)

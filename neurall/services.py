@@ -22,6 +22,7 @@ from neurall.mail.dispatch import MailDispatch, NoDispatch
 from neurall.privacy.usage import UsageLogBuffer
 from neurall.ratelimit import RateLimits
 from neurall.storage import Storage, make_storage
+from neurall.webhooks.http import ResolverFactory
 
 
 class MaintenanceQueue(Protocol):
@@ -57,6 +58,9 @@ class Services:
     # Sends outbox rows after their transaction committed: the mail actor once the queue
     # is up (neurall.workers.embedded); until then rows wait for the relay.
     mail: MailDispatch = field(default_factory=NoDispatch)
+    # The DNS resolver webhook deliveries connect through; None: the system's. Tests set
+    # one they control, so no name is ever looked up outside the test.
+    webhook_resolver: ResolverFactory | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:

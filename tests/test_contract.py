@@ -30,32 +30,12 @@ SHARED_CONTRACT = Path(__file__).parent.parent.parent / "shared" / "api-contract
 # Names of the contract that features still being built will serve: root fields, fields of
 # types, enum values and union members, as "Type.name". Each is removed from here by the
 # change that serves it (the tests below insist).
-WEBHOOKS = {
-    "Query.webhookEndpoints",
-    "Query.webhookDeliveries",
-    "Mutation.createWebhookEndpoint",
-    "Mutation.updateWebhookEndpoint",
-    "Mutation.deleteWebhookEndpoint",
-    "Mutation.rotateWebhookSecret",
-    "Mutation.sendTestWebhook",
-    "Mutation.redeliverWebhook",
-    "ApiKeyScope.WEBHOOKS",
-    "Account.lowCreditThreshold",
-    "ProfileInput.lowCreditThreshold",
-}
-SPEND_LIMITS = {
-    "Mutation.setApiKeySpendLimit",
-    "ApiKey.spendLimit",
-    "ErrorCode.SPEND_LIMIT_REACHED",
-    "GenerateResult.SpendLimitReached",
-    "GenerateResult.Conflict",
-}
 IMAGE_INPUTS = (
     {f"GenerateInput.{name}" for name in ("adapters", "scheduler", "initImage", "strength", "mask")}
     | {f"GenerateParams.{name}" for name in ("mode", "scheduler", "strength", "adapters")}
     | {"Image.flagged"}
 )
-NOT_YET_SERVED: set[str] = WEBHOOKS | SPEND_LIMITS | IMAGE_INPUTS
+NOT_YET_SERVED: set[str] = IMAGE_INPUTS
 ROOTS = ("Query", "Mutation", "Subscription")
 
 

@@ -15,7 +15,9 @@ from tortoise.transactions import in_transaction
 
 from neurall import clock
 from neurall.accounts.tokens import hash_token, looks_like_api_key, new_api_key, shown_prefix
-from neurall.accounts.viewer import ALL_SCOPES, Scope
+from neurall.accounts.viewer import DEFAULT_SCOPES, Scope
+from neurall.billing import spend_limits
+from neurall.billing.spend_limits import SpendPeriod
 from neurall.errors import InvalidInputError, NotFoundError
 from neurall.ids import parse_id
 from neurall.mail import notices
@@ -35,7 +37,7 @@ def _clean_name(name: str) -> str:
 
 
 def _scope_text(scopes: Iterable[Scope] | None) -> str:
-    chosen = set(scopes) if scopes is not None else set(ALL_SCOPES)
+    chosen = set(scopes) if scopes is not None else set(DEFAULT_SCOPES)
     if not chosen:
         raise InvalidInputError("Choose at least one scope.", ["scopes"])
     return " ".join(sorted(chosen))
@@ -101,7 +103,27 @@ async def regenerate_api_key(
     if old.revoked_at is not None:
         raise NotFoundError("That key is revoked; create a new one.")
     await revoke_api_key(account, key_id)
-    return await _insert(account, old.name, old.scopes, mail)
+    key, secret = await _insert(account, old.name, old.scopes, mail)
+    if old.spend_limit_credits is not None:
+        # The cap travels with the key, or regenerating would lift it.
+        key.spend_limit_credits = old.spend_limit_credits
+        key.spend_limit_period = old.spend_limit_period
+        await key.save(update_fields=["spend_limit_credits", "spend_limit_period"])
+    return key, secret
+
+
+async def set_spend_limit(
+    account: Account, key_id: str, credits: int | None, period: SpendPeriod
+) -> ApiKey:
+    """Cap (or, with ``credits`` None, uncap) what the key may spend per period. Work
+    already held through it keeps counting toward the new cap."""
+    key = await _own_key(account, key_id)
+    if key.revoked_at is not None:
+        raise NotFoundError("That key is revoked.")
+    key.spend_limit_credits = spend_limits.validate_limit(credits)
+    key.spend_limit_period = period.value
+    await key.save(update_fields=["spend_limit_credits", "spend_limit_period"])
+    return key
 
 
 async def authenticate_api_key(presented: str) -> ApiKey | None:

@@ -158,6 +158,21 @@ async def set_notice(account: Account, notice_class: notices.NoticeClass, enable
     return account
 
 
+MAX_LOW_CREDIT_THRESHOLD = 1_000_000_000
+
+
+async def set_low_credit_threshold(account: Account, threshold: int | None) -> Account:
+    """Credits below which the account's CREDITS_LOW webhooks fire; None: never."""
+    if threshold is not None and not 0 <= threshold <= MAX_LOW_CREDIT_THRESHOLD:
+        raise InvalidInputError(
+            f"The threshold is 0 to {MAX_LOW_CREDIT_THRESHOLD} credits.",
+            ["input.lowCreditThreshold"],
+        )
+    account.low_credit_threshold = threshold
+    await account.save(update_fields=["low_credit_threshold", "updated_at"])
+    return account
+
+
 async def set_marketing_opt_in(account: Account, opt_in: bool) -> Account:
     account.marketing_opt_in = opt_in
     await account.save(update_fields=["marketing_opt_in", "updated_at"])

@@ -12,9 +12,13 @@ class Scope(StrEnum):
     GENERATE = "GENERATE"
     READ = "READ"
     CLONE = "CLONE"
+    WEBHOOKS = "WEBHOOKS"
 
 
 ALL_SCOPES = frozenset(Scope)
+# What a key gets when createApiKey names no scopes. Not WEBHOOKS: a key that can point
+# the account's events at any URL is asked for by name.
+DEFAULT_SCOPES = frozenset({Scope.GENERATE, Scope.READ, Scope.CLONE})
 
 
 @dataclass(frozen=True)

@@ -51,13 +51,19 @@ from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
 from neurall import clock
+from neurall.billing import spend_limits
 from neurall.errors import ForbiddenError, InsufficientCreditsError
-from neurall.orm.accounts import Account
+from neurall.mail import notices
+from neurall.orm.accounts import Account, ApiKey
 from neurall.orm.billing import Dispute, Hold, LedgerEntry
+from neurall.webhooks import outbox
+from neurall.webhooks.dispatch import dispatch_soon
+from neurall.webhooks.events import EventType as WebhookEventType
 
 log = logging.getLogger(__name__)
 
 OPEN, SETTLED, RELEASED = "open", "settled", "released"
+CREDITS_LOW_DISPATCH_DELAY_MS = 2000
 SPENDING_LOCKED = "Spending is paused while a payment dispute is open."
 
 
@@ -67,12 +73,18 @@ class HoldNotFoundError(LookupError):
 
 
 async def hold(
-    account_id: UUID, amount: int, reference: str, *, job_id: UUID | None = None
+    account_id: UUID,
+    amount: int,
+    reference: str,
+    *,
+    job_id: UUID | None = None,
+    api_key: ApiKey | None = None,
 ) -> None:
     """Reserve ``amount`` credits for the work named by ``reference``.
 
     Raises InsufficientCreditsError when fewer are available, ForbiddenError while a
-    dispute is open. Holding the same reference again does nothing.
+    dispute is open, SpendLimitReachedError when ``api_key`` (the key the work came
+    through) would pass its own cap. Holding the same reference again does nothing.
     """
     _check_positive(amount)
     async with in_transaction():
@@ -87,7 +99,16 @@ async def hold(
         available = account.balance - account.held
         if available < amount:
             raise InsufficientCreditsError(required=amount, available=max(available, 0))
-        await Hold.create(account=account, reference=reference, job_id=job_id, amount=amount)
+        if api_key is not None:
+            # Under the account lock: concurrent holds through the key are counted in turn.
+            await spend_limits.check(api_key, amount, clock.now())
+        await Hold.create(
+            account=account,
+            reference=reference,
+            job_id=job_id,
+            api_key_id=api_key.id if api_key is not None else None,
+            amount=amount,
+        )
         await _write(account, "HOLD", 0, amount, reference, job_id=job_id)
 
 
@@ -231,6 +252,7 @@ async def _write(
     reason: str | None = None,
 ) -> None:
     """Append one entry and apply it to the (locked) account row."""
+    available_before = account.balance - account.held
     account.balance += amount
     account.held += held_change
     await Account.filter(id=account.id).update(balance=account.balance, held=account.held)
@@ -246,3 +268,16 @@ async def _write(
         reason=reason,
     )
     log.info("ledger %s %+d (held %+d) account=%s", kind, amount, held_change, account.id)
+    available_after = account.balance - account.held
+    threshold = account.low_credit_threshold
+    if outbox.credits_low_crossed(threshold, available_before, available_after):
+        deliveries = await outbox.record(account.id, WebhookEventType.CREDITS_LOW)
+        # Delayed: this may run inside a caller's transaction that has yet to commit.
+        dispatch_soon(deliveries, delay_ms=CREDITS_LOW_DISPATCH_DELAY_MS)
+        # The same crossing by e-mail, in this transaction so a rollback sends nothing. A
+        # caller's ``dispatching`` block sends it after the commit; otherwise the relay does.
+        await notices.queue(
+            account,
+            notices.Notice.LOW_CREDITS,
+            {"credits": available_after, "threshold": threshold},
+        )

@@ -30,7 +30,7 @@ from neurall.clones.uploads import Upload, prepare_training_images
 from neurall.config import Settings
 from neurall.errors import InvalidInputError, NotFoundError
 from neurall.ids import parse_id
-from neurall.orm.accounts import Account
+from neurall.orm.accounts import Account, ApiKey
 from neurall.orm.clones import Clone, CloneStatus
 from neurall.ratelimit import RateLimit
 from neurall.storage import Storage
@@ -84,11 +84,13 @@ async def create_clone(
     uploads: Sequence[Upload],
     runtime: CloneRuntime,
     rate_limit: RateLimit | None = None,
+    api_key: ApiKey | None = None,
 ) -> Clone:
     """Validate, store the prepared photos temporarily, hold the credits, queue training.
 
-    Raises RateLimitedError, InvalidInputError (nothing stored), InsufficientCreditsError
-    or ForbiddenError (nothing left behind)."""
+    Raises RateLimitedError, InvalidInputError (nothing stored), InsufficientCreditsError,
+    SpendLimitReachedError (``api_key``'s own cap) or ForbiddenError (nothing left
+    behind)."""
     if rate_limit is not None:
         # Before the (costly) image checks: a flood of bad uploads is limited too.
         await rate_limit.take(account.id)
@@ -106,7 +108,7 @@ async def create_clone(
             await runtime.storage.put(upload_key(clone_id, index), png)
         async with in_transaction():
             # The hold first: it locks the account row (see generation.service.submit).
-            await ledger.hold(account.id, cost, f"clone:{clone_id}")
+            await ledger.hold(account.id, cost, f"clone:{clone_id}", api_key=api_key)
             clone = await Clone.create(
                 id=clone_id,
                 account_id=account.id,

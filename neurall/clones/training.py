@@ -28,9 +28,13 @@ from neurall.clones.events import CloneEventData
 from neurall.clones.runtime import CloneRuntime
 from neurall.clones.store import ModelStore, upload_key, upload_prefix
 from neurall.gpu.types import InferenceCanceled
-from neurall.mail import notices, outbox
+from neurall.mail import notices
+from neurall.mail import outbox as mail_outbox
 from neurall.orm.accounts import Account
 from neurall.orm.clones import ACTIVE_CLONE_STATUSES, Clone, CloneStatus
+from neurall.webhooks import outbox as webhook_outbox
+from neurall.webhooks.dispatch import dispatch_soon
+from neurall.webhooks.events import EventType as WebhookEventType
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +202,8 @@ async def delete_photos(clone_id: uuid.UUID, runtime: CloneRuntime) -> None:
 
 async def _succeed(clone_id: uuid.UUID, runtime: CloneRuntime) -> None:
     key = ModelStore.key_for(clone_id)
-    async with outbox.dispatching(runtime.mail), in_transaction():
+    deliveries: list[uuid.UUID] = []
+    async with mail_outbox.dispatching(runtime.mail), in_transaction():
         clone = await Clone.filter(id=clone_id).select_for_update().get_or_none()
         if clone is not None and clone.status == CloneStatus.TRAINING:
             clone.status = CloneStatus.READY
@@ -209,19 +214,24 @@ async def _succeed(clone_id: uuid.UUID, runtime: CloneRuntime) -> None:
             await clone.save()
             await ledger.settle(clone.ledger_reference, clone.held_credits)
             await _notify(clone, notices.Notice.CLONE_READY)
+            deliveries = await webhook_outbox.record(
+                clone.account_id, WebhookEventType.CLONE_READY, subject_id=clone.id
+            )
         else:
             clone = None
     if clone is None:
         # Deleted while it trained: the weights have no owner.
         await runtime.store.delete(key)
         return
+    dispatch_soon(deliveries)
     await runtime.store.delete_leftovers(key)  # from an earlier, killed attempt
     await runtime.bus.publish(CloneEventData.of(clone))
 
 
 async def fail_clone(clone_id: uuid.UUID, error: str, runtime: CloneRuntime) -> None:
     """End a clone for good: FAILED, nothing charged, its hold released, no weights kept."""
-    async with outbox.dispatching(runtime.mail), in_transaction():
+    deliveries: list[uuid.UUID] = []
+    async with mail_outbox.dispatching(runtime.mail), in_transaction():
         clone = await Clone.filter(id=clone_id).select_for_update().get_or_none()
         ended = clone is not None and clone.status not in ACTIVE_CLONE_STATUSES
         if clone is not None and not ended:
@@ -232,6 +242,10 @@ async def fail_clone(clone_id: uuid.UUID, error: str, runtime: CloneRuntime) -> 
             await clone.save()
             await ledger.release(clone.ledger_reference)
             await _notify(clone, notices.Notice.CLONE_FAILED)
+            deliveries = await webhook_outbox.record(
+                clone.account_id, WebhookEventType.CLONE_FAILED, subject_id=clone.id
+            )
+    dispatch_soon(deliveries)
     if ended:
         return  # someone else ended it first; a READY clone keeps its weights
     # A save that raced the failure (or a deleted clone's) leaves no orphan weights.

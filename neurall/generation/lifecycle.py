@@ -22,6 +22,9 @@ from tortoise.transactions import in_transaction
 from neurall.bus.events import EventType, ImageRef, JobEventBus, JobEventData
 from neurall.clock import now
 from neurall.orm.jobs import TERMINAL_STATUSES, Job, JobImage, JobStatus
+from neurall.webhooks import outbox
+from neurall.webhooks.dispatch import dispatch_soon
+from neurall.webhooks.events import EventType as WebhookEventType
 
 # Queue positions are announced to at most this many waiting jobs after each change; jobs
 # further back learn theirs when they move into this window.
@@ -36,6 +39,14 @@ POSITION_ANNOUNCE_LIMIT = 50
 SEQ_SLOTS_PER_STEP = 2
 
 ACTIVE = frozenset({JobStatus.QUEUED, JobStatus.RUNNING})
+
+# The job events that become webhooks (recorded in the transition's own transaction).
+WEBHOOK_EVENTS = {
+    EventType.STARTED: WebhookEventType.JOB_STARTED,
+    EventType.SUCCEEDED: WebhookEventType.JOB_SUCCEEDED,
+    EventType.FAILED: WebhookEventType.JOB_FAILED,
+    EventType.CANCELED: WebhookEventType.JOB_CANCELED,
+}
 
 
 def image_ref(image: JobImage) -> ImageRef:
@@ -152,23 +163,42 @@ async def transition(
             return None
         if attempt is not None and job.attempts != attempt:
             return None
-        if job.status == JobStatus.RUNNING:
-            # Leaving (or restarting) a run: number past every per-step event the worker
-            # may already have sent, which the row does not record one by one.
-            job.seq = running_seq_ceiling(job)
-        for name, value in (updates or {}).items():
-            setattr(job, name, value)
-        if job.status != JobStatus.RUNNING:
-            job.lease_expires_at = None  # only a run holds a lease
-        if job.status in TERMINAL_STATUSES and job.finished_at is None:
-            job.finished_at = now()
-        job.seq += 1
-        await job.save()
-        images = (await inside(job) or []) if inside is not None else []
-        position = (
-            await queue_position(job) if type_ in (EventType.QUEUED, EventType.POSITION) else None
-        )
-        return job, event_for(job, type_, position=position, images=images)
+        result = await _apply(job, type_, updates, inside)
+    # After the commit, and without waiting: a receiver never delays the job.
+    dispatch_soon(result[2])
+    return result[0], result[1]
+
+
+async def _apply(
+    job: Job,
+    type_: EventType,
+    updates: dict[str, Any] | None,
+    inside: Callable[[Job], Awaitable[list[JobImage] | None]] | None,
+) -> tuple[Job, JobEventData, list[uuid.UUID]]:
+    """``transition``'s changes, inside its transaction (webhook outbox rows included)."""
+    if job.status == JobStatus.RUNNING:
+        # Leaving (or restarting) a run: number past every per-step event the worker
+        # may already have sent, which the row does not record one by one.
+        job.seq = running_seq_ceiling(job)
+    for name, value in (updates or {}).items():
+        setattr(job, name, value)
+    if job.status != JobStatus.RUNNING:
+        job.lease_expires_at = None  # only a run holds a lease
+    if job.status in TERMINAL_STATUSES and job.finished_at is None:
+        job.finished_at = now()
+    job.seq += 1
+    await job.save()
+    images = (await inside(job) or []) if inside is not None else []
+    position = (
+        await queue_position(job) if type_ in (EventType.QUEUED, EventType.POSITION) else None
+    )
+    webhook_type = WEBHOOK_EVENTS.get(type_)
+    deliveries = (
+        await outbox.record(job.account_id, webhook_type, subject_id=job.id)
+        if webhook_type is not None
+        else []
+    )
+    return job, event_for(job, type_, position=position, images=images), deliveries
 
 
 async def requeue(job_id: uuid.UUID, attempt: int) -> tuple[Job, JobEventData] | None:

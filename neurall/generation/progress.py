@@ -13,6 +13,9 @@ transactions were most of the worker's event-loop time in the benchmark's profil
   ``seq`` below the new one). That write is also the cancellation check: when it matches no
   row the job was canceled (or another worker took it over), and the worker stops the
   pipeline between steps. Cancellation is therefore noticed within one write interval.
+- ``job.progress`` webhooks (opt-in) go out at most once per second per job, recorded by a
+  background task so the step never waits for the database: a run shorter than a second
+  never even looks for subscribers.
 - Terminal changes stay exactly-once guarded transitions (``lifecycle.transition``), which
   number themselves past every seq a run can send, so a CANCELED or SUCCEEDED event is never
   mistaken for an old one by a subscriber.
@@ -23,7 +26,9 @@ side), transient like every event, and never stored.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import logging
 import struct
 import time
 import uuid
@@ -31,6 +36,15 @@ import uuid
 from neurall.bus.events import EventType, ImageRef, JobEventBus, JobEventData
 from neurall.generation.lifecycle import SEQ_SLOTS_PER_STEP
 from neurall.orm.jobs import Job, JobStatus
+from neurall.webhooks import outbox
+from neurall.webhooks.dispatch import dispatch_soon
+from neurall.webhooks.events import EventType as WebhookEventType
+
+log = logging.getLogger(__name__)
+
+# job.progress webhooks: at most one per this many seconds per job.
+PROGRESS_WEBHOOK_INTERVAL_S = 1.0
+_HOOK_TASKS: set[asyncio.Task[None]] = set()
 
 
 def preview_ref(job_id: uuid.UUID, step: int, png: bytes, seed: int) -> ImageRef:
@@ -65,6 +79,7 @@ class ProgressReporter:
         seed: int,
     ) -> None:
         self._job_id = job.id
+        self._account_id: uuid.UUID = job.account_id  # type: ignore[attr-defined]
         self._base = job.seq  # the STARTED event's seq; the row has step 0 now
         self._total = job.total_steps
         self._bus = bus
@@ -73,6 +88,10 @@ class ProgressReporter:
         self._began = time.monotonic()
         self._written_at = self._began
         self._pending: tuple[int, float] | None = None
+        # job.progress webhooks: None until first looked up (after a second of running).
+        self._hooked: bool | None = None
+        self._hooked_at = self._began
+        self._hook_task: asyncio.Task[None] | None = None
 
     def _event(self, type_: EventType, step: int, eta: float, **extra: object) -> JobEventData:
         slot = 0 if type_ == EventType.PREVIEW else 1
@@ -97,9 +116,35 @@ class ProgressReporter:
             preview = preview_ref(self._job_id, step, preview_png, self._seed)
             await self._bus.publish(self._event(EventType.PREVIEW, step, eta, preview=preview))
         self._pending = (step, eta)
+        if self._hooked is not False and now - self._hooked_at >= PROGRESS_WEBHOOK_INTERVAL_S:
+            self._hooked_at = now
+            if self._hook_task is None or self._hook_task.done():
+                self._hook_task = asyncio.get_running_loop().create_task(self._webhook(step))
+                # Held until done: the loop keeps only weak references to tasks.
+                _HOOK_TASKS.add(self._hook_task)
+                self._hook_task.add_done_callback(_HOOK_TASKS.discard)
         if now - self._written_at >= self._interval:
             return await self.write()
         return True
+
+    async def _webhook(self, step: int) -> None:
+        """Record (and wake the delivery of) one job.progress event, if anyone listens."""
+        try:
+            if self._hooked is None:
+                self._hooked = await outbox.subscribed(
+                    self._account_id, WebhookEventType.JOB_PROGRESS
+                )
+            if self._hooked:
+                dispatch_soon(
+                    await outbox.record(
+                        self._account_id,
+                        WebhookEventType.JOB_PROGRESS,
+                        subject_id=self._job_id,
+                        step=step,
+                    )
+                )
+        except Exception:
+            log.warning("could not record a job.progress webhook", exc_info=True)
 
     async def write(self) -> bool:
         """Write the latest step to the row; False when the job stopped running here."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -18,12 +19,13 @@ from neurall.bus.events import EventType
 from neurall.clock import now
 from neurall.clones.service import require_ready_clone
 from neurall.errors import ConflictError, NotFoundError, RateLimitedError
+from neurall.generation.idempotency import check_same_request
 from neurall.generation.lifecycle import announce_positions, event_for, transition
 from neurall.generation.runtime import GenerationRuntime
 from neurall.gpu import codec
 from neurall.gpu.types import GenerationRequest
 from neurall.ids import parse_id
-from neurall.orm.accounts import Account
+from neurall.orm.accounts import Account, ApiKey
 from neurall.orm.jobs import TERMINAL_STATUSES, Job, JobSource, JobStatus
 from neurall.orm.pages import newest_first
 from neurall.outages import ServiceUnavailableError, is_outage
@@ -52,6 +54,14 @@ async def _existing(account: Account, key: str | None) -> Job | None:
     return await Job.get_or_none(account_id=account.id, idempotency_key=key)
 
 
+@dataclass(frozen=True)
+class Submission:
+    job: Job
+    # True when an idempotent retry returned the job an earlier call made: nothing was
+    # held, queued or counted this time.
+    replayed: bool
+
+
 async def submit(
     account: Account,
     source: JobSource,
@@ -61,12 +71,38 @@ async def submit(
     idempotency_key: str | None = None,
     rate_limit: RateLimit | None = None,
 ) -> Job:
+    """``submit_request``'s job."""
+    submission = await submit_request(
+        account,
+        source,
+        params,
+        runtime,
+        idempotency_key=idempotency_key,
+        rate_limit=rate_limit,
+    )
+    return submission.job
+
+
+async def submit_request(
+    account: Account,
+    source: JobSource,
+    params: GenerationRequest,
+    runtime: GenerationRuntime,
+    *,
+    idempotency_key: str | None = None,
+    request_digest: str | None = None,
+    rate_limit: RateLimit | None = None,
+    api_key: ApiKey | None = None,
+) -> Submission:
     """Hold the credits, create the job and queue it. The same idempotency key from the
     same account returns the first job (even while it runs), without a second hold or a
-    rate-limit token. ``rate_limit`` is taken once the request is known to be valid."""
+    rate-limit token; with a different ``request_digest`` (see generation.idempotency) it
+    raises ConflictError. ``rate_limit`` is taken once the request is known to be valid.
+    ``api_key``: the key the request came through, whose spend limit the hold obeys."""
     existing = await _existing(account, idempotency_key)
     if existing is not None:
-        return existing
+        check_same_request(existing, request_digest)
+        return Submission(existing, replayed=True)
     if params.clone_id is not None:
         await require_ready_clone(account.id, params.clone_id)  # else InvalidInput
     if rate_limit is not None:
@@ -84,7 +120,7 @@ async def submit(
             # The hold first: it locks the account row, so concurrent submissions of one
             # account queue up here instead of deadlocking (the job's foreign key would
             # otherwise take a share lock on the account before the hold asks for more).
-            await ledger.hold(account.id, cost, f"job:{job_id}", job_id=job_id)
+            await ledger.hold(account.id, cost, f"job:{job_id}", job_id=job_id, api_key=api_key)
             # Counted under the hold's account lock, so concurrent submissions cannot all
             # slip under the cap.
             await _check_active_jobs(account, runtime.settings.max_active_jobs_per_account)
@@ -93,6 +129,7 @@ async def submit(
                 account_id=account.id,
                 source=source,
                 idempotency_key=idempotency_key,
+                request_digest=request_digest if idempotency_key is not None else None,
                 params=codec.to_json_dict(params) if source == JobSource.PLAYGROUND else None,
                 total_steps=params.steps,
                 num_images=params.num_images,
@@ -104,7 +141,8 @@ async def submit(
         existing = await _existing(account, idempotency_key)  # lost a race on the key
         if existing is None:
             raise
-        return existing
+        check_same_request(existing, request_digest)
+        return Submission(existing, replayed=True)
     except BaseException:
         await runtime.payloads.delete(job_id)
         raise
@@ -122,7 +160,7 @@ async def submit(
             await fail(job.id, "The job could not be queued.", runtime)
             raise
     await runtime.bus.publish(event_for(job, EventType.QUEUED))
-    return job
+    return Submission(job, replayed=False)
 
 
 async def _check_active_jobs(account: Account, cap: int) -> None:
@@ -244,6 +282,7 @@ async def cleanup_after_end(job: Job, runtime: GenerationRuntime) -> None:
 
 
 __all__ = [
+    "Submission",
     "cancel",
     "cleanup_after_end",
     "discard_payload",
@@ -252,4 +291,5 @@ __all__ = [
     "get_job",
     "list_jobs",
     "submit",
+    "submit_request",
 ]

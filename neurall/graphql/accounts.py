@@ -58,6 +58,10 @@ class Account:
     email_notices: list[EmailNotice] = strawberry.field(
         description="The notice classes switched on (all by default)."
     )
+    low_credit_threshold: int | None = strawberry.field(
+        description="CREDITS_LOW webhooks and the low-credit notice fire when credits fall "
+        "below this; null turns them off."
+    )
     created_at: datetime
 
     @classmethod
@@ -74,6 +78,7 @@ class Account:
             email_notices=[
                 EmailNotice(c.value) for c in NoticeClass if c not in switched_off(account)
             ],
+            low_credit_threshold=account.low_credit_threshold,
             created_at=account.created_at,
         )
 
@@ -108,6 +113,10 @@ class SignUpInput:
 class ProfileInput:
     email: str | None = strawberry.UNSET
     name: str | None = strawberry.UNSET
+    low_credit_threshold: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Credits below which CREDITS_LOW fires; null turns it off.",
+    )
 
 
 async def start_session(info: Info, account: orm.Account) -> Session:
@@ -191,6 +200,9 @@ class AccountMutation:
             settings=services.settings,
             mail=services.mail,
         )
+        if input.low_credit_threshold is not strawberry.UNSET:
+            # Unlike the other fields, null means something here: off.
+            account = await service.set_low_credit_threshold(account, input.low_credit_threshold)
         if account.pending_email and account.pending_email != old_pending:
             # Neither address goes into the log.
             await info.context.audit(AuditEventType.EMAIL_CHANGE_REQUESTED, via="session")

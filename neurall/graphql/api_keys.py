@@ -8,10 +8,12 @@ from typing import Annotated
 
 import strawberry
 
+from neurall import clock
 from neurall.accounts import api_keys
 from neurall.accounts.verification import require_verified
 from neurall.accounts.viewer import Scope
 from neurall.audit import AuditEventType
+from neurall.billing import spend_limits
 from neurall.errors import DomainError
 from neurall.graphql.context import Info
 from neurall.graphql.errors import (
@@ -33,6 +35,33 @@ class ApiKeyScope(Enum):
     )
     READ = strawberry.enum_value("READ", description="me, creditLedger, usage, clones")
     CLONE = strawberry.enum_value("CLONE", description="createClone, deleteClone")
+    WEBHOOKS = strawberry.enum_value(
+        "WEBHOOKS", description="webhook endpoints and their deliveries"
+    )
+
+
+@strawberry.enum(description="The calendar period (UTC) a spend limit counts over.")
+class SpendPeriod(Enum):
+    DAY = "DAY"
+    MONTH = "MONTH"
+
+
+@strawberry.input(description="A cap on what one API key may spend.")
+class SpendLimitInput:
+    credits: int | None = strawberry.field(
+        description="Most credits the key may spend per period; null removes the cap."
+    )
+    period: SpendPeriod = SpendPeriod.DAY
+
+
+@strawberry.type(description="An API key's own spending cap and how much of it is used.")
+class SpendLimit:
+    credits: int
+    period: SpendPeriod
+    spent: int = strawberry.field(
+        description="Credits charged or held through this key in the current period."
+    )
+    resets_at: datetime
 
 
 @strawberry.type(description="An API key. The secret itself is never shown again.")
@@ -46,10 +75,27 @@ class ApiKey:
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    _model: strawberry.Private[orm.ApiKey]
+
+    @strawberry.field(
+        description="Null when the key has no cap of its own (the account's credits still "
+        "bound it)."
+    )
+    async def spend_limit(self) -> SpendLimit | None:
+        current = await spend_limits.status(self._model, clock.now())
+        if current is None:
+            return None
+        return SpendLimit(
+            credits=current.credits,
+            period=SpendPeriod(current.period.value),
+            spent=current.spent,
+            resets_at=current.resets_at,
+        )
 
     @classmethod
     def from_model(cls, key: orm.ApiKey) -> ApiKey:
         return cls(
+            _model=key,
             id=strawberry.ID(str(key.id)),
             name=key.name,
             prefix=key.prefix,
@@ -71,6 +117,10 @@ class CreatedApiKey:
 CreateApiKeyResult = Annotated[
     CreatedApiKey | InvalidInput | NotAuthenticated | Forbidden | NotFound,
     strawberry.union("CreateApiKeyResult"),
+]
+ApiKeyResult = Annotated[
+    ApiKey | InvalidInput | NotAuthenticated | Forbidden | NotFound,
+    strawberry.union("ApiKeyResult"),
 ]
 RevokeApiKeyResult = Annotated[
     ApiKey | NotAuthenticated | Forbidden | NotFound, strawberry.union("RevokeApiKeyResult")
@@ -94,17 +144,33 @@ class ApiKeyQuery:
 
 @strawberry.type
 class ApiKeyMutation:
-    @strawberry.mutation(description="Creates a key; scopes default to all three.")
+    @strawberry.mutation(
+        description="Creates a key; scopes default to GENERATE, READ and CLONE (WEBHOOKS "
+        "only when asked for). spendLimit caps what the key may spend."
+    )
     @returns_user_errors
     async def create_api_key(
-        self, info: Info, name: str, scopes: list[ApiKeyScope] | None = None
+        self,
+        info: Info,
+        name: str,
+        scopes: list[ApiKeyScope] | None = None,
+        spend_limit: SpendLimitInput | None = None,
     ) -> CreateApiKeyResult:
         viewer = require_session(info)
         chosen = None if scopes is None else [Scope(s.value) for s in scopes]
         require_verified(viewer.account, info.context.services.settings, "create API keys")
+        if spend_limit is not None:
+            spend_limits.validate_limit(spend_limit.credits)  # before the key exists
         key, secret = await api_keys.create_api_key(
             viewer.account, name, chosen, info.context.services.mail
         )
+        if spend_limit is not None and spend_limit.credits is not None:
+            key = await api_keys.set_spend_limit(
+                viewer.account,
+                str(key.id),
+                spend_limit.credits,
+                spend_limits.SpendPeriod(spend_limit.period.value),
+            )
         await info.context.audit(
             AuditEventType.API_KEY_CREATED, api_key_id=key.id, scopes=key.scopes.split()
         )
@@ -116,6 +182,24 @@ class ApiKeyMutation:
         viewer = require_session(info)
         key = await api_keys.revoke_api_key(viewer.account, id)
         await info.context.audit(AuditEventType.API_KEY_REVOKED, api_key_id=key.id)
+        return ApiKey.from_model(key)
+
+    @strawberry.mutation(
+        description="Caps what the key may spend per day or month (null credits: no cap). "
+        "generate and createClone through it answer SpendLimitReached past the cap."
+    )
+    @returns_user_errors
+    async def set_api_key_spend_limit(
+        self, info: Info, id: strawberry.ID, limit: SpendLimitInput
+    ) -> ApiKeyResult:
+        viewer = require_session(info)
+        key = await api_keys.set_spend_limit(
+            viewer.account,
+            str(id),
+            limit.credits,
+            spend_limits.SpendPeriod(limit.period.value),
+        )
+        await info.context.audit(AuditEventType.API_KEY_SPEND_LIMIT_SET, api_key_id=key.id)
         return ApiKey.from_model(key)
 
     @strawberry.mutation(

@@ -22,8 +22,9 @@ class Context:
     viewer: Viewer | None
     # Set by Strawberry from the graphql-transport-ws connection_init payload.
     connection_params: dict[str, Any] | None = field(default=None)
-    # What the operation reserved, for its usage log (set by generate; see privacy.usage).
-    usage_credits: int = 0
+    # What the operation created, for its usage log (see privacy.usage): the ledger
+    # reference of its work (usage() sums what that was charged) and the images asked for.
+    usage_reference: str | None = None
     usage_images: int = 0
 
     @property

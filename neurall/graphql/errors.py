@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from enum import Enum
 from typing import ParamSpec, TypeVar
 
@@ -28,6 +29,7 @@ class ErrorCode(Enum):
     RATE_LIMITED = "RATE_LIMITED"
     CONFLICT = "CONFLICT"
     BILLING_UNAVAILABLE = "BILLING_UNAVAILABLE"
+    SPEND_LIMIT_REACHED = "SPEND_LIMIT_REACHED"
 
 
 @strawberry.interface(description="An expected failure, returned as data.")
@@ -79,6 +81,13 @@ class RateLimited(UserError):
     retry_after_seconds: float
 
 
+@strawberry.type(description="The API key's own spending cap for the current period is used up.")
+class SpendLimitReached(UserError):
+    limit: int
+    spent: int
+    resets_at: datetime
+
+
 def user_error(exc: errors.DomainError) -> UserError:
     """The contract type for a domain error."""
     match exc:
@@ -102,6 +111,14 @@ def user_error(exc: errors.DomainError) -> UserError:
                 message=exc.message,
                 required=exc.required,
                 available=exc.available,
+            )
+        case errors.SpendLimitReachedError():
+            return SpendLimitReached(
+                code=ErrorCode.SPEND_LIMIT_REACHED,
+                message=exc.message,
+                limit=exc.limit,
+                spent=exc.spent,
+                resets_at=exc.resets_at,
             )
         case errors.RateLimitedError():
             return RateLimited(
@@ -139,6 +156,7 @@ ALL_ERROR_TYPES = (
     BillingUnavailable,
     InsufficientCredits,
     RateLimited,
+    SpendLimitReached,
 )
 
 

@@ -18,6 +18,7 @@ from neurall.config import Settings
 from neurall.errors import DomainError, NotFoundError
 from neurall.generation import params as gen_params
 from neurall.generation import service
+from neurall.generation.idempotency import request_digest
 from neurall.generation.lifecycle import snapshot, snapshots
 from neurall.generation.runtime import GenerationRuntime
 from neurall.gpu.types import GenerationRequest
@@ -31,12 +32,14 @@ from neurall.graphql.errors import (
     NotFound,
     PublicError,
     RateLimited,
+    SpendLimitReached,
     returns_user_errors,
 )
 from neurall.graphql.outages import until_outage
 from neurall.graphql.pagination import PageInfo, clamp_first, page_info
 from neurall.graphql.permissions import require_scope
 from neurall.graphql.shared_events import shared_object
+from neurall.mail import outbox as mail_outbox
 from neurall.orm import jobs as orm
 from neurall.orm.pages import cursor_of
 
@@ -256,7 +259,9 @@ GenerateResult = Annotated[
     | RateLimited
     | NotAuthenticated
     | Forbidden
-    | NotFound,
+    | NotFound
+    | Conflict
+    | SpendLimitReached,
     strawberry.union("GenerateResult"),
 ]
 CancelJobResult = Annotated[
@@ -341,17 +346,29 @@ class GenerationMutation:
     ) -> GenerateResult:
         viewer = _generate_viewer(info)
         key = gen_params.check_idempotency_key(idempotency_key)
-        params = input.to_request(info.context.services.settings)
+        settings = info.context.services.settings
+        params = input.to_request(settings)
         source = orm.JobSource.API if viewer.via_api_key else orm.JobSource.PLAYGROUND
-        job = await service.submit(
-            viewer.account,
-            source,
-            params,
-            generation_runtime(info),
-            idempotency_key=key,
-            rate_limit=info.context.services.rate_limits.generate,
-        )
-        info.context.usage_credits, info.context.usage_images = job.held_credits, job.num_images
+        digest = None
+        if key is not None:
+            secret = settings.secret_key.get_secret_value().encode()
+            digest = request_digest(viewer.account.id, dataclasses.asdict(input), secret)
+        # A hold that takes the credits below the low-credit threshold queues a notice.
+        async with mail_outbox.dispatching(info.context.services.mail):
+            submission = await service.submit_request(
+                viewer.account,
+                source,
+                params,
+                generation_runtime(info),
+                idempotency_key=key,
+                request_digest=digest,
+                rate_limit=info.context.services.rate_limits.generate,
+                api_key=viewer.api_key,
+            )
+        job = submission.job
+        if not submission.replayed:  # a replay made nothing new: usage counts it once
+            info.context.usage_reference = job.ledger_reference
+            info.context.usage_images = job.num_images
         return await job_type(info, job)
 
     @strawberry.mutation(

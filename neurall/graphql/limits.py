@@ -9,14 +9,23 @@ limits per IP and per e-mail.
 
 A limited operation is not executed; it gets one error with ``extensions.code`` RATE_LIMITED
 and ``extensions.retryAfterSeconds``, the same fields as the contract's RateLimited type.
+
+Every HTTP answer to an authenticated operation carries ``RateLimit-Limit``,
+``RateLimit-Remaining`` and ``RateLimit-Reset`` (the IETF RateLimit header fields draft:
+delta seconds until the bucket is full), for whichever of the caller's buckets has the
+fewest tokens left, so clients can pace themselves before they are refused.
 """
 
 from __future__ import annotations
 
+import math
+
+from aiohttp import web
 from graphql import GraphQLError
 
 from neurall.errors import RateLimitedError
 from neurall.graphql.context import Context
+from neurall.ratelimit import Quota
 
 
 class RateLimitedGraphQLError(GraphQLError):
@@ -46,8 +55,24 @@ async def take_request_tokens(context: Context) -> None:
         if viewer.api_key is not None:
             await limits.per_api_key.check(viewer.api_key.id)
         await limits.per_account.check(viewer.account.id)
+        quotas = []
         if viewer.api_key is not None:
-            await limits.per_api_key.take(viewer.api_key.id)
-        await limits.per_account.take(viewer.account.id)
+            quotas.append(await limits.per_api_key.take(viewer.api_key.id))
+        quotas.append(await limits.per_account.take(viewer.account.id))
     except RateLimitedError as exc:
+        _set_headers(context, None, exc.retry_after_s)
         raise RateLimitedGraphQLError(exc) from None
+    _set_headers(context, min(quotas, key=lambda q: q.remaining), None)
+
+
+def _set_headers(context: Context, quota: Quota | None, retry_after_s: float | None) -> None:
+    response = context.response
+    if not isinstance(response, web.Response):
+        return  # a websocket: its handshake's headers are long gone
+    if quota is None:
+        response.headers["RateLimit-Remaining"] = "0"
+        response.headers["RateLimit-Reset"] = str(math.ceil(retry_after_s or 0))
+        return
+    response.headers["RateLimit-Limit"] = str(quota.limit)
+    response.headers["RateLimit-Remaining"] = str(quota.remaining)
+    response.headers["RateLimit-Reset"] = str(quota.reset_s)

@@ -40,6 +40,7 @@ from neurall.graphql.outages import replace_outage_errors
 from neurall.graphql.privacy import PrivacyMutation, PrivacyQuery
 from neurall.graphql.shared_events import SharedEventExecutionContext
 from neurall.graphql.usage_log import log_usage
+from neurall.graphql.webhooks import WebhookMutation, WebhookQuery
 from neurall.outages import is_outage
 
 log = logging.getLogger("neurall.graphql")
@@ -54,6 +55,7 @@ Query = merge_types(
         HistoryQuery,
         PrivacyQuery,
         CloneQuery,
+        WebhookQuery,
     ),
 )
 Mutation = merge_types(
@@ -67,6 +69,7 @@ Mutation = merge_types(
         HistoryMutation,
         PrivacyMutation,
         CloneMutation,
+        WebhookMutation,
     ),
 )
 Subscription = merge_types("Subscription", (GenerationSubscription, CloneSubscription))

@@ -59,7 +59,7 @@ async def log_usage(execution_context: ExecutionContext, started: float) -> None
         ok=not errors,
         ip=context.client_ip,
         user_agent=context.user_agent,
-        credits=context.usage_credits,
+        ledger_reference=context.usage_reference,
         images=context.usage_images,
     )
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import TypeGuard
 
@@ -9,6 +10,7 @@ from aiohttp import hdrs, web
 from cross_web import HTTPException
 from strawberry.aiohttp.views import GraphQLView
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.websocket_origin import is_same_origin
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UnsetType
 
@@ -18,6 +20,8 @@ from neurall.graphql.uploads import UploadRequestAdapter
 from neurall.services import Services
 from neurall.web.auth import authenticate, authorization_param, viewer_for_api_key
 from neurall.web.origins import trusted_origins
+
+log = logging.getLogger(__name__)
 
 
 class NeurallGraphQLView(GraphQLView[Context, None]):
@@ -62,6 +66,26 @@ class NeurallGraphQLView(GraphQLView[Context, None]):
         if not isinstance(value, dict | list):
             raise HTTPException(400, "The request body must be a JSON object.")
         return value
+
+    def _check_websocket_origin(self, request: web.Request) -> bool:
+        # Strawberry's own refusal log tells operators to edit `allowed_origins`, a
+        # parameter they never see here: name the setting that feeds it instead.
+        headers = self.get_websocket_headers(request)
+        origin = headers.get("origin")
+        if origin is None:
+            return True
+        host = headers.get("host")
+        if headers.get("sec-fetch-site") == "same-origin" or is_same_origin(origin, host):
+            return True
+        if self.is_websocket_origin_allowed(request, origin):
+            return True
+        log.warning(
+            "refused a websocket from origin %r to host %r; if pages on that origin should "
+            "connect, add it to NEURALL_CORS_ORIGINS",
+            origin,
+            host,
+        )
+        return False
 
     async def create_websocket_response(
         self, request: web.Request, subprotocol: str | None

@@ -28,6 +28,8 @@ class Account(Model):
     # queued or running work. Both change only together with a ledger entry.
     balance = fields.IntField(default=0)
     held = fields.IntField(default=0)
+    # credits.low webhooks fire when available credits fall below this; null: never.
+    low_credit_threshold = fields.IntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     erased_at = fields.DatetimeField(null=True)
@@ -61,6 +63,10 @@ class ApiKey(Model):
     key_hash = fields.CharField(max_length=64, unique=True)
     # Space-separated ApiKeyScope names; a handful of fixed words needs no join table.
     scopes = fields.CharField(max_length=100)
+    # The key's own cap on credits held or charged through it per period (null: none).
+    spend_limit_credits = fields.IntField(null=True)
+    # "DAY" or "MONTH" (UTC calendar periods).
+    spend_limit_period = fields.CharField(max_length=8, default="DAY")
     created_at = fields.DatetimeField(auto_now_add=True)
     last_used_at = fields.DatetimeField(null=True)
     revoked_at = fields.DatetimeField(null=True)

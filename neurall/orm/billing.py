@@ -50,6 +50,8 @@ class Hold(Model):
     )
     reference = fields.CharField(max_length=255, unique=True)
     job_id = fields.UUIDField(null=True)
+    # The API key the work was submitted through: its spend limit counts this hold.
+    api_key_id = fields.UUIDField(null=True)
     amount = fields.IntField()
     # "open", "settled" or "released".
     status = fields.CharField(max_length=16, default="open")
@@ -59,6 +61,7 @@ class Hold(Model):
 
     class Meta:
         table = "credit_hold"
+        indexes = (("api_key_id", "created_at"),)
 
 
 class Purchase(Model):

@@ -19,6 +19,7 @@ MODEL_MODULES = [
     "neurall.orm.clones",
     "neurall.orm.ratelimit",
     "neurall.orm.mail",
+    "neurall.orm.webhooks",
 ]
 MIGRATIONS_MODULE = "neurall.orm.migrations"
 

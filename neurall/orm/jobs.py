@@ -40,6 +40,9 @@ class Job(Model):
     status = fields.CharEnumField(JobStatus, max_length=16, default=JobStatus.QUEUED)
     # Unique per account (see Meta), so a retried `generate` returns the same job.
     idempotency_key = fields.CharField(max_length=200, null=True)
+    # A keyed digest (HMAC with the server's secret) of the request, so a reused
+    # idempotency key with another input is told apart without storing the input.
+    request_digest = fields.CharField(max_length=64, null=True)
     # The request as sent: PLAYGROUND jobs only (null for API jobs, always).
     params = fields.JSONField(null=True)
     total_steps = fields.IntField()

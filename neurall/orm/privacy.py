@@ -22,9 +22,11 @@ class UsageLog(Model):
     # The root fields the operation selected ("generate", "job,jobs"), never its variables.
     operation = fields.CharField(max_length=100)
     duration_ms = fields.IntField()
-    # Credits the request reserved (generate: the job's hold) and images it asked for.
-    credits = fields.IntField(default=0)
+    # Images the request asked for (0 for a replay of an idempotent request), and the
+    # ledger reference ("job:<id>") of the work it created: usage() sums what that work
+    # was finally charged, not what was held.
     images = fields.IntField(default=0)
+    ledger_reference = fields.CharField(max_length=255, null=True)
     # "ok" or "error" (the operation returned GraphQL errors).
     status = fields.CharField(max_length=8)
     ip = fields.CharField(max_length=64)

@@ -30,6 +30,7 @@ from neurall.orm.billing import LedgerEntry
 from neurall.orm.jobs import Job
 from neurall.orm.mail import CampaignRecipient, EmailToken
 from neurall.orm.privacy import DataExport, UsageLog
+from neurall.orm.webhooks import WebhookDelivery, WebhookEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,10 @@ async def delete_account(
 async def erase_account(account: Account, runtime: GenerationRuntime) -> None:
     """Erase without a password check (operators; tests). Idempotent."""
     storage = runtime.storage
+    # Webhooks before anything ends: no event of the erasure goes out, and the delivery
+    # log (which names jobs) goes with its endpoints.
+    await WebhookEndpoint.filter(account_id=account.id).delete()
+    await WebhookDelivery.filter(account_id=account.id).delete()
     # Jobs first: cancelling active ones settles their credits before the rest goes.
     await delete_jobs(account, await Job.filter(account_id=account.id), runtime, storage)
     await delete_all_clones(account.id, storage, runtime.models)
@@ -79,6 +84,7 @@ async def erase_account(account: Account, runtime: GenerationRuntime) -> None:
             pending_email=None,
             email_verified=False,
             marketing_opt_in=False,
+            low_credit_threshold=None,
             erased_at=now(),
             updated_at=now(),
         )

@@ -8,7 +8,8 @@ database so every API process agrees); the maintenance actor builds it with
 What is exported: account.json (profile), api_keys.json (names, prefixes, scopes, dates;
 never secrets or hashes), ledger.json and purchases.json, history.json (playground jobs
 with their parameters; images under images/<job>/), jobs.json (API jobs: status and cost
-only, their requests were never kept), clones.json, usage.json, audit_events.json.
+only, their requests were never kept), clones.json, usage.json, audit_events.json,
+webhook_endpoints.json (without signing secrets) and webhook_deliveries.json.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from neurall.orm.audit import AuditEvent
 from neurall.orm.billing import LedgerEntry, Purchase
 from neurall.orm.jobs import Job, JobImage, JobSource
 from neurall.orm.privacy import DataExport, ExportStatus, UsageLog
+from neurall.orm.webhooks import WebhookDelivery, WebhookEndpoint
 from neurall.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -141,6 +143,12 @@ async def collect(account_id: uuid.UUID) -> tuple[dict[str, Any], list[tuple[str
         "clones.json": await _clones(account_id),
         "usage.json": await _rows_of(UsageLog, account_id),
         "audit_events.json": await _rows_of(AuditEvent, account_id),
+        # Signing secrets are credentials, not personal data: never exported.
+        "webhook_endpoints.json": [
+            model_dict(e, exclude=("secret", "previous_secret"))
+            for e in await WebhookEndpoint.filter(account_id=account_id)
+        ],
+        "webhook_deliveries.json": await _rows_of(WebhookDelivery, account_id),
     }
     return documents, files
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from tortoise import timezone
 
 from neurall.errors import InvalidInputError
+from neurall.orm.billing import LedgerEntry
 from neurall.orm.privacy import UsageLog
 
 if TYPE_CHECKING:
@@ -51,17 +52,18 @@ def usage_row(
     ok: bool,
     ip: str,
     user_agent: str,
-    credits: int = 0,
+    ledger_reference: str | None = None,
     images: int = 0,
 ) -> UsageLog:
     """The row of one operation, not yet saved, stamped with the time it ended (not the
-    time its batch is written)."""
+    time its batch is written). ``ledger_reference`` names the work the operation created
+    ("job:<id>"), None for an operation (or an idempotent replay) that created none."""
     return UsageLog(
         account_id=account_id,
         api_key_id=api_key_id,
         operation=operation[:_MAX_OPERATION],
         duration_ms=max(0, duration_ms),
-        credits=credits,
+        ledger_reference=ledger_reference,
         images=images,
         status="ok" if ok else "error",
         ip=ip[:64],
@@ -79,7 +81,7 @@ async def record_usage(
     ok: bool,
     ip: str,
     user_agent: str,
-    credits: int = 0,
+    ledger_reference: str | None = None,
     images: int = 0,
 ) -> UsageLog:
     """Write one row at once, in a commit of its own (where no buffer runs)."""
@@ -91,7 +93,7 @@ async def record_usage(
         ok=ok,
         ip=ip,
         user_agent=user_agent,
-        credits=credits,
+        ledger_reference=ledger_reference,
         images=images,
     )
     await row.save(force_create=True)
@@ -237,7 +239,11 @@ async def usage_days(
     account_id: uuid.UUID, since: datetime, until: datetime | None, now: datetime
 ) -> list[UsageDay]:
     """Per-day totals (UTC days, oldest first, days without requests left out) of the
-    account's usage logs in [since, until). At most MAX_USAGE_DAYS days at once."""
+    account's usage logs in [since, until). At most MAX_USAGE_DAYS days at once.
+
+    Credits are what the requests' work was charged, read from the ledger: a job canceled
+    before it ran counts 0, one still running counts what it has been charged so far (0).
+    """
     until = until or now
     if until < since:
         raise InvalidInputError("until must not be before since.", ["until"])
@@ -245,11 +251,25 @@ async def usage_days(
         raise InvalidInputError(f"At most {MAX_USAGE_DAYS} days at once.", ["since"])
     rows = await UsageLog.filter(
         account_id=account_id, created_at__gte=since, created_at__lt=until
-    ).values_list("created_at", "images", "credits")
+    ).values_list("created_at", "images", "ledger_reference")
+    charged = await _charged(account_id, {ref for *_, ref in rows if ref is not None})
     totals: dict[str, list[int]] = {}
-    for created_at, images, credits in rows:
+    for created_at, images, reference in rows:
         day = totals.setdefault(created_at.date().isoformat(), [0, 0, 0])
         day[0] += 1
         day[1] += images
-        day[2] += credits
+        day[2] += charged.get(reference, 0) if reference is not None else 0
     return [UsageDay(day, *values) for day, values in sorted(totals.items())]
+
+
+async def _charged(account_id: uuid.UUID, references: set[str]) -> dict[str, int]:
+    """Credits charged under each ledger reference (CHARGE entries carry minus the amount)."""
+    if not references:
+        return {}
+    rows = await LedgerEntry.filter(
+        account_id=account_id, kind="CHARGE", reference__in=list(references)
+    ).values_list("reference", "amount")
+    charged: dict[str, int] = {}
+    for reference, amount in rows:
+        charged[reference] = charged.get(reference, 0) - amount
+    return charged

@@ -1,5 +1,6 @@
 """The account-security retention policies: sessions, audit events, rate-limit buckets,
-e-mail links and unsent e-mail. Each is one bulk delete with its TTL and reason."""
+e-mail links, unsent e-mail and the webhook delivery log. Each is one bulk delete with its
+TTL and reason."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from neurall.orm.accounts import Session
 from neurall.orm.mail import EmailToken
 from neurall.ratelimit_database import delete_idle_buckets
 from neurall.retention.context import RetentionContext
+from neurall.webhooks.delivery import delete_old_deliveries
 
 
 async def expired_sessions(ctx: RetentionContext) -> int:
@@ -54,3 +56,9 @@ async def spent_email_links(ctx: RetentionContext) -> int:
     password reset), used or not: they can no longer do anything. The day is slack for
     clocks, not a promise."""
     return await EmailToken.filter(expires_at__lt=ctx.now - timedelta(days=1)).delete()
+
+
+async def webhook_deliveries(ctx: RetentionContext) -> int:
+    """Webhook delivery log rows older than NEURALL_WEBHOOK_DELIVERY_RETENTION_DAYS (30):
+    the log is there to debug an integration now; older rows only record activity."""
+    return await delete_old_deliveries(ctx.now, ctx.settings.webhook_delivery_retention_days)

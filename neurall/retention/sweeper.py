@@ -47,6 +47,7 @@ POLICIES: list[Policy] = [
     Policy("idle-rate-limit-buckets", policies.idle_rate_limit_buckets),
     Policy("unsent-mail", policies.unsent_mail),
     Policy("spent-email-links", policies.spent_email_links),
+    Policy("webhook-deliveries", policies.webhook_deliveries),
 ]
 
 

@@ -20,11 +20,13 @@ from neurall.config import Settings
 from neurall.generation.runtime import GenerationRuntime
 from neurall.generation.service import fail
 from neurall.outages import is_outage
+from neurall.webhooks.http import ResolverFactory
 from neurall.workers.broker import enqueuer
 from neurall.workers.dead_letters import GENERATE_ACTOR, FailDeadLetteredJobs
 from neurall.workers.generation import RetryLater, run_job
 from neurall.workers.mail import MailQueue, declare_mail_actors
 from neurall.workers.maintenance import MaintenanceQueue, declare_maintenance_actors
+from neurall.workers.webhooks import declare_webhook_actors
 
 log = logging.getLogger(__name__)
 
@@ -132,11 +134,15 @@ def declare_actors(
     generation: GenerationRuntime,
     clones: CloneRuntime,
     settings: Settings,
+    webhook_resolver: ResolverFactory | None = None,
 ) -> tuple[MaintenanceQueue, MailQueue]:
     """Declare every actor on ``broker`` (the API process, embedded or not, and each
-    `neurall worker` declare the same set), and point the runtimes' enqueue at them."""
+    `neurall worker` declare the same set), and point the runtimes' enqueue at them.
+    ``webhook_resolver``: the DNS resolver deliveries connect through (tests bring one)."""
     mail = declare_mail_actors(broker, settings)
     generation.set_enqueue(enqueuer(declare_generation_actor(broker, generation, settings)))
     clones.set_enqueue(enqueuer(declare_training_actor(broker, clones, settings)))
     clones.mail = mail
-    return declare_maintenance_actors(broker, generation, settings, mail), mail
+    maintenance = declare_maintenance_actors(broker, generation, settings, mail)
+    maintenance.webhooks = declare_webhook_actors(broker, settings, webhook_resolver)
+    return maintenance, mail

@@ -25,12 +25,16 @@ from neurall.mail.dispatch import NoDispatch
 from neurall.orm.clones import ACTIVE_CLONE_STATUSES, Clone
 from neurall.orm.jobs import Job
 from neurall.services import Services
+from neurall.webhooks.dispatch import set_dispatcher
 from neurall.workers.actors import declare_actors
 from neurall.workers.broker import build_broker
 from neurall.workers.maintenance import retention_ticker
 from neurall.workers.server_loop import ServerLoop
+from neurall.workers.webhooks import WEBHOOKS_QUEUE
 
 log = logging.getLogger(__name__)
+
+WEBHOOK_WORKER_TIMEOUT_MS = 1000
 
 
 def generation_context(
@@ -42,10 +46,13 @@ def generation_context(
         clones = CloneRuntime.from_settings(settings, services.storage, services.models)
         await clones.start()
         broker = build_broker(settings)
-        services.maintenance, services.mail = declare_actors(broker, runtime, clones, settings)
+        services.maintenance, services.mail = declare_actors(
+            broker, runtime, clones, settings, services.webhook_resolver
+        )
         services.generation = runtime
         services.clones = clones
         worker: dramatiq.Worker | None = None
+        webhook_worker: dramatiq.Worker | None = None
         server_loop: ServerLoop | None = None
         ticker: asyncio.Task[None] | None = None
         reaper: asyncio.Task[None] | None = None
@@ -53,10 +60,25 @@ def generation_context(
             if settings.is_embedded_broker:
                 server_loop = ServerLoop(asyncio.get_running_loop())
                 set_event_loop_thread(server_loop)  # type: ignore[arg-type]
+                queues = set(broker.get_declared_queues())
                 worker = dramatiq.Worker(
-                    broker, worker_threads=settings.embedded_worker_threads, worker_timeout=100
+                    broker,
+                    worker_threads=settings.embedded_worker_threads,
+                    worker_timeout=100,
+                    queues=queues - {WEBHOOKS_QUEUE},
                 )
                 worker.start()
+                # Threads of its own: a slow receiver never holds a generation worker. They
+                # poll for messages once a second, not ten times: each wake-up takes the GIL
+                # from the loop running the jobs, and on a loaded machine ten a second for
+                # idle threads cost a quarter of the generation throughput.
+                webhook_worker = dramatiq.Worker(
+                    broker,
+                    worker_threads=settings.webhook_worker_threads,
+                    worker_timeout=WEBHOOK_WORKER_TIMEOUT_MS,
+                    queues={WEBHOOKS_QUEUE},
+                )
+                webhook_worker.start()
                 await _requeue_unfinished(runtime)
                 await _requeue_unfinished_clones(clones)
                 # Distributed, `neurall worker` processes tick and reap instead.
@@ -77,7 +99,10 @@ def generation_context(
                 # Jobs in flight stop here; the next start queues them again.
                 server_loop.cancel_all()
                 await asyncio.to_thread(worker.stop, 5000)
+                if webhook_worker is not None:
+                    await asyncio.to_thread(webhook_worker.stop, 5000)
                 set_event_loop_thread(None)
+            set_dispatcher(None)
             await asyncio.to_thread(broker.close)
             await runtime.close()
             await clones.close()

@@ -29,6 +29,7 @@ from neurall.generation.runtime import GenerationRuntime
 from neurall.privacy.export import build_export
 from neurall.retention.sweeper import run_policies
 from neurall.workers.mail import MailQueue
+from neurall.workers.webhooks import WebhookQueue
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,8 @@ class MaintenanceQueue:
 
     export_actor: dramatiq.Actor
     retention_actor: dramatiq.Actor
+    # The webhooks queue (declared beside): its overdue sweep runs on the same tick.
+    webhooks: WebhookQueue | None = None
 
     async def build_export(self, export_id: uuid.UUID) -> None:
         # pika is blocking: publish off the loop (as the generation enqueuer does).
@@ -50,6 +53,8 @@ class MaintenanceQueue:
 
     def sweep(self) -> None:
         self.retention_actor.send()
+        if self.webhooks is not None:
+            self.webhooks.sweep()
 
 
 def declare_maintenance_actors(

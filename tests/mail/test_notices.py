@@ -1,5 +1,5 @@
-"""Notices: receipts, clone outcomes, new API keys, password changes; each class can be
-switched off in the profile, security notices cannot."""
+"""Notices: receipts, clone outcomes, low credits, new API keys, password changes; each class
+can be switched off in the profile, security notices cannot."""
 
 from __future__ import annotations
 
@@ -21,8 +21,10 @@ from tests.billing.conftest import (  # noqa: F401 - stripe_stub is a fixture
     signed,
     stripe_stub,
 )
+from tests.generation.helpers import GENERATE, small_input
 from tests.helpers import CREATE_KEY, PASSWORD, sign_up
 from tests.mail.smtp import SmtpServer, html_part, text_part
+from tests.privacy.helpers import wait_done
 
 pytestmark = pytest.mark.usefixtures("database_url")
 
@@ -36,6 +38,8 @@ mutation($notice: EmailNotice!, $enabled: Boolean!) {
   }
 }
 """
+PROFILE = """mutation($t: Int) { updateProfile(input: {lowCreditThreshold: $t}) {
+  __typename ... on Account { lowCreditThreshold } } }"""
 CHANGE = """
 mutation($new: String!) {
   changePassword(currentPassword: "correct horse battery staple", newPassword: $new) {
@@ -119,6 +123,21 @@ async def test_clone_outcomes_say_the_photos_are_deleted(client, smtp: SmtpServe
     assert '"bad" could not be trained' in text_part(failed)
     for message in (ready, failed):
         assert "photos you uploaded for it are deleted" in text_part(message)
+
+
+async def test_low_credits_once_when_the_threshold_is_crossed(client, smtp: SmtpServer):
+    await sign_up(client, "ada@example.com")
+    await client.data(PROFILE, {"t": 99})  # 100 sign-up credits: the first hold crosses it
+    for seed in (1, 2):  # the second hold starts below the threshold: no second notice
+        job = (await client.data(GENERATE, {"input": small_input(seed=seed)}))["generate"]
+        assert job["__typename"] == "Job"
+        await wait_done(client, job["id"])
+    messages = await smtp.inbox.wait_for("ada@example.com", 2)  # confirmation + notice
+    [low] = _about(smtp, "running low")
+    assert low in messages
+    assert "below the 99 you asked to be told about" in text_part(low)
+    assert low["List-Unsubscribe"] is None
+    assert len(_about(smtp, "running low")) == 1
 
 
 async def test_switched_off_classes_are_not_sent_security_notices_always_are(

@@ -66,7 +66,7 @@ async def test_usage_logs_each_api_call_without_its_variables(client, settings):
     rows = await UsageLog.all().order_by("created_at")
     assert [r.operation for r in rows] == ["generate", "job", "(invalid)", "me"]
     assert [r.status for r in rows] == ["ok", "ok", "error", "ok"]
-    assert rows[0].credits == job["heldCredits"]
+    assert rows[0].ledger_reference == f"job:{job['id']}"
     assert rows[0].images == 2
     assert rows[3].user_agent == "agent/1.0"
     assert rows[3].ip
@@ -74,13 +74,16 @@ async def test_usage_logs_each_api_call_without_its_variables(client, settings):
     for row in await UsageLog.all().values():
         assert CANARY not in str(row)
 
+    done = await wait_done(client, job["id"], key)
+    await flush_usage(client)
+    logged = await UsageLog.all().count()  # wait_done's job queries count too
     days = (await client.data(USAGE, {"since": start.isoformat()}, api_key=key))["usage"]
     assert days == [
         {
             "day": datetime.now(UTC).date().isoformat(),
-            "requests": 4,
+            "requests": logged,
             "images": 2,
-            "credits": job["heldCredits"],
+            "credits": done["costCredits"],  # what was charged, not what was held
         }
     ]
     until = (start - timedelta(days=1)).isoformat()
@@ -88,7 +91,6 @@ async def test_usage_logs_each_api_call_without_its_variables(client, settings):
     assert bad_range["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
 
     # Kept for NEURALL_USAGE_RETENTION_DAYS, then swept.
-    await wait_done(client, job["id"], key)
     await flush_usage(client)
     later = datetime.now(UTC) + timedelta(days=settings.usage_retention_days, minutes=1)
     removed = await run_policies(settings, make_storage(settings.storage_dir), now=later)

@@ -20,6 +20,7 @@ from neurall.config import Settings
 from neurall.graphql.schema import build_schema
 from neurall.orm.clones import Clone
 from neurall.orm.jobs import Job, JobImage, JobSource, JobStatus
+from neurall.orm.webhooks import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from tests.clones.helpers import clone_events, ready_clone_row
 from tests.generation.helpers import ws_stream
 from tests.helpers import create_key, sign_up
@@ -166,6 +167,61 @@ ROWS = [
         f"mutation {{ requestDataExport {{ __typename {U} }} }}",
         **same(NA, "ok", NA, NA, NA),
     ),
+    # Spend limits are account management: sessions only; B's key looks nonexistent.
+    row(
+        "setApiKeySpendLimit",
+        "mutation($id: ID!) { setApiKeySpendLimit(id: $id, limit: {credits: 1}) "
+        f"{{ __typename {U} }} }}",
+        {"id": "{other_key}"},
+        **same(NA, NF, FB, FB, FB),
+    ),
+    # Webhooks: a session or a WEBHOOKS key (none of the keys here has it); B's endpoint
+    # and delivery look nonexistent.
+    row("webhookEndpoints", "{ webhookEndpoints { id } }", **same(NA, "ok", FB, FB, FB)),
+    row(
+        "webhookDeliveries",
+        "query($id: ID!) { webhookDeliveries(endpointId: $id) { edges { cursor } } }",
+        {"id": "{other_endpoint}"},
+        **same(NA, NF, FB, FB, FB),
+    ),
+    # An http:// URL on purpose (refused outside development): past authorization.
+    row(
+        "createWebhookEndpoint",
+        'mutation { createWebhookEndpoint(input: {url: "http://hooks.example", '
+        f"events: [JOB_FAILED]}}) {{ __typename {U} }} }}",
+        **same(NA, "INVALID_INPUT", FB, FB, FB),
+    ),
+    row(
+        "updateWebhookEndpoint",
+        "mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: {enabled: false}) "
+        f"{{ __typename {U} }} }}",
+        {"id": "{other_endpoint}"},
+        **same(NA, NF, FB, FB, FB),
+    ),
+    row(
+        "deleteWebhookEndpoint",
+        f"mutation($id: ID!) {{ deleteWebhookEndpoint(id: $id) {{ __typename {U} }} }}",
+        {"id": "{other_endpoint}"},
+        **same(NA, NF, FB, FB, FB),
+    ),
+    row(
+        "rotateWebhookSecret",
+        f"mutation($id: ID!) {{ rotateWebhookSecret(id: $id) {{ __typename {U} }} }}",
+        {"id": "{other_endpoint}"},
+        **same(NA, NF, FB, FB, FB),
+    ),
+    row(
+        "sendTestWebhook",
+        f"mutation($id: ID!) {{ sendTestWebhook(id: $id) {{ __typename {U} }} }}",
+        {"id": "{other_endpoint}"},
+        **same(NA, NF, FB, FB, FB),
+    ),
+    row(
+        "redeliverWebhook",
+        f"mutation($id: ID!) {{ redeliverWebhook(deliveryId: $id) {{ __typename {U} }} }}",
+        {"id": "{other_delivery}"},
+        **same(NA, NF, FB, FB, FB),
+    ),
     # A wrong password on purpose: past authorization, and nothing is erased.
     row(
         "deleteAccount",
@@ -232,6 +288,7 @@ async def _world(client: Any) -> dict[str, Any]:
     await sign_up(client, email="a@example.com")
     world = {"other_key": keys[0]["id"], "other_job": job, "other_image": image, "b_key": b_key}
     world["other_clone"] = str((await _ready_clone(b["id"])).id)
+    world["other_endpoint"], world["other_delivery"] = await _webhook_endpoint(b["id"])
     for scope in ("GENERATE", "READ", "CLONE"):
         world[f"key:{scope}"] = await create_key(client, [scope], name=scope)
     return world
@@ -263,6 +320,25 @@ async def _ready_clone(account_id: str) -> Clone:
     return await ready_clone_row(
         account_id, name="b's clone", trigger_word="bclone", adapter_key="missing.safetensors"
     )
+
+
+async def _webhook_endpoint(account_id: str) -> tuple[str, str]:
+    """An endpoint of ``account_id`` with one delivery in its log (already delivered)."""
+    endpoint = await WebhookEndpoint.create(
+        account_id=account_id,
+        url="https://b.example/hook",
+        events="JOB_FAILED",
+        secret="whsec_" + "b" * 32,
+    )
+    delivery = await WebhookDelivery.create(
+        endpoint_id=endpoint.id,
+        account_id=account_id,
+        event_id="msg_b",
+        event_type="JOB_FAILED",
+        occurred_at=datetime.now(UTC),
+        status=DeliveryStatus.SUCCEEDED,
+    )
+    return str(endpoint.id), str(delivery.id)
 
 
 def _as(client: Any, world: dict[str, Any], caller: str, cookies: list[Any]) -> str | None:

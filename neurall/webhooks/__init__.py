@@ -1,0 +1,1 @@
+"""Webhooks: endpoints, signed events, delivery with retries, SSRF-safe HTTP."""
