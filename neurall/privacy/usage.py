@@ -72,34 +72,6 @@ def usage_row(
     )
 
 
-async def record_usage(
-    *,
-    account_id: uuid.UUID,
-    api_key_id: uuid.UUID | None,
-    operation: str,
-    duration_ms: int,
-    ok: bool,
-    ip: str,
-    user_agent: str,
-    ledger_reference: str | None = None,
-    images: int = 0,
-) -> UsageLog:
-    """Write one row at once, in a commit of its own (where no buffer runs)."""
-    row = usage_row(
-        account_id=account_id,
-        api_key_id=api_key_id,
-        operation=operation,
-        duration_ms=duration_ms,
-        ok=ok,
-        ip=ip,
-        user_agent=user_agent,
-        ledger_reference=ledger_reference,
-        images=images,
-    )
-    await row.save(force_create=True)
-    return row
-
-
 class UsageLogBuffer:
     """Usage rows waiting in memory, written in one insert per batch.
 
