@@ -152,3 +152,31 @@ async def test_every_mode_through_triton_matches_the_embedded_pipeline(
         assert steps[-1].step == steps[-1].total_steps == request.steps
         assert any(s.preview_png is not None for s in steps)
         assert result.images == pipeline.run([request])[0].images
+
+
+@pytest.mark.asyncio
+async def test_a_group_still_gathering_does_not_hold_up_another(pipeline: Pipeline) -> None:
+    """Text-to-image requests keep arriving within the window, so their batch keeps waiting
+    for companions; the lone image-to-image request's window passes meanwhile and it runs
+    first instead of waiting behind them."""
+    backend = EmbeddedBackend(pipeline=pipeline, batch_window_s=0.6)
+    await backend.start()
+    finished: list[str] = []
+
+    async def run(name: str, request: GenerationRequest) -> None:
+        await collect(backend.generate(request))
+        finished.append(name)
+
+    try:
+        tasks = [asyncio.create_task(run("text-0", make_request(seed=0, steps=2)))]
+        tasks.append(asyncio.create_task(run("image", img2img(0.5, steps=2))))
+        for i in range(1, 5):
+            await asyncio.sleep(0.3)
+            tasks.append(asyncio.create_task(run(f"text-{i}", make_request(seed=i, steps=2))))
+        await asyncio.gather(*tasks)
+        runner = backend.runner
+        assert runner is not None
+        assert runner.batch_sizes[0] == 1  # the image-to-image request, alone
+    finally:
+        await backend.close()
+    assert finished[0] == "image", finished
