@@ -75,7 +75,7 @@ class JobEventType(Enum):
     CANCELED = "CANCELED"
 
 
-@strawberry.enum
+@strawberry.enum(description="Which pipeline a job runs: what its input images made it.")
 class GenerationMode(Enum):
     TEXT_TO_IMAGE = "TEXT_TO_IMAGE"
     IMAGE_TO_IMAGE = "IMAGE_TO_IMAGE"
@@ -96,7 +96,10 @@ class Scheduler(Enum):
 _UPLOADS = {"init_image": "initImage", "mask": "mask"}
 
 
-@strawberry.input(description="A text-to-image request. Unset fields take server defaults.")
+@strawberry.input(
+    description="A generation request: text-to-image, or image-to-image (initImage) and "
+    "inpainting (initImage and mask). Unset fields take server defaults."
+)
 class GenerateInput:
     prompt: str
     negative_prompt: str | None = None
