@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import uuid
@@ -146,9 +147,13 @@ class GenerateInput:
                 )
         return values
 
-    def to_request(self, settings: Settings) -> GenerationRequest:
-        """The one conversion to the request record: the fields carry its names."""
-        return gen_params.validate(self.sent(), settings)
+    async def to_request(self, settings: Settings) -> GenerationRequest:
+        """The one conversion to the request record: the fields carry its names. Input
+        images are decoded on a thread, so a big upload does not stall the event loop."""
+        sent = self.sent()
+        if any(sent[name] is not None for name in _UPLOADS):
+            return await asyncio.to_thread(gen_params.validate, sent, settings)
+        return gen_params.validate(sent, settings)
 
     def digest_input(self) -> dict[str, object]:
         """What the idempotency digest covers: uploads by the SHA-256 of their bytes."""
@@ -405,7 +410,7 @@ class GenerationQuery:
     async def estimate_cost(self, info: Info, input: GenerateInput) -> int:
         _public(info)
         try:
-            params = input.to_request(info.context.services.settings)
+            params = await input.to_request(info.context.services.settings)
         except DomainError as exc:
             raise PublicError(exc) from None
         return service.estimate_cost(params, generation_runtime(info))
@@ -424,7 +429,7 @@ class GenerationMutation:
         viewer = _generate_viewer(info)
         key = gen_params.check_idempotency_key(idempotency_key)
         settings = info.context.services.settings
-        params = input.to_request(settings)
+        params = await input.to_request(settings)
         source = orm.JobSource.API if viewer.via_api_key else orm.JobSource.PLAYGROUND
         digest = None
         if key is not None:
