@@ -12,6 +12,7 @@ text-to-image (it runs as text-to-image, see neurall.gpu.modes).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 
 import numpy as np
@@ -21,7 +22,7 @@ from PIL import Image
 from neurall.gpu.embedded import EmbeddedBackend
 from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.triton_client import TritonBackend
-from neurall.gpu.types import SCHEDULERS, GenerationRequest
+from neurall.gpu.types import SCHEDULERS, GenerationRequest, InferenceCanceled
 from tests.gpu.helpers import collect, make_request
 
 
@@ -81,6 +82,23 @@ def test_inpainting_keeps_the_masked_out_pixels_and_repaints_the_rest(pipeline: 
         pixels = _pixels(out)
         assert np.abs(pixels - _INPUT)[keep].max() == 0
         assert np.abs(pixels - _INPUT)[~keep].mean() > 20
+
+
+@pytest.mark.parametrize("request_", [img2img(0.9, steps=30), inpaint(0.9, steps=30)])
+def test_progress_previews_and_cancel_in_the_image_modes(
+    pipeline: Pipeline, request_: GenerationRequest
+) -> None:
+    seen: list[tuple[int, bytes | None]] = []
+    request = dataclasses.replace(request_, preview_every=3)
+    with pytest.raises(InferenceCanceled):
+        pipeline.run(
+            [request],
+            on_step=lambda step, previews: seen.append((step, previews[0])),
+            should_cancel=lambda: len(seen) >= 3,
+        )
+    # strength 0.9 of 30 steps runs 27; progress counts in the request's 30.
+    assert [step for step, _ in seen] == [1, 2, 3]
+    assert [preview is not None for _, preview in seen] == [False, False, True]
 
 
 def test_each_scheduler_is_deterministic_and_its_own(pipeline: Pipeline) -> None:
