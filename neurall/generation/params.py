@@ -12,7 +12,15 @@ from typing import Any
 
 from neurall.config import Settings
 from neurall.errors import InvalidInputError
-from neurall.gpu.types import GenerationRequest, native_size
+from neurall.generation import inputs
+from neurall.gpu.types import (
+    IMAGE_TO_IMAGE,
+    INPAINT,
+    SCHEDULERS,
+    TEXT_TO_IMAGE,
+    GenerationRequest,
+    native_size,
+)
 from neurall.ids import parse_id
 
 MAX_PROMPT_CHARS = 2000
@@ -24,6 +32,8 @@ MAX_SEED = 2**31 - 1  # GraphQL Int is 32-bit signed
 MAX_IDEMPOTENCY_KEY_CHARS = 200
 DEFAULT_STEPS = 20
 DEFAULT_GUIDANCE = 7.5
+# diffusers' defaults: image-to-image keeps a fifth of the input, inpainting repaints fully.
+DEFAULT_STRENGTH = {IMAGE_TO_IMAGE: 0.8, INPAINT: 1.0}
 
 
 def default_size(settings: Settings) -> int:
@@ -41,9 +51,20 @@ def validate(sent: Mapping[str, Any], settings: Settings) -> GenerationRequest:
         bad["input.prompt"] = f"prompt must be 1 to {MAX_PROMPT_CHARS} characters"
     if negative_prompt is not None and len(negative_prompt) > MAX_PROMPT_CHARS:
         bad["input.negativePrompt"] = f"negativePrompt is at most {MAX_PROMPT_CHARS} characters"
-    size = default_size(settings)
-    width, height = _or(sent, "width", size), _or(sent, "height", size)
     limit = settings.max_image_side
+    init_image, mask = sent.get("init_image"), sent.get("mask")
+    mode = TEXT_TO_IMAGE if init_image is None else INPAINT if mask is not None else IMAGE_TO_IMAGE
+    opened = None
+    if init_image is not None:
+        opened = inputs.open_inputs(init_image, mask, bad)
+    elif mask is not None:
+        bad["input.mask"] = "mask needs initImage (inpainting repaints part of an image)"
+    size = default_size(settings)
+    image_size = (size, size)
+    if opened is not None:
+        # Unset sides follow the input image.
+        image_size = inputs.default_size(opened.size, MIN_SIDE, limit)
+    width, height = _or(sent, "width", image_size[0]), _or(sent, "height", image_size[1])
     for name, value in (("width", width), ("height", height)):
         if value % 8 or not MIN_SIDE <= value <= limit:
             bad[f"input.{name}"] = f"{name} must be a multiple of 8 from {MIN_SIDE} to {limit}"
@@ -59,6 +80,16 @@ def validate(sent: Mapping[str, Any], settings: Settings) -> GenerationRequest:
     seed = _or(sent, "seed", secrets.randbelow(MAX_SEED + 1))
     if not 0 <= seed <= MAX_SEED:
         bad["input.seed"] = f"seed must be 0 to {MAX_SEED}"
+    scheduler = _or(sent, "scheduler", "DEFAULT")
+    if scheduler not in SCHEDULERS:
+        bad["input.scheduler"] = f"scheduler must be one of {', '.join(SCHEDULERS)}"
+    strength = sent.get("strength")
+    if strength is not None and mode == TEXT_TO_IMAGE:
+        bad["input.strength"] = "strength goes with initImage"
+    elif strength is not None and not 0.0 <= strength <= 1.0:  # also rejects NaN
+        bad["input.strength"] = "strength must be 0 to 1"
+    elif mode != TEXT_TO_IMAGE:
+        strength = float(_or(sent, "strength", DEFAULT_STRENGTH[mode]))
     clone_id = None
     if (sent_clone := sent.get("clone_id")) is not None:
         # Only the shape here; generation.service.submit checks that it names one of the
@@ -71,6 +102,10 @@ def validate(sent: Mapping[str, Any], settings: Settings) -> GenerationRequest:
             clone_id = str(parsed)
     if bad:
         raise InvalidInputError("; ".join(bad.values()) + ".", sorted(bad))
+    init_png = mask_png = None
+    if opened is not None:
+        # Decoding comes last, once everything cheap has passed.
+        init_png, mask_png = inputs.prepare(opened, width, height)
     return GenerationRequest(
         prompt=prompt,
         negative_prompt=negative_prompt or None,
@@ -81,6 +116,11 @@ def validate(sent: Mapping[str, Any], settings: Settings) -> GenerationRequest:
         seed=seed,
         num_images=num_images,
         clone_id=clone_id,
+        mode=mode,
+        scheduler=scheduler,
+        strength=strength,
+        init_image=init_png,
+        mask=mask_png,
     )
 
 

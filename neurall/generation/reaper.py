@@ -25,7 +25,7 @@ from neurall.clock import now
 from neurall.generation import service
 from neurall.generation.lifecycle import requeue
 from neurall.generation.runtime import GenerationRuntime
-from neurall.orm.jobs import Job, JobSource, JobStatus
+from neurall.orm.jobs import Job, JobStatus
 from neurall.outages import is_outage
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ async def _take_over(job: Job, runtime: GenerationRuntime, reaped: Reaped) -> No
 
 
 async def _has_request(job: Job, runtime: GenerationRuntime) -> bool:
-    if job.source == JobSource.PLAYGROUND:
+    if not service.holds_payload(job):
         return job.params is not None
     return await runtime.payloads.get(job.id) is not None
 

@@ -23,7 +23,7 @@ from neurall.generation.idempotency import check_same_request
 from neurall.generation.lifecycle import announce_positions, event_for, transition
 from neurall.generation.runtime import GenerationRuntime
 from neurall.gpu import codec
-from neurall.gpu.types import GenerationRequest
+from neurall.gpu.types import TEXT_TO_IMAGE, GenerationRequest
 from neurall.ids import parse_id
 from neurall.orm.accounts import Account, ApiKey
 from neurall.orm.jobs import TERMINAL_STATUSES, Job, JobSource, JobStatus
@@ -109,12 +109,14 @@ async def submit_request(
         await rate_limit.take(account.id)
     cost = estimate_cost(params, runtime)
     job_id = uuid.uuid4()
-    if source == JobSource.API:
+    # An API job's request, and any job's input images, wait in the ephemeral payload store
+    # (never the database); a playground job's parameters are kept in the job row as history.
+    if source == JobSource.API or params.needs_inputs:
         if not runtime.payloads.is_connected():
             # Answer now rather than wait for the reconnection: the client retries.
             raise ServiceUnavailableError("the broker")
         # Stored before the job exists, so a worker never sees a job without its request.
-        await runtime.payloads.put(job_id, codec.to_json(params))
+        await runtime.payloads.put(job_id, codec.to_payload(params))
     try:
         async with in_transaction():
             # The hold first: it locks the account row, so concurrent submissions of one
@@ -151,7 +153,7 @@ async def submit_request(
     except Exception as exc:
         if not is_outage(exc):
             log.exception("could not queue job %s", job.id)
-        if job.source == JobSource.PLAYGROUND and is_outage(exc):
+        if not holds_payload(job) and is_outage(exc):
             # Its request is in the database: accepted now, sent by the reaper once the
             # broker is back (an API job's request lives on the broker, so it cannot be).
             log.warning("job %s waits for the broker (%s)", job.id, type(exc).__name__)
@@ -258,10 +260,20 @@ async def fail(
     return result[0]
 
 
+def holds_payload(job: Job) -> bool:
+    """True when the job's request (or part of it) waits in the payload store: every API
+    job, and a playground job with input images (its parameters are in the row, its images
+    are not)."""
+    if job.source == JobSource.API:
+        return True
+    return job.params is not None and job.params.get("mode", TEXT_TO_IMAGE) != TEXT_TO_IMAGE
+
+
 async def discard_payload(job: Job, runtime: GenerationRuntime) -> None:
-    """Delete an ended API job's request. During a broker outage the job is marked
-    instead, for the reaper; the payload queue also expires by itself."""
-    if job.source != JobSource.API:
+    """Delete an ended job's payload (an API job's request, input images). During a broker
+    outage the job is marked instead, for the reaper; the payload queue also expires by
+    itself."""
+    if not holds_payload(job):
         return
     try:
         await runtime.payloads.delete(job.id)
@@ -289,6 +301,7 @@ __all__ = [
     "estimate_cost",
     "fail",
     "get_job",
+    "holds_payload",
     "list_jobs",
     "submit",
     "submit_request",

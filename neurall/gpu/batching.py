@@ -18,7 +18,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from pathlib import Path
 
 from neurall.gpu.pipeline import Pipeline
@@ -166,19 +166,8 @@ class BatchRunner:
                 if not self._pending:
                     self._cond.wait()
                     continue
-                key = Pipeline.compatible_key(self._pending[0].request)
-                batch = [j for j in self._pending if Pipeline.compatible_key(j.request) == key]
-                batch = batch[: self._max_batch_size]
-                # The batching window: a partial batch waits while companions keep coming,
-                # until batch_window_s has passed since the newest of them. A burst of
-                # requests arriving one API round trip apart gathers however long it lasts,
-                # where a window counted from the oldest job (Triton's max_queue_delay) would
-                # have to be long enough for the whole burst, and a lone job would pay all of
-                # it. The wait is bounded: each companion adds at most one window, and a
-                # full batch starts at once.
-                newest = max(job.submitted_at for job in batch)
-                left = newest + self._batch_window_s - time.monotonic()
-                if len(batch) == self._max_batch_size or left <= 0:
+                batch, left = self._ready_batch()
+                if batch:
                     break
                 self._cond.wait(left)
             else:
@@ -189,6 +178,32 @@ class BatchRunner:
             job.finish(InferenceCanceled())
         _flush(dropped)
         return batch or None
+
+    def _ready_batch(self) -> tuple[list[Job], float]:
+        """The batch to run now, oldest group first, or none and how long until one is due.
+
+        Pending jobs are grouped by ``compatible_key``; each group is a candidate batch of
+        its oldest ``max_batch_size`` jobs. The batching window: a partial batch waits while
+        companions keep coming, until batch_window_s has passed since the newest of them. A
+        burst of requests arriving one API round trip apart gathers however long it lasts,
+        where a window counted from the oldest job (Triton's max_queue_delay) would have to
+        be long enough for the whole burst, and a lone job would pay all of it. The wait is
+        bounded: each companion adds at most one window, and a full batch starts at once.
+        Groups never wait for each other: one still gathering companions does not hold up a
+        younger one whose window has passed (called with the lock held).
+        """
+        groups: dict[Hashable, list[Job]] = {}
+        for job in self._pending:
+            groups.setdefault(Pipeline.compatible_key(job.request), []).append(job)
+        now = time.monotonic()
+        wait = float("inf")
+        for jobs in groups.values():
+            batch = jobs[: self._max_batch_size]
+            left = max(job.submitted_at for job in batch) + self._batch_window_s - now
+            if len(batch) == self._max_batch_size or left <= 0:
+                return batch, 0.0
+            wait = min(wait, left)
+        return [], wait
 
     def _run(self, pipeline: Pipeline, batch: list[Job]) -> None:
         total = batch[0].request.steps

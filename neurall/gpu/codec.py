@@ -2,7 +2,10 @@
 and an API job's payload are this, derived from the record's fields.
 
 Run fields (``RUN_FIELD``: where this deployment keeps a clone's weights, the preview
-cadence) are left out: they describe the server, not the request. Values map to JSON by
+cadence) are left out: they describe the server, not the request. Input fields
+(``INPUT_FIELD``: uploaded images) are left out of the stored parameters, which a playground
+job keeps as history; the payload (``to_payload``), which waits for the worker in the
+ephemeral payload store and goes when the job ends, carries them. Values map to JSON by
 their annotated type, so a new field needs no change here (tests/gpu/test_request_codecs.py
 round-trips random records through this codec and the Triton one).
 """
@@ -27,6 +30,16 @@ def field_types() -> dict[str, Any]:
 
 
 def stored_fields() -> list[dataclasses.Field[Any]]:
+    """The fields kept as a playground job's parameters (history)."""
+    return [
+        f
+        for f in dataclasses.fields(GenerationRequest)
+        if not f.metadata.get("run") and not f.metadata.get("input")
+    ]
+
+
+def payload_fields() -> list[dataclasses.Field[Any]]:
+    """The fields of the request as it waits for its worker: the stored ones and the inputs."""
     return [f for f in dataclasses.fields(GenerationRequest) if not f.metadata.get("run")]
 
 
@@ -62,25 +75,37 @@ def decode_value(type_: Any, data: Any) -> Any:
     return data
 
 
-def to_json_dict(request: GenerationRequest) -> dict[str, Any]:
-    return {f.name: encode_value(getattr(request, f.name)) for f in stored_fields()}
+def to_json_dict(
+    request: GenerationRequest, fields: list[dataclasses.Field[Any]] | None = None
+) -> dict[str, Any]:
+    """The stored parameters (``fields``: which fields, the stored ones by default)."""
+    chosen = stored_fields() if fields is None else fields
+    return {f.name: encode_value(getattr(request, f.name)) for f in chosen}
 
 
 def from_json_dict(data: dict[str, Any]) -> GenerationRequest:
     hints = field_types()
-    # A field missing from older stored data takes the record's default.
+    # A field missing from older stored data (or an input field, absent from stored
+    # parameters) takes the record's default.
     return GenerationRequest(
         **{
             f.name: decode_value(hints[f.name], data[f.name])
-            for f in stored_fields()
+            for f in payload_fields()
             if f.name in data
         }
     )
 
 
 def to_json(request: GenerationRequest) -> bytes:
+    """The stored parameters as JSON bytes."""
     return json.dumps(to_json_dict(request)).encode()
 
 
+def to_payload(request: GenerationRequest) -> bytes:
+    """The whole request (input images included) for the ephemeral payload store."""
+    return json.dumps(to_json_dict(request, payload_fields())).encode()
+
+
 def from_json(raw: bytes) -> GenerationRequest:
+    """Either form (stored parameters or payload) back to the record."""
     return from_json_dict(json.loads(raw))

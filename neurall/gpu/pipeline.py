@@ -22,6 +22,9 @@ from neurall.gpu.adapters import AdapterCache
 from neurall.gpu.images import encode_rgb_array, latent_preview_png
 from neurall.gpu.invariance import make_batch_invariant
 from neurall.gpu.loading import MODEL_LOAD_LOCK
+from neurall.gpu.modes import KEEP, call_strength, effective_mode, finish, image_arguments, kept
+from neurall.gpu.modes import pipeline_for as mode_pipeline
+from neurall.gpu.schedulers import build_scheduler
 from neurall.gpu.tiny import build_tiny_pipeline
 from neurall.gpu.types import TINY_MODEL, GenerationRequest, GenerationResult, InferenceCanceled
 
@@ -65,6 +68,10 @@ class Pipeline:
         _install_log_filter(pipe)
         make_batch_invariant(pipe)
         self._adapters = AdapterCache(pipe.unet, adapter_cache_size)
+        # The model's own scheduler: every call's scheduler is built from its config.
+        self._default_scheduler = pipe.scheduler
+        # Image-to-image and inpainting pipelines, built on first use from pipe's components.
+        self._mode_pipes: dict[str, Any] = {}
         self.calls = 0  # pipeline calls (batches) so far; read by stats and tests
 
     @classmethod
@@ -110,16 +117,30 @@ class Pipeline:
     def compatible_key(request: GenerationRequest) -> Hashable:
         """Requests with equal keys can share one pipeline call.
 
-        Size, step count and guidance are per call in diffusers; a LoRA adapter changes the
-        UNet's weights for the whole call, so requests with different adapters never mix.
+        Mode (which pipeline), size, step count, guidance, scheduler and strength are per
+        call in diffusers; a LoRA adapter changes the UNet's weights for the whole call, so
+        requests with different adapters never mix. Anything new that is per call goes here.
         """
         return (
+            effective_mode(request),
             request.width,
             request.height,
             request.steps,
             float(request.guidance_scale),
+            request.scheduler,
+            call_strength(request),
             request.adapter_path or "",
         )
+
+    def _pipe_for(self, mode: str, scheduler: str) -> Any:
+        """The pipeline for ``mode`` with a fresh ``scheduler`` (called under the lock)."""
+        if mode not in self._mode_pipes:
+            pipe = mode_pipeline(mode, self._pipe)
+            _install_log_filter(pipe)
+            self._mode_pipes[mode] = pipe
+        pipe = self._mode_pipes[mode]
+        pipe.scheduler = build_scheduler(scheduler, self._default_scheduler)
+        return pipe
 
     def run(
         self,
@@ -138,6 +159,12 @@ class Pipeline:
         key = self.compatible_key(first)
         if any(self.compatible_key(r) != key for r in requests):
             raise ValueError("requests in one pipeline call must share compatible_key")
+        mode = effective_mode(first)
+        if mode == KEEP:
+            # No denoising step to run: the input image is the result (strength ~0).
+            return [
+                GenerationResult(images=[encode_rgb_array(p) for p in kept(r)]) for r in requests
+            ]
         prompts: list[str] = []
         negatives: list[str] = []
         generators: list[torch.Generator] = []
@@ -170,11 +197,11 @@ class Pipeline:
                 raise InferenceCanceled
             started = time.monotonic()
             self._adapters.activate(first.adapter_path)
-            output = self._pipe(
+            pipe = self._pipe_for(mode, first.scheduler)
+            output = pipe(
+                **image_arguments(mode, requests),
                 prompt=prompts,
                 negative_prompt=negatives,
-                width=first.width,
-                height=first.height,
                 num_inference_steps=first.steps,
                 guidance_scale=first.guidance_scale,
                 generator=generators,
@@ -184,7 +211,8 @@ class Pipeline:
             )
             self.calls += 1
             logger.info(
-                "pipeline call batch_size=%d images=%d %dx%d steps=%d in %.2fs",
+                "pipeline call %s batch_size=%d images=%d %dx%d steps=%d in %.2fs",
+                mode,
                 len(requests),
                 len(prompts),
                 first.width,
@@ -192,7 +220,8 @@ class Pipeline:
                 first.steps,
                 time.monotonic() - started,
             )
-        images = [encode_rgb_array(pixels) for pixels in output.images]
+        pixels = finish(mode, requests, list(output.images))
+        images = [encode_rgb_array(p) for p in pixels]
         return [GenerationResult(images=images[start:end]) for start, end in spans]
 
     @staticmethod

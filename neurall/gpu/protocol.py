@@ -27,17 +27,24 @@ TensorSpec = tuple[type, str, tuple[int, ...]]
 
 # The inputs are the request record's fields, every one of them, typed by annotation: ints
 # as INT64, floats as FP64 (7.3 must reach the pipeline as the same double the embedded
-# backend would use, or the images differ), strings as UTF-8, and anything else (optional
-# values, tuples) as the JSON codec's encoding of the value.
+# backend would use, or the images differ), strings as UTF-8, bytes (input images) as they
+# are, and anything else (optional values, tuples) as the JSON codec's encoding of the value.
 _SCALARS: dict[Any, TensorSpec] = {
     int: (np.int64, "INT64", (1,)),
     float: (np.float64, "FP64", (1,)),
     str: (np.bytes_, "BYTES", (1,)),
 }
-JSON_INPUTS = frozenset(n for n, t in field_types().items() if t not in _SCALARS)
+# Bytes (and optional bytes) travel as raw BYTES elements, without base64's third more: a
+# value is framed by one byte each side, so None (an empty element) and b"" stay apart and a
+# value ending in NUL survives numpy's fixed-width bytes arrays, which strip trailing NULs.
+RAW_INPUTS = frozenset(n for n, t in field_types().items() if t in (bytes, bytes | None))
+JSON_INPUTS = frozenset(
+    n for n, t in field_types().items() if t not in _SCALARS and n not in RAW_INPUTS
+)
 INPUTS: dict[str, TensorSpec] = {
     name: _SCALARS.get(type_, _SCALARS[str]) for name, type_ in field_types().items()
 }
+_FRAME = b"\x01"
 
 OUTPUTS: dict[str, tuple[type, str, tuple[int, ...]]] = {
     "kind": (np.int32, "INT32", (1,)),
@@ -65,7 +72,10 @@ def to_tensors(request: GenerationRequest) -> dict[str, np.ndarray]:
     tensors = {}
     for name, (dtype, datatype, _shape) in INPUTS.items():
         value = getattr(request, name)
-        if datatype == "BYTES":
+        if name in RAW_INPUTS:
+            raw = b"" if value is None else _FRAME + value + _FRAME
+            tensors[name] = np.array([[raw]], dtype=np.object_)
+        elif datatype == "BYTES":
             text = json.dumps(encode_value(value)) if name in JSON_INPUTS else value
             tensors[name] = np.array([[text.encode("utf-8")]], dtype=np.object_)
         else:
@@ -78,7 +88,10 @@ def from_tensors(inputs: Mapping[str, Any]) -> GenerationRequest:
     hints = field_types()
     values = {}
     for name, (_dtype, datatype, _shape) in INPUTS.items():
-        if datatype != "BYTES":
+        if name in RAW_INPUTS:
+            raw = as_bytes(inputs[name])
+            values[name] = raw[1:-1] if raw else None
+        elif datatype != "BYTES":
             values[name] = hints[name](first_value(inputs[name]))
         elif name in JSON_INPUTS:
             values[name] = decode_value(hints[name], json.loads(as_bytes(inputs[name])))

@@ -21,6 +21,21 @@ def native_size(model: str) -> int:
 # Fields the worker fills in at run time, from this deployment's state rather than from
 # the caller: they travel to the pipeline (Triton tensors) but are never stored with a job.
 RUN_FIELD = {"run": True}
+# Fields holding the caller's uploaded content (input images): they travel with the request to
+# the pipeline (an API job's payload, the Triton tensors) but are never kept in a playground
+# job's history, and go with the payload when the job ends.
+INPUT_FIELD = {"input": True}
+# Fields the API layer derives from what was sent rather than takes as sent (the mode follows
+# from which images were uploaded): stored and sent to the pipeline, but no input of their own.
+DERIVED_FIELD = {"derived": True}
+
+# Generation modes (the contract's GenerationMode): which diffusers pipeline runs a request.
+TEXT_TO_IMAGE = "TEXT_TO_IMAGE"
+IMAGE_TO_IMAGE = "IMAGE_TO_IMAGE"
+INPAINT = "INPAINT"
+MODES = (TEXT_TO_IMAGE, IMAGE_TO_IMAGE, INPAINT)
+# Denoising schedulers (the contract's Scheduler); DEFAULT is the model's own.
+SCHEDULERS = ("DEFAULT", "DDIM", "EULER", "EULER_ANCESTRAL", "DPM_PP_2M", "UNIPC")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +65,14 @@ class GenerationRequest:
     adapter_path: str | None = field(default=None, metadata=RUN_FIELD)
     # Send a low-resolution preview every N steps (the server's setting); 0 disables them.
     preview_every: int = field(default=0, metadata=RUN_FIELD)
+    # TEXT_TO_IMAGE, or IMAGE_TO_IMAGE (init_image) or INPAINT (init_image and mask).
+    mode: str = field(default=TEXT_TO_IMAGE, metadata=DERIVED_FIELD)
+    scheduler: str = "DEFAULT"
+    # With an input image: 0.0 keeps it, 1.0 ignores it (None in text-to-image).
+    strength: float | None = None
+    # The input image and the inpainting mask: PNG bytes, already validated, width x height.
+    init_image: bytes | None = field(default=None, metadata=INPUT_FIELD)
+    mask: bytes | None = field(default=None, metadata=INPUT_FIELD)
 
     def __post_init__(self) -> None:
         # Validation belongs to the API layer (server bounds); these checks only keep a
@@ -64,6 +87,20 @@ class GenerationRequest:
             raise ValueError("preview_every must not be negative")
         if not 0 <= self.seed < 2**63:
             raise ValueError("seed must be in [0, 2**63)")
+        if self.mode not in MODES or self.scheduler not in SCHEDULERS:
+            raise ValueError("unknown mode or scheduler")
+        if self.strength is not None and not 0.0 <= self.strength <= 1.0:
+            raise ValueError("strength must be in [0, 1]")
+        # A record read back from history has its mode but not its input images.
+        if (self.mask is not None and self.mode != INPAINT) or (
+            self.init_image is not None and self.mode == TEXT_TO_IMAGE
+        ):
+            raise ValueError("input images go with their mode only")
+
+    @property
+    def needs_inputs(self) -> bool:
+        """True when the request carries uploaded content (an input image) to the pipeline."""
+        return self.mode != TEXT_TO_IMAGE
 
     def __repr__(self) -> str:
         # Prompts of API jobs must never reach logs; a repr() in a log line or a traceback
@@ -72,7 +109,8 @@ class GenerationRequest:
             f"GenerationRequest({self.width}x{self.height}, steps={self.steps}, "
             f"guidance_scale={self.guidance_scale}, num_images={self.num_images}, "
             f"adapter={'yes' if self.clone_id or self.adapter_path else 'no'}, "
-            f"preview_every={self.preview_every})"
+            f"preview_every={self.preview_every}, mode={self.mode}, "
+            f"scheduler={self.scheduler}, strength={self.strength})"
         )
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import hashlib
 import uuid
 from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
@@ -10,17 +12,19 @@ from enum import Enum
 from typing import Annotated
 
 import strawberry
+from strawberry.file_uploads import Upload
 
 from neurall import clock
 from neurall.accounts.viewer import Scope, Viewer
 from neurall.bus.events import ImageRef, JobEventData
 from neurall.config import Settings
-from neurall.errors import DomainError, NotFoundError
+from neurall.errors import DomainError, InvalidInputError, NotFoundError
 from neurall.generation import params as gen_params
 from neurall.generation import service
 from neurall.generation.idempotency import request_digest
 from neurall.generation.lifecycle import snapshot, snapshots
 from neurall.generation.runtime import GenerationRuntime
+from neurall.gpu import codec
 from neurall.gpu.types import GenerationRequest
 from neurall.graphql.context import Info
 from neurall.graphql.errors import (
@@ -39,6 +43,7 @@ from neurall.graphql.outages import until_outage
 from neurall.graphql.pagination import PageInfo, clamp_first, page_info
 from neurall.graphql.permissions import require_scope
 from neurall.graphql.shared_events import shared_object
+from neurall.graphql.uploads import UploadedFile
 from neurall.mail import outbox as mail_outbox
 from neurall.orm import jobs as orm
 from neurall.orm.pages import cursor_of
@@ -71,7 +76,31 @@ class JobEventType(Enum):
     CANCELED = "CANCELED"
 
 
-@strawberry.input(description="A text-to-image request. Unset fields take server defaults.")
+@strawberry.enum(description="Which pipeline a job runs: what its input images made it.")
+class GenerationMode(Enum):
+    TEXT_TO_IMAGE = "TEXT_TO_IMAGE"
+    IMAGE_TO_IMAGE = "IMAGE_TO_IMAGE"
+    INPAINT = "INPAINT"
+
+
+@strawberry.enum(description="Denoising schedulers. DEFAULT is the model's own.")
+class Scheduler(Enum):
+    DEFAULT = "DEFAULT"
+    DDIM = "DDIM"
+    EULER = "EULER"
+    EULER_ANCESTRAL = "EULER_ANCESTRAL"
+    DPM_PP_2M = "DPM_PP_2M"
+    UNIPC = "UNIPC"
+
+
+# Input fields that take a file part of a multipart request (GraphQL name by field name).
+_UPLOADS = {"init_image": "initImage", "mask": "mask"}
+
+
+@strawberry.input(
+    description="A generation request: text-to-image, or image-to-image (initImage) and "
+    "inpainting (initImage and mask). Unset fields take server defaults."
+)
 class GenerateInput:
     prompt: str
     negative_prompt: str | None = None
@@ -89,10 +118,51 @@ class GenerateInput:
     clone_id: strawberry.ID | None = strawberry.field(
         default=None, description="Generate with a trained clone of the caller's."
     )
+    scheduler: Scheduler | None = Scheduler.DEFAULT
+    init_image: Upload | None = strawberry.field(
+        default=None,
+        description="Start from this picture (image-to-image). PNG, JPEG or WebP. Deleted "
+        "once the job ends; never kept in history.",
+    )
+    strength: float | None = strawberry.field(
+        default=None, description="With initImage: 0.0 keeps it, 1.0 ignores it."
+    )
+    mask: Upload | None = strawberry.field(
+        default=None,
+        description="Inpainting: white is repainted, black kept. Needs initImage of the same "
+        "size. Deleted once the job ends.",
+    )
 
-    def to_request(self, settings: Settings) -> GenerationRequest:
-        """The one conversion to the request record: the fields carry its names."""
-        return gen_params.validate(dataclasses.asdict(self), settings)
+    def sent(self) -> dict[str, object]:
+        """What the caller sent, by the record's field names (enums as their values)."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        for name, value in values.items():
+            if isinstance(value, Enum):
+                values[name] = value.value
+            elif name in _UPLOADS and value is not None and not isinstance(value, UploadedFile):
+                # JSON variables can put anything where an Upload goes; only file parts count.
+                raise InvalidInputError(
+                    f"{_UPLOADS[name]} must be a file part of a multipart request.",
+                    [f"input.{_UPLOADS[name]}"],
+                )
+        return values
+
+    async def to_request(self, settings: Settings) -> GenerationRequest:
+        """The one conversion to the request record: the fields carry its names. Input
+        images are decoded on a thread, so a big upload does not stall the event loop."""
+        sent = self.sent()
+        if any(sent[name] is not None for name in _UPLOADS):
+            return await asyncio.to_thread(gen_params.validate, sent, settings)
+        return gen_params.validate(sent, settings)
+
+    def digest_input(self) -> dict[str, object]:
+        """What the idempotency digest covers: uploads by the SHA-256 of their bytes."""
+        values = self.sent()
+        for name in _UPLOADS:
+            upload = values[name]
+            if isinstance(upload, UploadedFile):
+                values[name] = hashlib.sha256(upload.file.getvalue()).hexdigest()
+        return values
 
 
 @strawberry.type(description="The request as sent (PLAYGROUND jobs only).")
@@ -106,6 +176,18 @@ class GenerateParams:
     seed: int
     num_images: int
     clone_id: strawberry.ID | None
+    mode: GenerationMode
+    scheduler: Scheduler
+    strength: float | None
+
+    @classmethod
+    def from_stored(cls, stored: dict[str, object]) -> GenerateParams:
+        """A playground job's stored parameters (the record's stored fields, by name)."""
+        record = codec.from_json_dict(stored)
+        values = {f.name: getattr(record, f.name) for f in codec.stored_fields()}
+        values["mode"] = GenerationMode(record.mode)
+        values["scheduler"] = Scheduler(record.scheduler)
+        return cls(**values)
 
 
 @strawberry.type(description="A generated image.")
@@ -178,7 +260,7 @@ async def job_types(info: Info, jobs: Sequence[orm.Job]) -> list[Job]:
 def _job(info: Info, job: orm.Job, event: JobEventData) -> Job:
     params = None
     if job.source == orm.JobSource.PLAYGROUND and job.params is not None:
-        params = GenerateParams(**job.params)
+        params = GenerateParams.from_stored(job.params)
     return Job(
         id=strawberry.ID(str(job.id)),
         status=JobStatus(job.status.value),
@@ -328,7 +410,7 @@ class GenerationQuery:
     async def estimate_cost(self, info: Info, input: GenerateInput) -> int:
         _public(info)
         try:
-            params = input.to_request(info.context.services.settings)
+            params = await input.to_request(info.context.services.settings)
         except DomainError as exc:
             raise PublicError(exc) from None
         return service.estimate_cost(params, generation_runtime(info))
@@ -347,12 +429,12 @@ class GenerationMutation:
         viewer = _generate_viewer(info)
         key = gen_params.check_idempotency_key(idempotency_key)
         settings = info.context.services.settings
-        params = input.to_request(settings)
+        params = await input.to_request(settings)
         source = orm.JobSource.API if viewer.via_api_key else orm.JobSource.PLAYGROUND
         digest = None
         if key is not None:
             secret = settings.secret_key.get_secret_value().encode()
-            digest = request_digest(viewer.account.id, dataclasses.asdict(input), secret)
+            digest = request_digest(viewer.account.id, input.digest_input(), secret)
         # A hold that takes the credits below the low-credit threshold queues a notice.
         async with mail_outbox.dispatching(info.context.services.mail):
             submission = await service.submit_request(

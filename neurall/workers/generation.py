@@ -44,8 +44,9 @@ def image_key(job_id: uuid.UUID, index: int) -> str:
 
 
 async def _load_params(job: Job, runtime: GenerationRuntime) -> GenerationRequest | None:
-    if job.source == JobSource.PLAYGROUND and job.params is not None:
+    if not service.holds_payload(job) and job.params is not None:
         return codec.from_json_dict(job.params)
+    # An API job's request, or a playground job's parameters with its input images.
     raw = await runtime.payloads.get(job.id)
     return codec.from_json(raw) if raw is not None else None
 

@@ -16,7 +16,7 @@ from tritonclient.utils import deserialize_bytes_tensor, serialize_byte_tensor
 
 from neurall.gpu import codec
 from neurall.gpu.protocol import INPUTS, from_tensors, to_tensors
-from neurall.gpu.types import GenerationRequest
+from neurall.gpu.types import INPAINT, MODES, SCHEDULERS, TEXT_TO_IMAGE, GenerationRequest
 
 # Fields whose values the record's own checks constrain; every other field is generated
 # from its annotated type.
@@ -28,6 +28,9 @@ CONSTRAINED: dict[str, st.SearchStrategy[Any]] = {
     "seed": st.integers(0, 2**63 - 1),
     "preview_every": st.integers(0, 10_000),
     "guidance_scale": st.floats(allow_nan=False, allow_infinity=False),
+    "mode": st.sampled_from(MODES),
+    "scheduler": st.sampled_from(SCHEDULERS),
+    "strength": st.none() | st.floats(0.0, 1.0),
 }
 
 
@@ -39,10 +42,18 @@ def _field_strategy(name: str, type_: Any) -> st.SearchStrategy[Any]:
     return st.from_type(type_)
 
 
-requests = st.builds(
-    GenerationRequest,
-    **{name: _field_strategy(name, t) for name, t in codec.field_types().items()},
-)
+@st.composite
+def _requests(draw: st.DrawFn) -> GenerationRequest:
+    values = {name: draw(_field_strategy(name, t)) for name, t in codec.field_types().items()}
+    # Input images only where the mode takes them (the record insists).
+    if values["mode"] == TEXT_TO_IMAGE:
+        values["init_image"] = None
+    if values["mode"] != INPAINT:
+        values["mask"] = None
+    return GenerationRequest(**values)
+
+
+requests = _requests()
 
 
 def _over_the_wire(array: np.ndarray) -> np.ndarray:
@@ -57,11 +68,20 @@ def test_the_json_codec_keeps_every_stored_field(request: GenerationRequest):
     decoded = codec.from_json(codec.to_json(request))
     for field in codec.stored_fields():
         assert getattr(decoded, field.name) == getattr(request, field.name), field.name
-    # Run fields describe this server, not the request: never stored.
+    # Run fields describe this server, not the request, and input images are the caller's
+    # uploads: neither is ever stored with a job.
     for field in dataclasses.fields(GenerationRequest):
-        if field.metadata.get("run"):
+        if field.metadata.get("run") or field.metadata.get("input"):
             assert field.name not in codec.to_json_dict(request)
             assert getattr(decoded, field.name) == field.default
+
+
+@given(requests)
+def test_the_payload_keeps_every_field_but_the_run_ones(request: GenerationRequest):
+    decoded = codec.from_json(codec.to_payload(request))
+    for field in dataclasses.fields(GenerationRequest):
+        expected = field.default if field.metadata.get("run") else getattr(request, field.name)
+        assert getattr(decoded, field.name) == expected, field.name
 
 
 @given(requests)
@@ -87,13 +107,16 @@ def test_stored_params_of_earlier_jobs_still_decode():
         "num_images": 1,
         "clone_id": None,
     }
-    assert codec.to_json_dict(codec.from_json_dict(stored)) == stored
+    decoded = codec.to_json_dict(codec.from_json_dict(stored))
+    # Fields added since take the record's defaults.
+    assert decoded == {**stored, "mode": "TEXT_TO_IMAGE", "scheduler": "DEFAULT", "strength": None}
 
 
 def test_the_graphql_input_carries_exactly_the_records_stored_fields():
     """GraphQL converts its input to the record by field name, so the two must agree: a
-    field added to one and not the other fails here, not silently at run time."""
+    field added to one and not the other fails here, not silently at run time. Derived
+    fields (the mode) are set by validation, not sent."""
     from neurall.graphql.generation import GenerateInput
 
     sent = {f.name for f in dataclasses.fields(GenerateInput)}
-    assert sent == {f.name for f in codec.stored_fields()}
+    assert sent == {f.name for f in codec.payload_fields() if not f.metadata.get("derived")}

@@ -9,14 +9,34 @@ included), and returns where each needle was found.
 from __future__ import annotations
 
 import base64
+import io
 import os
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pika
+from PIL import Image
 
 from tests.conftest import rabbitmqctl
+
+
+def input_image(side: int = 64) -> tuple[bytes, list[bytes]]:
+    """A canary input image (random pixels, so no slice of it occurs anywhere by chance) as
+    uploaded, and the needles for it: the upload's bytes and those of the cleaned image the
+    server keeps while the job lives (the same pixels, re-encoded without metadata)."""
+    from neurall.config import Settings
+    from neurall.generation.params import validate
+
+    pixels = np.random.default_rng().integers(0, 256, (side, side, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    uploaded = buffer.getvalue()
+    cleaned = validate({"prompt": "p", "init_image": uploaded}, Settings()).init_image
+    assert cleaned is not None
+    needles = image_needles(uploaded) + image_needles(cleaned)
+    return uploaded, list(dict.fromkeys(needles))
 
 
 def image_needles(png: bytes) -> list[bytes]:

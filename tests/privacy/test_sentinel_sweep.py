@@ -5,14 +5,19 @@ searched for the canary and for the image bytes (tests/privacy/sentinel.py).
 
 Each test first shows its search can find what it looks for (a payload queue holding the
 canary, an image file in storage, a playground prompt in the dump), then that nothing is
-left: API jobs fetched, failed and dead-lettered, or never fetched (after their TTL), and a
-playground job once its history item is deleted.
+left: API jobs fetched, failed and dead-lettered, canceled, or never fetched (after their
+TTL), and a playground job once its history item is deleted. Every job also uploads a
+canary input image (image-to-image or inpainting), which must be gone as soon as the job
+ends, whatever the ending (a worker killed mid-job included), even while a playground job's
+parameters stay in its history.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import signal
 import subprocess
 import time
 import uuid
@@ -22,13 +27,14 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import FormData
 
 from tests.conftest import Vhost
-from tests.generation.helpers import GENERATE, JOB
+from tests.generation.helpers import CANCEL, GENERATE, JOB
 from tests.gpu.helpers import free_port
 from tests.helpers import CREATE_KEY, PASSWORD, SIGN_UP
 from tests.privacy.helpers import DELETE_ITEM, HISTORY
-from tests.privacy.sentinel import Places, image_needles
+from tests.privacy.sentinel import Places, image_needles, input_image
 from tests.stack import NEURALL, Processes, distributed_stack, wait_http
 
 pytestmark = [pytest.mark.postgres, pytest.mark.rabbitmq]
@@ -70,10 +76,33 @@ class Api:
         assert "errors" not in body, body
         return body["data"]
 
-    async def generate(self, *, api: bool = True, **fields: Any) -> str:
-        data = await self(GENERATE, {"input": {"seed": 5, "steps": 4, **fields}}, api=api)
+    async def generate(
+        self, *, api: bool = True, files: dict[str, bytes] | None = None, **fields: Any
+    ) -> str:
+        """Submit a job; ``files`` (initImage, mask) go as a GraphQL multipart request."""
+        variables = {"input": {"seed": 5, "steps": 4, **fields}}
+        if files:
+            data = await self.multipart(variables, files, api=api)
+        else:
+            data = await self(GENERATE, variables, api=api)
         assert data["generate"]["__typename"] == "Job", data
         return data["generate"]["id"]
+
+    async def multipart(self, variables: dict, files: dict[str, bytes], *, api: bool) -> dict:
+        form = FormData()
+        variables["input"].update(dict.fromkeys(files))
+        form.add_field("operations", json.dumps({"query": GENERATE, "variables": variables}))
+        paths = {str(i): [f"variables.input.{name}"] for i, name in enumerate(files)}
+        form.add_field("map", json.dumps(paths))
+        for index, data in enumerate(files.values()):
+            form.add_field(str(index), data, filename="in.png", content_type="image/png")
+        headers = {"X-Neurall-CSRF": "1"}
+        if api:
+            headers["Authorization"] = f"Bearer {self.key}"
+        async with self.http.post("/graphql", data=form, headers=headers) as response:
+            body = await response.json()
+        assert "errors" not in body, body
+        return body["data"]
 
     async def wait(self, job_id: str, *, api: bool = True, within: float = 120) -> dict:
         deadline = time.monotonic() + within
@@ -131,9 +160,15 @@ def stored_image(stack: dict, job_id: str) -> bytes:
 
 async def test_api_job_fetched_leaves_nothing(stack, api):
     places, secret = stack["places"], canary()
-    job_id = await api.generate(prompt=f"a fox {secret}", negativePrompt=f"blur {secret}")
-    # The scan sees the request while it waits in its ephemeral payload queue.
+    upload, inputs = input_image()
+    job_id = await api.generate(
+        prompt=f"a fox {secret}", negativePrompt=f"blur {secret}", files={"initImage": upload}
+    )
+    # The scan sees the request and its input image while they wait in the payload queue.
     assert [h for h in places.scan([secret.encode()]) if "neurall.payload." in h]
+    found = places.scan(inputs)
+    assert found
+    assert all("neurall.payload." in h for h in found), found
     process = worker(stack)
     try:
         job = await api.wait(job_id)
@@ -148,7 +183,7 @@ async def test_api_job_fetched_leaves_nothing(stack, api):
     finally:
         stack["procs"].stop(process)
     sweep(stack["env"])
-    assert places.scan([secret.encode(), *image_needles(png)]) == []
+    assert places.scan([secret.encode(), *image_needles(png), *inputs]) == []
     # No image of any kind in the logs (previews travel as data: URLs in events).
     logs = [p for p in places.files() if p.suffix == ".log"]
     assert logs
@@ -159,7 +194,10 @@ async def test_api_job_failed_and_dead_lettered_leaves_nothing(stack, api):
     places, secret = stack["places"], canary()
     # Its worker gives every message 1 s and no retry: this job's message is dead-lettered.
     # Big enough that no machine finishes it within the limit.
-    job_id = await api.generate(prompt=secret, steps=150, width=512, height=512)
+    upload, inputs = input_image()
+    job_id = await api.generate(
+        prompt=secret, steps=150, width=512, height=512, strength=1.0, files={"initImage": upload}
+    )
     process = worker(stack, NEURALL_GENERATION_TIME_LIMIT_S="1", NEURALL_GENERATION_MAX_RETRIES="0")
     try:
         job = await api.wait(job_id, within=60)
@@ -174,12 +212,13 @@ async def test_api_job_failed_and_dead_lettered_leaves_nothing(stack, api):
     assert any(job_id.encode() in m and b"rejected" in m for m in dead), dead
     assert (await api("{ me { heldCredits } }"))["me"]["heldCredits"] == 0
     sweep(stack["env"])
-    assert places.scan([secret.encode()]) == []
+    assert places.scan([secret.encode(), *inputs]) == []
 
 
 async def test_api_job_never_fetched_leaves_nothing_after_its_ttl(stack, api):
     places, secret = stack["places"], canary()
-    job_id = await api.generate(prompt=secret)
+    upload, inputs = input_image()
+    job_id = await api.generate(prompt=secret, files={"initImage": upload})
     process = worker(stack, NEURALL_API_IMAGE_TTL_S="1")
     try:
         job = await api.wait(job_id)
@@ -190,12 +229,20 @@ async def test_api_job_never_fetched_leaves_nothing_after_its_ttl(stack, api):
     await asyncio.sleep(1.5)  # past the TTL: no longer listed, then swept
     assert (await api(JOB, {"id": job_id}))["job"]["images"] == []
     sweep(stack["env"])
-    assert places.scan([secret.encode(), *image_needles(png)]) == []
+    assert places.scan([secret.encode(), *image_needles(png), *inputs]) == []
 
 
 async def test_playground_canary_kept_in_history_until_deleted(stack, api):
     places, secret = stack["places"], canary()
-    job_id = await api.generate(api=False, prompt=secret)
+    upload, inputs = input_image()
+    mask, mask_needles = input_image()
+    inputs += mask_needles
+    files = {"initImage": upload, "mask": mask}
+    job_id = await api.generate(api=False, prompt=secret, files=files)
+    # Its input images wait in the payload queue, never in the database with its params.
+    found = places.scan(inputs)
+    assert found
+    assert all("neurall.payload." in h for h in found), found
     process = worker(stack)
     try:
         job = await api.wait(job_id, api=False)
@@ -203,6 +250,8 @@ async def test_playground_canary_kept_in_history_until_deleted(stack, api):
         stack["procs"].stop(process)
     assert job["params"]["prompt"] == secret
     png = stored_image(stack, job_id)
+    # The job ended: its parameters stay as history, its input images are gone.
+    assert places.scan(inputs) == []
     sweep(stack["env"])
     history = (await api(HISTORY, api=False))["history"]["edges"]
     assert [e["node"]["job"]["params"]["prompt"] for e in history] == [secret]
@@ -214,6 +263,40 @@ async def test_playground_canary_kept_in_history_until_deleted(stack, api):
     assert deleted["deletedCount"] == 1
     sweep(stack["env"])
     assert places.scan([secret.encode(), *image_needles(png)]) == []
+
+
+async def test_canceled_and_killed_jobs_leave_no_input_image(stack, api):
+    places, secret = stack["places"], canary()
+    # Canceled while queued (no worker is running).
+    upload, inputs = input_image()
+    canceled = await api.generate(prompt=secret, files={"initImage": upload})
+    assert places.scan(inputs)
+    assert (await api(CANCEL, {"id": canceled}))["cancelJob"]["status"] == "CANCELED"
+    assert places.scan([secret.encode(), *inputs]) == []
+    # A playground job whose worker is killed mid-job: redelivered, finished once, and its
+    # input image goes when it ends.
+    upload, killed_inputs = input_image()
+    job_id = await api.generate(
+        api=False, prompt=secret, steps=60, strength=0.9, files={"initImage": upload}
+    )
+    process = worker(stack)
+    try:
+        # Polled rather than subscribed: a subscription would add the server's exclusive
+        # event queue to the vhost, which the queue scan cannot read.
+        deadline = time.monotonic() + 120
+        while (await api(JOB, {"id": job_id}, api=False))["job"]["step"] < 3:
+            assert time.monotonic() < deadline, "the job never got going"
+            await asyncio.sleep(0.1)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+        stack["procs"].stop(process)
+        process = worker(stack)
+        job = await api.wait(job_id, api=False, within=180)
+    finally:
+        stack["procs"].stop(process)
+    assert job["status"] == "SUCCEEDED", job
+    sweep(stack["env"])
+    assert places.scan(killed_inputs) == []
 
 
 async def test_embedded_sqlite_path_leaves_nothing(tmp_path, tiny_models, rabbitmq_vhost):
@@ -233,9 +316,13 @@ async def test_embedded_sqlite_path_leaves_nothing(tmp_path, tiny_models, rabbit
         wait_http(f"http://127.0.0.1:{port}/healthz", serve, log)
         places = Places(rabbitmq_vhost.url, rabbitmq_vhost.name, None, [tmp_path])
         api_secret, kept = canary(), canary()
+        upload, inputs = input_image()
+        files = {"initImage": upload}
         async for api in _account(f"http://127.0.0.1:{port}"):
-            job = await api.wait(await api.generate(prompt=api_secret))
-            playground = await api.wait(await api.generate(api=False, prompt=kept), api=False)
+            job = await api.wait(await api.generate(prompt=api_secret, files=files))
+            playground = await api.wait(
+                await api.generate(api=False, prompt=kept, files=files), api=False
+            )
             png = (data_dir / "storage" / "images" / job["id"] / "0.png").read_bytes()
             assert (await api.get(job["images"][0]["url"])) == (200, png)
             sweep(env)
@@ -244,4 +331,4 @@ async def test_embedded_sqlite_path_leaves_nothing(tmp_path, tiny_models, rabbit
             assert playground["status"] == "SUCCEEDED"
     finally:
         procs.stop_all()
-    assert places.scan([api_secret.encode(), *image_needles(png)]) == []
+    assert places.scan([api_secret.encode(), *image_needles(png), *inputs]) == []
