@@ -19,9 +19,10 @@ from typing import Any
 import torch
 
 from neurall.gpu.adapters import AdapterCache
-from neurall.gpu.images import encode_rgb_array, latent_preview_png
+from neurall.gpu.images import latent_preview_png
 from neurall.gpu.invariance import make_batch_invariant
 from neurall.gpu.loading import MODEL_LOAD_LOCK
+from neurall.gpu.safety import SafetyChecker, screened_results
 from neurall.gpu.tiny import build_tiny_pipeline
 from neurall.gpu.types import TINY_MODEL, GenerationRequest, GenerationResult, InferenceCanceled
 
@@ -58,8 +59,11 @@ def _install_log_filter(pipe: Any) -> None:
 class Pipeline:
     """A loaded diffusers text-to-image pipeline; ``run`` is serialised by one lock."""
 
-    def __init__(self, pipe: Any, *, adapter_cache_size: int = 4) -> None:
+    def __init__(
+        self, pipe: Any, *, adapter_cache_size: int = 4, safety: SafetyChecker | None = None
+    ) -> None:
         self._pipe = pipe
+        self._safety = safety
         self._lock = threading.Lock()
         pipe.set_progress_bar_config(disable=True)
         _install_log_filter(pipe)
@@ -75,8 +79,11 @@ class Pipeline:
         *,
         device: str | None = None,
         adapter_cache_size: int = 4,
+        safety_checker: str = "",
+        safety_policy: str = "blur",
     ) -> Pipeline:
-        """Load ``model`` (hub id, local path, or "tiny", built under ``cache_dir``)."""
+        """Load ``model`` (hub id, local path, or "tiny", built under ``cache_dir``), and
+        the safety checker at ``safety_checker`` when set (see neurall.gpu.safety)."""
         from diffusers import AutoPipelineForText2Image
 
         if device is None:
@@ -100,7 +107,12 @@ class Pipeline:
         logger.info(
             "loaded model %s on %s (%s) in %.1fs", model, device, dtype, time.monotonic() - started
         )
-        return cls(pipe, adapter_cache_size=adapter_cache_size)
+        safety = None
+        if safety_checker:
+            safety = SafetyChecker.load(
+                safety_checker, safety_policy, device=device, cache_dir=cache_dir
+            )
+        return cls(pipe, adapter_cache_size=adapter_cache_size, safety=safety)
 
     @property
     def device(self) -> torch.device:
@@ -110,15 +122,16 @@ class Pipeline:
     def compatible_key(request: GenerationRequest) -> Hashable:
         """Requests with equal keys can share one pipeline call.
 
-        Size, step count and guidance are per call in diffusers; a LoRA adapter changes the
-        UNet's weights for the whole call, so requests with different adapters never mix.
+        Size, step count and guidance are per call in diffusers; LoRA adapters change the
+        UNet's weights for the whole call, so requests with different adapters or adapter
+        weights never mix.
         """
         return (
             request.width,
             request.height,
             request.steps,
             float(request.guidance_scale),
-            request.adapter_path or "",
+            request.adapter_key(),
         )
 
     def run(
@@ -169,7 +182,7 @@ class Pipeline:
             if should_cancel is not None and should_cancel():
                 raise InferenceCanceled
             started = time.monotonic()
-            self._adapters.activate(first.adapter_path)
+            self._adapters.activate(first.weighted_adapters())
             output = self._pipe(
                 prompt=prompts,
                 negative_prompt=negatives,
@@ -192,8 +205,7 @@ class Pipeline:
                 first.steps,
                 time.monotonic() - started,
             )
-        images = [encode_rgb_array(pixels) for pixels in output.images]
-        return [GenerationResult(images=images[start:end]) for start, end in spans]
+        return screened_results(output.images, spans, self._safety)
 
     @staticmethod
     def _previews(

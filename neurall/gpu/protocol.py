@@ -44,7 +44,8 @@ OUTPUTS: dict[str, tuple[type, str, tuple[int, ...]]] = {
     "step": (np.int32, "INT32", (1,)),
     "total_steps": (np.int32, "INT32", (1,)),
     "preview": (np.bytes_, "BYTES", (1,)),  # empty when no preview was due
-    "images": (np.bytes_, "BYTES", (-1,)),  # PNGs, one per image
+    "images": (np.bytes_, "BYTES", (-1,)),  # PNGs, one per image (empty: withheld)
+    "flagged": (np.int32, "INT32", (-1,)),  # per image: 1 when the safety checker flagged it
     "error": (np.bytes_, "BYTES", (1,)),
     "error_transient": (np.int32, "INT32", (1,)),  # 1: retrying may succeed
 }

@@ -21,6 +21,7 @@ from neurall.generation import service
 from neurall.generation.idempotency import request_digest
 from neurall.generation.lifecycle import snapshot, snapshots
 from neurall.generation.runtime import GenerationRuntime
+from neurall.gpu import codec
 from neurall.gpu.types import GenerationRequest
 from neurall.graphql.context import Info
 from neurall.graphql.errors import (
@@ -71,6 +72,20 @@ class JobEventType(Enum):
     CANCELED = "CANCELED"
 
 
+@strawberry.input
+class AdapterInput:
+    clone_id: strawberry.ID
+    weight: float | None = strawberry.field(
+        default=1.0, description="Strength of this clone, 0.0 to 2.0."
+    )
+
+
+@strawberry.type
+class Adapter:
+    clone_id: strawberry.ID
+    weight: float
+
+
 @strawberry.input(description="A text-to-image request. Unset fields take server defaults.")
 class GenerateInput:
     prompt: str
@@ -87,7 +102,12 @@ class GenerateInput:
     )
     num_images: int | None = 1
     clone_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Generate with a trained clone of the caller's."
+        default=None,
+        description="Generate with a trained clone of the caller's (shorthand for adapters: "
+        "[{cloneId, weight: 1}]).",
+    )
+    adapters: list[AdapterInput] | None = strawberry.field(
+        default=None, description="Several of the caller's clones at once, each with its weight."
     )
 
     def to_request(self, settings: Settings) -> GenerationRequest:
@@ -106,6 +126,18 @@ class GenerateParams:
     seed: int
     num_images: int
     clone_id: strawberry.ID | None
+    adapters: list[Adapter]
+
+    @classmethod
+    def of(cls, stored: dict[str, object]) -> GenerateParams:
+        """A playground job's stored request, read through the record (so rows written
+        before a field existed show its default)."""
+        request = codec.from_json_dict(stored)
+        values = {f.name: getattr(request, f.name) for f in codec.stored_fields()}
+        values["adapters"] = [
+            Adapter(clone_id=strawberry.ID(a.clone_id), weight=a.weight) for a in request.adapters
+        ]
+        return cls(**values)
 
 
 @strawberry.type(description="A generated image.")
@@ -119,6 +151,10 @@ class Image:
     content_type: str
     expires_at: datetime | None = strawberry.field(
         description="For API jobs: when the result is discarded. Null for kept playground images."
+    )
+    flagged: bool = strawberry.field(
+        description="True when the safety checker flagged this image; what was done with it "
+        "follows the server's policy."
     )
 
 
@@ -134,6 +170,7 @@ def _image(info: Info, ref: ImageRef) -> Image:
         seed=ref.seed,
         content_type=ref.content_type,
         expires_at=ref.expires_at,
+        flagged=ref.flagged,
     )
 
 
@@ -178,7 +215,7 @@ async def job_types(info: Info, jobs: Sequence[orm.Job]) -> list[Job]:
 def _job(info: Info, job: orm.Job, event: JobEventData) -> Job:
     params = None
     if job.source == orm.JobSource.PLAYGROUND and job.params is not None:
-        params = GenerateParams(**job.params)
+        params = GenerateParams.of(job.params)
     return Job(
         id=strawberry.ID(str(job.id)),
         status=JobStatus(job.status.value),

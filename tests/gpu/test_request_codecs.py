@@ -16,7 +16,7 @@ from tritonclient.utils import deserialize_bytes_tensor, serialize_byte_tensor
 
 from neurall.gpu import codec
 from neurall.gpu.protocol import INPUTS, from_tensors, to_tensors
-from neurall.gpu.types import GenerationRequest
+from neurall.gpu.types import AdapterWeight, GenerationRequest
 
 # Fields whose values the record's own checks constrain; every other field is generated
 # from its annotated type.
@@ -29,6 +29,13 @@ CONSTRAINED: dict[str, st.SearchStrategy[Any]] = {
     "preview_every": st.integers(0, 10_000),
     "guidance_scale": st.floats(allow_nan=False, allow_infinity=False),
 }
+
+
+# Values inside fields follow the records' own checks too.
+st.register_type_strategy(
+    AdapterWeight,
+    st.builds(AdapterWeight, st.text(), st.floats(allow_nan=False, allow_infinity=False)),
+)
 
 
 def _field_strategy(name: str, type_: Any) -> st.SearchStrategy[Any]:
@@ -87,7 +94,16 @@ def test_stored_params_of_earlier_jobs_still_decode():
         "num_images": 1,
         "clone_id": None,
     }
-    assert codec.to_json_dict(codec.from_json_dict(stored)) == stored
+    # Fields added since take their defaults.
+    assert codec.to_json_dict(codec.from_json_dict(stored)).items() >= stored.items()
+
+
+def test_a_stored_clone_id_is_one_adapter_at_weight_one():
+    """``cloneId`` is the shorthand for one adapter, also in rows stored before adapters."""
+    stored = {"prompt": "p", "negative_prompt": None, "width": 64, "height": 64, "steps": 2}
+    stored |= {"guidance_scale": 7.5, "seed": 1, "num_images": 1, "clone_id": "c1"}
+    request = codec.from_json_dict(stored)
+    assert request.adapters == (AdapterWeight("c1", 1.0),)
 
 
 def test_the_graphql_input_carries_exactly_the_records_stored_fields():
