@@ -15,6 +15,7 @@ import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -229,3 +230,36 @@ def build_safety_checker(directory: Path, flagged: bytes, clean: bytes) -> Path:
     checker.save_pretrained(directory)
     processor.save_pretrained(directory)
     return directory
+
+
+LORA_TARGETS = ["to_k", "to_q", "to_v", "to_out.0"]
+
+
+def trained_unet(model_dir: Path, seed: int, alpha: float | None) -> Any:
+    """The tiny model's UNet with a LoRA of random weights (``init_lora_weights=False``: an
+    untrained adapter that visibly changes the output)."""
+    import torch
+    from diffusers import UNet2DConditionModel
+    from peft import LoraConfig
+
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel.from_pretrained(model_dir / "unet")
+    config = LoraConfig(
+        r=4, lora_alpha=alpha or 4, target_modules=LORA_TARGETS, init_lora_weights=False
+    )
+    unet.add_adapter(config)
+    return unet
+
+
+def save_adapter(model_dir: Path, path: Path, seed: int, alpha: float | None = None) -> Path:
+    """What the training side does: LoRA on the UNet, then its PEFT state dict as
+    safetensors (``model_dir``: the tiny model's folder)."""
+    from peft import get_peft_model_state_dict
+    from safetensors.torch import save_file
+
+    unet = trained_unet(model_dir, seed, alpha)
+    metadata = (
+        {"lora_adapter_metadata": json.dumps({"r": 4, "lora_alpha": alpha})} if alpha else None
+    )
+    save_file(get_peft_model_state_dict(unet), str(path), metadata=metadata)
+    return path

@@ -3,41 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 
 import pytest
 import torch
 from diffusers import UNet2DConditionModel
-from peft import LoraConfig, get_peft_model_state_dict
 from safetensors.torch import save_file
 
 from neurall.gpu.adapters import AdapterCache
 from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.triton_client import TritonBackend
 from neurall.gpu.types import InferenceError
-from tests.gpu.helpers import make_request
-
-TARGETS = ["to_k", "to_q", "to_v", "to_out.0"]
-
-
-def _trained_unet(model_dir: Path, seed: int, alpha: float | None) -> UNet2DConditionModel:
-    torch.manual_seed(seed)
-    unet = UNet2DConditionModel.from_pretrained(model_dir / "unet")
-    # init_lora_weights=False: random A and B, so the untrained adapter visibly changes output.
-    config = LoraConfig(r=4, lora_alpha=alpha or 4, target_modules=TARGETS, init_lora_weights=False)
-    unet.add_adapter(config)
-    return unet
-
-
-def _save_adapter(model_dir: Path, path: Path, seed: int, alpha: float | None = None) -> Path:
-    """What the training side does: LoRA on the UNet, then its PEFT state dict as safetensors."""
-    unet = _trained_unet(model_dir, seed, alpha)
-    metadata = (
-        {"lora_adapter_metadata": json.dumps({"r": 4, "lora_alpha": alpha})} if alpha else None
-    )
-    save_file(get_peft_model_state_dict(unet), str(path), metadata=metadata)
-    return path
+from tests.gpu.helpers import make_request, save_adapter, trained_unet
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +22,9 @@ def adapters(model_cache_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
     directory = tmp_path_factory.mktemp("clones")
     model_dir = model_cache_dir / "tiny-sd"
     return [
-        _save_adapter(model_dir, directory / "a.safetensors", seed=1),
-        _save_adapter(model_dir, directory / "b.safetensors", seed=2),
-        _save_adapter(model_dir, directory / "c.safetensors", seed=3, alpha=8),
+        save_adapter(model_dir, directory / "a.safetensors", seed=1),
+        save_adapter(model_dir, directory / "b.safetensors", seed=2),
+        save_adapter(model_dir, directory / "c.safetensors", seed=3, alpha=8),
     ]
 
 
@@ -87,7 +64,7 @@ def test_loaded_adapter_computes_what_the_trained_one_did(
     seed: int,
     alpha: float | None,
 ) -> None:
-    reference = _trained_unet(model_cache_dir / "tiny-sd", seed, alpha)
+    reference = trained_unet(model_cache_dir / "tiny-sd", seed, alpha)
     clone_pipeline._adapters.activate(((str(adapters[index]), 1.0),))
     served = clone_pipeline._pipe.unet
     generator = torch.Generator().manual_seed(0)
