@@ -1,8 +1,10 @@
 """The wire format of the "neurall_txt2img" Triton model, shared by server and client.
 
 Every tensor has a leading batch dimension of 1 per request (Triton's dynamic batcher adds it).
-One stream response per denoising step (KIND_STEP), then one KIND_FINAL with the PNGs, or one
-KIND_ERROR. A response with no ``kind`` output is padding (see triton_server) and is skipped.
+One stream response per denoising step (KIND_STEP), then one KIND_FINAL with the PNGs and the
+safety checker's flags (one each per requested image; an empty PNG is one the checker
+withheld), or one KIND_ERROR. A response with no ``kind`` output is padding (see
+triton_server) and is skipped.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The model "neurall_txt2img" is decoupled (one request, many responses: a respons
 denoising step, then the images) with Triton's dynamic batcher in front. PyTriton hands the
 infer function each batch Triton formed; the requests go to a BatchRunner, which merges them
 with anything else waiting for the pipeline (so a busy GPU runs compatible requests together)
-and splits incompatible ones (different size, steps, guidance or adapter) into separate calls.
+and splits incompatible ones (different size, steps, guidance or adapters) into separate calls.
 
 Batching is observable three ways: the log line "pipeline call batch_size=N" of every call,
 the JSON file ``stats_path`` (rewritten after every call), and Triton's own metrics, where
