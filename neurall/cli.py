@@ -127,8 +127,11 @@ def _worker(settings: Settings, args: argparse.Namespace) -> None:
 def _gpu(settings: Settings, args: argparse.Namespace) -> None:
     from neurall.gpu import triton_server
 
-    # The model and its cache follow the settings unless given explicitly.
+    # The model, its cache and the safety checker follow the settings unless given
+    # explicitly.
     defaults = ["--model", settings.model, "--cache-dir", str(settings.model_cache_dir)]
+    defaults += ["--safety-checker", settings.safety_checker]
+    defaults += ["--safety-policy", settings.safety_policy]
     triton_server.main([*defaults, *args.gpu_args])
 
 

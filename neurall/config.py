@@ -241,6 +241,21 @@ class Settings(BaseSettings):
     inference_timeout_s: PositiveInt = Field(
         600, description="Deadline of one Triton generation stream."
     )
+    safety_checker: str = Field(
+        "",
+        description="The safety checker run on every generated image (docs/safety.md): a "
+        "local path or hub id of diffusers' `StableDiffusionSafetyChecker` with its CLIP "
+        "image processor, e.g. a saved `CompVis/stable-diffusion-safety-checker`; empty: off. "
+        "Loaded by the process that runs the pipeline (`neurall serve` when embedded, "
+        "`neurall gpu` for Triton).",
+    )
+    safety_policy: Literal["blur", "drop", "flag"] = Field(
+        "blur",
+        description="What happens to an image the safety checker flags: `blur` (delivered "
+        "strongly blurred), `drop` (withheld and not charged; a job whose every image was "
+        "withheld fails) or `flag` (delivered as generated). Every flagged image that is "
+        "delivered has `Image.flagged` set.",
+    )
     embedded_worker_threads: PositiveInt = Field(
         2, description="Worker threads inside `neurall serve` on the embedded broker."
     )

@@ -49,6 +49,8 @@ class ImageRef:
     expires_at: datetime | None = None
     # Set for previews: a data: URL carrying the (small) image itself, used as is.
     url: str | None = None
+    # The safety checker flagged it (see neurall.gpu.safety).
+    flagged: bool = False
 
 
 @dataclass(frozen=True)

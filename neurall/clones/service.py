@@ -29,6 +29,7 @@ from neurall.clones.training import delete_photos, fail_clone
 from neurall.clones.uploads import Upload, prepare_training_images
 from neurall.config import Settings
 from neurall.errors import InvalidInputError, NotFoundError
+from neurall.gpu.types import GenerationRequest
 from neurall.ids import parse_id
 from neurall.orm.accounts import Account, ApiKey
 from neurall.orm.clones import Clone, CloneStatus
@@ -187,6 +188,31 @@ async def require_ready_clone(account_id: uuid.UUID, clone_id: str) -> Clone:
     if clone is None:
         raise InvalidInputError(NOT_A_READY_CLONE, ["input.cloneId"])
     return clone
+
+
+async def require_ready_clones(account_id: uuid.UUID, request: GenerationRequest) -> None:
+    """Every clone ``request`` generates with is the caller's and READY, else InvalidInput
+    naming each that is not, by the field it was sent in (``input.cloneId`` or
+    ``input.adapters.N.cloneId``); someone else's clone reads exactly like a missing one."""
+    if request.clone_id is not None:
+        await require_ready_clone(account_id, request.clone_id)
+        return
+    ids = [parse_id(a.clone_id) for a in request.adapters]
+    ready = set(
+        await Clone.filter(
+            account_id=account_id, status=CloneStatus.READY, id__in=[i for i in ids if i]
+        ).values_list("id", flat=True)
+    )
+    bad = [f"input.adapters.{n}.cloneId" for n, i in enumerate(ids) if i not in ready]
+    if bad:
+        raise InvalidInputError(NOT_A_READY_CLONE, bad)
+
+
+async def adapter_paths(
+    account_id: uuid.UUID, request: GenerationRequest, store: ModelStore
+) -> tuple[str, ...]:
+    """The adapter file of each of ``request.adapters``, in order (for the worker)."""
+    return tuple([await adapter_path(account_id, a.clone_id, store) for a in request.adapters])
 
 
 async def adapter_path(account_id: uuid.UUID, clone_id: str, store: ModelStore) -> str:

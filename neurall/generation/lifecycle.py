@@ -57,6 +57,7 @@ def image_ref(image: JobImage) -> ImageRef:
         seed=image.seed,
         content_type=image.content_type,
         expires_at=image.expires_at,
+        flagged=image.flagged,
     )
 
 

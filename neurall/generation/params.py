@@ -16,8 +16,11 @@ from neurall.generation import inputs
 from neurall.gpu.types import (
     IMAGE_TO_IMAGE,
     INPAINT,
+    MAX_ADAPTER_WEIGHT,
+    MAX_ADAPTERS,
     SCHEDULERS,
     TEXT_TO_IMAGE,
+    AdapterWeight,
     GenerationRequest,
     native_size,
 )
@@ -93,13 +96,16 @@ def validate(sent: Mapping[str, Any], settings: Settings) -> GenerationRequest:
     clone_id = None
     if (sent_clone := sent.get("clone_id")) is not None:
         # Only the shape here; generation.service.submit checks that it names one of the
-        # caller's READY clones (neurall.clones.service.require_ready_clone), with the
+        # caller's READY clones (neurall.clones.service.require_ready_clones), with the
         # same message, so someone else's clone is indistinguishable from none.
         parsed = parse_id(sent_clone)
         if parsed is None:
             bad["input.cloneId"] = "cloneId must be one of your ready clones"
         else:
             clone_id = str(parsed)
+    adapters = _adapters(sent.get("adapters"), bad)
+    if clone_id is not None and adapters:
+        bad["input.adapters"] = "give cloneId or adapters, not both"
     if bad:
         raise InvalidInputError("; ".join(bad.values()) + ".", sorted(bad))
     init_png = mask_png = None
@@ -116,12 +122,41 @@ def validate(sent: Mapping[str, Any], settings: Settings) -> GenerationRequest:
         seed=seed,
         num_images=num_images,
         clone_id=clone_id,
+        adapters=adapters,
         mode=mode,
         scheduler=scheduler,
         strength=strength,
         init_image=init_png,
         mask=mask_png,
     )
+
+
+def _adapters(sent: Any, bad: dict[str, str]) -> tuple[AdapterWeight, ...]:
+    """The clones to blend, as sent (mappings with ``clone_id`` and ``weight``), checked
+    into ``bad`` by their path ("input.adapters.1.weight")."""
+    if not sent:
+        return ()
+    if len(sent) > MAX_ADAPTERS:
+        bad["input.adapters"] = f"at most {MAX_ADAPTERS} adapters"
+        return ()
+    adapters: list[AdapterWeight] = []
+    seen: set[str] = set()
+    for index, item in enumerate(sent):
+        path = f"input.adapters.{index}"
+        weight = item.get("weight")
+        weight = 1.0 if weight is None else float(weight)
+        if not 0.0 <= weight <= MAX_ADAPTER_WEIGHT:  # also rejects NaN
+            bad[f"{path}.weight"] = f"adapter weights must be 0 to {MAX_ADAPTER_WEIGHT:g}"
+        parsed = parse_id(str(item.get("clone_id") or ""))
+        if parsed is None:
+            bad[f"{path}.cloneId"] = "cloneId must be one of your ready clones"
+        elif str(parsed) in seen:
+            bad[f"{path}.cloneId"] = "each clone may be given once"
+        else:
+            seen.add(str(parsed))
+            if f"{path}.weight" not in bad:
+                adapters.append(AdapterWeight(str(parsed), weight))
+    return tuple(adapters)
 
 
 def _or(sent: Mapping[str, Any], name: str, default: Any) -> Any:

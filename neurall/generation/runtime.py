@@ -103,4 +103,6 @@ def _default_inference(settings: Settings) -> InferenceBackend:
         timeout_s=float(settings.inference_timeout_s),
         batch_window_s=settings.embedded_batch_window_ms / 1000,
         stats_path=settings.embedded_stats_file,
+        safety_checker=settings.safety_checker,
+        safety_policy=settings.safety_policy,
     )

@@ -17,7 +17,7 @@ from tortoise.transactions import in_transaction
 from neurall.billing import ledger, pricing
 from neurall.bus.events import EventType
 from neurall.clock import now
-from neurall.clones.service import require_ready_clone
+from neurall.clones.service import require_ready_clones
 from neurall.errors import ConflictError, NotFoundError, RateLimitedError
 from neurall.generation.idempotency import check_same_request
 from neurall.generation.lifecycle import announce_positions, event_for, transition
@@ -43,7 +43,8 @@ def estimate_cost(params: GenerationRequest, runtime: GenerationRuntime) -> int:
         params.height,
         params.steps,
         params.num_images,
-        params.clone_id is not None,
+        # The clone surcharge is one, however many clones are blended.
+        bool(params.adapters),
         runtime.pricing,
     )
 
@@ -103,8 +104,7 @@ async def submit_request(
     if existing is not None:
         check_same_request(existing, request_digest)
         return Submission(existing, replayed=True)
-    if params.clone_id is not None:
-        await require_ready_clone(account.id, params.clone_id)  # else InvalidInput
+    await require_ready_clones(account.id, params)  # else InvalidInput
     if rate_limit is not None:
         await rate_limit.take(account.id)
     cost = estimate_cost(params, runtime)

@@ -7,9 +7,12 @@ either diffusers' ``"lora_adapter_metadata"`` (a JSON LoraConfig dict) or a plai
 ``"lora_alpha"`` entry. Without either, ``lora_alpha = r`` (scale 1) is assumed; trainers that
 use another alpha must write it.
 
-Loaded adapters stay attached to the UNet (PEFT keeps each under its own name), so switching
-between cached clones costs nothing; the least recently used one is deleted when the cache is
-full. Not thread-safe: the caller (Pipeline) holds its lock.
+A request may blend several adapters, each at its weight: they are activated together with
+``set_adapters(names, weights)``, which scales each LoRA's contribution (diffusers' multi-LoRA
+mixing). Loaded adapters stay attached to the UNet (PEFT keeps each under its own name), so
+switching between cached clones or weights costs nothing; the least recently used one outside
+the active set is deleted when the cache is full. Not thread-safe: the caller (Pipeline)
+holds its lock.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from neurall.gpu.types import InferenceError
+from neurall.gpu.types import MAX_ADAPTERS, InferenceError
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +64,13 @@ def _lora_config(state: dict[str, Any], metadata: dict[str, str]) -> Any:
     return LoraConfig(r=rank, lora_alpha=alpha, target_modules=modules, init_lora_weights=False)
 
 
+# What is active on the UNet: (PEFT adapter name, weight) pairs; empty for the base model.
+_ActiveSet = tuple[tuple[str, float], ...]
+
+
 class AdapterCache:
-    """Activates at most one adapter on ``unet`` at a time; keeps ``capacity`` of them loaded."""
+    """Activates a weighted set of adapters on ``unet``; keeps ``capacity`` of them loaded
+    (more while one set needs more: a set's own adapters are never evicted for each other)."""
 
     def __init__(self, unet: Any, capacity: int = 4) -> None:
         self._unet = unet
@@ -71,21 +79,30 @@ class AdapterCache:
         # overwrites its file gets a new key, so a stale adapter is never served.
         self._loaded: OrderedDict[tuple[str, int, int], str] = OrderedDict()
         self._counter = 0
-        self._active: str | None = None
+        # None: unknown (an adapter of the active set was deleted), so the next activation
+        # sets everything again.
+        self._active: _ActiveSet | None = ()
 
-    def activate(self, adapter_path: str | None) -> None:
-        if adapter_path is None:
-            if self._active is not None:
+    def activate(self, adapters: tuple[tuple[str, float], ...]) -> None:
+        """Blend ``adapters`` ((weights file, weight) pairs) into the UNet; none: the base."""
+        if not adapters:
+            if self._active != ():
                 self._unet.disable_adapters()
-                self._active = None
+                self._active = ()
             return
-        name = self._get_or_load(adapter_path)
-        if name != self._active:
-            self._unet.set_adapter(name)
+        if len(adapters) > MAX_ADAPTERS:
+            raise InferenceError(f"at most {MAX_ADAPTERS} adapters at once")
+        names: list[str] = []
+        for path, _weight in adapters:
+            names.append(self._get_or_load(path, keep=names))
+        wanted = tuple(zip(names, (float(w) for _, w in adapters), strict=True))
+        if wanted != self._active:
+            self._unet.set_adapters([n for n, _ in wanted], weights=[w for _, w in wanted])
             self._unet.enable_adapters()
-            self._active = name
+            self._active = wanted
 
-    def _get_or_load(self, adapter_path: str) -> str:
+    def _get_or_load(self, adapter_path: str, keep: list[str]) -> str:
+        """The adapter's PEFT name, loading it if needed; never evicts one in ``keep``."""
         path = Path(adapter_path).resolve()
         try:
             stat = os.stat(path)
@@ -97,9 +114,13 @@ class AdapterCache:
             return self._loaded[key]
         name = self._load(path)
         self._loaded[key] = name
-        while len(self._loaded) > self._capacity:
-            _, evicted = self._loaded.popitem(last=False)
-            if evicted == self._active:
+        for old_key, evicted in list(self._loaded.items()):
+            if len(self._loaded) <= self._capacity:
+                break
+            if evicted in keep or evicted == name:
+                continue
+            del self._loaded[old_key]
+            if any(evicted == n for n, _ in self._active or ()):
                 self._active = None
             self._unet.delete_adapters(evicted)
         return name
@@ -139,5 +160,5 @@ class AdapterCache:
             self._unet.delete_adapters(name)
         except (ValueError, KeyError, AttributeError):
             logger.debug("adapter %s was not attached", name)
-        if self._active == name:
+        if any(name == n for n, _ in self._active or ()):
             self._active = None

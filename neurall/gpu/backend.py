@@ -52,12 +52,14 @@ def make_backend(
     batch_window_s: float = 0.0,
     stats_path: Path | None = None,
     device: str | None = None,
+    safety_checker: str = "",
+    safety_policy: str = "blur",
 ) -> InferenceBackend:
     """Build the backend for ``url``: "embedded" or a Triton "grpc://host:port".
 
-    ``model``, ``cache_dir``, ``max_batch_size``, ``batch_window_s``, ``stats_path`` and
-    ``device`` apply to the embedded backend (the Triton server has its own); ``timeout_s``
-    bounds one Triton generation.
+    ``model``, ``cache_dir``, ``max_batch_size``, ``batch_window_s``, ``stats_path``,
+    ``device`` and the safety checker apply to the embedded backend (the Triton server has
+    its own); ``timeout_s`` bounds one Triton generation.
     """
     if url == EMBEDDED:
         from neurall.gpu.embedded import EmbeddedBackend
@@ -69,6 +71,8 @@ def make_backend(
             batch_window_s=batch_window_s,
             stats_path=stats_path,
             device=device,
+            safety_checker=safety_checker,
+            safety_policy=safety_policy,
         )
     if url.startswith("grpc://"):
         from neurall.gpu.triton_client import TritonBackend

@@ -42,6 +42,8 @@ class EmbeddedBackend:
         stats_path: Path | None = None,
         device: str | None = None,
         pipeline: Pipeline | None = None,
+        safety_checker: str = "",
+        safety_policy: str = "blur",
     ) -> None:
         self._model = model
         self._cache_dir = cache_dir
@@ -49,6 +51,7 @@ class EmbeddedBackend:
         self._max_batch_size = max_batch_size
         self._batch_window_s = batch_window_s
         self._stats_path = stats_path
+        self._safety = (safety_checker, safety_policy)
         # An already loaded pipeline may be shared (tests, or a process that also serves
         # Triton); otherwise it is loaded on start().
         self._pipeline = pipeline
@@ -59,7 +62,14 @@ class EmbeddedBackend:
     def _load(self) -> Pipeline:
         if self._pipeline is not None:
             return self._pipeline
-        return Pipeline.load(self._model, self._cache_dir, device=self._device)
+        checker, policy = self._safety
+        return Pipeline.load(
+            self._model,
+            self._cache_dir,
+            device=self._device,
+            safety_checker=checker,
+            safety_policy=policy,
+        )
 
     @property
     def runner(self) -> BatchRunner | None:

@@ -16,14 +16,16 @@ from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from neurall.gpu.adapters import AdapterCache
-from neurall.gpu.images import encode_rgb_array, latent_preview_png
+from neurall.gpu.images import latent_preview_png
 from neurall.gpu.invariance import make_batch_invariant
 from neurall.gpu.loading import MODEL_LOAD_LOCK
 from neurall.gpu.modes import KEEP, call_strength, effective_mode, finish, image_arguments, kept
 from neurall.gpu.modes import pipeline_for as mode_pipeline
+from neurall.gpu.safety import SafetyChecker, screened_results
 from neurall.gpu.schedulers import build_scheduler
 from neurall.gpu.tiny import build_tiny_pipeline
 from neurall.gpu.types import TINY_MODEL, GenerationRequest, GenerationResult, InferenceCanceled
@@ -61,8 +63,11 @@ def _install_log_filter(pipe: Any) -> None:
 class Pipeline:
     """A loaded diffusers text-to-image pipeline; ``run`` is serialised by one lock."""
 
-    def __init__(self, pipe: Any, *, adapter_cache_size: int = 4) -> None:
+    def __init__(
+        self, pipe: Any, *, adapter_cache_size: int = 4, safety: SafetyChecker | None = None
+    ) -> None:
         self._pipe = pipe
+        self._safety = safety
         self._lock = threading.Lock()
         pipe.set_progress_bar_config(disable=True)
         _install_log_filter(pipe)
@@ -82,8 +87,11 @@ class Pipeline:
         *,
         device: str | None = None,
         adapter_cache_size: int = 4,
+        safety_checker: str = "",
+        safety_policy: str = "blur",
     ) -> Pipeline:
-        """Load ``model`` (hub id, local path, or "tiny", built under ``cache_dir``)."""
+        """Load ``model`` (hub id, local path, or "tiny", built under ``cache_dir``), and
+        the safety checker at ``safety_checker`` when set (see neurall.gpu.safety)."""
         from diffusers import AutoPipelineForText2Image
 
         if device is None:
@@ -107,7 +115,12 @@ class Pipeline:
         logger.info(
             "loaded model %s on %s (%s) in %.1fs", model, device, dtype, time.monotonic() - started
         )
-        return cls(pipe, adapter_cache_size=adapter_cache_size)
+        safety = None
+        if safety_checker:
+            safety = SafetyChecker.load(
+                safety_checker, safety_policy, device=device, cache_dir=cache_dir
+            )
+        return cls(pipe, adapter_cache_size=adapter_cache_size, safety=safety)
 
     @property
     def device(self) -> torch.device:
@@ -129,7 +142,7 @@ class Pipeline:
             float(request.guidance_scale),
             request.scheduler,
             call_strength(request),
-            request.adapter_path or "",
+            request.adapter_key(),
         )
 
     def _pipe_for(self, mode: str, scheduler: str) -> Any:
@@ -159,18 +172,19 @@ class Pipeline:
         key = self.compatible_key(first)
         if any(self.compatible_key(r) != key for r in requests):
             raise ValueError("requests in one pipeline call must share compatible_key")
+        spans: list[tuple[int, int]] = []
+        for request in requests:
+            start = spans[-1][1] if spans else 0
+            spans.append((start, start + request.num_images))
         mode = effective_mode(first)
         if mode == KEEP:
             # No denoising step to run: the input image is the result (strength ~0).
-            return [
-                GenerationResult(images=[encode_rgb_array(p) for p in kept(r)]) for r in requests
-            ]
+            kept_pixels = [p for r in requests for p in kept(r)]
+            return screened_results(np.stack(kept_pixels), spans, self._safety)
         prompts: list[str] = []
         negatives: list[str] = []
         generators: list[torch.Generator] = []
-        spans: list[tuple[int, int]] = []
         for request in requests:
-            spans.append((len(prompts), len(prompts) + request.num_images))
             for i in range(request.num_images):
                 prompts.append(request.prompt)
                 # None and "" encode identically in diffusers; a list needs a str for each.
@@ -196,7 +210,7 @@ class Pipeline:
             if should_cancel is not None and should_cancel():
                 raise InferenceCanceled
             started = time.monotonic()
-            self._adapters.activate(first.adapter_path)
+            self._adapters.activate(first.weighted_adapters())
             pipe = self._pipe_for(mode, first.scheduler)
             output = pipe(
                 **image_arguments(mode, requests),
@@ -220,9 +234,9 @@ class Pipeline:
                 first.steps,
                 time.monotonic() - started,
             )
-        pixels = finish(mode, requests, list(output.images))
-        images = [encode_rgb_array(p) for p in pixels]
-        return [GenerationResult(images=images[start:end]) for start, end in spans]
+        return screened_results(
+            np.stack(finish(mode, requests, list(output.images))), spans, self._safety
+        )
 
     @staticmethod
     def _previews(

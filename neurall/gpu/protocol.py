@@ -1,8 +1,10 @@
 """The wire format of the "neurall_txt2img" Triton model, shared by server and client.
 
 Every tensor has a leading batch dimension of 1 per request (Triton's dynamic batcher adds it).
-One stream response per denoising step (KIND_STEP), then one KIND_FINAL with the PNGs, or one
-KIND_ERROR. A response with no ``kind`` output is padding (see triton_server) and is skipped.
+One stream response per denoising step (KIND_STEP), then one KIND_FINAL with the PNGs and the
+safety checker's flags (one each per requested image; an empty PNG is one the checker
+withheld), or one KIND_ERROR. A response with no ``kind`` output is padding (see
+triton_server) and is skipped.
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ OUTPUTS: dict[str, tuple[type, str, tuple[int, ...]]] = {
     "step": (np.int32, "INT32", (1,)),
     "total_steps": (np.int32, "INT32", (1,)),
     "preview": (np.bytes_, "BYTES", (1,)),  # empty when no preview was due
-    "images": (np.bytes_, "BYTES", (-1,)),  # PNGs, one per image
+    "images": (np.bytes_, "BYTES", (-1,)),  # PNGs, one per image (empty: withheld)
+    "flagged": (np.int32, "INT32", (-1,)),  # per image: 1 when the safety checker flagged it
     "error": (np.bytes_, "BYTES", (1,)),
     "error_transient": (np.int32, "INT32", (1,)),  # 1: retrying may succeed
 }

@@ -222,8 +222,10 @@ class TritonBackend:
                 preview_png=preview_png or None,
             )
         if kind == KIND_FINAL:
-            images = result.as_numpy("images")
-            return GenerationResult(images=[bytes(png) for png in images.reshape(-1)])
+            images = [bytes(png) for png in result.as_numpy("images").reshape(-1)]
+            flagged = result.as_numpy("flagged")
+            flags = [bool(f) for f in flagged.reshape(-1)] if flagged is not None else []
+            return GenerationResult(images=images, flagged=flags)
         if kind == KIND_ERROR:
             message = bytes(result.as_numpy("error").reshape(-1)[0]).decode("utf-8", "replace")
             transient = int(result.as_numpy("error_transient").reshape(-1)[0])

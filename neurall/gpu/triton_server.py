@@ -4,7 +4,7 @@ The model "neurall_txt2img" is decoupled (one request, many responses: a respons
 denoising step, then the images) with Triton's dynamic batcher in front. PyTriton hands the
 infer function each batch Triton formed; the requests go to a BatchRunner, which merges them
 with anything else waiting for the pipeline (so a busy GPU runs compatible requests together)
-and splits incompatible ones (different size, steps, guidance or adapter) into separate calls.
+and splits incompatible ones (different size, steps, guidance or adapters) into separate calls.
 
 Batching is observable three ways: the log line "pipeline call batch_size=N" of every call,
 the JSON file ``stats_path`` (rewritten after every call), and Triton's own metrics, where
@@ -68,9 +68,11 @@ def _encode(outcome: StepProgress | GenerationResult | BaseException) -> Respons
             "preview": np.array([[outcome.preview_png or b""]], dtype=np.object_),
         }
     if isinstance(outcome, GenerationResult):
+        flagged = outcome.flagged or [False] * len(outcome.images)
         return {
             "kind": _int(KIND_FINAL),
             "images": np.array([outcome.images], dtype=np.object_),
+            "flagged": np.array([flagged], dtype=np.int32),
         }
     transient = isinstance(outcome, InferenceUnavailable)
     return {
@@ -195,6 +197,8 @@ def serve(
     max_queue_delay_us: int = DEFAULT_MAX_QUEUE_DELAY_US,
     stats_path: Path | None = None,
     device: str | None = None,
+    safety_checker: str = "",
+    safety_policy: str = "blur",
 ) -> None:
     """Load the pipeline, then serve it on Triton until interrupted (SIGINT or SIGTERM)."""
     from pytriton.model_config import DynamicBatcher, ModelConfig
@@ -209,7 +213,13 @@ def serve(
     if pytriton_logger.getEffectiveLevel() < logging.INFO:
         pytriton_logger.setLevel(logging.INFO)
     runner = BatchRunner(
-        lambda: Pipeline.load(model, cache_dir, device=device),
+        lambda: Pipeline.load(
+            model,
+            cache_dir,
+            device=device,
+            safety_checker=safety_checker,
+            safety_policy=safety_policy,
+        ),
         max_batch_size=max_batch_size,
         stats_path=stats_path,
     )
@@ -270,6 +280,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-queue-delay-us", type=int, default=DEFAULT_MAX_QUEUE_DELAY_US)
     parser.add_argument("--stats-file", type=Path, default=None)
     parser.add_argument("--device", default=None)
+    parser.add_argument(
+        "--safety-checker", default="", help="checker path or hub id (docs/safety.md); empty: off"
+    )
+    parser.add_argument("--safety-policy", choices=("blur", "drop", "flag"), default="blur")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     serve(
@@ -283,6 +297,8 @@ def main(argv: list[str] | None = None) -> None:
         max_queue_delay_us=args.max_queue_delay_us,
         stats_path=args.stats_file,
         device=args.device,
+        safety_checker=args.safety_checker,
+        safety_policy=args.safety_policy,
     )
 
 

@@ -6,6 +6,7 @@ use these types without loading the inference stack.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 # The built-in model (random weights, built locally; see neurall.gpu.tiny).
@@ -37,6 +38,22 @@ MODES = (TEXT_TO_IMAGE, IMAGE_TO_IMAGE, INPAINT)
 # Denoising schedulers (the contract's Scheduler); DEFAULT is the model's own.
 SCHEDULERS = ("DEFAULT", "DDIM", "EULER", "EULER_ANCESTRAL", "DPM_PP_2M", "UNIPC")
 
+# Most clones one request may blend, and the range of each one's weight.
+MAX_ADAPTERS = 4
+MAX_ADAPTER_WEIGHT = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterWeight:
+    """One of the caller's clones (by id) applied at ``weight`` (0 off, 1 as trained)."""
+
+    clone_id: str
+    weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.weight):
+            raise ValueError("adapter weights must be finite")
+
 
 @dataclass(frozen=True, slots=True)
 class GenerationRequest:
@@ -59,10 +76,14 @@ class GenerationRequest:
     guidance_scale: float
     seed: int
     num_images: int
-    # The caller's trained clone to generate with (an id); None means the base model.
+    # The caller's trained clone to generate with (an id), as sent: the shorthand for
+    # ``adapters=(AdapterWeight(clone_id, 1.0),)``, which it is expanded to.
     clone_id: str | None = None
-    # Where this deployment keeps that clone's LoRA adapter (safetensors), set by the worker.
-    adapter_path: str | None = field(default=None, metadata=RUN_FIELD)
+    # The caller's clones blended into the UNet, each at its weight; empty: the base model.
+    adapters: tuple[AdapterWeight, ...] = ()
+    # Where this deployment keeps each of ``adapters``' LoRA weights (safetensors), in the
+    # same order; set by the worker, which resolves the clone ids.
+    adapter_paths: tuple[str, ...] = field(default=(), metadata=RUN_FIELD)
     # Send a low-resolution preview every N steps (the server's setting); 0 disables them.
     preview_every: int = field(default=0, metadata=RUN_FIELD)
     # TEXT_TO_IMAGE, or IMAGE_TO_IMAGE (init_image) or INPAINT (init_image and mask).
@@ -96,11 +117,25 @@ class GenerationRequest:
             self.init_image is not None and self.mode == TEXT_TO_IMAGE
         ):
             raise ValueError("input images go with their mode only")
+        if self.clone_id is not None and not self.adapters:
+            # The shorthand (also how rows stored before ``adapters`` existed decode).
+            object.__setattr__(self, "adapters", (AdapterWeight(self.clone_id, 1.0),))
 
     @property
     def needs_inputs(self) -> bool:
         """True when the request carries uploaded content (an input image) to the pipeline."""
         return self.mode != TEXT_TO_IMAGE
+
+    def adapter_key(self) -> tuple[tuple[str, ...], tuple[float, ...]]:
+        """The adapters' files and weights: requests that differ here never share a batch."""
+        return self.adapter_paths, tuple(float(a.weight) for a in self.adapters)
+
+    def weighted_adapters(self) -> tuple[tuple[str, float], ...]:
+        """(weights file, weight) of each adapter, as the pipeline applies them."""
+        if len(self.adapter_paths) != len(self.adapters):
+            raise InferenceError("the request's adapters were not resolved to weights files")
+        weights = (float(a.weight) for a in self.adapters)
+        return tuple(zip(self.adapter_paths, weights, strict=True))
 
     def __repr__(self) -> str:
         # Prompts of API jobs must never reach logs; a repr() in a log line or a traceback
@@ -108,7 +143,7 @@ class GenerationRequest:
         return (
             f"GenerationRequest({self.width}x{self.height}, steps={self.steps}, "
             f"guidance_scale={self.guidance_scale}, num_images={self.num_images}, "
-            f"adapter={'yes' if self.clone_id or self.adapter_path else 'no'}, "
+            f"adapters={len(self.adapters)}, "
             f"preview_every={self.preview_every}, mode={self.mode}, "
             f"scheduler={self.scheduler}, strength={self.strength})"
         )
@@ -131,12 +166,36 @@ class StepProgress:
 
 @dataclass(frozen=True, slots=True)
 class GenerationResult:
-    """The finished images, PNG-encoded, one per requested image, in seed order."""
+    """The finished images, PNG-encoded, one per requested image, in seed order; an empty
+    one where the safety checker withheld the image (policy "drop")."""
 
     images: list[bytes] = field(default_factory=list)
+    # Per image: whether the safety checker flagged it (what was done to it follows the
+    # policy). Empty means none was.
+    flagged: list[bool] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.flagged and len(self.flagged) != len(self.images):
+            raise ValueError("flagged must have one entry per image")
+        if not any(self.flagged):
+            # One form for "none flagged", so results compare equal across backends.
+            object.__setattr__(self, "flagged", [])
+
+    def entries(self) -> list[tuple[int, bytes, bool]]:
+        """(index, PNG, flagged) of each delivered image; image ``index`` was seeded with
+        ``seed + index``."""
+        flagged = self.flagged or [False] * len(self.images)
+        return [
+            (index, png, flag)
+            for index, (png, flag) in enumerate(zip(self.images, flagged, strict=True))
+            if png
+        ]
 
     def __repr__(self) -> str:
-        return f"GenerationResult({len(self.images)} images)"
+        return (
+            f"GenerationResult({len(self.entries())} of {len(self.images)} images, "
+            f"{sum(self.flagged)} flagged)"
+        )
 
 
 class InferenceError(Exception):

@@ -76,6 +76,20 @@ class JobEventType(Enum):
     CANCELED = "CANCELED"
 
 
+@strawberry.input
+class AdapterInput:
+    clone_id: strawberry.ID
+    weight: float | None = strawberry.field(
+        default=1.0, description="Strength of this clone, 0.0 to 2.0."
+    )
+
+
+@strawberry.type
+class Adapter:
+    clone_id: strawberry.ID
+    weight: float
+
+
 @strawberry.enum(description="Which pipeline a job runs: what its input images made it.")
 class GenerationMode(Enum):
     TEXT_TO_IMAGE = "TEXT_TO_IMAGE"
@@ -116,7 +130,12 @@ class GenerateInput:
     )
     num_images: int | None = 1
     clone_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Generate with a trained clone of the caller's."
+        default=None,
+        description="Generate with a trained clone of the caller's (shorthand for adapters: "
+        "[{cloneId, weight: 1}]).",
+    )
+    adapters: list[AdapterInput] | None = strawberry.field(
+        default=None, description="Several of the caller's clones at once, each with its weight."
     )
     scheduler: Scheduler | None = Scheduler.DEFAULT
     init_image: Upload | None = strawberry.field(
@@ -176,15 +195,20 @@ class GenerateParams:
     seed: int
     num_images: int
     clone_id: strawberry.ID | None
+    adapters: list[Adapter]
     mode: GenerationMode
     scheduler: Scheduler
     strength: float | None
 
     @classmethod
     def from_stored(cls, stored: dict[str, object]) -> GenerateParams:
-        """A playground job's stored parameters (the record's stored fields, by name)."""
+        """A playground job's stored parameters (the record's stored fields, by name), read
+        through the record, so rows written before a field existed show its default."""
         record = codec.from_json_dict(stored)
         values = {f.name: getattr(record, f.name) for f in codec.stored_fields()}
+        values["adapters"] = [
+            Adapter(clone_id=strawberry.ID(a.clone_id), weight=a.weight) for a in record.adapters
+        ]
         values["mode"] = GenerationMode(record.mode)
         values["scheduler"] = Scheduler(record.scheduler)
         return cls(**values)
@@ -202,6 +226,10 @@ class Image:
     expires_at: datetime | None = strawberry.field(
         description="For API jobs: when the result is discarded. Null for kept playground images."
     )
+    flagged: bool = strawberry.field(
+        description="True when the safety checker flagged this image; what was done with it "
+        "follows the server's policy."
+    )
 
 
 def image_url(info: Info, image_id: str) -> str:
@@ -216,6 +244,7 @@ def _image(info: Info, ref: ImageRef) -> Image:
         seed=ref.seed,
         content_type=ref.content_type,
         expires_at=ref.expires_at,
+        flagged=ref.flagged,
     )
 
 

@@ -87,6 +87,8 @@ class JobImage(Model):
     height = fields.IntField()
     seed = fields.BigIntField()
     content_type = fields.CharField(max_length=50, default="image/png")
+    # The safety checker flagged it (kept, or blurred, by the server's policy).
+    flagged = fields.BooleanField(default=False)
     # API images: when the result is discarded; null for kept playground images.
     expires_at = fields.DatetimeField(null=True, db_index=True)
     created_at = fields.DatetimeField(auto_now_add=True)

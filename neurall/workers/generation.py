@@ -16,7 +16,7 @@ from dataclasses import replace
 from neurall.billing import ledger
 from neurall.bus.events import EventType
 from neurall.clock import now
-from neurall.clones.service import CloneUnavailableError, adapter_path
+from neurall.clones.service import CloneUnavailableError, adapter_paths
 from neurall.generation import service
 from neurall.generation.lease import holding_lease, lease_until
 from neurall.generation.lifecycle import announce_positions, requeue, transition
@@ -39,6 +39,9 @@ class RetryLater(Exception):
     """Inference is unavailable for now; Dramatiq retries the message with backoff."""
 
 
+WITHHELD = "Every image was withheld by the safety checker; nothing was charged."
+
+
 def image_key(job_id: uuid.UUID, index: int) -> str:
     return f"images/{job_id}/{index}.png"
 
@@ -55,11 +58,9 @@ async def _for_this_run(
     job: Job, params: GenerationRequest, runtime: GenerationRuntime
 ) -> GenerationRequest:
     """The request with the run fields this deployment fills in."""
-    adapter = None
-    if params.clone_id is not None:
-        # The owner's READY clone at run time (it may have been deleted since submission).
-        adapter = await adapter_path(job.account_id, params.clone_id, runtime.models)
-    return replace(params, adapter_path=adapter, preview_every=runtime.settings.preview_every_steps)
+    # The owner's READY clones at run time (one may have been deleted since submission).
+    paths = await adapter_paths(job.account_id, params, runtime.models)
+    return replace(params, adapter_paths=paths, preview_every=runtime.settings.preview_every_steps)
 
 
 async def run_job(job_id: str, runtime: GenerationRuntime) -> None:
@@ -123,6 +124,10 @@ async def run_job(job_id: str, runtime: GenerationRuntime) -> None:
         return
     if result is None:
         return  # canceled while it ran
+    if not result.entries():
+        # The safety checker withheld every image (policy "drop"): nothing to charge.
+        await service.fail(job.id, WITHHELD, runtime, attempt)
+        return
     await _finish(job, params, result, runtime)
 
 
@@ -152,8 +157,11 @@ async def _finish(
     job: Job, params: GenerationRequest, result: GenerationResult, runtime: GenerationRuntime
 ) -> None:
     # Files first, under keys fixed by the job, so a retry after a crash overwrites them.
-    for index, png in enumerate(result.images):
+    entries = result.entries()
+    for index, png, _flagged in entries:
         await runtime.storage.put(image_key(job.id, index), png)
+    # Images the safety checker withheld are not charged: the hold is per image.
+    charge = job.held_credits * len(entries) // max(1, job.num_images)
     expires = None
     if job.source == JobSource.API:
         from datetime import timedelta
@@ -170,10 +178,11 @@ async def _finish(
                 height=params.height,
                 seed=params.seed + index,
                 expires_at=expires,
+                flagged=flagged,
             )
-            for index in range(len(result.images))
+            for index, _png, flagged in entries
         ]
-        await ledger.settle(done.ledger_reference, done.held_credits)
+        await ledger.settle(done.ledger_reference, charge)
         return images
 
     finished = await transition(
@@ -184,7 +193,7 @@ async def _finish(
             "status": JobStatus.SUCCEEDED,
             "step": job.total_steps,
             "eta_seconds": None,
-            "cost_credits": job.held_credits,
+            "cost_credits": charge,
         },
         inside=record,
         attempt=job.attempts,

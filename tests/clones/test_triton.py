@@ -69,8 +69,7 @@ async def test_two_clones_through_triton_match_embedded_and_never_mix(
     # Same size, steps and guidance, so Triton's batcher may group them: only the adapter
     # (and the seed) differs.
     requests = [
-        make_request(prompt=PROMPT, seed=100 + i % 2, adapter_path=adapters[i % 3])
-        for i in range(6)
+        make_request(prompt=PROMPT, seed=100 + i % 2, lora=adapters[i % 3]) for i in range(6)
     ]
     before = triton_server.stats()
     outputs = await asyncio.gather(*(collect(triton.generate(r)) for r in requests))
@@ -114,5 +113,5 @@ async def test_generate_with_a_clone_on_a_triton_backed_server(
     assert cloned != plain
     # Exactly what the in-process pipeline computes with that clone's adapter file.
     adapter = settings.data_dir / "adapters" / f"{clone['id']}.safetensors"
-    request = make_request(prompt=PROMPT, steps=4, seed=7, adapter_path=str(adapter))
+    request = make_request(prompt=PROMPT, steps=4, seed=7, lora=str(adapter))
     assert [cloned] == clone_pipeline.run([request])[0].images

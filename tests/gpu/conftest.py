@@ -7,12 +7,6 @@ in-process pipeline run identical weights.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -21,10 +15,7 @@ import pytest
 from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.tiny import build_tiny_pipeline
 from neurall.gpu.triton_client import TritonBackend
-from tests.gpu.helpers import TritonServer, free_port, started_triton_client
-from tests.stack import stop_process
-
-SERVER_START_TIMEOUT_S = 120.0
+from tests.gpu.helpers import TritonServer, running_triton_server, started_triton_client
 
 
 @pytest.fixture(scope="session")
@@ -39,56 +30,13 @@ def pipeline(model_cache_dir: Path) -> Pipeline:
     return Pipeline.load("tiny", model_cache_dir, device="cpu")
 
 
-def _model_ready(http_port: int) -> bool:
-    url = f"http://127.0.0.1:{http_port}/v2/models/neurall_txt2img/ready"
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 @pytest.fixture(scope="session")
 def triton_server(
     model_cache_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TritonServer]:
     """`neurall gpu` in a subprocess, as deployed; stopped with SIGTERM at the end."""
-    workdir = tmp_path_factory.mktemp("triton")
-    grpc_port, http_port, metrics_port = free_port(), free_port(), free_port()
-    server = TritonServer(
-        url=f"grpc://127.0.0.1:{grpc_port}",
-        http_port=http_port,
-        metrics_port=metrics_port,
-        stats_path=workdir / "stats.json",
-        log_path=workdir / "server.log",
-    )
-    command = [
-        sys.executable,
-        "-m",
-        "neurall.gpu.triton_server",
-        "--cache-dir", str(model_cache_dir),
-        "--host", "127.0.0.1",
-        "--grpc-port", str(grpc_port),
-        "--http-port", str(http_port),
-        "--metrics-port", str(metrics_port),
-        "--stats-file", str(server.stats_path),
-        "--device", "cpu",
-        # A wide window makes "8 concurrent requests, one batch" robust on a slow CI box.
-        "--max-queue-delay-us", "100000",
-    ]  # fmt: skip
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    with server.log_path.open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while not _model_ready(http_port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                log_tail = server.log_path.read_text(errors="replace")[-4000:]
-                pytest.fail(f"Triton server did not become ready:\n{log_tail}", pytrace=False)
-            time.sleep(0.25)
+    with running_triton_server(model_cache_dir, tmp_path_factory.mktemp("triton")) as server:
         yield server
-    finally:
-        stop_process(process)
 
 
 @pytest.fixture

@@ -2,40 +2,19 @@
 
 from __future__ import annotations
 
-import json
+import asyncio
 from pathlib import Path
 
 import pytest
 import torch
 from diffusers import UNet2DConditionModel
-from peft import LoraConfig, get_peft_model_state_dict
 from safetensors.torch import save_file
 
 from neurall.gpu.adapters import AdapterCache
 from neurall.gpu.pipeline import Pipeline
+from neurall.gpu.triton_client import TritonBackend
 from neurall.gpu.types import InferenceError
-from tests.gpu.helpers import make_request
-
-TARGETS = ["to_k", "to_q", "to_v", "to_out.0"]
-
-
-def _trained_unet(model_dir: Path, seed: int, alpha: float | None) -> UNet2DConditionModel:
-    torch.manual_seed(seed)
-    unet = UNet2DConditionModel.from_pretrained(model_dir / "unet")
-    # init_lora_weights=False: random A and B, so the untrained adapter visibly changes output.
-    config = LoraConfig(r=4, lora_alpha=alpha or 4, target_modules=TARGETS, init_lora_weights=False)
-    unet.add_adapter(config)
-    return unet
-
-
-def _save_adapter(model_dir: Path, path: Path, seed: int, alpha: float | None = None) -> Path:
-    """What the training side does: LoRA on the UNet, then its PEFT state dict as safetensors."""
-    unet = _trained_unet(model_dir, seed, alpha)
-    metadata = (
-        {"lora_adapter_metadata": json.dumps({"r": 4, "lora_alpha": alpha})} if alpha else None
-    )
-    save_file(get_peft_model_state_dict(unet), str(path), metadata=metadata)
-    return path
+from tests.gpu.helpers import make_request, save_adapter, trained_unet
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +22,9 @@ def adapters(model_cache_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
     directory = tmp_path_factory.mktemp("clones")
     model_dir = model_cache_dir / "tiny-sd"
     return [
-        _save_adapter(model_dir, directory / "a.safetensors", seed=1),
-        _save_adapter(model_dir, directory / "b.safetensors", seed=2),
-        _save_adapter(model_dir, directory / "c.safetensors", seed=3, alpha=8),
+        save_adapter(model_dir, directory / "a.safetensors", seed=1),
+        save_adapter(model_dir, directory / "b.safetensors", seed=2),
+        save_adapter(model_dir, directory / "c.safetensors", seed=3, alpha=8),
     ]
 
 
@@ -56,7 +35,7 @@ def clone_pipeline(model_cache_dir: Path) -> Pipeline:
 
 
 def _images(pipeline: Pipeline, adapter: Path | None) -> list[bytes]:
-    request = make_request(adapter_path=str(adapter) if adapter else None)
+    request = make_request(lora=adapter)
     return pipeline.run([request])[0].images
 
 
@@ -85,8 +64,8 @@ def test_loaded_adapter_computes_what_the_trained_one_did(
     seed: int,
     alpha: float | None,
 ) -> None:
-    reference = _trained_unet(model_cache_dir / "tiny-sd", seed, alpha)
-    clone_pipeline._adapters.activate(str(adapters[index]))
+    reference = trained_unet(model_cache_dir / "tiny-sd", seed, alpha)
+    clone_pipeline._adapters.activate(((str(adapters[index]), 1.0),))
     served = clone_pipeline._pipe.unet
     generator = torch.Generator().manual_seed(0)
     sample = torch.randn(2, 4, 8, 8, generator=generator)
@@ -133,3 +112,60 @@ def test_bad_adapter_is_a_permanent_error(clone_pipeline: Pipeline, tmp_path: Pa
         _images(clone_pipeline, tmp_path / "empty.safetensors")
     # The pipeline still works after the failures.
     assert _images(clone_pipeline, None)
+
+
+def _blend(pipeline: Pipeline, pairs: list[tuple[Path, float]] | None) -> list[bytes]:
+    return pipeline.run([make_request(steps=2, lora=pairs)])[0].images
+
+
+def test_weights_blend_adapters(clone_pipeline: Pipeline, adapters: list[Path]) -> None:
+    a, b = adapters[0], adapters[1]
+    base = _blend(clone_pipeline, None)
+    alone_a = _blend(clone_pipeline, [(a, 1.0)])
+    # Weight 0 switches an adapter off.
+    assert _blend(clone_pipeline, [(a, 0.0)]) == base
+    assert _blend(clone_pipeline, [(a, 1.0), (b, 0.0)]) == alone_a
+    both = _blend(clone_pipeline, [(a, 1.0), (b, 1.0)])
+    half = _blend(clone_pipeline, [(a, 0.5)])
+    assert len({*map(tuple, (base, alone_a, both, half))}) == 4
+    # Switching sets and weights back and forth leaks nothing between them.
+    assert _blend(clone_pipeline, None) == base
+    assert _blend(clone_pipeline, [(a, 1.0), (b, 1.0)]) == both
+
+
+async def test_mixed_adapter_sets_in_one_runner_give_what_they_give_alone(
+    clone_pipeline: Pipeline, adapters: list[Path]
+) -> None:
+    """Requests with different adapter sets (or weights) sent together never share a call,
+    so each gives exactly what it gives alone."""
+    from neurall.gpu.embedded import EmbeddedBackend
+    from tests.gpu.helpers import collect
+
+    a, b, c = adapters
+    sets: list[list[tuple[Path, float]] | None] = [
+        [(a, 1.0), (b, 0.5)],
+        [(c, 1.0)],
+        [(a, 1.0), (b, 1.5)],
+        None,
+    ]
+    requests = [make_request(seed=7, steps=2, lora=s) for s in sets]
+    alone = [clone_pipeline.run([r])[0] for r in requests]
+    backend = EmbeddedBackend(pipeline=clone_pipeline, max_batch_size=8, batch_window_s=0.2)
+    await backend.start()
+    try:
+        together = await asyncio.gather(*(collect(backend.generate(r)) for r in requests))
+        assert backend.runner is not None
+        assert backend.runner.batch_sizes == [1, 1, 1, 1]  # one call per adapter set
+    finally:
+        await backend.close()
+    assert [result for _steps, result in together] == alone
+
+
+async def test_blended_adapters_through_triton_give_the_embedded_bytes(
+    triton: TritonBackend, clone_pipeline: Pipeline, adapters: list[Path]
+) -> None:
+    from tests.gpu.helpers import collect
+
+    request = make_request(seed=11, steps=2, lora=[(adapters[0], 0.7), (adapters[2], 1.3)])
+    _steps, result = await collect(triton.generate(request))
+    assert result == clone_pipeline.run([request])[0]

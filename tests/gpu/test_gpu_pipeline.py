@@ -112,7 +112,9 @@ def test_compatible_key_separates_what_cannot_share_a_call() -> None:
         {"height": 128},
         {"steps": 7},
         {"guidance_scale": 3.0},
-        {"adapter_path": "/clones/a.safetensors"},
+        {"lora": "/clones/a.safetensors"},
+        {"lora": [("/clones/a.safetensors", 0.5)]},
+        {"lora": [("/clones/a.safetensors", 1.0), ("/clones/b.safetensors", 1.0)]},
     ):
         assert Pipeline.compatible_key(make_request(**change)) != Pipeline.compatible_key(base)
 

@@ -82,9 +82,7 @@ def clone_pipeline(model_cache_dir: Path) -> Pipeline:
 
 
 def _clone_request(adapter: Path | None) -> GenerationRequest:
-    return make_request(
-        prompt=instance_prompt("sks"), adapter_path=str(adapter) if adapter else None
-    )
+    return make_request(prompt=instance_prompt("sks"), lora=adapter)
 
 
 def test_loss_decreases_and_progress_is_reported(trained: Trained) -> None:

@@ -16,7 +16,14 @@ from tritonclient.utils import deserialize_bytes_tensor, serialize_byte_tensor
 
 from neurall.gpu import codec
 from neurall.gpu.protocol import INPUTS, from_tensors, to_tensors
-from neurall.gpu.types import INPAINT, MODES, SCHEDULERS, TEXT_TO_IMAGE, GenerationRequest
+from neurall.gpu.types import (
+    INPAINT,
+    MODES,
+    SCHEDULERS,
+    TEXT_TO_IMAGE,
+    AdapterWeight,
+    GenerationRequest,
+)
 
 # Fields whose values the record's own checks constrain; every other field is generated
 # from its annotated type.
@@ -32,6 +39,13 @@ CONSTRAINED: dict[str, st.SearchStrategy[Any]] = {
     "scheduler": st.sampled_from(SCHEDULERS),
     "strength": st.none() | st.floats(0.0, 1.0),
 }
+
+
+# Values inside fields follow the records' own checks too.
+st.register_type_strategy(
+    AdapterWeight,
+    st.builds(AdapterWeight, st.text(), st.floats(allow_nan=False, allow_infinity=False)),
+)
 
 
 def _field_strategy(name: str, type_: Any) -> st.SearchStrategy[Any]:
@@ -109,7 +123,21 @@ def test_stored_params_of_earlier_jobs_still_decode():
     }
     decoded = codec.to_json_dict(codec.from_json_dict(stored))
     # Fields added since take the record's defaults.
-    assert decoded == {**stored, "mode": "TEXT_TO_IMAGE", "scheduler": "DEFAULT", "strength": None}
+    assert decoded == {
+        **stored,
+        "adapters": [],
+        "mode": "TEXT_TO_IMAGE",
+        "scheduler": "DEFAULT",
+        "strength": None,
+    }
+
+
+def test_a_stored_clone_id_is_one_adapter_at_weight_one():
+    """``cloneId`` is the shorthand for one adapter, also in rows stored before adapters."""
+    stored = {"prompt": "p", "negative_prompt": None, "width": 64, "height": 64, "steps": 2}
+    stored |= {"guidance_scale": 7.5, "seed": 1, "num_images": 1, "clone_id": "c1"}
+    request = codec.from_json_dict(stored)
+    assert request.adapters == (AdapterWeight("c1", 1.0),)
 
 
 def test_the_graphql_input_carries_exactly_the_records_stored_fields():

@@ -106,6 +106,14 @@ ROWS = [
         f'mutation {{ generate(input: {{prompt: "p", width: 7}}) {{ __typename {U} }} }}',
         **same(NA, "INVALID_INPUT", "INVALID_INPUT", FB, FB),
     ),
+    # B's clone among the adapters: refused as not one of the caller's ready clones.
+    row(
+        "generate",
+        'mutation($id: ID!) { generate(input: {prompt: "p", adapters: [{cloneId: $id}]}) '
+        f"{{ __typename {U} }} }}",
+        {"id": "{other_clone}"},
+        **same(NA, "INVALID_INPUT", "INVALID_INPUT", FB, FB),
+    ),
     row(
         "cancelJob",
         f"mutation($id: ID!) {{ cancelJob(id: $id) {{ __typename {U} }} }}",
@@ -399,6 +407,29 @@ async def test_clone_events_of_another_account(client):
         assert len(messages) == 1, messages  # nothing about B's clone leaks
         got[caller] = messages[0]["errors"][0]["extensions"]["code"]
     assert got == SUBSCRIPTIONS["cloneEvents"]
+
+
+ADAPTERS_DOCUMENT = """mutation($id: ID!, $mine: ID!) {
+  generate(input: {prompt: "p", adapters: [{cloneId: $mine, weight: 0.5}, {cloneId: $id}]}) {
+    __typename ... on UserError { code message } ... on InvalidInput { fields }
+  }
+}"""
+
+
+async def test_another_accounts_clone_in_adapters_answers_like_a_missing_one(client):
+    world = await _world(client)
+    cookies = list(client.http.session.cookie_jar)
+    me = (await client.data("{ me { id } }"))["me"]["id"]
+    mine = str((await ready_clone_row(me, name="a's", trigger_word="a", adapter_key="a")).id)
+    for caller in ("session", "key:GENERATE"):
+        api_key = _as(client, world, caller, cookies)
+        answers = [
+            await client.post(ADAPTERS_DOCUMENT, {"id": clone, "mine": mine}, api_key=api_key)
+            for clone in (world["other_clone"], RANDOM_ID)
+        ]
+        assert answers[0] == answers[1], caller
+        assert answers[0]["data"]["generate"]["fields"] == ["input.adapters.1.cloneId"]
+    assert not await Job.filter(account_id=me).exists()
 
 
 async def test_image_urls_of_another_account(client):
