@@ -209,10 +209,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+def configure_logging(level: str, log_format: str = "text") -> None:
+    from neurall import logs
+
+    logs.configure(level, log_format)
     for name in CHATTY_LOGGERS:
         logger = logging.getLogger(name)
         logger.setLevel(max(logger.getEffectiveLevel(), logging.INFO))
@@ -233,6 +233,8 @@ def main(argv: list[str] | None = None) -> None:
         settings = load_settings()
     except SettingsError as exc:
         sys.exit(str(exc))
+    if settings.log_format != "text":
+        configure_logging(args.log_level, settings.log_format)
     args.func(settings, args)
 
 

@@ -195,13 +195,15 @@ def serve(
     max_queue_delay_us: int = DEFAULT_MAX_QUEUE_DELAY_US,
     stats_path: Path | None = None,
     device: str | None = None,
+    pipeline_metrics_port: int | None = None,
 ) -> None:
     """Load the pipeline, then serve it on Triton until interrupted (SIGINT or SIGTERM)."""
     from pytriton.model_config import DynamicBatcher, ModelConfig
     from pytriton.triton import Triton, TritonConfig
 
     prepare_environment()
-    for port in (grpc_port, http_port, metrics_port):
+    ports = (grpc_port, http_port, metrics_port, pipeline_metrics_port)
+    for port in filter(None, ports):
         _require_free_port(host, port)
     # PyTriton logs request and response tensors at DEBUG: prompts and images must not reach
     # the logs, whatever the process-wide level is.
@@ -213,6 +215,12 @@ def serve(
         max_batch_size=max_batch_size,
         stats_path=stats_path,
     )
+    if pipeline_metrics_port:
+        # Triton's own metrics (metrics_port) know Triton's batches, not the pipeline's
+        # calls, batch sizes and busy time: those are served here (neurall.gpu.metrics).
+        from prometheus_client import start_http_server
+
+        start_http_server(pipeline_metrics_port, addr=host)
     # Load before Triton starts, so that Triton's readiness means "can generate now".
     runner.start().result()
     # SIGTERM (docker stop, systemd) must unwind through Triton's context manager, or the
@@ -270,6 +278,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-queue-delay-us", type=int, default=DEFAULT_MAX_QUEUE_DELAY_US)
     parser.add_argument("--stats-file", type=Path, default=None)
     parser.add_argument("--device", default=None)
+    parser.add_argument(
+        "--pipeline-metrics-port",
+        type=int,
+        default=None,
+        help="serve the pipeline's Prometheus metrics on this port (default: not served); "
+        "Triton's own are on --metrics-port",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     serve(
@@ -283,6 +298,7 @@ def main(argv: list[str] | None = None) -> None:
         max_queue_delay_us=args.max_queue_delay_us,
         stats_path=args.stats_file,
         device=args.device,
+        pipeline_metrics_port=args.pipeline_metrics_port,
     )
 
 
