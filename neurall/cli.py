@@ -26,7 +26,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         # The embedded default migrates itself so the first run just works; a shared
         # PostgreSQL is migrated deliberately with `neurall migrate`.
         asyncio.run(database.migrate(settings.database_url))
-    web.run_app(create_app(settings), host=args.host, port=args.port, access_log=None)
+    # aiohttp's banner is printed, not logged: in JSON logs it would be the one non-JSON line.
+    banner = print if settings.log_format == "text" else log.info
+    web.run_app(
+        create_app(settings), host=args.host, port=args.port, access_log=None, print=banner
+    )
 
 
 def _migrate(settings: Settings, _args: argparse.Namespace) -> None:
