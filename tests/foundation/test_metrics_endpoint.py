@@ -6,6 +6,7 @@ the database). Counters are process-wide, so tests look at what they added, or a
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
@@ -14,7 +15,8 @@ import pytest
 from neurall import logs
 from neurall.app import create_app
 from neurall.config import load_settings
-from tests.helpers import sign_up
+from neurall.orm.jobs import Job, JobSource, JobStatus
+from tests.helpers import create_key, sign_up
 from tests.scrape import assert_bounded, families, value
 
 CANARY = "PromptCanary_9f3e"
@@ -103,3 +105,62 @@ def test_json_lines_carry_the_context_and_nothing_else():
     assert line["duration_ms"] == 12.5
     assert set(line) == {"time", "level", "logger", "message", "request_id", "operation",
                          "job_id", "duration_ms"}  # fmt: skip
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_open_websockets_and_subscriptions_are_gauged(client):
+    account = await sign_up(client)
+    key = await create_key(client, ["GENERATE"])
+    # A job that stays RUNNING (no worker owns it), so the subscription stays open.
+    job = await Job.create(
+        account_id=account["id"],
+        source=JobSource.API,
+        status=JobStatus.RUNNING,
+        total_steps=20,
+        num_images=1,
+        seq=1,
+    )
+
+    async def gauges() -> tuple[float, float]:
+        parsed = await _scrape(client.http)
+        return (
+            value(parsed, "neurall_websockets_open"),
+            value(parsed, "neurall_subscriptions_open", operation="jobEvents"),
+        )
+
+    before = await gauges()
+    ws = await client.http.ws_connect("/graphql", protocols=("graphql-transport-ws",))
+    await ws.send_json({"type": "connection_init", "payload": {"authorization": f"Bearer {key}"}})
+    assert (await ws.receive_json(timeout=10))["type"] == "connection_ack"
+    events = "subscription($id: ID!) { jobEvents(jobId: $id) { seq } }"
+    await ws.send_json(
+        {
+            "id": "1",
+            "type": "subscribe",
+            "payload": {"query": events, "variables": {"id": str(job.id)}},
+        }
+    )
+    assert (await ws.receive_json(timeout=10))["type"] == "next"
+    assert await gauges() == (before[0] + 1, before[1] + 1)
+    await ws.send_json({"id": "1", "type": "complete"})
+    await ws.close()
+    for _ in range(100):  # the server notices the close on its own loop
+        if await gauges() == before:
+            break
+        await asyncio.sleep(0.05)
+    assert await gauges() == before
+
+
+async def test_storage_errors_are_counted_by_operation(tmp_path):
+    from neurall.metrics import STORAGE_ERRORS
+    from neurall.storage import make_storage
+
+    blocker = tmp_path / "file"
+    blocker.write_bytes(b"")
+    storage = make_storage(blocker)  # a root that is a file: every write fails
+    before = STORAGE_ERRORS.labels("put")._value.get()
+    with pytest.raises(NotADirectoryError):
+        await storage.put("images/x/0.png", b"png")
+    with pytest.raises(ValueError, match="invalid storage key"):
+        await storage.put("../escape", b"png")  # a refused key is a bug, not a disk error
+    assert STORAGE_ERRORS.labels("put")._value.get() == before + 1
