@@ -28,9 +28,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         asyncio.run(database.migrate(settings.database_url))
     # aiohttp's banner is printed, not logged: in JSON logs it would be the one non-JSON line.
     banner = print if settings.log_format == "text" else log.info
-    web.run_app(
-        create_app(settings), host=args.host, port=args.port, access_log=None, print=banner
-    )
+    web.run_app(create_app(settings), host=args.host, port=args.port, access_log=None, print=banner)
 
 
 def _migrate(settings: Settings, _args: argparse.Namespace) -> None:
