@@ -23,8 +23,10 @@ from neurall.web.cors import cors_middleware
 from neurall.web.csrf import csrf_middleware
 from neurall.web.exports import export_handler
 from neurall.web.images import image_handler
+from neurall.web.metrics import metrics_handler
 from neurall.web.outages import outage_middleware
 from neurall.web.playground import add_playground
+from neurall.web.request_id import request_id_middleware
 from neurall.web.stripe_webhook import stripe_webhook
 from neurall.web.unsubscribe import unsubscribe_handler
 from neurall.workers.embedded import generation_context
@@ -40,6 +42,8 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=MULTIPART_MAX_BYTES,
         # CORS outermost, so refusals from CSRF still carry CORS headers for trusted origins.
         middlewares=[
+            # Outermost: every line logged about the request, refusals included, has its id.
+            request_id_middleware,
             cors_middleware(settings),
             body_limit_middleware(settings.max_request_body_bytes),
             csrf_middleware(settings),
@@ -61,6 +65,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/images/{image_id}", image_handler(services))
     app.router.add_get("/exports/{export_id}", export_handler(services))
     app.router.add_get("/readyz", readiness(services))
+    app.router.add_get("/metrics", metrics_handler(settings))
     unsubscribe = unsubscribe_handler(settings.secret_key.get_secret_value())
     app.router.add_get("/unsubscribe", unsubscribe)
     app.router.add_post("/unsubscribe", unsubscribe)

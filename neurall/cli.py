@@ -26,7 +26,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         # The embedded default migrates itself so the first run just works; a shared
         # PostgreSQL is migrated deliberately with `neurall migrate`.
         asyncio.run(database.migrate(settings.database_url))
-    web.run_app(create_app(settings), host=args.host, port=args.port, access_log=None)
+    # aiohttp's banner is printed, not logged: in JSON logs it would be the one non-JSON line.
+    banner = print if settings.log_format == "text" else log.info
+    web.run_app(create_app(settings), host=args.host, port=args.port, access_log=None, print=banner)
 
 
 def _migrate(settings: Settings, _args: argparse.Namespace) -> None:
@@ -212,10 +214,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+def configure_logging(level: str, log_format: str = "text") -> None:
+    from neurall import logs
+
+    logs.configure(level, log_format)
     for name in CHATTY_LOGGERS:
         logger = logging.getLogger(name)
         logger.setLevel(max(logger.getEffectiveLevel(), logging.INFO))
@@ -236,6 +238,8 @@ def main(argv: list[str] | None = None) -> None:
         settings = load_settings()
     except SettingsError as exc:
         sys.exit(str(exc))
+    if settings.log_format != "text":
+        configure_logging(args.log_level, settings.log_format)
     args.func(settings, args)
 
 

@@ -452,6 +452,31 @@ class Settings(BaseSettings):
         "receiver never holds a generation worker.",
     )
 
+    # Operations: metrics and logs (docs/metrics.md).
+    metrics_token: SecretStr = Field(
+        SecretStr(""),
+        description="Bearer token `neurall serve` requires on `/metrics` (`Authorization: "
+        "Bearer <token>`). Empty: `/metrics` is open in development and not served at all "
+        "with NEURALL_PRODUCTION.",
+    )
+    metrics_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="`neurall worker`: serve its Prometheus metrics on this port (no "
+        "token: keep it on a private network). Empty: not served.",
+    )
+    metrics_host: str = Field(
+        "127.0.0.1",
+        description="`neurall worker`: the address its metrics port listens on "
+        "(`0.0.0.0` to be scraped from another host).",
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="`text`: one readable line per record; `json`: one JSON object per "
+        "line with the request id, operation name, job id and duration when known.",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:

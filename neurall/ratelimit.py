@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from neurall.errors import RateLimitedError
+from neurall.metrics import RATE_LIMIT_REFUSALS
 
 if TYPE_CHECKING:
     from neurall.config import Settings
@@ -129,7 +130,11 @@ class RateLimit:
 
     async def take(self, key: object, cost: float = 1.0) -> Quota:
         """Take ``cost`` tokens for ``key`` or raise RateLimitedError (taking none)."""
-        left = max(0.0, await self._backend.take(f"{self.name}:{key}", cost))
+        try:
+            left = max(0.0, await self._backend.take(f"{self.name}:{key}", cost))
+        except RateLimitedError:
+            RATE_LIMIT_REFUSALS.labels(self.name).inc()
+            raise
         capacity = self._backend.capacity
         return Quota(
             limit=capacity,
@@ -139,7 +144,11 @@ class RateLimit:
 
     async def check(self, key: object, cost: float = 1.0) -> None:
         """Raise RateLimitedError unless ``cost`` tokens are available (takes none)."""
-        await self._backend.check(f"{self.name}:{key}", cost)
+        try:
+            await self._backend.check(f"{self.name}:{key}", cost)
+        except RateLimitedError:
+            RATE_LIMIT_REFUSALS.labels(self.name).inc()
+            raise
 
 
 WEBHOOK_SENDS_PER_HOUR_PER_ACCOUNT = 120

@@ -98,9 +98,11 @@ def distributed_stack(
     *,
     max_queue_delay_us: int,
     extra_env: dict[str, str] | None = None,
+    gpu_args: tuple[str, ...] = (),
 ) -> Iterator[dict[str, Any]]:
     """Yields ``procs``, ``api`` (base URL), ``db`` (URL), ``env``, ``data`` (the data dir)
     and ``stats`` (the Triton model's pipeline-call counts, see `neurall gpu --stats-file`).
+    ``gpu_args``: more options for `neurall gpu`.
     Everything is stopped and the database dropped afterwards."""
     name = f"neurall_stack_{uuid.uuid4().hex[:10]}"
     database_url = f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
@@ -128,7 +130,7 @@ def distributed_stack(
             "gpu", "gpu", "--host", "127.0.0.1", "--grpc-port", str(grpc_port),
             "--http-port", str(triton_http), "--metrics-port", str(metrics),
             "--stats-file", str(stats), "--device", "cpu",
-            "--max-queue-delay-us", str(max_queue_delay_us),
+            "--max-queue-delay-us", str(max_queue_delay_us), *gpu_args,
         )  # fmt: skip
         serve, serve_log = procs.start("serve", "serve", "--port", str(api_port))
         wait_http(f"http://127.0.0.1:{api_port}/healthz", serve, serve_log)

@@ -54,6 +54,7 @@ from neurall import clock
 from neurall.billing import spend_limits
 from neurall.errors import ForbiddenError, InsufficientCreditsError
 from neurall.mail import notices
+from neurall.metrics import CREDITS_CHARGED
 from neurall.orm.accounts import Account, ApiKey
 from neurall.orm.billing import Dispute, Hold, LedgerEntry
 from neurall.webhooks import outbox
@@ -128,7 +129,9 @@ async def settle(reference: str, actual: int) -> int:
             return held.charged or 0
         charged = min(max(actual, 0), held.amount)
         await _close(account, held, charged, SETTLED)
-        return charged
+    # Counted once the settlement is written (a settled hold returns above, uncounted).
+    CREDITS_CHARGED.inc(charged)
+    return charged
 
 
 async def release(reference: str) -> None:

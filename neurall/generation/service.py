@@ -25,6 +25,7 @@ from neurall.generation.runtime import GenerationRuntime
 from neurall.gpu import codec
 from neurall.gpu.types import TEXT_TO_IMAGE, GenerationRequest
 from neurall.ids import parse_id
+from neurall.logs import JOB_ID
 from neurall.orm.accounts import Account, ApiKey
 from neurall.orm.jobs import TERMINAL_STATUSES, Job, JobSource, JobStatus
 from neurall.orm.pages import newest_first
@@ -148,8 +149,11 @@ async def submit_request(
     except BaseException:
         await runtime.payloads.delete(job_id)
         raise
+    # The rest of this request's log lines, and the worker's, name the job.
+    JOB_ID.set(str(job.id))
     try:
         await runtime.enqueue(job.id)
+        log.info("job %s queued", job.id)
     except Exception as exc:
         if not is_outage(exc):
             log.exception("could not queue job %s", job.id)

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Hashable
 from pathlib import Path
 
+from neurall.gpu import metrics
 from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.types import (
     GenerationRequest,
@@ -128,6 +129,7 @@ class BatchRunner:
             if self._closed:
                 raise InferenceUnavailable("the inference backend is closed")
             self._pending.append(job)
+            metrics.REQUESTS_WAITING.inc()
             self._cond.notify()
         return job
 
@@ -136,6 +138,7 @@ class BatchRunner:
         with self._cond:
             self._closed = True
             pending, self._pending = self._pending, []
+            metrics.REQUESTS_WAITING.dec(len(pending))
             for job in self._running:
                 job.cancel()
             self._cond.notify_all()
@@ -153,6 +156,7 @@ class BatchRunner:
             self.loaded.set_exception(exc)
             return
         self.loaded.set_result(pipeline)
+        metrics.PIPELINE_LOADED.set(1)
         while (batch := self._next_batch()) is not None:
             self._run(pipeline, batch)
 
@@ -173,6 +177,7 @@ class BatchRunner:
             else:
                 batch = []  # closed: close() fails whatever is still pending
             self._pending = [job for job in self._pending if job not in batch]
+            metrics.REQUESTS_WAITING.dec(len(dropped) + len(batch))
             self._running = batch
         for job in dropped:
             job.finish(InferenceCanceled())
@@ -221,6 +226,7 @@ class BatchRunner:
             results = pipeline.run([job.request for job in batch], on_step, should_cancel)
         except InferenceCanceled:
             self.canceled_calls += 1
+            metrics.PIPELINE_CALLS.labels("canceled").inc()
             # Jobs stopped by close() did not ask to stop: to them it is an outage, retried.
             stopped: BaseException = (
                 InferenceUnavailable("the inference backend is shutting down")
@@ -229,8 +235,10 @@ class BatchRunner:
             )
             outcomes: list[GenerationResult | BaseException] = [stopped] * len(batch)
         except InferenceError as exc:
+            metrics.PIPELINE_CALLS.labels("error").inc()
             outcomes = [exc] * len(batch)
         except Exception as exc:
+            metrics.PIPELINE_CALLS.labels("error").inc()
             # Exception texts from torch describe shapes and devices, never prompts.
             logger.exception("pipeline call failed")
             error_type = InferenceUnavailable if _is_out_of_memory(exc) else InferenceError
@@ -238,7 +246,11 @@ class BatchRunner:
         else:
             outcomes = list(results)
             self.batch_sizes.append(len(batch))
-        self.busy_s += time.monotonic() - began
+            metrics.PIPELINE_CALLS.labels("ok").inc()
+            metrics.BATCH_SIZE.observe(len(batch))
+        busy = time.monotonic() - began
+        self.busy_s += busy
+        metrics.BUSY_SECONDS.inc(busy)
         self._write_stats()
         with self._cond:
             self._running = []

@@ -199,13 +199,15 @@ def serve(
     device: str | None = None,
     safety_checker: str = "",
     safety_policy: str = "blur",
+    pipeline_metrics_port: int | None = None,
 ) -> None:
     """Load the pipeline, then serve it on Triton until interrupted (SIGINT or SIGTERM)."""
     from pytriton.model_config import DynamicBatcher, ModelConfig
     from pytriton.triton import Triton, TritonConfig
 
     prepare_environment()
-    for port in (grpc_port, http_port, metrics_port):
+    ports = (grpc_port, http_port, metrics_port, pipeline_metrics_port)
+    for port in filter(None, ports):
         _require_free_port(host, port)
     # PyTriton logs request and response tensors at DEBUG: prompts and images must not reach
     # the logs, whatever the process-wide level is.
@@ -223,6 +225,12 @@ def serve(
         max_batch_size=max_batch_size,
         stats_path=stats_path,
     )
+    if pipeline_metrics_port:
+        # Triton's own metrics (metrics_port) know Triton's batches, not the pipeline's
+        # calls, batch sizes and busy time: those are served here (neurall.gpu.metrics).
+        from prometheus_client import start_http_server
+
+        start_http_server(pipeline_metrics_port, addr=host)
     # Load before Triton starts, so that Triton's readiness means "can generate now".
     runner.start().result()
     # SIGTERM (docker stop, systemd) must unwind through Triton's context manager, or the
@@ -284,6 +292,13 @@ def main(argv: list[str] | None = None) -> None:
         "--safety-checker", default="", help="checker path or hub id (docs/safety.md); empty: off"
     )
     parser.add_argument("--safety-policy", choices=("blur", "drop", "flag"), default="blur")
+    parser.add_argument(
+        "--pipeline-metrics-port",
+        type=int,
+        default=None,
+        help="serve the pipeline's Prometheus metrics on this port (default: not served); "
+        "Triton's own are on --metrics-port",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     serve(
@@ -299,6 +314,7 @@ def main(argv: list[str] | None = None) -> None:
         device=args.device,
         safety_checker=args.safety_checker,
         safety_policy=args.safety_policy,
+        pipeline_metrics_port=args.pipeline_metrics_port,
     )
 
 

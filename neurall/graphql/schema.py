@@ -23,6 +23,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from neurall.config import Settings
+from neurall.graphql import metrics
 from neurall.graphql.accounts import AccountMutation, AccountQuery
 from neurall.graphql.api_keys import ApiKeyMutation, ApiKeyQuery
 from neurall.graphql.billing import BillingMutation, BillingQuery
@@ -41,6 +42,7 @@ from neurall.graphql.privacy import PrivacyMutation, PrivacyQuery
 from neurall.graphql.shared_events import SharedEventExecutionContext
 from neurall.graphql.usage_log import log_usage
 from neurall.graphql.webhooks import WebhookMutation, WebhookQuery
+from neurall.logs import OPERATION
 from neurall.outages import is_outage
 
 log = logging.getLogger("neurall.graphql")
@@ -115,12 +117,15 @@ class ServerHooks(MaskErrors):
         max_tokens: int,
         parse: Callable[..., Any],
         validate: Callable[..., Any],
+        log_operations: bool = False,
     ) -> None:
         super().__init__(should_mask_error=should_mask)
         self.validation_rules = validation_rules
         self.max_tokens = max_tokens
         self.parse = parse
         self.validate = validate
+        self.log_operations = log_operations
+        self.subscription: str | None = None
 
     async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
         context = self.execution_context
@@ -131,10 +136,19 @@ class ServerHooks(MaskErrors):
         masking = MaskErrors.on_operation(self)
         next(masking)
         started = time.perf_counter()
-        yield
+        try:
+            yield
+        finally:
+            if self.subscription is not None:
+                metrics.subscription_closed(self.subscription)
         await log_usage(context, started)
         # Before masking: an outage is not an unexpected error but SERVICE_UNAVAILABLE.
         replace_outage_errors(context)
+        name, elapsed = metrics.record(context, started)
+        if self.log_operations:
+            # One line per operation (an access log): its name and duration, never its
+            # variables or its document.
+            log.info("graphql %s", name, extra={"duration_ms": round(elapsed * 1000, 3)})
         next(masking, None)
 
     def on_parse(self) -> Iterator[None]:
@@ -150,7 +164,12 @@ class ServerHooks(MaskErrors):
         yield
 
     async def on_execute(self) -> AsyncIterator[None]:  # type: ignore[override]
-        await limit_operation(self.execution_context.context)
+        context = self.execution_context
+        # Every line logged while it runs names it (a schema field name, never the
+        # client's operationName: see neurall.graphql.metrics).
+        OPERATION.set(metrics.operation_labels(context)[0])
+        await limit_operation(context.context)
+        self.subscription = metrics.subscription_opened(context)
         yield
 
 
@@ -174,6 +193,7 @@ def build_schema(settings: Settings) -> Schema:
             max_tokens=settings.graphql_max_tokens,
             parse=ParserCache().cached_parse_document,
             validate=ValidationCache().cached_validate_document,
+            log_operations=settings.log_format == "json",
         )
     ]
     return Schema(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import TypeGuard
+from typing import Any, TypeGuard
 
 from aiohttp import hdrs, web
 from cross_web import HTTPException
@@ -17,6 +17,7 @@ from strawberry.types.unset import UnsetType
 from neurall.graphql.context import Context
 from neurall.graphql.schema import Schema
 from neurall.graphql.uploads import UploadRequestAdapter
+from neurall.metrics import OPEN_WEBSOCKETS
 from neurall.services import Services
 from neurall.web.auth import authenticate, authorization_param, viewer_for_api_key
 from neurall.web.origins import trusted_origins
@@ -86,6 +87,16 @@ class NeurallGraphQLView(GraphQLView[Context, None]):
             host,
         )
         return False
+
+    async def run(self, request: web.Request, **kwargs: Any) -> Any:  # type: ignore[override]
+        if not self.is_websocket_request(request):
+            return await super().run(request, **kwargs)
+        # Open for as long as the socket is served (refused handshakes count too, briefly).
+        OPEN_WEBSOCKETS.inc()
+        try:
+            return await super().run(request, **kwargs)
+        finally:
+            OPEN_WEBSOCKETS.dec()
 
     async def create_websocket_response(
         self, request: web.Request, subprotocol: str | None

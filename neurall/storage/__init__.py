@@ -10,4 +10,6 @@ def make_storage(root: object) -> Storage:
     """The storage for the settings' storage directory (a shared volume when distributed)."""
     from pathlib import Path
 
-    return LocalStorage(Path(str(root)))
+    from neurall.storage.metered import MeteredStorage
+
+    return MeteredStorage(LocalStorage(Path(str(root))))  # type: ignore[return-value]

@@ -26,6 +26,7 @@ from email.utils import parsedate_to_datetime
 
 from neurall import clock
 from neurall.audit import AuditEventType, record
+from neurall.metrics import WEBHOOK_DELIVERIES
 from neurall.orm.webhooks import (
     OPEN_DELIVERY_STATUSES,
     DeliveryStatus,
@@ -114,7 +115,17 @@ async def attempt(
     body = await events.body(delivery, config.public_url, now)
     headers = signed_headers(delivery.event_id, now, body, signing_secrets(endpoint, now))
     answer = await http.post(endpoint.url, body, headers)
-    return await _record(delivery, endpoint, answer, config)
+    delay = await _record(delivery, endpoint, answer, config)
+    WEBHOOK_DELIVERIES.labels(_OUTCOMES.get(delivery.status, "failed")).inc()
+    return delay
+
+
+# The delivery's status after an attempt, as the metric's bounded outcome label.
+_OUTCOMES = {
+    DeliveryStatus.SUCCEEDED: "delivered",
+    DeliveryStatus.RETRYING: "retrying",
+    DeliveryStatus.FAILED: "failed",
+}
 
 
 async def _record(

@@ -18,6 +18,7 @@ from typing import Any
 import dramatiq
 from dramatiq.asyncio import get_event_loop_thread, set_event_loop_thread
 from dramatiq.middleware import Middleware
+from prometheus_client import start_http_server
 from tortoise.context import TortoiseContext
 
 from neurall.clones.runtime import CloneRuntime
@@ -127,6 +128,10 @@ def run_worker(
         # E.g. only "training" on machines with the GPU memory for it (None: every queue).
         queues=queues,
     )
+    if settings.metrics_port is not None:
+        # Its own small HTTP server (prometheus_client's), as the worker serves nothing else.
+        start_http_server(settings.metrics_port, addr=settings.metrics_host)
+        log.info("metrics on %s:%d", settings.metrics_host, settings.metrics_port)
     worker.start()
     start_retention_thread(maintenance, settings.retention_interval_s, stop)
     try:

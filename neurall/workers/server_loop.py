@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 
 from dramatiq.middleware import Interrupt
 
+from neurall import logs
+
 R = TypeVar("R")
 
 
@@ -32,8 +34,11 @@ class ServerLoop:
 
     def run_coroutine(self, coro: Awaitable[R]) -> R:
         # run_coroutine_threadsafe schedules with a copy of the calling context: make that
-        # the captured one.
-        future = self.context.copy().run(
+        # the captured one, with this thread's log context (the message's request and job)
+        # carried over.
+        context = self.context.copy()
+        context.run(logs.restore, logs.current())
+        future = context.run(
             asyncio.run_coroutine_threadsafe,
             coro,  # type: ignore[arg-type]
             self.loop,

@@ -27,6 +27,7 @@ from neurall.config import Settings
 from neurall.webhooks import dispatch
 from neurall.webhooks.delivery import LEASE_MARGIN_S, DeliverySettings, attempt, overdue
 from neurall.webhooks.http import ResolverFactory, WebhookHTTP
+from neurall.workers.observe import message_options
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,9 @@ class WebhookQueue:
         """Blocking (pika): call from a thread, or through ``enqueue``."""
         delay = min(max(0, delay_ms), MAX_DELAY_MS) or None
         for delivery_id in delivery_ids:
-            self.deliver_actor.send_with_options(args=(str(delivery_id),), delay=delay)
+            self.deliver_actor.send_with_options(
+                args=(str(delivery_id),), delay=delay, **message_options()
+            )
 
     async def enqueue(self, delivery_ids: Sequence[uuid.UUID], delay_ms: int = 0) -> None:
         await asyncio.to_thread(self.send, list(delivery_ids), delay_ms)
