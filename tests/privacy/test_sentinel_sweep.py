@@ -193,7 +193,7 @@ async def test_api_job_fetched_leaves_nothing(stack, api):
 async def test_api_job_failed_and_dead_lettered_leaves_nothing(stack, api):
     places, secret = stack["places"], canary()
     # Its worker gives every message 1 s and no retry: this job's message is dead-lettered.
-    # Big enough that no CPU finishes it within the limit (about 0.2 s a step at 512 px),
+    # Big enough that no CPU finishes it within the limit (about 5 s here at 512 px),
     # yet small: the Triton server cannot see its client leave, so it finishes the job
     # after the worker has given up, and the tests after this one wait behind it.
     upload, inputs = input_image()
