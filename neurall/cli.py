@@ -17,16 +17,62 @@ CHATTY_LOGGERS = ("tortoise.db_client", "aiosqlite", "pika", "aiormq", "aio_pika
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
-    from aiohttp import web
-
-    from neurall.app import create_app
     from neurall.orm import database
 
+    if args.workers > 1 and settings.is_embedded_broker:
+        # The in-process queue and its actors live in one process's memory: a second API
+        # process would have its own queue, and each would run (and reap) jobs alone.
+        sys.exit(
+            "--workers needs NEURALL_BROKER_URL: the in-process queue cannot be shared "
+            "between processes (run `neurall worker`s on RabbitMQ, or --workers 1)"
+        )
     if settings.database_url.startswith("sqlite://"):
         # The embedded default migrates itself so the first run just works; a shared
         # PostgreSQL is migrated deliberately with `neurall migrate`.
         asyncio.run(database.migrate(settings.database_url))
-    web.run_app(create_app(settings), host=args.host, port=args.port, access_log=None)
+    if args.workers == 1:
+        _serve_process(args.host, args.port, args.log_level, settings)
+        return
+    from neurall.supervisor import supervise
+
+    if settings.rate_limit_backend == "memory":
+        log.warning(
+            "NEURALL_RATE_LIMIT_BACKEND=memory: each of the %d API processes keeps its own "
+            "buckets, so a client can get up to %d times the configured rates; set it to "
+            "`database` to share them",
+            args.workers,
+            args.workers,
+        )
+    log.info(
+        "serving on %s:%d with %d API processes; links use %s",
+        args.host,
+        args.port,
+        args.workers,
+        settings.public_url,
+    )
+    sys.exit(supervise(_serve_process, (args.host, args.port, args.log_level), args.workers))
+
+
+def _serve_process(host: str, port: int, log_level: str, settings: Settings | None = None) -> None:
+    """One API process: the app on ``host``:``port``. Without ``settings`` it is one of
+    --workers' children, a fresh interpreter that reads the environment its parent read and
+    shares the port with its siblings (SO_REUSEPORT: the kernel spreads connections)."""
+    from aiohttp import web
+
+    from neurall.app import create_app
+
+    reuse_port = settings is None
+    if settings is None:
+        configure_logging(log_level)
+        settings = load_settings(listen=(host, port))
+    web.run_app(
+        create_app(settings),
+        host=host,
+        port=port,
+        access_log=None,
+        reuse_port=reuse_port or None,
+        print=None if reuse_port else print,
+    )
 
 
 def _migrate(settings: Settings, _args: argparse.Namespace) -> None:
@@ -145,6 +191,13 @@ def _config_docs(args: argparse.Namespace) -> None:
         sys.exit(f"{config_docs.DOCS_PATH} is stale: run `make docs`")
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="neurall", description=__doc__)
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
@@ -153,6 +206,13 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the API (and, embedded, everything else)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="API processes sharing the port (SO_REUSEPORT); more than 1 needs "
+        "NEURALL_BROKER_URL (default 1)",
+    )
     serve.set_defaults(func=_serve)
 
     commands.add_parser("migrate", help="apply pending database migrations").set_defaults(
@@ -230,7 +290,9 @@ def main(argv: list[str] | None = None) -> None:
         _config_docs(args)  # documents the settings, so it reads none of them
         return
     try:
-        settings = load_settings()
+        # `neurall serve`'s links follow its address unless NEURALL_PUBLIC_URL says otherwise.
+        listen = (args.host, args.port) if args.command == "serve" else None
+        settings = load_settings(listen=listen)
     except SettingsError as exc:
         sys.exit(str(exc))
     args.func(settings, args)

@@ -65,8 +65,12 @@ class Settings(BaseSettings):
         description="Turns off GraphiQL, introspection, field suggestions and plain-http cookies.",
     )
     public_url: str = Field(
-        "http://127.0.0.1:8000",
-        description="The address users reach the API at (links, allowed origin).",
+        "",
+        description="The address users reach the API at (links, allowed origin). Empty: "
+        "`neurall serve`'s own `http://HOST:PORT` from its `--host` and `--port` (`localhost` "
+        "when the host is a wildcard such as `0.0.0.0`); other commands, which cannot know "
+        "the API's address, use `http://127.0.0.1:8000`. Set it on every process behind a "
+        "proxy or load balancer, and on workers (their e-mails and webhooks carry links).",
     )
 
     # Sessions.
@@ -470,7 +474,7 @@ class Settings(BaseSettings):
     @field_validator("public_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
+        if value and not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
 
@@ -510,12 +514,14 @@ class Settings(BaseSettings):
         return self.data_dir / "models"
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(listen: tuple[str, int] | None = None, **overrides: object) -> Settings:
     """Read the environment, fill in the embedded defaults and return the settings.
 
-    Derived defaults: the database is a SQLite file in the data directory, and the secret
+    Derived defaults: the database is a SQLite file in the data directory, the secret
     key is generated once and kept in the data directory so sessions and signed links
-    survive restarts.
+    survive restarts, and the public URL is the address `neurall serve` listens on
+    (``listen``: its ``--host`` and ``--port``), so its links and its own page's origin
+    are right without configuration.
     """
     try:
         settings = Settings(**overrides)  # type: ignore[arg-type]
@@ -528,7 +534,26 @@ def load_settings(**overrides: object) -> Settings:
         derived["database_url"] = f"sqlite://{data_dir / 'neurall.sqlite3'}"
     if not settings.secret_key.get_secret_value():
         derived["secret_key"] = SecretStr(_persistent_secret(data_dir / SECRET_KEY_FILE))
+    if not settings.public_url:
+        derived["public_url"] = listen_url(*(listen or DEFAULT_LISTEN))
     return settings.model_copy(update=derived)
+
+
+# `neurall serve`'s default --host and --port.
+DEFAULT_LISTEN = ("127.0.0.1", 8000)
+# Addresses that mean "every interface": no client can use them to reach the server.
+_WILDCARD_HOSTS = {"", "0.0.0.0", "::", "[::]", "*"}  # noqa: S104 - compared, not bound
+
+
+def listen_url(host: str, port: int) -> str:
+    """The http URL a local browser reaches a server listening on ``host``:``port`` at.
+    A wildcard host says nothing about the name users type, so ``localhost`` stands in
+    for it (an operator serving others sets NEURALL_PUBLIC_URL)."""
+    if host in _WILDCARD_HOSTS:
+        host = "localhost"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 literal
+    return f"http://{host}:{port}"
 
 
 def _persistent_secret(path: Path) -> str:
