@@ -126,8 +126,12 @@ def _retention_run(settings: Settings, _args: argparse.Namespace) -> None:
     from neurall.storage import make_storage
 
     async def run() -> dict[str, int]:
-        async with database.database(settings.database_url):
-            return await run_policies(settings, make_storage(settings.storage_dir))
+        storage = make_storage(settings)
+        try:
+            async with database.database(settings.database_url):
+                return await run_policies(settings, storage)
+        finally:
+            await storage.close()
 
     removed = asyncio.run(run())
     for name, count in removed.items():

@@ -46,6 +46,19 @@ class Settings(BaseSettings):
         description="Empty: the in-process queue and event bus; "
         "`amqp://user:password@host:5672/` for RabbitMQ.",
     )
+    storage_url: str = Field(
+        "",
+        description="Empty: images, clone weights, exports and uploads live under "
+        "`<data dir>/storage`. `s3://bucket/prefix?endpoint=https://host&region=name` for an "
+        "S3-compatible bucket shared by every process (credentials from AWS_ACCESS_KEY_ID and "
+        "AWS_SECRET_ACCESS_KEY or botocore's other sources; docs/storage.md).",
+    )
+    adapter_cache_bytes: PositiveInt = Field(
+        2 * 1024**3,
+        description="Inference processes copy the clone weights they use from an S3 bucket "
+        "into `<data dir>/adapter-cache`, least recently used first out once it holds this "
+        "many bytes.",
+    )
     inference_url: str = Field(
         "embedded",
         description="`embedded` (the pipeline in-process) or `grpc://host:8001` for Triton.",
@@ -455,6 +468,14 @@ class Settings(BaseSettings):
             raise ValueError("must be empty (in-process) or an amqp:// URL")
         return value
 
+    @field_validator("storage_url")
+    @classmethod
+    def _known_storage(cls, value: str) -> str:
+        # The rest of the URL is checked where it is parsed (neurall.storage.make_storage).
+        if value and not value.startswith("s3://"):
+            raise ValueError("must be empty (the data directory) or an s3://bucket/prefix URL")
+        return value
+
     @field_validator("inference_url")
     @classmethod
     def _known_inference(cls, value: str) -> str:
@@ -503,6 +524,11 @@ class Settings(BaseSettings):
     @property
     def storage_dir(self) -> Path:
         return self.data_dir / "storage"
+
+    @property
+    def adapter_cache_dir(self) -> Path:
+        """Where inference processes keep clone weights fetched from an S3 bucket."""
+        return self.data_dir / "adapter-cache"
 
     @property
     def outbox_dir(self) -> Path:

@@ -79,7 +79,7 @@ class Services:
             ),
             verification_throttle=VerificationThrottle(settings.verification_emails_per_hour),
             rate_limits=RateLimits.from_settings(settings),
-            storage=make_storage(settings.storage_dir),
+            storage=make_storage(settings),
             models=ModelStore.from_settings(settings),
             usage_log=UsageLogBuffer.from_settings(settings),
         )

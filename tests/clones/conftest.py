@@ -46,7 +46,7 @@ async def runtime(settings: Settings) -> AsyncIterator[CloneRuntime]:
     """An open database and a clone runtime whose queue only records what was sent."""
     context = await database.open_database(settings.database_url)
     clones = CloneRuntime.from_settings(
-        settings, make_storage(settings.storage_dir), ModelStore.from_settings(settings)
+        settings, make_storage(settings), ModelStore.from_settings(settings)
     )
     queued: list[uuid.UUID] = []
 

@@ -64,7 +64,7 @@ async def stack(
     settings = generation_settings(tmp_path / "data", database_url, tiny_models)
     broker = Broker()
     runtime = GenerationRuntime.from_settings(
-        settings, make_storage(settings.storage_dir), ModelStore.from_settings(settings)
+        settings, make_storage(settings), ModelStore.from_settings(settings)
     )
     runtime.payloads = FlakyPayloads(broker)
     runtime.set_enqueue(broker.enqueue)

@@ -37,7 +37,7 @@ async def held_queue(
         tmp_path / "data", database_url, tiny_models, max_active_jobs_per_account=3
     )
     runtime = GenerationRuntime.from_settings(
-        settings, make_storage(settings.storage_dir), ModelStore.from_settings(settings)
+        settings, make_storage(settings), ModelStore.from_settings(settings)
     )
     queued: list[uuid.UUID] = []
 

@@ -170,7 +170,7 @@ async def test_exports_expire_and_are_rate_limited(client, settings):
             break
         await asyncio.sleep(0.05)
     later = datetime.now(UTC) + timedelta(seconds=settings.export_ttl_s + 1)
-    removed = await run_policies(settings, make_storage(settings.storage_dir), now=later)
+    removed = await run_policies(settings, make_storage(settings), now=later)
     assert removed["expired-exports"] >= 1
     gone = (await client.data(EXPORT, {"id": export["id"]}))["dataExport"]
     assert gone["status"] == "EXPIRED"
