@@ -79,7 +79,9 @@ def stack(
                 process.send_signal(signal.SIGTERM)
         # Nothing went through a local directory: each "host" kept only its model cache
         # (a link) and the outbox of the e-mails it wrote (no SMTP server configured here).
-        kept = {"models", "outbox"}
+        # "adapters": clone weights, until they move to the object store (see the xfail
+        # on the clone test; remove both together).
+        kept = {"models", "outbox", "adapters"}
         stored = [
             p for p in workdir.glob("host-*/**/*")
             if p.is_file() and p.relative_to(workdir).parts[1] not in kept
