@@ -90,8 +90,10 @@ def table(results: dict[str, Any]) -> list[str]:
             f"GraphQL `me` req/s (p50 / p99 ms), `serve --workers {n}` vs 1, concurrency 64",
             f"{many['rps']:.0f} ({many['p50_ms']:.0f} / {many['p99_ms']:.0f})",
             f"1 process {one['rps']:.0f} ({one['p50_ms']:.0f} / {one['p99_ms']:.0f})",
-            f"{a['ratio']:.2f}x (server CPU per request: {many['server_cpu_ms']:.2f} ms vs "
-            f"{one['server_cpu_ms']:.2f} ms)",
+            f"{a['ratio']:.2f}x (CPU per request, {n} vs 1: API {many['server_cpu_ms']:.2f} vs "
+            f"{one['server_cpu_ms']:.2f} ms, client {many['client_cpu_ms']:.2f} vs "
+            f"{one['client_cpu_ms']:.2f} ms, PostgreSQL {many['postgres_cpu_ms']:.2f} vs "
+            f"{one['postgres_cpu_ms']:.2f} ms)",
             f">= 1.6x with 2 on enough cores: {'met' if a['ratio'] >= 1.6 else 'NOT met'}",
         ))  # fmt: skip
     if "queue" in results:

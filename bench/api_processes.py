@@ -13,6 +13,7 @@ processes for the same CPUs, which caps the ratio well below that.
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import time
 from typing import Any
@@ -42,16 +43,37 @@ def _listening(parent: int, want: int, within_s: float = 120) -> list[int]:
     raise RuntimeError(f"fewer than {want} API processes came up")
 
 
+def _postgres_pids() -> list[int]:
+    """PostgreSQL's processes (the shared server: its backends serve this bench too)."""
+    import psutil
+
+    return [p.pid for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
+
+
+def _cpu_of(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            total += _cpu_s(pid)
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a PostgreSQL backend that ended meanwhile
+    return total
+
+
 async def _measure(base: str, server_pids: list[int], total: int, rounds: int) -> dict[str, Any]:
+    """Throughput and latency, and the CPU each side spent per request: the API processes,
+    this load generator, and PostgreSQL (every process of it, other load included)."""
     async with Api(base) as api:
         url, payload = f"{base}/graphql", {"query": ME}
         await _load(url, api.key, payload, b'"email"', min(500, total), CONCURRENCY)  # warm
         runs = []
+        sides = {"server": server_pids, "client": [os.getpid()]}
         for _ in range(rounds):
-            began = sum(_cpu_s(pid) for pid in server_pids)
+            sides["postgres"] = _postgres_pids()
+            began = {name: _cpu_of(pids) for name, pids in sides.items()}
             result = await _load(url, api.key, payload, b'"email"', total, CONCURRENCY)
-            cpu = sum(_cpu_s(pid) for pid in server_pids) - began
-            result["server_cpu_ms"] = cpu * 1000 / total
+            for name, pids in sides.items():
+                result[f"{name}_cpu_ms"] = (_cpu_of(pids) - began[name]) * 1000 / total
             runs.append(result)
     return {metric: statistics.median(r[metric] for r in runs) for metric in runs[0]}
 
