@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 STARTUP_GRACE_S = 10.0
 # aiohttp's own graceful shutdown allows 60 s for open requests; a little more than that.
 STOP_GRACE_S = 75.0
-# Deaths, start-up ones by a signal included, that a crash loop would exceed.
+# More deaths than this within RESTART_WINDOW_S is a crash loop: stop, do not restart.
 MAX_RESTARTS = 5
 RESTART_WINDOW_S = 60.0
 _PR_SET_PDEATHSIG = 1
