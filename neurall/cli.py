@@ -175,11 +175,13 @@ def _worker(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _gpu(settings: Settings, args: argparse.Namespace) -> None:
+    from neurall.clones.store import adapter_files
     from neurall.gpu import triton_server
 
-    # The model and its cache follow the settings unless given explicitly.
+    # The model and its cache follow the settings unless given explicitly; clone adapters
+    # come from the deployment's storage (NEURALL_STORAGE_URL).
     defaults = ["--model", settings.model, "--cache-dir", str(settings.model_cache_dir)]
-    triton_server.main([*defaults, *args.gpu_args])
+    triton_server.main([*defaults, *args.gpu_args], adapter_files(settings))
 
 
 def _config_docs(args: argparse.Namespace) -> None:

@@ -59,6 +59,10 @@ class S3Bucket:
         """NEURALL_STORAGE_URL and the AWS variables, for a process's environment."""
         return {"NEURALL_STORAGE_URL": self.url, **AWS_ENV}
 
+    def object_key(self, key: str) -> str:
+        """Where neurall's ``key`` is in the bucket (under the URL's prefix)."""
+        return f"{self.prefix}/{key}" if self.prefix else key
+
     def client(self) -> Any:
         """A plain (blocking) boto3 client on the server, for checks from the tests."""
         import boto3
@@ -75,6 +79,11 @@ class S3Bucket:
         """Every object key in the whole bucket (prefix included), listed page by page."""
         pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=self.name)
         return [item["Key"] for page in pages for item in page.get("Contents", [])]
+
+    def read(self, key: str) -> bytes:
+        """The object neurall stores under ``key``."""
+        response = self.client().get_object(Bucket=self.name, Key=self.object_key(key))
+        return response["Body"].read()
 
     def objects(self) -> dict[str, bytes]:
         """Every object in the whole bucket, read: key -> bytes."""

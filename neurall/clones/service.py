@@ -189,14 +189,14 @@ async def require_ready_clone(account_id: uuid.UUID, clone_id: str) -> Clone:
     return clone
 
 
-async def adapter_path(account_id: uuid.UUID, clone_id: str, store: ModelStore) -> str:
-    """The adapter file a job of ``account_id`` generates with (for the worker).
+async def adapter_key(account_id: uuid.UUID, clone_id: str, store: ModelStore) -> str:
+    """The storage key of the adapter a job of ``account_id`` generates with (for the
+    worker, which passes it to the inference process).
 
     Raises CloneUnavailableError when the clone is gone, not the account's, or not READY."""
     clone = await _find(account_id, clone_id, status=CloneStatus.READY)
     if clone is None or clone.adapter_key is None:
         raise CloneUnavailableError("the clone is no longer available")
-    path = store.path(clone.adapter_key)
-    if not await asyncio.to_thread(path.exists):
+    if not await store.exists(clone.adapter_key):
         raise CloneUnavailableError("the clone's weights are missing")
-    return str(path)
+    return ModelStore.storage_key(clone.adapter_key)

@@ -1,5 +1,8 @@
 """LoRA adapters ("clones") applied to the UNet per request, with a small LRU cache.
 
+Requests name an adapter by its key in the store; ``AdapterFiles`` (neurall.gpu.adapter_files)
+turns the key into a local file, fetched from the store when it is remote.
+
 The training side saves an adapter as ``save_file(get_peft_model_state_dict(unet), path,
 metadata=...)``. The rank and target modules are read from the tensors themselves; the LoRA
 scale (``lora_alpha / r``) is not in the tensors, so it comes from the safetensors metadata:
@@ -22,6 +25,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
+from neurall.gpu.adapter_files import AdapterFiles
 from neurall.gpu.types import InferenceError
 
 logger = logging.getLogger(__name__)
@@ -64,8 +68,9 @@ def _lora_config(state: dict[str, Any], metadata: dict[str, str]) -> Any:
 class AdapterCache:
     """Activates at most one adapter on ``unet`` at a time; keeps ``capacity`` of them loaded."""
 
-    def __init__(self, unet: Any, capacity: int = 4) -> None:
+    def __init__(self, unet: Any, capacity: int = 4, files: AdapterFiles | None = None) -> None:
         self._unet = unet
+        self._files = files
         self._capacity = max(1, capacity)
         # (resolved path, mtime_ns, size) -> PEFT adapter name; a retrained clone that
         # overwrites its file gets a new key, so a stale adapter is never served.
@@ -73,20 +78,22 @@ class AdapterCache:
         self._counter = 0
         self._active: str | None = None
 
-    def activate(self, adapter_path: str | None) -> None:
-        if adapter_path is None:
+    def activate(self, adapter_key: str | None) -> None:
+        if adapter_key is None:
             if self._active is not None:
                 self._unet.disable_adapters()
                 self._active = None
             return
-        name = self._get_or_load(adapter_path)
+        if self._files is None:
+            raise InferenceError("this inference server was given no adapter store")
+        name = self._get_or_load(self._files.local_path(adapter_key))
         if name != self._active:
             self._unet.set_adapter(name)
             self._unet.enable_adapters()
             self._active = name
 
-    def _get_or_load(self, adapter_path: str) -> str:
-        path = Path(adapter_path).resolve()
+    def _get_or_load(self, local_path: Path) -> str:
+        path = local_path.resolve()
         try:
             stat = os.stat(path)
         except OSError as exc:

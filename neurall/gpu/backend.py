@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from neurall.gpu.adapter_files import AdapterFiles
 from neurall.gpu.types import GenerationRequest, GenerationResult, StepProgress
 
 EMBEDDED = "embedded"
@@ -52,11 +53,13 @@ def make_backend(
     batch_window_s: float = 0.0,
     stats_path: Path | None = None,
     device: str | None = None,
+    adapter_files: AdapterFiles | None = None,
 ) -> InferenceBackend:
     """Build the backend for ``url``: "embedded" or a Triton "grpc://host:port".
 
-    ``model``, ``cache_dir``, ``max_batch_size``, ``batch_window_s``, ``stats_path`` and
-    ``device`` apply to the embedded backend (the Triton server has its own); ``timeout_s``
+    ``model``, ``cache_dir``, ``max_batch_size``, ``batch_window_s``, ``stats_path``,
+    ``device`` and ``adapter_files`` (where clone adapters are found) apply to the embedded
+    backend (the Triton server has its own); ``timeout_s``
     bounds one Triton generation.
     """
     if url == EMBEDDED:
@@ -69,6 +72,7 @@ def make_backend(
             batch_window_s=batch_window_s,
             stats_path=stats_path,
             device=device,
+            adapter_files=adapter_files,
         )
     if url.startswith("grpc://"):
         from neurall.gpu.triton_client import TritonBackend

@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from neurall.gpu.adapter_files import AdapterFiles
 from neurall.gpu.batching import BatchRunner
 from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.types import (
@@ -42,8 +43,10 @@ class EmbeddedBackend:
         stats_path: Path | None = None,
         device: str | None = None,
         pipeline: Pipeline | None = None,
+        adapter_files: AdapterFiles | None = None,
     ) -> None:
         self._model = model
+        self._adapter_files = adapter_files
         self._cache_dir = cache_dir
         self._device = device
         self._max_batch_size = max_batch_size
@@ -59,7 +62,9 @@ class EmbeddedBackend:
     def _load(self) -> Pipeline:
         if self._pipeline is not None:
             return self._pipeline
-        return Pipeline.load(self._model, self._cache_dir, device=self._device)
+        return Pipeline.load(
+            self._model, self._cache_dir, device=self._device, adapter_files=self._adapter_files
+        )
 
     @property
     def runner(self) -> BatchRunner | None:

@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from neurall.gpu.adapter_files import AdapterFiles
 from neurall.gpu.adapters import AdapterCache
 from neurall.gpu.images import encode_rgb_array, latent_preview_png
 from neurall.gpu.invariance import make_batch_invariant
@@ -58,13 +59,15 @@ def _install_log_filter(pipe: Any) -> None:
 class Pipeline:
     """A loaded diffusers text-to-image pipeline; ``run`` is serialised by one lock."""
 
-    def __init__(self, pipe: Any, *, adapter_cache_size: int = 4) -> None:
+    def __init__(
+        self, pipe: Any, *, adapter_cache_size: int = 4, adapter_files: AdapterFiles | None = None
+    ) -> None:
         self._pipe = pipe
         self._lock = threading.Lock()
         pipe.set_progress_bar_config(disable=True)
         _install_log_filter(pipe)
         make_batch_invariant(pipe)
-        self._adapters = AdapterCache(pipe.unet, adapter_cache_size)
+        self._adapters = AdapterCache(pipe.unet, adapter_cache_size, adapter_files)
         self.calls = 0  # pipeline calls (batches) so far; read by stats and tests
 
     @classmethod
@@ -75,8 +78,10 @@ class Pipeline:
         *,
         device: str | None = None,
         adapter_cache_size: int = 4,
+        adapter_files: AdapterFiles | None = None,
     ) -> Pipeline:
-        """Load ``model`` (hub id, local path, or "tiny", built under ``cache_dir``)."""
+        """Load ``model`` (hub id, local path, or "tiny", built under ``cache_dir``); clone
+        adapters are found through ``adapter_files`` (none: requests with one fail)."""
         from diffusers import AutoPipelineForText2Image
 
         if device is None:
@@ -100,7 +105,7 @@ class Pipeline:
         logger.info(
             "loaded model %s on %s (%s) in %.1fs", model, device, dtype, time.monotonic() - started
         )
-        return cls(pipe, adapter_cache_size=adapter_cache_size)
+        return cls(pipe, adapter_cache_size=adapter_cache_size, adapter_files=adapter_files)
 
     @property
     def device(self) -> torch.device:
@@ -118,7 +123,7 @@ class Pipeline:
             request.height,
             request.steps,
             float(request.guidance_scale),
-            request.adapter_path or "",
+            request.adapter_key or "",
         )
 
     def run(
@@ -169,7 +174,7 @@ class Pipeline:
             if should_cancel is not None and should_cancel():
                 raise InferenceCanceled
             started = time.monotonic()
-            self._adapters.activate(first.adapter_path)
+            self._adapters.activate(first.adapter_key)
             output = self._pipe(
                 prompt=prompts,
                 negative_prompt=negatives,

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from neurall.gpu import guardian
+from neurall.gpu.adapter_files import AdapterFiles
 from neurall.gpu.batching import BatchRunner
 from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.protocol import (
@@ -195,8 +196,12 @@ def serve(
     max_queue_delay_us: int = DEFAULT_MAX_QUEUE_DELAY_US,
     stats_path: Path | None = None,
     device: str | None = None,
+    adapter_files: AdapterFiles | None = None,
 ) -> None:
-    """Load the pipeline, then serve it on Triton until interrupted (SIGINT or SIGTERM)."""
+    """Load the pipeline, then serve it on Triton until interrupted (SIGINT or SIGTERM).
+
+    Clone adapters named by requests are found through ``adapter_files`` (`neurall gpu`
+    gives it the deployment's store; see neurall.clones.store.adapter_files)."""
     from pytriton.model_config import DynamicBatcher, ModelConfig
     from pytriton.triton import Triton, TritonConfig
 
@@ -209,7 +214,7 @@ def serve(
     if pytriton_logger.getEffectiveLevel() < logging.INFO:
         pytriton_logger.setLevel(logging.INFO)
     runner = BatchRunner(
-        lambda: Pipeline.load(model, cache_dir, device=device),
+        lambda: Pipeline.load(model, cache_dir, device=device, adapter_files=adapter_files),
         max_batch_size=max_batch_size,
         stats_path=stats_path,
     )
@@ -257,8 +262,9 @@ def serve(
         runner.close()
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Command line of `neurall gpu` (also `python -m neurall.gpu.triton_server`)."""
+def main(argv: list[str] | None = None, adapter_files: AdapterFiles | None = None) -> None:
+    """Command line of `neurall gpu` (also `python -m neurall.gpu.triton_server`, which then
+    serves no clones: it is given no adapter store)."""
     parser = argparse.ArgumentParser(prog="neurall gpu", description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=TINY_MODEL)
     parser.add_argument("--cache-dir", type=Path, default=Path("neurall-data/models"))
@@ -283,6 +289,7 @@ def main(argv: list[str] | None = None) -> None:
         max_queue_delay_us=args.max_queue_delay_us,
         stats_path=args.stats_file,
         device=args.device,
+        adapter_files=adapter_files,
     )
 
 

@@ -46,8 +46,9 @@ class GenerationRequest:
     num_images: int
     # The caller's trained clone to generate with (an id); None means the base model.
     clone_id: str | None = None
-    # Where this deployment keeps that clone's LoRA adapter (safetensors), set by the worker.
-    adapter_path: str | None = field(default=None, metadata=RUN_FIELD)
+    # That clone's LoRA adapter (safetensors): its key in this deployment's store, set by the
+    # worker; the inference process fetches it (neurall.gpu.adapter_files).
+    adapter_key: str | None = field(default=None, metadata=RUN_FIELD)
     # Send a low-resolution preview every N steps (the server's setting); 0 disables them.
     preview_every: int = field(default=0, metadata=RUN_FIELD)
 
@@ -71,7 +72,7 @@ class GenerationRequest:
         return (
             f"GenerationRequest({self.width}x{self.height}, steps={self.steps}, "
             f"guidance_scale={self.guidance_scale}, num_images={self.num_images}, "
-            f"adapter={'yes' if self.clone_id or self.adapter_path else 'no'}, "
+            f"adapter={'yes' if self.clone_id or self.adapter_key else 'no'}, "
             f"preview_every={self.preview_every})"
         )
 

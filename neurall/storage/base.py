@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -85,6 +85,10 @@ class Storage(Protocol):
 
     async def delete(self, key: str) -> None:
         """Remove ``key``; removing a missing key is not an error."""
+
+    async def delete_many(self, keys: Sequence[str]) -> None:
+        """Remove every key of ``keys`` (in as few calls as the store allows); missing ones
+        are not an error."""
 
     async def delete_prefix(self, prefix: str) -> int:
         """Remove every key under ``prefix`` (a "folder"); returns how many went."""

@@ -11,7 +11,7 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -135,6 +135,13 @@ class LocalStorage:
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._delete, key)
+
+    async def delete_many(self, keys: Sequence[str]) -> None:
+        def delete_all() -> None:
+            for key in keys:
+                self._delete(key)
+
+        await asyncio.to_thread(delete_all)
 
     async def delete_prefix(self, prefix: str) -> int:
         return await asyncio.to_thread(self._delete_prefix, prefix)

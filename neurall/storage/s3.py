@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import urllib.parse
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -209,11 +209,15 @@ class S3Storage:
             for item in page.get("Contents", []):
                 yield item
 
-    async def delete_prefix(self, prefix: str) -> int:
-        keys = [item["Key"] async for item in self._full_keys(prefix)]
+    async def delete_many(self, keys: Sequence[str]) -> None:
+        await self._delete_full([self._key(key) for key in keys])
+
+    async def _delete_full(self, full_keys: list[str]) -> None:
+        if not full_keys:
+            return
         s3 = await self._s3()
-        for start in range(0, len(keys), _DELETE_BATCH):
-            batch = keys[start : start + _DELETE_BATCH]
+        for start in range(0, len(full_keys), _DELETE_BATCH):
+            batch = full_keys[start : start + _DELETE_BATCH]
             result = await s3.delete_objects(
                 Bucket=self.location.bucket,
                 Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True},
@@ -222,6 +226,10 @@ class S3Storage:
             if errors:
                 codes = sorted({str(e.get("Code")) for e in errors})
                 raise OSError(f"{len(errors)} object(s) could not be deleted: {codes}")
+
+    async def delete_prefix(self, prefix: str) -> int:
+        keys = [item["Key"] async for item in self._full_keys(prefix)]
+        await self._delete_full(keys)
         return len(keys)
 
     async def list_objects(self, prefix: str) -> list[StoredObject]:

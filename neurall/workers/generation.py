@@ -16,7 +16,7 @@ from dataclasses import replace
 from neurall.billing import ledger
 from neurall.bus.events import EventType
 from neurall.clock import now
-from neurall.clones.service import CloneUnavailableError, adapter_path
+from neurall.clones.service import CloneUnavailableError, adapter_key
 from neurall.generation import service
 from neurall.generation.lease import holding_lease, lease_until
 from neurall.generation.lifecycle import announce_positions, requeue, transition
@@ -57,8 +57,8 @@ async def _for_this_run(
     adapter = None
     if params.clone_id is not None:
         # The owner's READY clone at run time (it may have been deleted since submission).
-        adapter = await adapter_path(job.account_id, params.clone_id, runtime.models)
-    return replace(params, adapter_path=adapter, preview_every=runtime.settings.preview_every_steps)
+        adapter = await adapter_key(job.account_id, params.clone_id, runtime.models)
+    return replace(params, adapter_key=adapter, preview_every=runtime.settings.preview_every_steps)
 
 
 async def run_job(job_id: str, runtime: GenerationRuntime) -> None:

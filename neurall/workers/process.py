@@ -105,7 +105,8 @@ def run_worker(
         raise SystemExit("neurall worker needs NEURALL_BROKER_URL (amqp://...)")
     # pika logs every connection step at INFO.
     logging.getLogger("pika").setLevel(logging.WARNING)
-    storage, models = make_storage(settings), ModelStore.from_settings(settings)
+    storage = make_storage(settings)
+    models = ModelStore(storage)
     runtime = GenerationRuntime.from_settings(settings, storage, models)
     broker = build_broker(settings, worker=True)
     clones = CloneRuntime.from_settings(settings, storage, models)

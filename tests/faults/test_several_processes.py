@@ -77,11 +77,10 @@ def stack(
         for process in s["procs"].running:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        # Nothing went through a local directory: each "host" kept only its model cache
-        # (a link) and the outbox of the e-mails it wrote (no SMTP server configured here).
-        # "adapters": clone weights, until they move to the object store (see the xfail
-        # on the clone test; remove both together).
-        kept = {"models", "outbox", "adapters"}
+        # Nothing went through a local directory: each "host" kept only its model cache (a
+        # link), its bounded cache of clone weights read from the bucket, and the outbox of
+        # the e-mails it wrote (no SMTP server configured here).
+        kept = {"models", "adapter-cache", "outbox"}
         stored = [
             p for p in workdir.glob("host-*/**/*")
             if p.is_file() and p.relative_to(workdir).parts[1] not in kept
@@ -195,12 +194,6 @@ async def test_a_cancel_sent_to_api_2_stops_the_job_worker_1_runs(stack, client)
     assert (await client.post(1, ME, {}))["me"] == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="clone weights are still written to a local directory (ModelStore), not the "
-    "object store: worker 2 cannot find worker 1's adapter. Remove this mark once the "
-    "store holds them.",
-)
 async def test_a_clone_trained_by_worker_1_is_used_by_a_job_on_worker_2(stack, client):
     form = aiohttp.FormData()
     files = photos(3)

@@ -22,6 +22,7 @@ from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.tiny import build_tiny_pipeline
 from neurall.gpu.triton_client import TritonBackend
 from tests.gpu.helpers import TritonServer, free_port, started_triton_client
+from tests.s3 import new_bucket
 from tests.stack import stop_process
 
 SERVER_START_TIMEOUT_S = 120.0
@@ -50,9 +51,11 @@ def _model_ready(http_port: int) -> bool:
 
 @pytest.fixture(scope="session")
 def triton_server(
-    model_cache_dir: Path, tmp_path_factory: pytest.TempPathFactory
+    model_cache_dir: Path, tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str
 ) -> Iterator[TritonServer]:
-    """`neurall gpu` in a subprocess, as deployed; stopped with SIGTERM at the end."""
+    """`neurall gpu` in a subprocess, as deployed on a host of its own: it reads clone
+    adapters from an S3 bucket (``server.bucket``) into its bounded cache; stopped with
+    SIGTERM at the end."""
     workdir = tmp_path_factory.mktemp("triton")
     grpc_port, http_port, metrics_port = free_port(), free_port(), free_port()
     server = TritonServer(
@@ -61,11 +64,13 @@ def triton_server(
         metrics_port=metrics_port,
         stats_path=workdir / "stats.json",
         log_path=workdir / "server.log",
+        bucket=new_bucket(s3_endpoint),
     )
     command = [
         sys.executable,
         "-m",
-        "neurall.gpu.triton_server",
+        "neurall.cli",
+        "gpu",
         "--cache-dir", str(model_cache_dir),
         "--host", "127.0.0.1",
         "--grpc-port", str(grpc_port),
@@ -76,7 +81,12 @@ def triton_server(
         # A wide window makes "8 concurrent requests, one batch" robust on a slow CI box.
         "--max-queue-delay-us", "100000",
     ]  # fmt: skip
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("NEURALL_")},
+        "PYTHONUNBUFFERED": "1",
+        "NEURALL_DATA_DIR": str(workdir / "data"),
+        **server.bucket.env,
+    }
     with server.log_path.open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     try:

@@ -6,12 +6,14 @@ import contextlib
 import json
 import socket
 import urllib.request
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from neurall.gpu.triton_client import TritonBackend
 from neurall.gpu.types import GenerationRequest, GenerationResult, StepProgress
+from tests.s3 import S3Bucket
 
 
 def make_request(**overrides: object) -> GenerationRequest:
@@ -59,6 +61,14 @@ class TritonServer:
     metrics_port: int
     stats_path: Path
     log_path: Path
+    # Its deployment's storage, where it fetches clone adapters from (by key).
+    bucket: S3Bucket
+
+    def store_adapter(self, path: Path) -> str:
+        """Put the adapter file at ``path`` in the server's bucket; returns its key."""
+        key = f"adapters/{uuid.uuid4()}.safetensors"
+        self.bucket.client().upload_file(str(path), self.bucket.name, self.bucket.object_key(key))
+        return key
 
     def stats(self) -> dict[str, object]:
         if not self.stats_path.exists():

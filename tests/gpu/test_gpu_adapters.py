@@ -11,6 +11,7 @@ from diffusers import UNet2DConditionModel
 from peft import LoraConfig, get_peft_model_state_dict
 from safetensors.torch import save_file
 
+from neurall.gpu.adapter_files import DirectoryAdapterFiles
 from neurall.gpu.adapters import AdapterCache
 from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.types import InferenceError
@@ -50,13 +51,17 @@ def adapters(model_cache_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.fixture
-def clone_pipeline(model_cache_dir: Path) -> Pipeline:
+def clone_pipeline(model_cache_dir: Path, adapters: list[Path]) -> Pipeline:
     # Its own instance: adapters attach to the UNet, and the shared one must stay pristine.
-    return Pipeline.load("tiny", model_cache_dir, device="cpu", adapter_cache_size=2)
+    # Its store is the adapters' directory, so each file's name is its key.
+    files = DirectoryAdapterFiles(adapters[0].parent)
+    return Pipeline.load(
+        "tiny", model_cache_dir, device="cpu", adapter_cache_size=2, adapter_files=files
+    )
 
 
 def _images(pipeline: Pipeline, adapter: Path | None) -> list[bytes]:
-    request = make_request(adapter_path=str(adapter) if adapter else None)
+    request = make_request(adapter_key=adapter.name if adapter else None)
     return pipeline.run([request])[0].images
 
 
@@ -86,7 +91,7 @@ def test_loaded_adapter_computes_what_the_trained_one_did(
     alpha: float | None,
 ) -> None:
     reference = _trained_unet(model_cache_dir / "tiny-sd", seed, alpha)
-    clone_pipeline._adapters.activate(str(adapters[index]))
+    clone_pipeline._adapters.activate(adapters[index].name)
     served = clone_pipeline._pipe.unet
     generator = torch.Generator().manual_seed(0)
     sample = torch.randn(2, 4, 8, 8, generator=generator)
@@ -110,26 +115,30 @@ def test_lru_evicts_and_reloads(clone_pipeline: Pipeline, adapters: list[Path]) 
     assert _images(clone_pipeline, adapters[0]) == first
 
 
-def test_alpha_from_metadata_is_applied(
-    clone_pipeline: Pipeline, adapters: list[Path], tmp_path: Path
-) -> None:
+def test_alpha_from_metadata_is_applied(clone_pipeline: Pipeline, adapters: list[Path]) -> None:
     # The same tensors without the metadata mean alpha = r, a different LoRA scale.
     from safetensors.torch import load_file
 
-    plain = tmp_path / "plain.safetensors"
+    plain = adapters[0].parent / "plain.safetensors"
     save_file(load_file(str(adapters[2])), str(plain))
     assert _images(clone_pipeline, adapters[2]) != _images(clone_pipeline, plain)
 
 
-def test_bad_adapter_is_a_permanent_error(clone_pipeline: Pipeline, tmp_path: Path) -> None:
+def test_bad_adapter_is_a_permanent_error(
+    clone_pipeline: Pipeline, pipeline: Pipeline, adapters: list[Path]
+) -> None:
     with pytest.raises(InferenceError, match="not found"):
-        _images(clone_pipeline, tmp_path / "missing.safetensors")
-    junk = tmp_path / "junk.safetensors"
+        _images(clone_pipeline, adapters[0].parent / "missing.safetensors")
+    with pytest.raises(InferenceError, match="invalid adapter key"):
+        clone_pipeline.run([make_request(adapter_key="../a.safetensors")])
+    with pytest.raises(InferenceError, match="no adapter store"):
+        _images(pipeline, adapters[0])
+    junk = adapters[0].parent / "junk.safetensors"
     junk.write_bytes(b"not a safetensors file")
     with pytest.raises(InferenceError, match="unreadable"):
         _images(clone_pipeline, junk)
-    save_file({"unrelated": torch.zeros(2)}, str(tmp_path / "empty.safetensors"))
+    save_file({"unrelated": torch.zeros(2)}, str(adapters[0].parent / "empty.safetensors"))
     with pytest.raises(InferenceError, match="no LoRA"):
-        _images(clone_pipeline, tmp_path / "empty.safetensors")
+        _images(clone_pipeline, adapters[0].parent / "empty.safetensors")
     # The pipeline still works after the failures.
     assert _images(clone_pipeline, None)

@@ -112,7 +112,7 @@ def test_compatible_key_separates_what_cannot_share_a_call() -> None:
         {"height": 128},
         {"steps": 7},
         {"guidance_scale": 3.0},
-        {"adapter_path": "/clones/a.safetensors"},
+        {"adapter_key": "adapters/a.safetensors"},
     ):
         assert Pipeline.compatible_key(make_request(**change)) != Pipeline.compatible_key(base)
 

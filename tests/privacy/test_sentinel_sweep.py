@@ -3,6 +3,9 @@
 `neurall serve` alone on SQLite), the sweeper runs, then every place data could linger is
 searched for the canary and for the image bytes (tests/privacy/sentinel.py).
 
+The distributed stack runs once with its storage in a local directory and once in an S3
+bucket (moto's server on loopback), whose every object the search lists and reads.
+
 Each test first shows its search can find what it looks for (a payload queue holding the
 canary, an image file in storage, a playground prompt in the dump), then that nothing is
 left: API jobs fetched, failed and dead-lettered, or never fetched (after their TTL), and a
@@ -29,6 +32,7 @@ from tests.gpu.helpers import free_port
 from tests.helpers import CREATE_KEY, PASSWORD, SIGN_UP
 from tests.privacy.helpers import DELETE_ITEM, HISTORY
 from tests.privacy.sentinel import Places, image_needles
+from tests.s3 import S3Bucket, new_bucket
 from tests.stack import NEURALL, Processes, distributed_stack, wait_http
 
 pytestmark = [pytest.mark.postgres, pytest.mark.rabbitmq]
@@ -38,21 +42,27 @@ def canary() -> str:
     return f"sentinel-{uuid.uuid4().hex}"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["local", "s3"])
 def stack(
-    tmp_path_factory: pytest.TempPathFactory, tiny_models: Path, rabbitmq_vhost: Vhost
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    tiny_models: Path,
+    rabbitmq_vhost: Vhost,
 ) -> Iterator:
-    """The distributed stack on a vhost of its own: "every queue" is exactly its queues."""
+    """The distributed stack on a vhost of its own: "every queue" is exactly its queues;
+    its storage is the data directory or a bucket of its own."""
     workdir = tmp_path_factory.mktemp("sentinel")
-    fast_retries = {
+    bucket = new_bucket(request.getfixturevalue("s3_endpoint")) if request.param == "s3" else None
+    env = {
         "NEURALL_GENERATION_MIN_BACKOFF_MS": "100",
         "NEURALL_GENERATION_MAX_BACKOFF_MS": "200",
+        **(bucket.env if bucket else {}),
     }
     with distributed_stack(
-        workdir, tiny_models, rabbitmq_vhost.url, max_queue_delay_us=1000, extra_env=fast_retries
+        workdir, tiny_models, rabbitmq_vhost.url, max_queue_delay_us=1000, extra_env=env
     ) as s:
-        places = Places(rabbitmq_vhost.url, rabbitmq_vhost.name, s["db"], [workdir])
-        yield {**s, "places": places}
+        places = Places(rabbitmq_vhost.url, rabbitmq_vhost.name, s["db"], [workdir], bucket)
+        yield {**s, "places": places, "bucket": bucket}
 
 
 class Api:
@@ -126,7 +136,12 @@ def worker(stack: dict, **env: str) -> Any:
 
 
 def stored_image(stack: dict, job_id: str) -> bytes:
-    return (stack["data"] / "storage" / "images" / job_id / "0.png").read_bytes()
+    key = f"images/{job_id}/0.png"
+    bucket: S3Bucket | None = stack["bucket"]
+    if bucket is None:
+        return (stack["data"] / "storage" / key).read_bytes()
+    assert not (stack["data"] / "storage").exists()  # nothing stored beside the bucket
+    return bucket.read(key)
 
 
 async def test_api_job_fetched_leaves_nothing(stack, api):

@@ -100,6 +100,15 @@ async def test_delete_and_delete_prefix(storage: Storage):
     assert await storage.get("uploads/clones/ab/0.png") == b"photo"
 
 
+async def test_delete_many(storage: Storage):
+    keys = [f"images/d/{index}.png" for index in range(5)]
+    for key in keys:
+        await storage.put(key, b"x")
+    await storage.delete_many([*keys[:3], "images/d/missing.png"])
+    await storage.delete_many([])
+    assert sorted(o.key for o in await storage.list_objects("images/d")) == keys[3:]
+
+
 async def test_list_objects(storage: Storage):
     await storage.put("images/j1/0.png", b"12")
     await storage.put("images/j2/0.png", b"345")
