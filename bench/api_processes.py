@@ -1,11 +1,11 @@
 """API scaling over processes: GraphQL `me` (authenticate the API key, read the account,
-queue its usage row) at concurrency 64 against `neurall serve --workers 1` and then
-`--workers N`, each on a fresh distributed stack (PostgreSQL and RabbitMQ: more than one
-API process needs a broker). The ratio of N processes' throughput to one's is the result;
-on a machine with enough cores (say N + 2 for the server, more for the client and
-PostgreSQL, pinned apart with --server-cpus/--client-cpus) 2 processes should reach 1.6
-times one. On fewer cores the load generator and PostgreSQL compete with the server
-processes for the same CPUs, which caps the ratio well below that.
+queue its usage row) at concurrency 64 against `neurall serve --workers 1` and
+`--workers N`, each on a distributed stack of its own (PostgreSQL and RabbitMQ: more than
+one API process needs a broker), both up at once and measured by turns. The ratio of N
+processes' throughput to one's is the result; on a machine with enough cores (N for the
+API, more for the client and PostgreSQL, pinned apart with --server-cpus/--client-cpus)
+2 processes should reach 1.6 times one. On fewer cores the load generator and PostgreSQL
+compete with the API processes for the same CPUs, which caps the ratio below that.
 
     .venv/bin/python -m bench api [--api-processes N] [--quick]
 """
@@ -13,6 +13,7 @@ processes for the same CPUs, which caps the ratio well below that.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import statistics
 import time
@@ -60,33 +61,37 @@ def _cpu_of(pids: list[int]) -> float:
     return total
 
 
-async def _measure(base: str, server_pids: list[int], total: int, rounds: int) -> dict[str, Any]:
-    """Throughput and latency, and the CPU each side spent per request: the API processes,
-    this load generator, and PostgreSQL (every process of it, other load included)."""
-    async with Api(base) as api:
-        url, payload = f"{base}/graphql", {"query": ME}
-        await _load(url, api.key, payload, b'"email"', min(500, total), CONCURRENCY)  # warm
-        runs = []
-        sides = {"server": server_pids, "client": [os.getpid()]}
+async def _round(base: str, key: str, server_pids: list[int], total: int) -> dict[str, float]:
+    """One measured round: throughput and latency, and the CPU each side spent per request:
+    the API processes, this load generator, and PostgreSQL (all of it, other load included)."""
+    sides = {"server": server_pids, "client": [os.getpid()], "postgres": _postgres_pids()}
+    began = {name: _cpu_of(pids) for name, pids in sides.items()}
+    result = await _load(f"{base}/graphql", key, {"query": ME}, b'"email"', total, CONCURRENCY)
+    for name, pids in sides.items():
+        result[f"{name}_cpu_ms"] = (_cpu_of(pids) - began[name]) * 1000 / total
+    return result
+
+
+async def _compare(
+    stacks: dict[str, tuple[str, list[int]]], total: int, rounds: int
+) -> dict[str, dict[str, float]]:
+    """Rounds alternate between the stacks, so load from elsewhere on the machine falls on
+    both alike; medians per stack."""
+    async with contextlib.AsyncExitStack() as exits:
+        keys = {}
+        for name, (base, _pids) in stacks.items():
+            api = await exits.enter_async_context(Api(base))
+            keys[name] = api.key
+            warm = min(500, total)
+            await _load(f"{base}/graphql", api.key, {"query": ME}, b'"email"', warm, CONCURRENCY)
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name in stacks}
         for _ in range(rounds):
-            sides["postgres"] = _postgres_pids()
-            began = {name: _cpu_of(pids) for name, pids in sides.items()}
-            result = await _load(url, api.key, payload, b'"email"', total, CONCURRENCY)
-            for name, pids in sides.items():
-                result[f"{name}_cpu_ms"] = (_cpu_of(pids) - began[name]) * 1000 / total
-            runs.append(result)
-    return {metric: statistics.median(r[metric] for r in runs) for metric in runs[0]}
-
-
-def _one(processes: int, total: int, rounds: int) -> dict[str, Any]:
-    stack = Stack(triton=False, worker_threads=1, serve_processes=processes)
-    try:
-        stack.up(worker=False)
-        serve = stack.processes["serve"]
-        pids = _listening(serve.pid, processes) if processes > 1 else [serve.pid]
-        return asyncio.run(_measure(stack.api, pids, total, rounds))
-    finally:
-        stack.down()
+            for name, (base, pids) in stacks.items():
+                runs[name].append(await _round(base, keys[name], pids, total))
+    return {
+        name: {metric: statistics.median(r[metric] for r in rs) for metric in rs[0]}
+        for name, rs in runs.items()
+    }
 
 
 def run(
@@ -94,13 +99,27 @@ def run(
 ) -> dict[str, Any]:
     total = 200 if quick else requests
     rounds = 1 if quick else rounds
-    one = _one(1, total, rounds)
-    many = _one(processes, total, rounds)
+    # Both stacks up at once (the idle one costs nothing), measured by turns.
+    stacks = {
+        "one": Stack(triton=False, worker_threads=1, serve_processes=1),
+        "many": Stack(triton=False, worker_threads=1, serve_processes=processes),
+    }
+    try:
+        targets = {}
+        for name, stack in stacks.items():
+            stack.up(worker=False)
+            serve = stack.processes["serve"]
+            count = stack.serve_processes
+            pids = _listening(serve.pid, count) if count > 1 else [serve.pid]
+            targets[name] = (stack.api, pids)
+        measured = asyncio.run(_compare(targets, total, rounds))
+    finally:
+        for stack in stacks.values():
+            stack.down()
     return {
-        "one": one,
-        "many": many,
+        **measured,
         "processes": processes,
-        "ratio": many["rps"] / one["rps"],
+        "ratio": measured["many"]["rps"] / measured["one"]["rps"],
         "params": {"requests": total, "rounds": rounds, "concurrency": CONCURRENCY},
         "goal": "2 processes >= 1.6x one on a machine with enough cores",
     }
