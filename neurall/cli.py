@@ -237,9 +237,10 @@ def main(argv: list[str] | None = None) -> None:
         return
     try:
         settings = load_settings()
+        # Some settings are checked where they are used (NEURALL_STORAGE_URL's details).
+        args.func(settings, args)
     except SettingsError as exc:
         sys.exit(str(exc))
-    args.func(settings, args)
 
 
 if __name__ == "__main__":
