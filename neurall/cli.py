@@ -64,9 +64,16 @@ def _serve_process(host: str, port: int, log_level: str, settings: Settings | No
     reuse_port = settings is None
     if settings is None:
         configure_logging(log_level)
-        settings = load_settings(listen=(host, port))
+        try:
+            settings = load_settings(listen=(host, port))
+            app = create_app(settings)
+        except SettingsError as exc:
+            # Said once per child, without a traceback; the parent then stops them all.
+            sys.exit(str(exc))
+    else:
+        app = create_app(settings)
     web.run_app(
-        create_app(settings),
+        app,
         host=host,
         port=port,
         access_log=None,
@@ -299,9 +306,10 @@ def main(argv: list[str] | None = None) -> None:
         # `neurall serve`'s links follow its address unless NEURALL_PUBLIC_URL says otherwise.
         listen = (args.host, args.port) if args.command == "serve" else None
         settings = load_settings(listen=listen)
+        # Some settings are checked where they are used (NEURALL_STORAGE_URL's details).
+        args.func(settings, args)
     except SettingsError as exc:
         sys.exit(str(exc))
-    args.func(settings, args)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from neurall.cli import main
 from neurall.config import SettingsError, load_settings
 from neurall.storage import LocalStorage, Storage, download, make_storage
 from neurall.storage.s3 import PART_BYTES, S3Location, S3Storage
@@ -159,6 +160,16 @@ def test_make_storage_follows_the_settings(tmp_path: Path, s3_bucket: S3Bucket):
     assert remote.location.bucket == s3_bucket.name
     with pytest.raises(SettingsError, match="NEURALL_STORAGE_URL: unknown parameter"):
         make_storage(load_settings(data_dir=tmp_path, storage_url="s3://b?colour=red"))
+
+
+def test_a_bad_storage_url_stops_a_command_with_a_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("NEURALL_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("NEURALL_STORAGE_URL", "s3://bucket?endpoint=ftp://host")
+    with pytest.raises(SystemExit) as stopped:
+        main(["retention", "run"])
+    assert str(stopped.value) == "NEURALL_STORAGE_URL: endpoint must be an http:// or https:// URL"
 
 
 @pytest.mark.parametrize(
