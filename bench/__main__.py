@@ -1,5 +1,5 @@
 """`python -m bench [all|overhead|queue|fanout|batching|api|gpu ...] [--quick] [--out PATH]
-[--server-cpus LIST --client-cpus LIST]`
+[--server-cpus LIST --client-cpus LIST] [--api-processes N]`
 
 Runs the benchmarks, prints each figure beside the baseline measured in the same
 run, and writes everything to a JSON file (default bench/results/results.json). Medians and
@@ -8,6 +8,8 @@ are the result. ``--quick`` runs every code path with a few repetitions (the smo
 ``--server-cpus``/``--client-cpus`` pin the server processes the benches start and the
 benchmark process itself (the load generator) to separate CPUs, as `taskset -c` would
 (lists like "0", "0,2" or "2-15"), so that the client does not take the server's cores.
+``api`` also compares `neurall serve --workers N` (``--api-processes``, default 2) with one
+process (bench/api_processes.py).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import api, batching, events, gpu, overhead
+from bench import api, api_processes, batching, events, gpu, overhead
 from bench.common import ROOT, Stack, parse_cpus, pin
 
 # Benches that run against the distributed stack share one (started once, in this order:
@@ -81,6 +83,19 @@ def table(results: dict[str, Any]) -> list[str]:
                 f">= 0.50: {'met' if ratio >= 0.5 else 'NOT met'}; "
                 f"vs read-only >= 0.75: {'met' if readonly >= 0.75 else 'NOT met'}",
             ))  # fmt: skip
+    if "api_processes" in results:
+        a = results["api_processes"]
+        one, many, n = a["one"], a["many"], a["processes"]
+        rows.append(_row(
+            f"GraphQL `me` req/s (p50 / p99 ms), `serve --workers {n}` vs 1, concurrency 64",
+            f"{many['rps']:.0f} ({many['p50_ms']:.0f} / {many['p99_ms']:.0f})",
+            f"1 process {one['rps']:.0f} ({one['p50_ms']:.0f} / {one['p99_ms']:.0f})",
+            f"{a['ratio']:.2f}x (CPU per request, {n} vs 1: API {many['server_cpu_ms']:.2f} vs "
+            f"{one['server_cpu_ms']:.2f} ms, client {many['client_cpu_ms']:.2f} vs "
+            f"{one['client_cpu_ms']:.2f} ms, PostgreSQL {many['postgres_cpu_ms']:.2f} vs "
+            f"{one['postgres_cpu_ms']:.2f} ms)",
+            f">= 1.6x with 2 on enough cores: {'met' if a['ratio'] >= 1.6 else 'NOT met'}",
+        ))  # fmt: skip
     if "queue" in results:
         q = results["queue"]
         for label, key in (("enqueue-to-start", "enqueue_to_start_ms"),
@@ -145,7 +160,7 @@ def _batching_row(prefix: str, b: dict[str, Any]) -> str:
     )  # fmt: skip
 
 
-def run(which: list[str], *, quick: bool) -> dict[str, Any]:
+def run(which: list[str], *, quick: bool, processes: int = 2) -> dict[str, Any]:
     """Run the named benches (in BENCHES order) and return their results."""
     names = [name for name in BENCHES if name in which]
     results: dict[str, Any] = {}
@@ -164,6 +179,10 @@ def run(which: list[str], *, quick: bool) -> dict[str, Any]:
             else:
                 results[name] = ALONE[name](quick)
             results[name]["wall_s"] = round(time.monotonic() - began, 1)
+            if name == "api" and processes > 1:
+                began = time.monotonic()
+                results["api_processes"] = api_processes.run(quick, processes)
+                results["api_processes"]["wall_s"] = round(time.monotonic() - began, 1)
             if stack is not None and not set(names[names.index(name) + 1 :]) & set(ON_STACK):
                 stack.down()  # before the benches that start their own servers
                 stack = None
@@ -197,13 +216,20 @@ def main(argv: list[str] | None = None) -> int:
         metavar="LIST",
         help='CPUs for this process, the load generator, e.g. "1" or "8-15"',
     )
+    parser.add_argument(
+        "--api-processes",
+        type=int,
+        default=2,
+        metavar="N",
+        help="`api` also compares `neurall serve --workers N` with 1 (default 2; 1: skip)",
+    )
     args = parser.parse_args(argv)
     if args.server_cpus and args.client_cpus and args.server_cpus & args.client_cpus:
         parser.error("--server-cpus and --client-cpus overlap")
     logging.basicConfig(level=logging.WARNING)
     pin(args.server_cpus, args.client_cpus)
     which = _all() if "all" in args.which else args.which
-    results = run(which, quick=args.quick)
+    results = run(which, quick=args.quick, processes=args.api_processes)
     results["meta"] = {
         "quick": args.quick,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.python_version()}",

@@ -175,6 +175,8 @@ class Stack:
     model: str = "tiny"
     device: str = "cpu"
     extra_env: dict[str, str] = field(default_factory=dict)
+    # `neurall serve --workers`: API processes sharing the port (more than 1 needs RabbitMQ).
+    serve_processes: int = 1
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="neurall-bench-")))
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
@@ -257,7 +259,9 @@ class Stack:
                 "--device", self.device, "--max-batch-size", str(self.max_batch_size),
                 "--cache-dir", str(self.models), "--stats-file", str(self.stats_file),
             )  # fmt: skip
-        serve = self.start("serve", "serve", "--port", str(self.api_port))
+        serve = self.start(
+            "serve", "serve", "--port", str(self.api_port), "--workers", str(self.serve_processes)
+        )
         wait_http(f"{self.api}/healthz", serve, timeout_s=600)
         if self.triton:
             ready = f"http://127.0.0.1:{self.triton_http}/v2/models/neurall_txt2img/ready"

@@ -53,6 +53,8 @@ def create_app(settings: Settings) -> web.Application:
     )
     services = Services.from_settings(settings)
     app[SERVICES] = services
+    # First, so it closes last: everything below may still read or write blobs on its way out.
+    app.cleanup_ctx.append(_storage(services))
     app.cleanup_ctx.append(_database(settings))
     # Right after the database: cleanup runs in reverse, so the last usage rows are written
     # after every other service has stopped and before the database closes.
@@ -78,6 +80,14 @@ def create_app(settings: Settings) -> web.Application:
 
 async def _freeze_heap() -> None:
     freeze_long_lived_objects()
+
+
+def _storage(services: Services) -> CleanupContext:
+    async def ctx(_app: web.Application) -> AsyncIterator[None]:
+        yield
+        await services.storage.close()
+
+    return ctx
 
 
 def _database(settings: Settings) -> CleanupContext:

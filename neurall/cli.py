@@ -17,18 +17,74 @@ CHATTY_LOGGERS = ("tortoise.db_client", "aiosqlite", "pika", "aiormq", "aio_pika
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
-    from aiohttp import web
-
-    from neurall.app import create_app
     from neurall.orm import database
 
+    if args.workers > 1 and settings.is_embedded_broker:
+        # The in-process queue and its actors live in one process's memory: a second API
+        # process would have its own queue, and each would run (and reap) jobs alone.
+        sys.exit(
+            "--workers needs NEURALL_BROKER_URL: the in-process queue cannot be shared "
+            "between processes (run `neurall worker`s on RabbitMQ, or --workers 1)"
+        )
     if settings.database_url.startswith("sqlite://"):
         # The embedded default migrates itself so the first run just works; a shared
         # PostgreSQL is migrated deliberately with `neurall migrate`.
         asyncio.run(database.migrate(settings.database_url))
-    # aiohttp's banner is printed, not logged: in JSON logs it would be the one non-JSON line.
+    if args.workers == 1:
+        _serve_process(args.host, args.port, args.log_level, settings)
+        return
+    from neurall.supervisor import supervise
+
+    if settings.rate_limit_backend == "memory":
+        log.warning(
+            "NEURALL_RATE_LIMIT_BACKEND=memory: each of the %d API processes keeps its own "
+            "buckets, so a client can get up to %d times the configured rates; set it to "
+            "`database` to share them",
+            args.workers,
+            args.workers,
+        )
+    log.info(
+        "serving on %s:%d with %d API processes; links use %s",
+        args.host,
+        args.port,
+        args.workers,
+        settings.public_url,
+    )
+    sys.exit(supervise(_serve_process, (args.host, args.port, args.log_level), args.workers))
+
+
+def _serve_process(host: str, port: int, log_level: str, settings: Settings | None = None) -> None:
+    """One API process: the app on ``host``:``port``. Without ``settings`` it is one of
+    --workers' children, a fresh interpreter that reads the environment its parent read and
+    shares the port with its siblings (SO_REUSEPORT: the kernel spreads connections)."""
+    from aiohttp import web
+
+    from neurall.app import create_app
+
+    reuse_port = settings is None
+    if settings is None:
+        configure_logging(log_level)
+        try:
+            settings = load_settings(listen=(host, port))
+            if settings.log_format != "text":
+                configure_logging(log_level, settings.log_format)
+            app = create_app(settings)
+        except SettingsError as exc:
+            # Said once per child, without a traceback; the parent then stops them all.
+            sys.exit(str(exc))
+    else:
+        app = create_app(settings)
+    # aiohttp's banner is printed, not logged: in JSON logs it would be the one non-JSON
+    # line; --workers' children leave it to their parent.
     banner = print if settings.log_format == "text" else log.info
-    web.run_app(create_app(settings), host=args.host, port=args.port, access_log=None, print=banner)
+    web.run_app(
+        app,
+        host=host,
+        port=port,
+        access_log=None,
+        reuse_port=reuse_port or None,
+        print=None if reuse_port else banner,
+    )
 
 
 def _migrate(settings: Settings, _args: argparse.Namespace) -> None:
@@ -82,8 +138,12 @@ def _retention_run(settings: Settings, _args: argparse.Namespace) -> None:
     from neurall.storage import make_storage
 
     async def run() -> dict[str, int]:
-        async with database.database(settings.database_url):
-            return await run_policies(settings, make_storage(settings.storage_dir))
+        storage = make_storage(settings)
+        try:
+            async with database.database(settings.database_url):
+                return await run_policies(settings, storage)
+        finally:
+            await storage.close()
 
     removed = asyncio.run(run())
     for name, count in removed.items():
@@ -127,14 +187,15 @@ def _worker(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _gpu(settings: Settings, args: argparse.Namespace) -> None:
+    from neurall.clones.store import adapter_files
     from neurall.gpu import triton_server
 
     # The model, its cache and the safety checker follow the settings unless given
-    # explicitly.
+    # explicitly; clone adapters come from the deployment's storage (NEURALL_STORAGE_URL).
     defaults = ["--model", settings.model, "--cache-dir", str(settings.model_cache_dir)]
     defaults += ["--safety-checker", settings.safety_checker]
     defaults += ["--safety-policy", settings.safety_policy]
-    triton_server.main([*defaults, *args.gpu_args])
+    triton_server.main([*defaults, *args.gpu_args], adapter_files(settings))
 
 
 def _config_docs(args: argparse.Namespace) -> None:
@@ -150,6 +211,13 @@ def _config_docs(args: argparse.Namespace) -> None:
         sys.exit(f"{config_docs.DOCS_PATH} is stale: run `make docs`")
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="neurall", description=__doc__)
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
@@ -158,6 +226,13 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the API (and, embedded, everything else)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="API processes sharing the port (SO_REUSEPORT); more than 1 needs "
+        "NEURALL_BROKER_URL (default 1)",
+    )
     serve.set_defaults(func=_serve)
 
     commands.add_parser("migrate", help="apply pending database migrations").set_defaults(
@@ -235,12 +310,15 @@ def main(argv: list[str] | None = None) -> None:
         _config_docs(args)  # documents the settings, so it reads none of them
         return
     try:
-        settings = load_settings()
+        # `neurall serve`'s links follow its address unless NEURALL_PUBLIC_URL says otherwise.
+        listen = (args.host, args.port) if args.command == "serve" else None
+        settings = load_settings(listen=listen)
+        if settings.log_format != "text":
+            configure_logging(args.log_level, settings.log_format)
+        # Some settings are checked where they are used (NEURALL_STORAGE_URL's details).
+        args.func(settings, args)
     except SettingsError as exc:
         sys.exit(str(exc))
-    if settings.log_format != "text":
-        configure_logging(args.log_level, settings.log_format)
-    args.func(settings, args)
 
 
 if __name__ == "__main__":

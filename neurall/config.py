@@ -46,6 +46,19 @@ class Settings(BaseSettings):
         description="Empty: the in-process queue and event bus; "
         "`amqp://user:password@host:5672/` for RabbitMQ.",
     )
+    storage_url: str = Field(
+        "",
+        description="Empty: images, clone weights, exports and uploads live under "
+        "`<data dir>/storage`. `s3://bucket/prefix?endpoint=https://host&region=name` for an "
+        "S3-compatible bucket shared by every process (credentials from AWS_ACCESS_KEY_ID and "
+        "AWS_SECRET_ACCESS_KEY or botocore's other sources; docs/storage.md).",
+    )
+    adapter_cache_bytes: PositiveInt = Field(
+        2 * 1024**3,
+        description="Inference processes copy the clone weights they use from an S3 bucket "
+        "into `<data dir>/adapter-cache`, least recently used first out once it holds this "
+        "many bytes.",
+    )
     inference_url: str = Field(
         "embedded",
         description="`embedded` (the pipeline in-process) or `grpc://host:8001` for Triton.",
@@ -65,8 +78,12 @@ class Settings(BaseSettings):
         description="Turns off GraphiQL, introspection, field suggestions and plain-http cookies.",
     )
     public_url: str = Field(
-        "http://127.0.0.1:8000",
-        description="The address users reach the API at (links, allowed origin).",
+        "",
+        description="The address users reach the API at (links, allowed origin). Empty: "
+        "`neurall serve`'s own `http://HOST:PORT` from its `--host` and `--port` (`localhost` "
+        "when the host is a wildcard such as `0.0.0.0`); other commands, which cannot know "
+        "the API's address, use `http://127.0.0.1:8000`. Set it on every process behind a "
+        "proxy or load balancer, and on workers (their e-mails and webhooks carry links).",
     )
 
     # Sessions.
@@ -491,6 +508,14 @@ class Settings(BaseSettings):
             raise ValueError("must be empty (in-process) or an amqp:// URL")
         return value
 
+    @field_validator("storage_url")
+    @classmethod
+    def _known_storage(cls, value: str) -> str:
+        # The rest of the URL is checked where it is parsed (neurall.storage.make_storage).
+        if value and not value.startswith("s3://"):
+            raise ValueError("must be empty (the data directory) or an s3://bucket/prefix URL")
+        return value
+
     @field_validator("inference_url")
     @classmethod
     def _known_inference(cls, value: str) -> str:
@@ -510,7 +535,7 @@ class Settings(BaseSettings):
     @field_validator("public_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
+        if value and not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
 
@@ -541,6 +566,11 @@ class Settings(BaseSettings):
         return self.data_dir / "storage"
 
     @property
+    def adapter_cache_dir(self) -> Path:
+        """Where inference processes keep clone weights fetched from an S3 bucket."""
+        return self.data_dir / "adapter-cache"
+
+    @property
     def outbox_dir(self) -> Path:
         """Where the embedded mail sender writes .eml files (no NEURALL_SMTP_URL)."""
         return self.data_dir / "outbox"
@@ -550,12 +580,14 @@ class Settings(BaseSettings):
         return self.data_dir / "models"
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(listen: tuple[str, int] | None = None, **overrides: object) -> Settings:
     """Read the environment, fill in the embedded defaults and return the settings.
 
-    Derived defaults: the database is a SQLite file in the data directory, and the secret
+    Derived defaults: the database is a SQLite file in the data directory, the secret
     key is generated once and kept in the data directory so sessions and signed links
-    survive restarts.
+    survive restarts, and the public URL is the address `neurall serve` listens on
+    (``listen``: its ``--host`` and ``--port``), so its links and its own page's origin
+    are right without configuration.
     """
     try:
         settings = Settings(**overrides)  # type: ignore[arg-type]
@@ -568,7 +600,26 @@ def load_settings(**overrides: object) -> Settings:
         derived["database_url"] = f"sqlite://{data_dir / 'neurall.sqlite3'}"
     if not settings.secret_key.get_secret_value():
         derived["secret_key"] = SecretStr(_persistent_secret(data_dir / SECRET_KEY_FILE))
+    if not settings.public_url:
+        derived["public_url"] = listen_url(*(listen or DEFAULT_LISTEN))
     return settings.model_copy(update=derived)
+
+
+# `neurall serve`'s default --host and --port.
+DEFAULT_LISTEN = ("127.0.0.1", 8000)
+# Addresses that mean "every interface": no client can use them to reach the server.
+_WILDCARD_HOSTS = {"", "0.0.0.0", "::", "[::]", "*"}  # noqa: S104 - compared, not bound
+
+
+def listen_url(host: str, port: int) -> str:
+    """The http URL a local browser reaches a server listening on ``host``:``port`` at.
+    A wildcard host says nothing about the name users type, so ``localhost`` stands in
+    for it (an operator serving others sets NEURALL_PUBLIC_URL)."""
+    if host in _WILDCARD_HOSTS:
+        host = "localhost"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 literal
+    return f"http://{host}:{port}"
 
 
 def _persistent_secret(path: Path) -> str:

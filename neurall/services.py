@@ -64,6 +64,7 @@ class Services:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
+        storage = make_storage(settings)
         return cls(
             settings=settings,
             auth_throttle=AuthThrottle(
@@ -79,7 +80,7 @@ class Services:
             ),
             verification_throttle=VerificationThrottle(settings.verification_emails_per_hour),
             rate_limits=RateLimits.from_settings(settings),
-            storage=make_storage(settings.storage_dir),
-            models=ModelStore.from_settings(settings),
+            storage=storage,
+            models=ModelStore(storage),
             usage_log=UsageLogBuffer.from_settings(settings),
         )

@@ -28,6 +28,7 @@ from yarl import URL
 from neurall.app import create_app
 from neurall.config import Settings, load_settings
 from neurall.orm import database
+from tests.s3 import AWS_ENV, S3Bucket, new_bucket, s3_server
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "NEURALL_TEST_POSTGRES_URL", "postgres://neurall:neurall@127.0.0.1:5432/postgres"
@@ -135,6 +136,22 @@ def rabbitmq_vhost() -> Iterator[Vhost]:
 @pytest.fixture(scope="module")
 def broker_url(rabbitmq_vhost: Vhost) -> str:
     return rabbitmq_vhost.url
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """The S3 API server (moto's, on loopback) for the whole run: see tests/s3.py."""
+    with s3_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> S3Bucket:
+    """An empty bucket of this test's own, with the AWS variables set in this process (for
+    in-process storage); subprocesses take ``s3_bucket.env``."""
+    for name, value in AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    return new_bucket(s3_endpoint)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

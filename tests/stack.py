@@ -1,6 +1,7 @@
 """The distributed form as real processes, for the tests that need all of it: a PostgreSQL
-database of its own, `neurall gpu` (Triton via PyTriton on the CPU) and `neurall serve`;
-tests start `neurall worker`s themselves (so their jobs are observably QUEUED first).
+database of its own, `neurall gpu` (Triton via PyTriton on the CPU) and `neurall serve`
+(one or several); tests start `neurall worker`s themselves (so their jobs are observably
+QUEUED first).
 """
 
 from __future__ import annotations
@@ -53,20 +54,27 @@ def stop_process(process: subprocess.Popen) -> None:
 
 
 class Processes:
-    """`neurall` subcommands started with one environment, each logging to its own file."""
+    """`neurall` subcommands started with one environment, each logging to its own file.
 
-    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
-        self.workdir, self.env = workdir, env
+    With ``models`` (the tiny model cache), each process gets a data directory of its own
+    holding only a link to it, as if each ran on its own host: nothing else is shared
+    through the file system."""
+
+    def __init__(self, workdir: Path, env: dict[str, str], models: Path | None = None) -> None:
+        self.workdir, self.env, self.models = workdir, env, models
         self.running: list[subprocess.Popen] = []
 
     def start(self, name: str, *args: str, extra_env: dict[str, str] | None = None):
         log = self.workdir / f"{name}-{len(self.running)}.log"
+        env = {**self.env, **(extra_env or {})}
+        if self.models is not None:
+            data = self.workdir / f"host-{name}-{len(self.running)}"
+            data.mkdir()
+            (data / "models").symlink_to(self.models, target_is_directory=True)
+            env["NEURALL_DATA_DIR"] = str(data)
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [*NEURALL, *args],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env={**self.env, **(extra_env or {})},
+                [*NEURALL, *args], stdout=out, stderr=subprocess.STDOUT, env=env
             )
         self.running.append(process)
         return process, log
@@ -99,18 +107,26 @@ def distributed_stack(
     max_queue_delay_us: int,
     extra_env: dict[str, str] | None = None,
     gpu_args: tuple[str, ...] = (),
+    apis: int = 1,
+    data_per_process: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """Yields ``procs``, ``api`` (base URL), ``db`` (URL), ``env``, ``data`` (the data dir)
     and ``stats`` (the Triton model's pipeline-call counts, see `neurall gpu --stats-file`).
-    ``gpu_args``: more options for `neurall gpu`.
-    Everything is stopped and the database dropped afterwards."""
+    Everything is stopped and the database dropped afterwards. ``gpu_args``: more options
+    for `neurall gpu`.
+
+    ``apis`` > 1 starts that many `neurall serve` processes, each on a port of its own and
+    with no NEURALL_PUBLIC_URL (its links follow its port); ``apis`` lists their base URLs
+    and ``serves`` their processes. ``data_per_process``: see ``Processes``."""
     name = f"neurall_stack_{uuid.uuid4().hex[:10]}"
     database_url = f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
     run_sync(_admin(f'CREATE DATABASE "{name}"'))
     data_dir = workdir / "data"
     data_dir.mkdir()
     (data_dir / "models").symlink_to(tiny_models, target_is_directory=True)
-    grpc_port, triton_http, metrics, api_port = free_port(), free_port(), free_port(), free_port()
+    grpc_port, triton_http, metrics = free_port(), free_port(), free_port()
+    api_ports = [free_port() for _ in range(apis)]
+    api_port = api_ports[0]
     env = {
         **os.environ,
         "PYTHONUNBUFFERED": "1",
@@ -122,7 +138,9 @@ def distributed_stack(
         "NEURALL_SECRET_KEY": "distributed-test-secret-key-0123456789",
         **(extra_env or {}),
     }
-    procs = Processes(workdir, env)
+    if apis > 1:
+        del env["NEURALL_PUBLIC_URL"]
+    procs = Processes(workdir, env, tiny_models if data_per_process else None)
     try:
         subprocess.run([*NEURALL, "migrate"], env=env, check=True, capture_output=True)
         stats = workdir / "stats.json"
@@ -132,11 +150,14 @@ def distributed_stack(
             "--stats-file", str(stats), "--device", "cpu",
             "--max-queue-delay-us", str(max_queue_delay_us), *gpu_args,
         )  # fmt: skip
-        serve, serve_log = procs.start("serve", "serve", "--port", str(api_port))
-        wait_http(f"http://127.0.0.1:{api_port}/healthz", serve, serve_log)
+        serves = [procs.start("serve", "serve", "--port", str(port)) for port in api_ports]
+        for port, (serve, serve_log) in zip(api_ports, serves, strict=True):
+            wait_http(f"http://127.0.0.1:{port}/healthz", serve, serve_log)
         wait_http(f"http://127.0.0.1:{triton_http}/v2/models/neurall_txt2img/ready", gpu, gpu_log)
         yield {"procs": procs, "api": f"http://127.0.0.1:{api_port}", "db": database_url,
-               "env": env, "data": data_dir, "stats": stats}  # fmt: skip
+               "env": env, "data": data_dir, "stats": stats,
+               "apis": [f"http://127.0.0.1:{port}" for port in api_ports],
+               "serves": [serve for serve, _ in serves]}  # fmt: skip
     finally:
         procs.stop_all()
         run_sync(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

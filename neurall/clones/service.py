@@ -208,21 +208,21 @@ async def require_ready_clones(account_id: uuid.UUID, request: GenerationRequest
         raise InvalidInputError(NOT_A_READY_CLONE, bad)
 
 
-async def adapter_paths(
+async def adapter_keys(
     account_id: uuid.UUID, request: GenerationRequest, store: ModelStore
 ) -> tuple[str, ...]:
-    """The adapter file of each of ``request.adapters``, in order (for the worker)."""
-    return tuple([await adapter_path(account_id, a.clone_id, store) for a in request.adapters])
+    """The storage key of each of ``request.adapters``' weights, in order (for the worker)."""
+    return tuple([await adapter_key(account_id, a.clone_id, store) for a in request.adapters])
 
 
-async def adapter_path(account_id: uuid.UUID, clone_id: str, store: ModelStore) -> str:
-    """The adapter file a job of ``account_id`` generates with (for the worker).
+async def adapter_key(account_id: uuid.UUID, clone_id: str, store: ModelStore) -> str:
+    """The storage key of the adapter a job of ``account_id`` generates with (for the
+    worker, which passes it to the inference process).
 
     Raises CloneUnavailableError when the clone is gone, not the account's, or not READY."""
     clone = await _find(account_id, clone_id, status=CloneStatus.READY)
     if clone is None or clone.adapter_key is None:
         raise CloneUnavailableError("the clone is no longer available")
-    path = store.path(clone.adapter_key)
-    if not await asyncio.to_thread(path.exists):
+    if not await store.exists(clone.adapter_key):
         raise CloneUnavailableError("the clone's weights are missing")
-    return str(path)
+    return ModelStore.storage_key(clone.adapter_key)

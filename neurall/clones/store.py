@@ -1,21 +1,33 @@
 """Where a clone's files live: its temporary photos, and its trained adapter.
 
-Photos: blob storage under ``uploads/clones/<clone id>/<index>.png`` (the temporary area),
-deleted as one prefix when training ends. Adapters: the model store, a local directory
-(``<data dir>/adapters``) because the inference server opens them by path. Distributed, it
-is on the shared volume, mounted at the same path on the api, worker and gpu machines
-(docker-compose.yml mounts it at /data everywhere).
+Both are in blob storage, shared by every process on every host (a local directory when
+embedded, an S3 bucket when distributed):
+
+- photos under ``uploads/clones/<clone id>/<index>.png`` (the temporary area), deleted as
+  one prefix when training ends;
+- the adapter under ``adapters/<clone id>.safetensors``, written once, when training has
+  finished (so it never changes afterwards), and deleted with the clone.
+
+The worker passes the adapter's key to the inference process, which reads it through the
+``AdapterFiles`` built by ``adapter_files``: in place when the storage is a local directory,
+else through a local cache bounded by NEURALL_ADAPTER_CACHE_BYTES.
 """
 
 from __future__ import annotations
 
-import asyncio
+import atexit
+import os
+import shutil
 import uuid
 from pathlib import Path
 
 from neurall.config import Settings
+from neurall.gpu.adapter_files import AdapterFiles, CachedAdapterFiles, DirectoryAdapterFiles
+from neurall.storage import Storage, make_storage
+from neurall.storage.blocking import BlockingReader
 
 UPLOADS_PREFIX = "uploads/clones"
+ADAPTERS_PREFIX = "adapters"
 
 
 def upload_prefix(clone_id: uuid.UUID) -> str:
@@ -27,40 +39,42 @@ def upload_key(clone_id: uuid.UUID, index: int) -> str:
 
 
 class ModelStore:
-    """Trained adapters as files, by key ("<clone id>.safetensors")."""
+    """Trained adapters in storage, by key ("<clone id>.safetensors", as the clone row
+    records it); ``storage_key`` is where that is in the storage."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ModelStore:
-        return cls(settings.data_dir / "adapters")
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
 
     @staticmethod
     def key_for(clone_id: uuid.UUID) -> str:
         return f"{clone_id}.safetensors"
 
-    def path(self, key: str) -> Path:
+    @staticmethod
+    def storage_key(key: str) -> str:
         # Keys are built from UUIDs by code, never taken from users; refuse any other shape.
         if not key or "/" in key or "\\" in key or key.startswith("."):
             raise ValueError("invalid model store key")
-        return self.root / key
+        return f"{ADAPTERS_PREFIX}/{key}"
+
+    async def exists(self, key: str) -> bool:
+        return await self.storage.stat(self.storage_key(key)) is not None
+
+    async def save(self, key: str, path: Path) -> None:
+        """Store the adapter file at ``path`` (readers see all of it or nothing)."""
+        await self.storage.put_file(self.storage_key(key), path)
 
     async def delete(self, key: str) -> None:
-        """Remove the adapter and any temporary file an interrupted save left beside it."""
+        await self.storage.delete(self.storage_key(key))
 
-        def remove() -> None:
-            self.path(key).unlink(missing_ok=True)
-            self._remove_leftovers(key)
 
-        await asyncio.to_thread(remove)
-
-    async def delete_leftovers(self, key: str) -> None:
-        """Remove temporary files of saves that never finished (a worker killed mid-save)."""
-        await asyncio.to_thread(self._remove_leftovers, key)
-
-    def _remove_leftovers(self, key: str) -> None:
-        self.path(key)  # validates the key
-        if self.root.exists():
-            for leftover in self.root.glob(f".{key}.*.tmp"):
-                leftover.unlink(missing_ok=True)
+def adapter_files(settings: Settings) -> AdapterFiles:
+    """How an inference process of this deployment reads adapters by storage key."""
+    if not settings.storage_url:
+        return DirectoryAdapterFiles(settings.storage_dir)
+    # A directory per process: processes sharing a data directory never evict (or wipe at
+    # start) each other's files. The next process with this id wipes a dead one's.
+    root = settings.adapter_cache_dir / str(os.getpid())
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    return CachedAdapterFiles(
+        BlockingReader(lambda: make_storage(settings)), root, settings.adapter_cache_bytes
+    )

@@ -17,8 +17,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import tempfile
 import threading
 import uuid
+from pathlib import Path
 
 from tortoise.transactions import in_transaction
 
@@ -58,9 +60,7 @@ async def run_training(clone_id: str, runtime: CloneRuntime) -> None:
         return
     error: str | None = None
     try:
-        if clone.source_images_deleted and await asyncio.to_thread(
-            runtime.store.path(ModelStore.key_for(clone.id)).exists
-        ):
+        if clone.source_images_deleted and await runtime.store.exists(ModelStore.key_for(clone.id)):
             # A worker died after saving the adapter (saved only once training finished)
             # but before marking the clone READY: nothing left to train.
             return
@@ -127,13 +127,17 @@ async def _train(clone: Clone, images: list[bytes], runtime: CloneRuntime) -> No
     def on_step(step: int, _total: int, loss: float) -> None:  # training thread
         loop.call_soon_threadsafe(updates.put_nowait, (step, loss))
 
+    # Trained into a private temporary file, stored once complete: the store never holds a
+    # partial adapter, and a killed worker leaves nothing in it.
+    scratch = tempfile.TemporaryDirectory(prefix="neurall-clone-")
+    adapter = Path(scratch.name) / ModelStore.key_for(clone.id)
     call = functools.partial(
         train_lora,
         settings.model,
         images,
         clone.trigger_word,
         clone.total_steps,
-        runtime.store.path(ModelStore.key_for(clone.id)),
+        adapter,
         seed=clone.id.int % 2**31,
         resolution=runtime.resolution,
         learning_rate=runtime.learning_rate,
@@ -145,19 +149,23 @@ async def _train(clone: Clone, images: list[bytes], runtime: CloneRuntime) -> No
     reporter = asyncio.create_task(_report(clone, updates, stop, runtime))
     future = loop.run_in_executor(None, call)
     try:
-        result = await asyncio.shield(future)
-    except asyncio.CancelledError:
-        stop.set()
-        # Wait for the thread to stop (at the next step), so it saves nothing afterwards.
-        await asyncio.wait([future])
-        raise
+        try:
+            result = await asyncio.shield(future)
+        except asyncio.CancelledError:
+            stop.set()
+            # Wait for the thread to stop (at the next step), so it saves nothing afterwards.
+            await asyncio.wait([future])
+            raise
+        finally:
+            updates.put_nowait(None)
+            await asyncio.wait([reporter])
+            if not reporter.cancelled() and reporter.exception() is not None:
+                log.error(
+                    "progress of clone %s was not recorded", clone.id, exc_info=reporter.exception()
+                )
+        await runtime.store.save(ModelStore.key_for(clone.id), adapter)
     finally:
-        updates.put_nowait(None)
-        await asyncio.wait([reporter])
-        if not reporter.cancelled() and reporter.exception() is not None:
-            log.error(
-                "progress of clone %s was not recorded", clone.id, exc_info=reporter.exception()
-            )
+        await asyncio.to_thread(scratch.cleanup)
     log.info(
         "clone %s trained: %d steps, loss %.4f -> %.4f",
         clone.id,
@@ -224,7 +232,6 @@ async def _succeed(clone_id: uuid.UUID, runtime: CloneRuntime) -> None:
         await runtime.store.delete(key)
         return
     dispatch_soon(deliveries)
-    await runtime.store.delete_leftovers(key)  # from an earlier, killed attempt
     await runtime.bus.publish(CloneEventData.of(clone))
 
 

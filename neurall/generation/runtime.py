@@ -14,9 +14,9 @@ from collections.abc import Awaitable, Callable
 
 from neurall.billing.pricing import Pricing
 from neurall.bus.events import JobEventBus, JobEventData, MemoryEventBus
-from neurall.clones.store import ModelStore
+from neurall.clones.store import ModelStore, adapter_files
 from neurall.config import Settings
-from neurall.gpu.backend import InferenceBackend, make_backend
+from neurall.gpu.backend import EMBEDDED, InferenceBackend, make_backend
 from neurall.heap import freeze_long_lived_objects
 from neurall.storage import Storage
 from neurall.storage.payloads import MemoryPayloadStore, PayloadStore, RabbitPayloadStore
@@ -105,4 +105,6 @@ def _default_inference(settings: Settings) -> InferenceBackend:
         stats_path=settings.embedded_stats_file,
         safety_checker=settings.safety_checker,
         safety_policy=settings.safety_policy,
+        # Only the embedded pipeline reads adapters itself; Triton's process has its own.
+        adapter_files=adapter_files(settings) if settings.inference_url == EMBEDDED else None,
     )

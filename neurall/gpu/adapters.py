@@ -1,5 +1,8 @@
 """LoRA adapters ("clones") applied to the UNet per request, with a small LRU cache.
 
+Requests name an adapter by its key in the store; ``AdapterFiles`` (neurall.gpu.adapter_files)
+turns the key into a local file, fetched from the store when it is remote.
+
 The training side saves an adapter as ``save_file(get_peft_model_state_dict(unet), path,
 metadata=...)``. The rank and target modules are read from the tensors themselves; the LoRA
 scale (``lora_alpha / r``) is not in the tensors, so it comes from the safetensors metadata:
@@ -25,6 +28,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
+from neurall.gpu.adapter_files import AdapterFiles
 from neurall.gpu.types import MAX_ADAPTERS, InferenceError
 
 logger = logging.getLogger(__name__)
@@ -72,8 +76,9 @@ class AdapterCache:
     """Activates a weighted set of adapters on ``unet``; keeps ``capacity`` of them loaded
     (more while one set needs more: a set's own adapters are never evicted for each other)."""
 
-    def __init__(self, unet: Any, capacity: int = 4) -> None:
+    def __init__(self, unet: Any, capacity: int = 4, files: AdapterFiles | None = None) -> None:
         self._unet = unet
+        self._files = files
         self._capacity = max(1, capacity)
         # (resolved path, mtime_ns, size) -> PEFT adapter name; a retrained clone that
         # overwrites its file gets a new key, so a stale adapter is never served.
@@ -84,7 +89,7 @@ class AdapterCache:
         self._active: _ActiveSet | None = ()
 
     def activate(self, adapters: tuple[tuple[str, float], ...]) -> None:
-        """Blend ``adapters`` ((weights file, weight) pairs) into the UNet; none: the base."""
+        """Blend ``adapters`` ((store key, weight) pairs) into the UNet; none: the base."""
         if not adapters:
             if self._active != ():
                 self._unet.disable_adapters()
@@ -92,18 +97,20 @@ class AdapterCache:
             return
         if len(adapters) > MAX_ADAPTERS:
             raise InferenceError(f"at most {MAX_ADAPTERS} adapters at once")
+        if self._files is None:
+            raise InferenceError("this inference server was given no adapter store")
         names: list[str] = []
-        for path, _weight in adapters:
-            names.append(self._get_or_load(path, keep=names))
+        for key, _weight in adapters:
+            names.append(self._get_or_load(self._files.local_path(key), keep=names))
         wanted = tuple(zip(names, (float(w) for _, w in adapters), strict=True))
         if wanted != self._active:
             self._unet.set_adapters([n for n, _ in wanted], weights=[w for _, w in wanted])
             self._unet.enable_adapters()
             self._active = wanted
 
-    def _get_or_load(self, adapter_path: str, keep: list[str]) -> str:
+    def _get_or_load(self, local_path: Path, keep: list[str]) -> str:
         """The adapter's PEFT name, loading it if needed; never evicts one in ``keep``."""
-        path = Path(adapter_path).resolve()
+        path = local_path.resolve()
         try:
             stat = os.stat(path)
         except OSError as exc:

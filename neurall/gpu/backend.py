@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from neurall.gpu.adapter_files import AdapterFiles
 from neurall.gpu.types import GenerationRequest, GenerationResult, StepProgress
 
 EMBEDDED = "embedded"
@@ -54,12 +55,14 @@ def make_backend(
     device: str | None = None,
     safety_checker: str = "",
     safety_policy: str = "blur",
+    adapter_files: AdapterFiles | None = None,
 ) -> InferenceBackend:
     """Build the backend for ``url``: "embedded" or a Triton "grpc://host:port".
 
     ``model``, ``cache_dir``, ``max_batch_size``, ``batch_window_s``, ``stats_path``,
-    ``device`` and the safety checker apply to the embedded backend (the Triton server has
-    its own); ``timeout_s`` bounds one Triton generation.
+    ``device``, the safety checker and ``adapter_files`` (where clone adapters are found)
+    apply to the embedded backend (the Triton server has its own); ``timeout_s`` bounds one
+    Triton generation.
     """
     if url == EMBEDDED:
         from neurall.gpu.embedded import EmbeddedBackend
@@ -73,6 +76,7 @@ def make_backend(
             device=device,
             safety_checker=safety_checker,
             safety_policy=safety_policy,
+            adapter_files=adapter_files,
         )
     if url.startswith("grpc://"):
         from neurall.gpu.triton_client import TritonBackend

@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from neurall.gpu.adapter_files import AdapterFiles
 from neurall.gpu.batching import BatchRunner
 from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.types import (
@@ -44,8 +45,10 @@ class EmbeddedBackend:
         pipeline: Pipeline | None = None,
         safety_checker: str = "",
         safety_policy: str = "blur",
+        adapter_files: AdapterFiles | None = None,
     ) -> None:
         self._model = model
+        self._adapter_files = adapter_files
         self._cache_dir = cache_dir
         self._device = device
         self._max_batch_size = max_batch_size
@@ -69,6 +72,7 @@ class EmbeddedBackend:
             device=self._device,
             safety_checker=checker,
             safety_policy=policy,
+            adapter_files=self._adapter_files,
         )
 
     @property

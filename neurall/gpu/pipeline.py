@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from neurall.gpu.adapter_files import AdapterFiles
 from neurall.gpu.adapters import AdapterCache
 from neurall.gpu.images import latent_preview_png
 from neurall.gpu.invariance import make_batch_invariant
@@ -64,7 +65,12 @@ class Pipeline:
     """A loaded diffusers text-to-image pipeline; ``run`` is serialised by one lock."""
 
     def __init__(
-        self, pipe: Any, *, adapter_cache_size: int = 4, safety: SafetyChecker | None = None
+        self,
+        pipe: Any,
+        *,
+        adapter_cache_size: int = 4,
+        safety: SafetyChecker | None = None,
+        adapter_files: AdapterFiles | None = None,
     ) -> None:
         self._pipe = pipe
         self._safety = safety
@@ -72,7 +78,7 @@ class Pipeline:
         pipe.set_progress_bar_config(disable=True)
         _install_log_filter(pipe)
         make_batch_invariant(pipe)
-        self._adapters = AdapterCache(pipe.unet, adapter_cache_size)
+        self._adapters = AdapterCache(pipe.unet, adapter_cache_size, adapter_files)
         # The model's own scheduler: every call's scheduler is built from its config.
         self._default_scheduler = pipe.scheduler
         # Image-to-image and inpainting pipelines, built on first use from pipe's components.
@@ -89,9 +95,11 @@ class Pipeline:
         adapter_cache_size: int = 4,
         safety_checker: str = "",
         safety_policy: str = "blur",
+        adapter_files: AdapterFiles | None = None,
     ) -> Pipeline:
         """Load ``model`` (hub id, local path, or "tiny", built under ``cache_dir``), and
-        the safety checker at ``safety_checker`` when set (see neurall.gpu.safety)."""
+        the safety checker at ``safety_checker`` when set (see neurall.gpu.safety); clone
+        adapters are found through ``adapter_files`` (none: requests with one fail)."""
         from diffusers import AutoPipelineForText2Image
 
         if device is None:
@@ -120,7 +128,9 @@ class Pipeline:
             safety = SafetyChecker.load(
                 safety_checker, safety_policy, device=device, cache_dir=cache_dir
             )
-        return cls(pipe, adapter_cache_size=adapter_cache_size, safety=safety)
+        return cls(
+            pipe, adapter_cache_size=adapter_cache_size, safety=safety, adapter_files=adapter_files
+        )
 
     @property
     def device(self) -> torch.device:
@@ -142,7 +152,7 @@ class Pipeline:
             float(request.guidance_scale),
             request.scheduler,
             call_strength(request),
-            request.adapter_key(),
+            request.adapter_set(),
         )
 
     def _pipe_for(self, mode: str, scheduler: str) -> Any:

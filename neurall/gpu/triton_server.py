@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from neurall.gpu import guardian
+from neurall.gpu.adapter_files import AdapterFiles
 from neurall.gpu.batching import BatchRunner
 from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.protocol import (
@@ -200,8 +201,12 @@ def serve(
     safety_checker: str = "",
     safety_policy: str = "blur",
     pipeline_metrics_port: int | None = None,
+    adapter_files: AdapterFiles | None = None,
 ) -> None:
-    """Load the pipeline, then serve it on Triton until interrupted (SIGINT or SIGTERM)."""
+    """Load the pipeline, then serve it on Triton until interrupted (SIGINT or SIGTERM).
+
+    Clone adapters named by requests are found through ``adapter_files`` (`neurall gpu`
+    gives it the deployment's store; see neurall.clones.store.adapter_files)."""
     from pytriton.model_config import DynamicBatcher, ModelConfig
     from pytriton.triton import Triton, TritonConfig
 
@@ -221,6 +226,7 @@ def serve(
             device=device,
             safety_checker=safety_checker,
             safety_policy=safety_policy,
+            adapter_files=adapter_files,
         ),
         max_batch_size=max_batch_size,
         stats_path=stats_path,
@@ -275,8 +281,9 @@ def serve(
         runner.close()
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Command line of `neurall gpu` (also `python -m neurall.gpu.triton_server`)."""
+def main(argv: list[str] | None = None, adapter_files: AdapterFiles | None = None) -> None:
+    """Command line of `neurall gpu` (also `python -m neurall.gpu.triton_server`, which then
+    serves no clones: it is given no adapter store)."""
     parser = argparse.ArgumentParser(prog="neurall gpu", description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=TINY_MODEL)
     parser.add_argument("--cache-dir", type=Path, default=Path("neurall-data/models"))
@@ -315,6 +322,7 @@ def main(argv: list[str] | None = None) -> None:
         safety_checker=args.safety_checker,
         safety_policy=args.safety_policy,
         pipeline_metrics_port=args.pipeline_metrics_port,
+        adapter_files=adapter_files,
     )
 
 

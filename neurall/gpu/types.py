@@ -81,9 +81,10 @@ class GenerationRequest:
     clone_id: str | None = None
     # The caller's clones blended into the UNet, each at its weight; empty: the base model.
     adapters: tuple[AdapterWeight, ...] = ()
-    # Where this deployment keeps each of ``adapters``' LoRA weights (safetensors), in the
-    # same order; set by the worker, which resolves the clone ids.
-    adapter_paths: tuple[str, ...] = field(default=(), metadata=RUN_FIELD)
+    # Each of ``adapters``' LoRA weights (safetensors): its key in this deployment's store,
+    # in the same order; set by the worker, which resolves the clone ids. The inference
+    # process fetches them (neurall.gpu.adapter_files).
+    adapter_keys: tuple[str, ...] = field(default=(), metadata=RUN_FIELD)
     # Send a low-resolution preview every N steps (the server's setting); 0 disables them.
     preview_every: int = field(default=0, metadata=RUN_FIELD)
     # TEXT_TO_IMAGE, or IMAGE_TO_IMAGE (init_image) or INPAINT (init_image and mask).
@@ -126,16 +127,16 @@ class GenerationRequest:
         """True when the request carries uploaded content (an input image) to the pipeline."""
         return self.mode != TEXT_TO_IMAGE
 
-    def adapter_key(self) -> tuple[tuple[str, ...], tuple[float, ...]]:
-        """The adapters' files and weights: requests that differ here never share a batch."""
-        return self.adapter_paths, tuple(float(a.weight) for a in self.adapters)
+    def adapter_set(self) -> tuple[tuple[str, ...], tuple[float, ...]]:
+        """The adapters' keys and weights: requests that differ here never share a batch."""
+        return self.adapter_keys, tuple(float(a.weight) for a in self.adapters)
 
     def weighted_adapters(self) -> tuple[tuple[str, float], ...]:
-        """(weights file, weight) of each adapter, as the pipeline applies them."""
-        if len(self.adapter_paths) != len(self.adapters):
-            raise InferenceError("the request's adapters were not resolved to weights files")
+        """(store key, weight) of each adapter, as the pipeline applies them."""
+        if len(self.adapter_keys) != len(self.adapters):
+            raise InferenceError("the request's adapters were not resolved to stored weights")
         weights = (float(a.weight) for a in self.adapters)
-        return tuple(zip(self.adapter_paths, weights, strict=True))
+        return tuple(zip(self.adapter_keys, weights, strict=True))
 
     def __repr__(self) -> str:
         # Prompts of API jobs must never reach logs; a repr() in a log line or a traceback

@@ -63,9 +63,8 @@ async def erase_account(account: Account, runtime: GenerationRuntime) -> None:
     # Jobs first: cancelling active ones settles their credits before the rest goes.
     await delete_jobs(account, await Job.filter(account_id=account.id), runtime, storage)
     await delete_all_clones(account.id, storage, runtime.models)
-    for export in await DataExport.filter(account_id=account.id):
-        if export.storage_key:
-            await storage.delete(export.storage_key)
+    exports = await DataExport.filter(account_id=account.id).values_list("storage_key", flat=True)
+    await storage.delete_many([key for key in exports if key])
     email, name = account.email, account.name
     async with in_transaction():
         await DataExport.filter(account_id=account.id).delete()

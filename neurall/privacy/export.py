@@ -15,12 +15,13 @@ webhook_endpoints.json (without signing secrets) and webhook_deliveries.json.
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import logging
+import tempfile
 import uuid
 import zipfile
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from tortoise.models import Model
@@ -162,14 +163,24 @@ async def _clones(account_id: uuid.UUID) -> list[dict[str, Any]]:
     return [model_dict(c) for c in await Clone.filter(account_id=account_id)]
 
 
-def _zip(documents: dict[str, Any], blobs: list[tuple[str, bytes]]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+async def _write_zip(
+    target: Path, documents: dict[str, Any], files: list[tuple[str, str]], storage: Storage
+) -> None:
+    """The export's zip at ``target``: its documents, then each image fetched one at a time,
+    so neither the images nor the zip are ever held in memory together."""
+    archive = await asyncio.to_thread(zipfile.ZipFile, target, "w", zipfile.ZIP_DEFLATED)
+    try:
         for name, value in documents.items():
-            archive.writestr(name, json.dumps(value, indent=2, default=str))
-        for path, data in blobs:
-            archive.writestr(path, data, compress_type=zipfile.ZIP_STORED)  # PNGs are packed
-    return buffer.getvalue()
+            text = json.dumps(value, indent=2, default=str)
+            await asyncio.to_thread(archive.writestr, name, text)
+        for path, key in files:
+            data = await storage.get(key)
+            if data is not None:  # PNGs are packed already
+                await asyncio.to_thread(
+                    archive.writestr, path, data, compress_type=zipfile.ZIP_STORED
+                )
+    finally:
+        await asyncio.to_thread(archive.close)
 
 
 async def build_export(export_id: uuid.UUID, storage: Storage, settings: Settings) -> None:
@@ -177,25 +188,26 @@ async def build_export(export_id: uuid.UUID, storage: Storage, settings: Setting
     export = await DataExport.get_or_none(id=export_id)
     if export is None or export.status != ExportStatus.PENDING:
         return  # built already (redelivery) or erased meanwhile
+    key = export_key(export.id)
+    # A private scratch directory, removed whatever happens: the zip holds personal data.
+    scratch = tempfile.TemporaryDirectory(prefix="neurall-export-")
     try:
         documents, files = await collect(export.account_id)  # type: ignore[attr-defined]
-        blobs = []
-        for path, key in files:
-            data = await storage.get(key)
-            if data is not None:
-                blobs.append((path, data))
-        archive = await asyncio.to_thread(_zip, documents, blobs)
-        key = export_key(export.id)
-        await storage.put(key, archive)
+        spooled = Path(scratch.name) / "export.zip"
+        await _write_zip(spooled, documents, files, storage)
+        size = (await asyncio.to_thread(spooled.stat)).st_size
+        await storage.put_file(key, spooled)
     except Exception:
         log.exception("export %s failed", export_id)
         await DataExport.filter(id=export_id).update(status=ExportStatus.FAILED)
         return
+    finally:
+        await asyncio.to_thread(scratch.cleanup)
     finished = now()
     updated = await DataExport.filter(id=export_id, status=ExportStatus.PENDING).update(
         status=ExportStatus.READY,
         storage_key=key,
-        size_bytes=len(archive),
+        size_bytes=size,
         ready_at=finished,
         expires_at=finished + timedelta(seconds=settings.export_ttl_s),
     )

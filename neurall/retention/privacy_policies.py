@@ -7,7 +7,7 @@ many records or blobs it removed, from the database and the storage every proces
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from tortoise.expressions import Q
 
@@ -31,9 +31,7 @@ async def expired_api_results(ctx: RetentionContext) -> int:
     deleted = 0
     for start in range(0, len(ids), _BATCH):
         deleted += await JobImage.filter(id__in=ids[start : start + _BATCH]).delete()
-    storage = ctx.storage
-    for _, key in expired:
-        await storage.delete(key)
+    await ctx.storage.delete_many([key for _, key in expired])
     return deleted
 
 
@@ -53,10 +51,7 @@ async def expired_exports(ctx: RetentionContext) -> int:
     expired = await DataExport.filter(
         status=ExportStatus.READY, expires_at__lte=ctx.now
     ).values_list("id", "storage_key")
-    storage = ctx.storage
-    for _, key in expired:
-        if key:
-            await storage.delete(key)
+    await ctx.storage.delete_many([key for _, key in expired if key])
     if expired:
         await DataExport.filter(id__in=[row[0] for row in expired]).update(
             status=ExportStatus.EXPIRED, storage_key=None
@@ -77,12 +72,9 @@ async def abandoned_uploads(ctx: RetentionContext) -> int:
     storage = ctx.storage
     old = [o for o in await storage.list_objects("uploads") if o.modified_at < cutoff]
     active = await _active_clone_ids({_clone_id(o) for o in old} - {None})
-    removed = 0
-    for item in old:
-        if _clone_id(item) not in active:
-            await storage.delete(item.key)
-            removed += 1
-    return removed
+    gone = [item.key for item in old if _clone_id(item) not in active]
+    await storage.delete_many(gone)
+    return len(gone)
 
 
 def _clone_id(item: StoredObject) -> uuid.UUID | None:
@@ -113,10 +105,11 @@ async def _active_clone_ids(ids: set[uuid.UUID | None]) -> set[uuid.UUID | None]
 
 
 async def orphaned_blobs(ctx: RetentionContext) -> int:
-    """Files under images/ whose JobImage row is gone, and under exports/ whose export is
-    not READY, older than NEURALL_GENERATION_TIME_LIMIT_S (a worker writes an image file
-    just before its row, an export just before marking it READY). A crash between deleting
-    a row and its file leaves such blobs; nothing can serve them, so they go."""
+    """Files under images/ whose JobImage row is gone, under exports/ whose export is not
+    READY, and under adapters/ whose clone is gone, older than
+    NEURALL_GENERATION_TIME_LIMIT_S (a worker writes an image file just before its row, an
+    export just before marking it READY). A crash between deleting a row and its file leaves
+    such blobs; nothing can serve them, so they go."""
     cutoff = ctx.now - timedelta(seconds=ctx.settings.generation_time_limit_s)
     storage = ctx.storage
     removed = 0
@@ -126,10 +119,9 @@ async def orphaned_blobs(ctx: RetentionContext) -> int:
         known = set(
             await JobImage.filter(storage_key__in=batch).values_list("storage_key", flat=True)
         )
-        for key in batch:
-            if key not in known:
-                await storage.delete(key)
-                removed += 1
+        unknown = [key for key in batch if key not in known]
+        await storage.delete_many(unknown)
+        removed += len(unknown)
     exports = [o.key for o in await storage.list_objects("exports") if o.modified_at < cutoff]
     if exports:
         known = set(
@@ -137,8 +129,33 @@ async def orphaned_blobs(ctx: RetentionContext) -> int:
                 Q(storage_key__in=exports) & Q(status=ExportStatus.READY)
             ).values_list("storage_key", flat=True)
         )
-        for key in exports:
-            if key not in known:
-                await storage.delete(key)
-                removed += 1
-    return removed
+        unknown = [key for key in exports if key not in known]
+        await storage.delete_many(unknown)
+        removed += len(unknown)
+    return removed + await _orphaned_adapters(ctx, cutoff)
+
+
+async def _orphaned_adapters(ctx: RetentionContext, cutoff: datetime) -> int:
+    """Clone weights (adapters/<clone id>.safetensors) whose clone row is gone: deleting a
+    clone removes the row, then its weights; a crash in between leaves them."""
+    from neurall.orm.clones import Clone
+
+    old = [o for o in await ctx.storage.list_objects("adapters") if o.modified_at < cutoff]
+    by_clone = {item.key: _adapter_clone_id(item) for item in old}
+    wanted = [i for i in by_clone.values() if i is not None]
+    known: set[uuid.UUID] = set()
+    for start in range(0, len(wanted), _BATCH):
+        known.update(
+            await Clone.filter(id__in=wanted[start : start + _BATCH]).values_list("id", flat=True)
+        )
+    gone = [key for key, clone_id in by_clone.items() if clone_id not in known]
+    await ctx.storage.delete_many(gone)
+    return len(gone)
+
+
+def _adapter_clone_id(item: StoredObject) -> uuid.UUID | None:
+    name = item.key.rsplit("/", 1)[-1].removesuffix(".safetensors")
+    try:
+        return uuid.UUID(name)
+    except ValueError:
+        return None

@@ -3,6 +3,7 @@
 Anyone else, a missing image, and an expired API image all get the same 404, so the route
 reveals nothing about other accounts' images.
 
+The bytes stream from storage (neurall.web.downloads), never held whole in memory.
 API results are ephemeral: once an API image's whole body has been written to the client,
 its file and row are deleted (a second fetch is a 404 and ``job.images`` no longer lists
 it). A download cut short leaves it in place until its TTL (the expired-api-results
@@ -21,6 +22,7 @@ from neurall.orm.jobs import JobImage
 from neurall.services import Services
 from neurall.storage import Storage
 from neurall.web.auth import authenticate
+from neurall.web.downloads import send_object
 
 log = logging.getLogger(__name__)
 
@@ -35,22 +37,14 @@ def image_handler(services: Services):
         image = await JobImage.get_or_none(id=image_id, job__account_id=viewer.account.id)
         if image is None or (image.expires_at is not None and image.expires_at <= now()):
             return not_found
-        data = await services.storage.get(image.storage_key)
-        if data is None:
-            return not_found
-        response = web.StreamResponse(
-            # Private results: no shared cache may keep them.
-            headers={"Cache-Control": "private, no-store"},
+        response = await send_object(
+            request, services.storage, image.storage_key, content_type=image.content_type
         )
-        response.content_type = image.content_type
-        response.content_length = len(data)
-        await response.prepare(request)
-        if request.method != "GET":
-            return response  # HEAD: nothing was delivered
-        await response.write(data)
-        await response.write_eof()
-        if image.expires_at is not None:
-            # Reached only when every byte went out (a dropped connection raises above).
+        if response is None:
+            return not_found
+        if request.method == "GET" and image.expires_at is not None:
+            # Reached only when every byte went out (a dropped connection raises above); a
+            # HEAD delivered nothing.
             await discard_api_image(image, services.storage)
         return response
 

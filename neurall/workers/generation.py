@@ -16,7 +16,7 @@ from dataclasses import replace
 from neurall.billing import ledger
 from neurall.bus.events import EventType
 from neurall.clock import now
-from neurall.clones.service import CloneUnavailableError, adapter_paths
+from neurall.clones.service import CloneUnavailableError, adapter_keys
 from neurall.generation import service
 from neurall.generation.lease import holding_lease, lease_until
 from neurall.generation.lifecycle import announce_positions, requeue, transition
@@ -59,8 +59,8 @@ async def _for_this_run(
 ) -> GenerationRequest:
     """The request with the run fields this deployment fills in."""
     # The owner's READY clones at run time (one may have been deleted since submission).
-    paths = await adapter_paths(job.account_id, params, runtime.models)
-    return replace(params, adapter_paths=paths, preview_every=runtime.settings.preview_every_steps)
+    keys = await adapter_keys(job.account_id, params, runtime.models)
+    return replace(params, adapter_keys=keys, preview_every=runtime.settings.preview_every_steps)
 
 
 async def run_job(job_id: str, runtime: GenerationRuntime) -> None:

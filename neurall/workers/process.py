@@ -89,6 +89,7 @@ class WorkerResources(Middleware):
             await self.runtime.close()
             if self.clones is not None:
                 await self.clones.close()
+            await self.runtime.storage.close()
             if self._database is not None:
                 await database.close_database(self._database)
 
@@ -105,7 +106,8 @@ def run_worker(
         raise SystemExit("neurall worker needs NEURALL_BROKER_URL (amqp://...)")
     # pika logs every connection step at INFO.
     logging.getLogger("pika").setLevel(logging.WARNING)
-    storage, models = make_storage(settings.storage_dir), ModelStore.from_settings(settings)
+    storage = make_storage(settings)
+    models = ModelStore(storage)
     runtime = GenerationRuntime.from_settings(settings, storage, models)
     broker = build_broker(settings, worker=True)
     clones = CloneRuntime.from_settings(settings, storage, models)

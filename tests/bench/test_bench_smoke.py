@@ -62,6 +62,10 @@ def test_quick_run_measures_every_figure(tmp_path: Path) -> None:
     for name in ("me", "job", "me_vs_readonly", "job_vs_readonly"):
         assert _finite(api["ratio"][name])
 
+    processes = results["api_processes"]
+    assert processes["processes"] == 2
+    assert _finite(processes["ratio"])
+
     queue = results["queue"]
     assert queue["enqueue_to_start_ms"]["n"] == 3
     assert queue["publish_to_receive_ms"]["n"] == 20

@@ -45,9 +45,8 @@ def settings(tmp_path: Path, database_url: str, model_cache_dir: Path) -> Settin
 async def runtime(settings: Settings) -> AsyncIterator[CloneRuntime]:
     """An open database and a clone runtime whose queue only records what was sent."""
     context = await database.open_database(settings.database_url)
-    clones = CloneRuntime.from_settings(
-        settings, make_storage(settings.storage_dir), ModelStore.from_settings(settings)
-    )
+    storage = make_storage(settings)
+    clones = CloneRuntime.from_settings(settings, storage, ModelStore(storage))
     queued: list[uuid.UUID] = []
 
     async def enqueue(clone_id: uuid.UUID) -> None:

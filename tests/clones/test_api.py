@@ -102,8 +102,7 @@ async def test_create_train_generate_and_delete(client, settings):
     deleted = await client.data(DELETE_CLONE, {"id": created["id"]}, api_key=key)
     assert deleted["deleteClone"] == {"__typename": "Deleted", "deletedCount": 1}
     assert (await client.data(CLONE, {"id": created["id"]}, api_key=key))["clone"] is None
-    adapters = settings.data_dir / "adapters"
-    assert list(adapters.iterdir()) == []
+    assert list((settings.storage_dir / "adapters").iterdir()) == []
     gone = await generate(client, key, cloneId=created["id"])
     assert (gone["__typename"], gone["fields"]) == ("InvalidInput", ["input.cloneId"])
 

@@ -29,9 +29,8 @@ async def runtime(
 ) -> AsyncIterator[GenerationRuntime]:
     """A runtime whose queue holds the job until the test runs it."""
     settings = generation_settings(tmp_path / "data", database_url, tiny_models)
-    runtime = GenerationRuntime.from_settings(
-        settings, make_storage(settings.storage_dir), ModelStore.from_settings(settings)
-    )
+    storage = make_storage(settings)
+    runtime = GenerationRuntime.from_settings(settings, storage, ModelStore(storage))
 
     async def hold(_job_id: uuid.UUID) -> None:
         return None

@@ -92,7 +92,7 @@ async def test_training_learns_reports_progress_and_deletes_the_photos(runtime: 
     # 8 seeds tried: last/first 0.90 to 0.95; 3% is far above a run's noise.
     assert last < 0.97 * first, losses
     assert done.loss == losses[-1]
-    assert runtime.store.path(done.adapter_key).read_bytes()
+    assert await runtime.storage.get(ModelStore.storage_key(done.adapter_key))
     assert await runtime.storage.list_objects(upload_prefix(clone.id)) == []
     assert await _ledger_kinds(done) == ["HOLD", "CHARGE"]
     assert done.cost_credits == 1
@@ -112,7 +112,7 @@ async def test_forced_failure_deletes_the_photos_and_refunds(runtime: CloneRunti
     assert failed.source_images_deleted
     assert failed.cost_credits == 0
     assert failed.adapter_key is None
-    assert not runtime.store.path(ModelStore.key_for(clone.id)).exists()
+    assert not await runtime.store.exists(ModelStore.key_for(clone.id))
     assert await _ledger_kinds(failed) == ["HOLD", "RELEASE"]
     account = await failed.account
     assert (account.balance, account.held) == (100, 0)
@@ -199,7 +199,7 @@ async def test_cancellation_deletes_the_photos_and_saves_nothing(runtime: CloneR
     assert failed.source_images_deleted
     assert failed.step < 400
     assert await runtime.storage.list_objects(upload_prefix(clone.id)) == []
-    assert not runtime.store.root.exists() or list(runtime.store.root.iterdir()) == []
+    assert await runtime.storage.list_objects("adapters") == []
     assert await _ledger_kinds(failed) == ["HOLD", "RELEASE"]
 
 
@@ -217,7 +217,7 @@ async def test_deleting_a_training_clone_stops_it_and_removes_everything(
         await asyncio.wait_for(training, 120)  # stops at the next step
     assert not await Clone.exists(id=clone.id)
     assert await runtime.storage.list_objects(upload_prefix(clone.id)) == []
-    assert not runtime.store.root.exists() or list(runtime.store.root.iterdir()) == []
+    assert await runtime.storage.list_objects("adapters") == []
     fresh = await account.__class__.get(id=account.id)
     assert (fresh.balance, fresh.held) == (100, 0)
 
@@ -237,7 +237,7 @@ async def test_delete_all_clones_for_erasure(runtime: CloneRuntime):
     assert await service.delete_all_clones(first.account_id, runtime.storage, runtime.store) == 2
     assert not await Clone.filter(id__in=[first.id, second.id]).exists()
     assert await Clone.exists(id=other.id)
-    assert not runtime.store.path(ModelStore.key_for(first.id)).exists()
+    assert not await runtime.store.exists(ModelStore.key_for(first.id))
     assert await runtime.storage.list_objects(upload_prefix(second.id)) == []
     assert await runtime.storage.get(upload_key(other.id, 0)) is not None
     # The queued clone's hold went back; the trained one's charge stays (a financial record).

@@ -5,7 +5,7 @@ computed in one pipeline call, however Triton batches them."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +15,20 @@ from neurall.app import create_app
 from neurall.clones import service
 from neurall.clones.runtime import CloneRuntime
 from neurall.clones.training import run_training
+from neurall.config import Settings
+from neurall.gpu.adapter_files import CachedAdapterFiles
 from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.triton_client import TritonBackend
 from neurall.orm.clones import Clone, CloneStatus
+from neurall.storage import make_storage
+from neurall.storage.blocking import BlockingReader
 from tests.clones.conftest import FAST_TRAINING, make_account
 from tests.clones.helpers import photos
 from tests.clones.test_api import finished_image, generate, trained_clone
 from tests.conftest import GraphQLClient
 from tests.generation.conftest import generation_settings
 from tests.gpu.helpers import TritonServer, collect, make_request, started_triton_client
+from tests.s3 import AWS_ENV
 
 # One database is enough here: what is tested is the inference path, not persistence.
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -42,7 +47,28 @@ async def _train(runtime: CloneRuntime, seed: int) -> str:
     await run_training(str(clone.id), runtime)
     clone = await Clone.get(id=clone.id)
     assert clone.status == CloneStatus.READY, clone.error
-    return await service.adapter_path(clone.account_id, str(clone.id), runtime.store)
+    return await service.adapter_key(clone.account_id, str(clone.id), runtime.store)
+
+
+@pytest.fixture
+def settings(
+    tmp_path: Path,
+    database_url: str,
+    model_cache_dir: Path,
+    triton_server: TritonServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Settings:
+    """Storage in the Triton server's bucket: what a worker stores there, it fetches."""
+    for name, value in AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    return generation_settings(
+        tmp_path / "data",
+        database_url,
+        model_cache_dir,
+        storage_url=triton_server.bucket.url,
+        inference_url=triton_server.url,
+        **FAST_TRAINING,
+    )
 
 
 @pytest.fixture
@@ -53,9 +79,14 @@ async def triton(triton_server: TritonServer) -> AsyncIterator[TritonBackend]:
 
 
 @pytest.fixture
-def clone_pipeline(model_cache_dir: Path) -> Pipeline:
+def clone_pipeline(model_cache_dir: Path, settings: Settings) -> Iterator[Pipeline]:
     # Its own instance: adapters attach to the UNet, and the shared one must stay pristine.
-    return Pipeline.load("tiny", model_cache_dir, device="cpu")
+    # It reads the adapters from the bucket as `neurall gpu` does.
+    reader = BlockingReader(lambda: make_storage(settings))
+    files = CachedAdapterFiles(reader, settings.data_dir / "adapter-cache", 10**8)
+    yield Pipeline.load("tiny", model_cache_dir, device="cpu", adapter_files=files)
+    files.close()
+    reader.close()
 
 
 async def test_two_clones_through_triton_match_embedded_and_never_mix(
@@ -87,20 +118,8 @@ async def test_two_clones_through_triton_match_embedded_and_never_mix(
 
 
 async def test_generate_with_a_clone_on_a_triton_backed_server(
-    aiohttp_client: Any,
-    tmp_path: Path,
-    database_url: str,
-    model_cache_dir: Path,
-    triton_server: TritonServer,
-    clone_pipeline: Pipeline,
+    aiohttp_client: Any, settings: Settings, clone_pipeline: Pipeline
 ):
-    settings = generation_settings(
-        tmp_path / "data",
-        database_url,
-        model_cache_dir,
-        inference_url=triton_server.url,
-        **FAST_TRAINING,
-    )
     client = GraphQLClient(await aiohttp_client(create_app(settings)))
     from tests.helpers import create_key, sign_up
 
@@ -112,6 +131,6 @@ async def test_generate_with_a_clone_on_a_triton_backed_server(
     cloned = await finished_image(client, key, job["id"])
     assert cloned != plain
     # Exactly what the in-process pipeline computes with that clone's adapter file.
-    adapter = settings.data_dir / "adapters" / f"{clone['id']}.safetensors"
-    request = make_request(prompt=PROMPT, steps=4, seed=7, lora=str(adapter))
+    adapter = f"adapters/{clone['id']}.safetensors"
+    request = make_request(prompt=PROMPT, steps=4, seed=7, lora=adapter)
     assert [cloned] == clone_pipeline.run([request])[0].images

@@ -9,7 +9,6 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
@@ -139,9 +138,9 @@ async def test_generate_end_to_end_on_the_embedded_defaults(server):
             await stream.close()
         check_progress(events, 3)
         (image,) = events[-1]["images"]
-        # The URL is absolute on NEURALL_PUBLIC_URL; this server listens on another port.
-        path = urlsplit(image["url"]).path
-        async with http.get(f"{server}{path}", headers=auth) as png:
+        # No NEURALL_PUBLIC_URL: links follow --host and --port.
+        assert image["url"].startswith(f"{server}/images/"), image["url"]
+        async with http.get(image["url"], headers=auth) as png:
             assert png.status == 200
             assert png.headers["Content-Type"] == "image/png"
             body = await png.read()
@@ -150,3 +149,14 @@ async def test_generate_end_to_end_on_the_embedded_defaults(server):
 
     async with aiohttp.ClientSession() as http:
         assert await run_once(http) == await run_once(http)  # same seed, same bytes
+
+
+def test_the_page_own_origin_is_trusted_on_a_non_default_port(server):
+    """Without NEURALL_PUBLIC_URL the origin the server listens on is the trusted one (CORS
+    with credentials), not port 8000's."""
+    preflight = {"Origin": server, "Access-Control-Request-Method": "POST"}
+    allowed = requests.options(f"{server}/graphql", headers=preflight, timeout=5)
+    assert allowed.status_code == 204
+    assert allowed.headers["Access-Control-Allow-Origin"] == server
+    other = {**preflight, "Origin": "http://127.0.0.1:8000"}
+    assert requests.options(f"{server}/graphql", headers=other, timeout=5).status_code == 403

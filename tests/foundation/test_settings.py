@@ -22,6 +22,29 @@ def test_embedded_defaults(tmp_path, monkeypatch):
     assert settings.production is False
 
 
+@pytest.mark.parametrize(
+    ("listen", "expected"),
+    [
+        (None, "http://127.0.0.1:8000"),  # not `neurall serve`: its default address
+        (("127.0.0.1", 9000), "http://127.0.0.1:9000"),
+        (("app.internal", 8080), "http://app.internal:8080"),
+        # A wildcard is no address a browser can use; localhost reaches it from here.
+        (("0.0.0.0", 9000), "http://localhost:9000"),  # noqa: S104
+        (("::", 9000), "http://localhost:9000"),
+        (("::1", 9000), "http://[::1]:9000"),
+    ],
+)
+def test_public_url_follows_the_listen_address_when_unset(tmp_path, monkeypatch, listen, expected):
+    monkeypatch.delenv("NEURALL_PUBLIC_URL", raising=False)
+    assert load_settings(listen=listen, data_dir=tmp_path).public_url == expected
+
+
+def test_a_configured_public_url_wins_over_the_listen_address(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEURALL_PUBLIC_URL", "https://api.example.com/")
+    settings = load_settings(listen=("0.0.0.0", 9000), data_dir=tmp_path)  # noqa: S104
+    assert settings.public_url == "https://api.example.com"
+
+
 def test_secret_key_is_generated_once_and_persisted(tmp_path):
     first = load_settings(data_dir=tmp_path).secret_key.get_secret_value()
     second = load_settings(data_dir=tmp_path).secret_key.get_secret_value()

@@ -80,7 +80,7 @@ async def runtime(
     """A runtime whose queue holds the job until the test runs it."""
     settings = generation_settings(tmp_path / "data", database_url, tiny_models)
     runtime = GenerationRuntime.from_settings(
-        settings, make_storage(settings.storage_dir), ModelStore.from_settings(settings)
+        settings, make_storage(settings), ModelStore.from_settings(settings)
     )
 
     async def hold(_job_id: uuid.UUID) -> None:

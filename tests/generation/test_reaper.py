@@ -63,9 +63,8 @@ async def stack(
 ) -> AsyncIterator[tuple[GenerationRuntime, Broker, Account]]:
     settings = generation_settings(tmp_path / "data", database_url, tiny_models)
     broker = Broker()
-    runtime = GenerationRuntime.from_settings(
-        settings, make_storage(settings.storage_dir), ModelStore.from_settings(settings)
-    )
+    storage = make_storage(settings)
+    runtime = GenerationRuntime.from_settings(settings, storage, ModelStore(storage))
     runtime.payloads = FlakyPayloads(broker)
     runtime.set_enqueue(broker.enqueue)
     await runtime.start()

@@ -59,7 +59,7 @@ async def runtime(
         safety_policy=request.param,
     )
     runtime = GenerationRuntime.from_settings(
-        settings, make_storage(settings.storage_dir), ModelStore.from_settings(settings)
+        settings, make_storage(settings), ModelStore.from_settings(settings)
     )
 
     async def hold(_job_id: uuid.UUID) -> None:

@@ -36,9 +36,8 @@ async def held_queue(
     settings = generation_settings(
         tmp_path / "data", database_url, tiny_models, max_active_jobs_per_account=3
     )
-    runtime = GenerationRuntime.from_settings(
-        settings, make_storage(settings.storage_dir), ModelStore.from_settings(settings)
-    )
+    storage = make_storage(settings)
+    runtime = GenerationRuntime.from_settings(settings, storage, ModelStore(storage))
     queued: list[uuid.UUID] = []
 
     async def record(job_id: uuid.UUID) -> None:

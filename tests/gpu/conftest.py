@@ -16,6 +16,7 @@ from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.tiny import build_tiny_pipeline
 from neurall.gpu.triton_client import TritonBackend
 from tests.gpu.helpers import TritonServer, running_triton_server, started_triton_client
+from tests.s3 import new_bucket
 
 
 @pytest.fixture(scope="session")
@@ -32,10 +33,12 @@ def pipeline(model_cache_dir: Path) -> Pipeline:
 
 @pytest.fixture(scope="session")
 def triton_server(
-    model_cache_dir: Path, tmp_path_factory: pytest.TempPathFactory
+    model_cache_dir: Path, tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str
 ) -> Iterator[TritonServer]:
-    """`neurall gpu` in a subprocess, as deployed; stopped with SIGTERM at the end."""
-    with running_triton_server(model_cache_dir, tmp_path_factory.mktemp("triton")) as server:
+    """`neurall gpu` in a subprocess, as deployed on a host of its own: it reads clone
+    adapters from an S3 bucket (``server.bucket``); stopped with SIGTERM at the end."""
+    workdir = tmp_path_factory.mktemp("triton")
+    with running_triton_server(model_cache_dir, workdir, new_bucket(s3_endpoint)) as server:
         yield server
 
 

@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,21 +21,31 @@ from typing import Any
 import numpy as np
 import pytest
 
+from neurall.gpu.adapter_files import DirectoryAdapterFiles
 from neurall.gpu.triton_client import TritonBackend
 from neurall.gpu.types import AdapterWeight, GenerationRequest, GenerationResult, StepProgress
+from tests.s3 import S3Bucket
 
+# Adapters for a request: one store key at weight 1, or (key, weight) pairs. A Path is a file
+# on this machine; its key is its absolute path below LOCAL_FILES' root, "/".
 Lora = str | Path | None | list[tuple[str | Path, float]]
+LOCAL_FILES = DirectoryAdapterFiles(Path("/"))
+
+
+def adapter_key(adapter: str | Path) -> str:
+    """The store key of ``adapter``: a key as given, a local file as its path below "/"."""
+    return str(adapter.resolve()).lstrip("/") if isinstance(adapter, Path) else adapter
 
 
 def lora_fields(lora: Lora) -> dict[str, object]:
-    """The record's adapter fields for ``lora``: one weights file at weight 1, or (file,
-    weight) pairs, as the worker would fill them in (clone ids made up from the order)."""
+    """The record's adapter fields for ``lora`` (see ``Lora``), as the worker would fill them
+    in (clone ids made up from the order)."""
     if lora is None:
         return {}
     pairs = [(lora, 1.0)] if isinstance(lora, str | Path) else lora
     return {
         "adapters": tuple(AdapterWeight(f"clone-{i}", w) for i, (_, w) in enumerate(pairs)),
-        "adapter_paths": tuple(str(path) for path, _ in pairs),
+        "adapter_keys": tuple(adapter_key(path) for path, _ in pairs),
     }
 
 
@@ -85,6 +96,14 @@ class TritonServer:
     metrics_port: int
     stats_path: Path
     log_path: Path
+    # Its deployment's storage, where it fetches clone adapters from (by key).
+    bucket: S3Bucket
+
+    def store_adapter(self, path: Path) -> str:
+        """Put the adapter file at ``path`` in the server's bucket; returns its key."""
+        key = f"adapters/{uuid.uuid4()}.safetensors"
+        self.bucket.client().upload_file(str(path), self.bucket.name, self.bucket.object_key(key))
+        return key
 
     def stats(self) -> dict[str, object]:
         if not self.stats_path.exists():
@@ -128,9 +147,10 @@ def _model_ready(http_port: int) -> bool:
 
 @contextlib.contextmanager
 def running_triton_server(
-    model_cache_dir: Path, workdir: Path, extra_args: tuple[str, ...] = ()
+    model_cache_dir: Path, workdir: Path, bucket: S3Bucket, extra_args: tuple[str, ...] = ()
 ) -> Iterator[TritonServer]:
-    """`neurall gpu` in a subprocess on free ports, as deployed (``extra_args``: more of its
+    """`neurall gpu` in a subprocess on free ports, as deployed on a host of its own: it
+    reads clone adapters from ``bucket`` into its bounded cache (``extra_args``: more of its
     options); stopped with SIGTERM on exit."""
     from tests.stack import stop_process
 
@@ -141,11 +161,13 @@ def running_triton_server(
         metrics_port=metrics_port,
         stats_path=workdir / "stats.json",
         log_path=workdir / "server.log",
+        bucket=bucket,
     )
     command = [
         sys.executable,
         "-m",
-        "neurall.gpu.triton_server",
+        "neurall.cli",
+        "gpu",
         "--cache-dir", str(model_cache_dir),
         "--host", "127.0.0.1",
         "--grpc-port", str(grpc_port),
@@ -157,7 +179,12 @@ def running_triton_server(
         "--max-queue-delay-us", "100000",
         *extra_args,
     ]  # fmt: skip
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("NEURALL_")},
+        "PYTHONUNBUFFERED": "1",
+        "NEURALL_DATA_DIR": str(workdir / "data"),
+        **bucket.env,
+    }
     with server.log_path.open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     try:

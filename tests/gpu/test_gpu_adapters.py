@@ -14,7 +14,14 @@ from neurall.gpu.adapters import AdapterCache
 from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.triton_client import TritonBackend
 from neurall.gpu.types import InferenceError
-from tests.gpu.helpers import make_request, save_adapter, trained_unet
+from tests.gpu.helpers import (
+    LOCAL_FILES,
+    TritonServer,
+    adapter_key,
+    make_request,
+    save_adapter,
+    trained_unet,
+)
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +36,12 @@ def adapters(model_cache_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.fixture
-def clone_pipeline(model_cache_dir: Path) -> Pipeline:
+def clone_pipeline(model_cache_dir: Path, adapters: list[Path]) -> Pipeline:
     # Its own instance: adapters attach to the UNet, and the shared one must stay pristine.
-    return Pipeline.load("tiny", model_cache_dir, device="cpu", adapter_cache_size=2)
+    # Its store is this machine's files (a Path's key is its path: tests/gpu/helpers.py).
+    return Pipeline.load(
+        "tiny", model_cache_dir, device="cpu", adapter_cache_size=2, adapter_files=LOCAL_FILES
+    )
 
 
 def _images(pipeline: Pipeline, adapter: Path | None) -> list[bytes]:
@@ -65,7 +75,7 @@ def test_loaded_adapter_computes_what_the_trained_one_did(
     alpha: float | None,
 ) -> None:
     reference = trained_unet(model_cache_dir / "tiny-sd", seed, alpha)
-    clone_pipeline._adapters.activate(((str(adapters[index]), 1.0),))
+    clone_pipeline._adapters.activate(((adapter_key(adapters[index]), 1.0),))
     served = clone_pipeline._pipe.unet
     generator = torch.Generator().manual_seed(0)
     sample = torch.randn(2, 4, 8, 8, generator=generator)
@@ -89,27 +99,31 @@ def test_lru_evicts_and_reloads(clone_pipeline: Pipeline, adapters: list[Path]) 
     assert _images(clone_pipeline, adapters[0]) == first
 
 
-def test_alpha_from_metadata_is_applied(
-    clone_pipeline: Pipeline, adapters: list[Path], tmp_path: Path
-) -> None:
+def test_alpha_from_metadata_is_applied(clone_pipeline: Pipeline, adapters: list[Path]) -> None:
     # The same tensors without the metadata mean alpha = r, a different LoRA scale.
     from safetensors.torch import load_file
 
-    plain = tmp_path / "plain.safetensors"
+    plain = adapters[0].parent / "plain.safetensors"
     save_file(load_file(str(adapters[2])), str(plain))
     assert _images(clone_pipeline, adapters[2]) != _images(clone_pipeline, plain)
 
 
-def test_bad_adapter_is_a_permanent_error(clone_pipeline: Pipeline, tmp_path: Path) -> None:
+def test_bad_adapter_is_a_permanent_error(
+    clone_pipeline: Pipeline, pipeline: Pipeline, adapters: list[Path]
+) -> None:
     with pytest.raises(InferenceError, match="not found"):
-        _images(clone_pipeline, tmp_path / "missing.safetensors")
-    junk = tmp_path / "junk.safetensors"
+        _images(clone_pipeline, adapters[0].parent / "missing.safetensors")
+    with pytest.raises(InferenceError, match="invalid adapter key"):
+        clone_pipeline.run([make_request(lora="../a.safetensors")])
+    with pytest.raises(InferenceError, match="no adapter store"):
+        _images(pipeline, adapters[0])
+    junk = adapters[0].parent / "junk.safetensors"
     junk.write_bytes(b"not a safetensors file")
     with pytest.raises(InferenceError, match="unreadable"):
         _images(clone_pipeline, junk)
-    save_file({"unrelated": torch.zeros(2)}, str(tmp_path / "empty.safetensors"))
+    save_file({"unrelated": torch.zeros(2)}, str(adapters[0].parent / "empty.safetensors"))
     with pytest.raises(InferenceError, match="no LoRA"):
-        _images(clone_pipeline, tmp_path / "empty.safetensors")
+        _images(clone_pipeline, adapters[0].parent / "empty.safetensors")
     # The pipeline still works after the failures.
     assert _images(clone_pipeline, None)
 
@@ -162,10 +176,15 @@ async def test_mixed_adapter_sets_in_one_runner_give_what_they_give_alone(
 
 
 async def test_blended_adapters_through_triton_give_the_embedded_bytes(
-    triton: TritonBackend, clone_pipeline: Pipeline, adapters: list[Path]
+    triton: TritonBackend,
+    triton_server: TritonServer,
+    clone_pipeline: Pipeline,
+    adapters: list[Path],
 ) -> None:
     from tests.gpu.helpers import collect
 
-    request = make_request(seed=11, steps=2, lora=[(adapters[0], 0.7), (adapters[2], 1.3)])
-    _steps, result = await collect(triton.generate(request))
-    assert result == clone_pipeline.run([request])[0]
+    # The Triton server fetches the adapters from its bucket; this process reads the files.
+    blend = [(adapters[0], 0.7), (adapters[2], 1.3)]
+    stored = [(triton_server.store_adapter(path), weight) for path, weight in blend]
+    _steps, result = await collect(triton.generate(make_request(seed=11, steps=2, lora=stored)))
+    assert result == clone_pipeline.run([make_request(seed=11, steps=2, lora=blend)])[0]

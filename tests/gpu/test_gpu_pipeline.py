@@ -112,9 +112,9 @@ def test_compatible_key_separates_what_cannot_share_a_call() -> None:
         {"height": 128},
         {"steps": 7},
         {"guidance_scale": 3.0},
-        {"lora": "/clones/a.safetensors"},
-        {"lora": [("/clones/a.safetensors", 0.5)]},
-        {"lora": [("/clones/a.safetensors", 1.0), ("/clones/b.safetensors", 1.0)]},
+        {"lora": "adapters/a.safetensors"},
+        {"lora": [("adapters/a.safetensors", 0.5)]},
+        {"lora": [("adapters/a.safetensors", 1.0), ("adapters/b.safetensors", 1.0)]},
     ):
         assert Pipeline.compatible_key(make_request(**change)) != Pipeline.compatible_key(base)
 

@@ -24,6 +24,7 @@ from tests.gpu.helpers import (
     running_triton_server,
     started_triton_client,
 )
+from tests.s3 import new_bucket
 
 # Image 0 of this request (seed SEED) is the one the checker is built to flag; image 1
 # (seed SEED + 1) is not.
@@ -110,12 +111,16 @@ def test_a_request_whose_every_image_is_dropped_gets_none(safe_pipeline: Pipelin
 
 @pytest.fixture(scope="module")
 def dropping_server(
-    model_cache_dir: Path, checker_dir: Path, tmp_path_factory: pytest.TempPathFactory
+    model_cache_dir: Path,
+    checker_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    s3_endpoint: str,
 ) -> Iterator[TritonServer]:
     """`neurall gpu` with the checker and the drop policy."""
     args = ("--safety-checker", str(checker_dir), "--safety-policy", "drop")
     workdir = tmp_path_factory.mktemp("triton-safety")
-    with running_triton_server(model_cache_dir, workdir, args) as server:
+    bucket = new_bucket(s3_endpoint)
+    with running_triton_server(model_cache_dir, workdir, bucket, args) as server:
         yield server
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import json
 import math
+import shutil
 import statistics
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from PIL import Image
 from safetensors import safe_open
 from safetensors.torch import load_file
 
+from neurall.gpu.adapter_files import DirectoryAdapterFiles
 from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.training import (
     TrainingCanceled,
@@ -25,7 +28,7 @@ from neurall.gpu.training import (
 )
 from neurall.gpu.triton_client import TritonBackend
 from neurall.gpu.types import GenerationRequest, InferenceCanceled
-from tests.gpu.helpers import collect, make_request
+from tests.gpu.helpers import TritonServer, collect, make_request
 
 STEPS = 30
 # The tiny model's weights are random, so it needs a far larger rate than a real model's 1e-4
@@ -76,13 +79,28 @@ def trained(model_cache_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 @pytest.fixture(scope="module")
-def clone_pipeline(model_cache_dir: Path) -> Pipeline:
+def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The in-process pipeline's adapter store: a directory, as when embedded."""
+    return tmp_path_factory.mktemp("store")
+
+
+@pytest.fixture(scope="module")
+def clone_pipeline(model_cache_dir: Path, store_dir: Path) -> Pipeline:
     # Its own instance: adapters attach to the UNet, and the shared one must stay pristine.
-    return Pipeline.load("tiny", model_cache_dir, device="cpu")
+    files = DirectoryAdapterFiles(store_dir)
+    return Pipeline.load("tiny", model_cache_dir, device="cpu", adapter_files=files)
 
 
-def _clone_request(adapter: Path | None) -> GenerationRequest:
-    return make_request(prompt=instance_prompt("sks"), lora=adapter)
+def _stored(path: Path, store_dir: Path) -> str:
+    """Copy a trained adapter into the store; returns its key."""
+    key = f"adapters/{uuid.uuid4()}.safetensors"
+    (store_dir / "adapters").mkdir(exist_ok=True)
+    shutil.copyfile(path, store_dir / key)
+    return key
+
+
+def _clone_request(adapter_key: str | None) -> GenerationRequest:
+    return make_request(prompt=instance_prompt("sks"), lora=adapter_key)
 
 
 def test_loss_decreases_and_progress_is_reported(trained: Trained) -> None:
@@ -111,27 +129,39 @@ def test_adapter_file_format(trained: Trained) -> None:
 
 
 def test_clone_generates_different_pixels_embedded(
-    trained: Trained, clone_pipeline: Pipeline, pipeline: Pipeline
+    trained: Trained, clone_pipeline: Pipeline, pipeline: Pipeline, store_dir: Path
 ) -> None:
+    key = _stored(trained.path, store_dir)
     base = pipeline.run([_clone_request(None)])[0].images
-    cloned = clone_pipeline.run([_clone_request(trained.path)])[0].images
+    cloned = clone_pipeline.run([_clone_request(key)])[0].images
     assert cloned != base
     # Same seed, same adapter: same bytes; without the adapter the base model is back.
-    assert clone_pipeline.run([_clone_request(trained.path)])[0].images == cloned
+    assert clone_pipeline.run([_clone_request(key)])[0].images == cloned
     assert clone_pipeline.run([_clone_request(None)])[0].images == base
 
 
 async def test_clone_generates_the_same_pixels_through_triton(
-    trained: Trained, triton: TritonBackend, clone_pipeline: Pipeline, pipeline: Pipeline
+    trained: Trained,
+    triton: TritonBackend,
+    triton_server: TritonServer,
+    clone_pipeline: Pipeline,
+    pipeline: Pipeline,
+    store_dir: Path,
 ) -> None:
-    request = _clone_request(trained.path)
-    _, result = await collect(triton.generate(request))
-    assert result.images == clone_pipeline.run([request])[0].images
+    # The Triton server fetches the adapter from its bucket; this process reads a copy.
+    remote = _clone_request(triton_server.store_adapter(trained.path))
+    _, result = await collect(triton.generate(remote))
+    local = _clone_request(_stored(trained.path, store_dir))
+    assert result.images == clone_pipeline.run([local])[0].images
     assert result.images != pipeline.run([_clone_request(None)])[0].images
 
 
 def test_half_precision_base_as_on_gpus(
-    model_cache_dir: Path, clone_pipeline: Pipeline, pipeline: Pipeline, tmp_path: Path
+    model_cache_dir: Path,
+    clone_pipeline: Pipeline,
+    pipeline: Pipeline,
+    tmp_path: Path,
+    store_dir: Path,
 ) -> None:
     # GPUs train with the frozen weights in float16 and the LoRA weights in float32; CPU
     # float16 kernels exist too (slowly), so that mix is exercised here.
@@ -144,7 +174,7 @@ def test_half_precision_base_as_on_gpus(
     tensors = load_file(str(path))
     assert {t.dtype for t in tensors.values()} == {torch.float32}
     assert any(float(t.abs().max()) > 0 for k, t in tensors.items() if "lora_B" in k)
-    cloned = clone_pipeline.run([_clone_request(path)])[0].images
+    cloned = clone_pipeline.run([_clone_request(_stored(path, store_dir))])[0].images
     assert cloned != pipeline.run([_clone_request(None)])[0].images
 
 

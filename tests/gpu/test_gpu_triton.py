@@ -105,7 +105,7 @@ async def test_early_close_leaves_the_server_healthy(triton: TritonBackend) -> N
 
 @pytest.mark.asyncio
 async def test_server_side_errors_are_permanent(triton: TritonBackend) -> None:
-    request = make_request(lora="/nonexistent/clone.safetensors")
+    request = make_request(lora="adapters/nonexistent.safetensors")
     with pytest.raises(InferenceError) as caught:
         await collect(triton.generate(request))
     assert not isinstance(caught.value, InferenceUnavailable)

@@ -92,7 +92,7 @@ async def test_unsent_mail_is_deleted_after_seven_days(client, settings):
     old = await outbox.queue("notice.password_changed", "ada@example.com", account.id)
     new = await outbox.queue("notice.password_changed", "ada@example.com", account.id)
     await OutboxMessage.filter(id=old).update(created_at=clock.now() - timedelta(days=7, hours=1))
-    removed = await run_policies(settings, make_storage(settings.storage_dir))
+    removed = await run_policies(settings, make_storage(settings))
     assert removed["unsent-mail"] == 1
     assert [r.id for r in await OutboxMessage.all()] == [new]
 

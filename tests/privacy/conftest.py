@@ -1,4 +1,8 @@
-"""Fixtures for the privacy tests: the embedded app generating with the tiny model."""
+"""Fixtures for the privacy tests: the embedded app generating with the tiny model.
+
+Its storage is the data directory; a test parametrised with ``storage_kind="s3"`` gets a
+bucket of its own on the loopback S3 server instead (tests/s3.py).
+"""
 
 from __future__ import annotations
 
@@ -13,5 +17,19 @@ __all__ = ["tiny_models"]
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str, tiny_models: Path) -> Settings:
-    return generation_settings(tmp_path / "data", database_url, tiny_models)
+def storage_kind() -> str:
+    return "local"
+
+
+@pytest.fixture
+def settings(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    database_url: str,
+    tiny_models: Path,
+    storage_kind: str,
+) -> Settings:
+    extra: dict[str, object] = {}
+    if storage_kind == "s3":
+        extra["storage_url"] = request.getfixturevalue("s3_bucket").url
+    return generation_settings(tmp_path / "data", database_url, tiny_models, **extra)

@@ -1,9 +1,10 @@
 """The sentinel sweep's searches: every place a request or a result could linger.
 
 ``Places.scan(needles)`` searches the PostgreSQL dump, every file under the data
-directories (SQLite files, storage), the processes' captured logs and every message of
-every queue of the stack's private RabbitMQ vhost (dead-letter .DQ and delay .XQ queues
-included), and returns where each needle was found.
+directories (SQLite files, local storage, caches), every object of the S3 bucket when the
+storage is one (listed and read whole, keys included), the processes' captured logs and
+every message of every queue of the stack's private RabbitMQ vhost (dead-letter .DQ and
+delay .XQ queues included), and returns where each needle was found.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pika
 from PIL import Image
 
 from tests.conftest import rabbitmqctl
+from tests.s3 import S3Bucket
 
 
 def input_image(side: int = 64) -> tuple[bytes, list[bytes]]:
@@ -53,6 +55,7 @@ class Places:
     vhost: str
     database_url: str | None = None
     roots: list[Path] = field(default_factory=list)  # data dirs and log dirs
+    bucket: S3Bucket | None = None  # the storage, when it is S3
 
     def queue_names(self) -> list[str]:
         out = rabbitmqctl("list_queues", "-q", "-p", self.vhost, "--no-table-headers", "name")
@@ -105,6 +108,9 @@ class Places:
         for path in self.files():
             data = path.read_bytes()
             hits += [f"{path}: {n[:24]!r}" for n in needles if n in data]
+        if self.bucket is not None:
+            for key, data in self.bucket.objects().items():
+                hits += [f"s3 {key}: {n[:24]!r}" for n in needles if n in data or n in key.encode()]
         for queue, bodies in self.queue_messages().items():
             for body in bodies:
                 hits += [f"queue {queue}: {n[:24]!r}" for n in needles if n in body]

@@ -44,7 +44,7 @@ async def test_api_result_goes_after_first_fetch_or_ttl(client, settings):
     # Not fetched: still there until its TTL, then the sweep removes row and file.
     assert len((await client.data(JOB, {"id": never["id"]}, api_key=key))["job"]["images"]) == 1
     later = datetime.now(UTC) + timedelta(seconds=settings.api_image_ttl_s + 1)
-    removed = await run_policies(settings, make_storage(settings.storage_dir), now=later)
+    removed = await run_policies(settings, make_storage(settings), now=later)
     assert removed["expired-api-results"] == 1
     assert await JobImage.all().count() == 0
     assert files_under(images_dir) == []
@@ -93,7 +93,7 @@ async def test_usage_logs_each_api_call_without_its_variables(client, settings):
     # Kept for NEURALL_USAGE_RETENTION_DAYS, then swept.
     await flush_usage(client)
     later = datetime.now(UTC) + timedelta(days=settings.usage_retention_days, minutes=1)
-    removed = await run_policies(settings, make_storage(settings.storage_dir), now=later)
+    removed = await run_policies(settings, make_storage(settings), now=later)
     assert removed["usage-logs"] >= 5
     assert await UsageLog.all().count() == 0
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from tortoise import Tortoise
 
+from neurall.app import SERVICES
 from neurall.orm.accounts import Account
 from neurall.orm.billing import LedgerEntry
 from neurall.orm.clones import Clone, CloneStatus
@@ -65,7 +66,12 @@ async def _all_rows() -> list[tuple[str, str]]:
     return rows
 
 
-async def test_export_then_erase(client, settings):
+@pytest.mark.parametrize(
+    ("database_url", "storage_kind"),
+    [("sqlite", "local"), ("postgres", "local"), ("sqlite", "s3")],
+    indirect=["database_url"],
+)
+async def test_export_then_erase(client, settings, storage_kind):
     account = (
         await client.data(
             SIGN_UP,
@@ -144,9 +150,14 @@ async def test_export_then_erase(client, settings):
     assert await Job.filter(account_id=erased.id).count() == 0
     assert await Clone.filter(account_id=erased.id).count() == 0
     assert await DataExport.filter(account_id=erased.id).count() == 0
-    storage = settings.storage_dir
-    assert files_under(storage / "images") == []
-    assert files_under(storage / "exports") == []
+    storage = client.http.app[SERVICES].storage
+    for prefix in ("images", "exports", "uploads", "adapters"):
+        assert await storage.list_objects(prefix) == [], prefix
+    if storage_kind == "local":
+        assert files_under(settings.storage_dir) == []
+    else:
+        assert settings.storage_url
+        assert not settings.storage_dir.exists()
     # The same address can sign up again, as a new account.
     client.http.session.cookie_jar.clear()
     again = await sign_up(client, email=EMAIL)
@@ -170,7 +181,7 @@ async def test_exports_expire_and_are_rate_limited(client, settings):
             break
         await asyncio.sleep(0.05)
     later = datetime.now(UTC) + timedelta(seconds=settings.export_ttl_s + 1)
-    removed = await run_policies(settings, make_storage(settings.storage_dir), now=later)
+    removed = await run_policies(settings, make_storage(settings), now=later)
     assert removed["expired-exports"] >= 1
     gone = (await client.data(EXPORT, {"id": export["id"]}))["dataExport"]
     assert gone["status"] == "EXPIRED"

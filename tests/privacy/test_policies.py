@@ -35,7 +35,7 @@ def test_issue_5_policies_are_registered():
 
 
 async def test_abandoned_uploads_and_orphaned_blobs(client, settings):
-    storage = make_storage(settings.storage_dir)
+    storage = make_storage(settings)
     account = await Account.create(email="ada@example.com")
     job = await Job.create(
         account_id=account.id, source=JobSource.PLAYGROUND, status=JobStatus.SUCCEEDED,
@@ -59,9 +59,7 @@ async def test_abandoned_uploads_and_orphaned_blobs(client, settings):
     for key in keep + orphan + upload:
         os.utime(settings.storage_dir / key, (old, old))
 
-    removed = await run_policies(
-        settings, make_storage(settings.storage_dir), now=datetime.now(UTC)
-    )
+    removed = await run_policies(settings, make_storage(settings), now=datetime.now(UTC))
     assert removed["abandoned-uploads"] == 2
     assert removed["orphaned-blobs"] == 2
     left = {str(p.relative_to(settings.storage_dir)) for p in files_under(settings.storage_dir)}

@@ -3,6 +3,9 @@
 `neurall serve` alone on SQLite), the sweeper runs, then every place data could linger is
 searched for the canary and for the image bytes (tests/privacy/sentinel.py).
 
+The distributed stack runs once with its storage in a local directory and once in an S3
+bucket (moto's server on loopback), whose every object the search lists and reads.
+
 Each test first shows its search can find what it looks for (a payload queue holding the
 canary, an image file in storage, a playground prompt in the dump), then that nothing is
 left: API jobs fetched, failed and dead-lettered, canceled, or never fetched (after their
@@ -35,6 +38,7 @@ from tests.gpu.helpers import free_port
 from tests.helpers import CREATE_KEY, PASSWORD, SIGN_UP
 from tests.privacy.helpers import DELETE_ITEM, HISTORY
 from tests.privacy.sentinel import Places, image_needles, input_image
+from tests.s3 import S3Bucket, new_bucket
 from tests.stack import NEURALL, Processes, distributed_stack, wait_http
 
 pytestmark = [pytest.mark.postgres, pytest.mark.rabbitmq]
@@ -44,21 +48,27 @@ def canary() -> str:
     return f"sentinel-{uuid.uuid4().hex}"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["local", "s3"])
 def stack(
-    tmp_path_factory: pytest.TempPathFactory, tiny_models: Path, rabbitmq_vhost: Vhost
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    tiny_models: Path,
+    rabbitmq_vhost: Vhost,
 ) -> Iterator:
-    """The distributed stack on a vhost of its own: "every queue" is exactly its queues."""
+    """The distributed stack on a vhost of its own: "every queue" is exactly its queues;
+    its storage is the data directory or a bucket of its own."""
     workdir = tmp_path_factory.mktemp("sentinel")
-    fast_retries = {
+    bucket = new_bucket(request.getfixturevalue("s3_endpoint")) if request.param == "s3" else None
+    env = {
         "NEURALL_GENERATION_MIN_BACKOFF_MS": "100",
         "NEURALL_GENERATION_MAX_BACKOFF_MS": "200",
+        **(bucket.env if bucket else {}),
     }
     with distributed_stack(
-        workdir, tiny_models, rabbitmq_vhost.url, max_queue_delay_us=1000, extra_env=fast_retries
+        workdir, tiny_models, rabbitmq_vhost.url, max_queue_delay_us=1000, extra_env=env
     ) as s:
-        places = Places(rabbitmq_vhost.url, rabbitmq_vhost.name, s["db"], [workdir])
-        yield {**s, "places": places}
+        places = Places(rabbitmq_vhost.url, rabbitmq_vhost.name, s["db"], [workdir], bucket)
+        yield {**s, "places": places, "bucket": bucket}
 
 
 class Api:
@@ -155,7 +165,12 @@ def worker(stack: dict, **env: str) -> Any:
 
 
 def stored_image(stack: dict, job_id: str) -> bytes:
-    return (stack["data"] / "storage" / "images" / job_id / "0.png").read_bytes()
+    key = f"images/{job_id}/0.png"
+    bucket: S3Bucket | None = stack["bucket"]
+    if bucket is None:
+        return (stack["data"] / "storage" / key).read_bytes()
+    assert not (stack["data"] / "storage").exists()  # nothing stored beside the bucket
+    return bucket.read(key)
 
 
 async def test_api_job_fetched_leaves_nothing(stack, api):
@@ -188,33 +203,6 @@ async def test_api_job_fetched_leaves_nothing(stack, api):
     logs = [p for p in places.files() if p.suffix == ".log"]
     assert logs
     assert not [p for p in logs if b"data:image" in p.read_bytes()]
-
-
-async def test_api_job_failed_and_dead_lettered_leaves_nothing(stack, api):
-    places, secret = stack["places"], canary()
-    # Its worker gives every message 1 s and no retry: this job's message is dead-lettered.
-    # Big enough that no CPU finishes it within the limit (about 5 s here at 512 px),
-    # yet small: the Triton server cannot see its client leave, so it finishes the job
-    # after the worker has given up, and the tests after this one wait behind it.
-    upload, inputs = input_image()
-    job_id = await api.generate(
-        prompt=secret, steps=25, width=512, height=512, strength=1.0, files={"initImage": upload}
-    )
-    process = worker(stack, NEURALL_GENERATION_TIME_LIMIT_S="1", NEURALL_GENERATION_MAX_RETRIES="0")
-    try:
-        job = await api.wait(job_id, within=60)
-    finally:
-        stack["procs"].stop(process)
-    assert job["status"] == "FAILED", job
-    assert job["images"] == []
-    # Dramatiq dead-letters a rejected message through the .XQ queue (to .DQ on expiry):
-    # it is kept there, holding only the job id.
-    messages = places.queue_messages()
-    dead = messages["generation.XQ"] + messages["generation.DQ"]
-    assert any(job_id.encode() in m and b"rejected" in m for m in dead), dead
-    assert (await api("{ me { heldCredits } }"))["me"]["heldCredits"] == 0
-    sweep(stack["env"])
-    assert places.scan([secret.encode(), *inputs]) == []
 
 
 async def test_api_job_never_fetched_leaves_nothing_after_its_ttl(stack, api):
@@ -299,6 +287,35 @@ async def test_canceled_and_killed_jobs_leave_no_input_image(stack, api):
     assert job["status"] == "SUCCEEDED", job
     sweep(stack["env"])
     assert places.scan(killed_inputs) == []
+
+
+# Last of the stack's tests: its oversized job may keep the Triton server busy after the
+# worker gave up, which would hold up the next test's job on a loaded machine.
+async def test_api_job_failed_and_dead_lettered_leaves_nothing(stack, api):
+    places, secret = stack["places"], canary()
+    # Its worker gives every message 1 s and no retry: this job's message is dead-lettered.
+    # Big enough that no CPU finishes it within the limit (about 5 s here at 512 px),
+    # yet small: the Triton server cannot see its client leave, so it finishes the job
+    # after the worker has given up, and the tests after this one wait behind it.
+    upload, inputs = input_image()
+    job_id = await api.generate(
+        prompt=secret, steps=25, width=512, height=512, strength=1.0, files={"initImage": upload}
+    )
+    process = worker(stack, NEURALL_GENERATION_TIME_LIMIT_S="1", NEURALL_GENERATION_MAX_RETRIES="0")
+    try:
+        job = await api.wait(job_id, within=60)
+    finally:
+        stack["procs"].stop(process)
+    assert job["status"] == "FAILED", job
+    assert job["images"] == []
+    # Dramatiq dead-letters a rejected message through the .XQ queue (to .DQ on expiry):
+    # it is kept there, holding only the job id.
+    messages = places.queue_messages()
+    dead = messages["generation.XQ"] + messages["generation.DQ"]
+    assert any(job_id.encode() in m and b"rejected" in m for m in dead), dead
+    assert (await api("{ me { heldCredits } }"))["me"]["heldCredits"] == 0
+    sweep(stack["env"])
+    assert places.scan([secret.encode(), *inputs]) == []
 
 
 async def test_embedded_sqlite_path_leaves_nothing(tmp_path, tiny_models, rabbitmq_vhost):

@@ -31,7 +31,7 @@ async def test_expired_and_idle_sessions_are_swept(client, settings):
     live = await _session(account, "a", timedelta(days=1), timedelta(minutes=1))
     await _session(account, "b", timedelta(seconds=-1), timedelta(minutes=1))
     await _session(account, "c", timedelta(days=1), idle)
-    removed = await run_policies(settings, make_storage(settings.storage_dir))
+    removed = await run_policies(settings, make_storage(settings))
     assert removed["expired-sessions"] == 2
     assert [s.id for s in await Session.all()] == [live.id]
     assert all(count >= 0 for count in removed.values())

@@ -77,7 +77,7 @@ async def test_deliveries_older_than_30_days_are_deleted(client, receiver, setti
         {"id": created["endpoint"]["id"]},
     )
     await receiver.wait_for(1)
-    storage = make_storage(settings.storage_dir)
+    storage = make_storage(settings)
     soon = await run_policies(settings, storage, now=datetime.now(UTC) + timedelta(days=29))
     assert soon["webhook-deliveries"] == 0
     later = await run_policies(settings, storage, now=datetime.now(UTC) + timedelta(days=31))
