@@ -5,15 +5,8 @@ so the GraphQL layer, a worker or the CLI can call them. Every rule a user can b
 ``InvalidInputError`` naming the file by its position and name (``fields=["images.3"]``), and
 the whole upload is rejected: callers store nothing unless every file passed.
 
-Untrusted images are handled by the rules every upload shares (neurall.uploaded_images):
-- the format is sniffed from the content (magic bytes, then Pillow restricted to that one
-  decoder, which must agree); the file name and the client's content type are never trusted;
-- the pixel dimensions an image *declares* are checked before any pixel is decoded, so a tiny
-  file declaring 20000 x 20000 pixels (a decompression bomb) costs nothing; Pillow's own
-  ``DecompressionBombError`` is handled too, and its process-wide limit is left alone;
-- only pixels survive: EXIF (GPS position, camera serial), XMP, ICC and text chunks are
-  dropped by copying the pixels into a fresh image, after the EXIF orientation is applied and
-  colours are converted to sRGB, so nothing the training needs is lost with them.
+Untrusted images pass the rules every upload shares (neurall.uploaded_images: the format
+sniffed from the bytes, a decompression-bomb guard, metadata dropped, colours in sRGB).
 """
 
 from __future__ import annotations

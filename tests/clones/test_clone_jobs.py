@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from neurall.billing import ledger
-from neurall.clones.store import ModelStore
 from neurall.generation import service
 from neurall.generation.params import validate
 from neurall.generation.runtime import GenerationRuntime
-from neurall.orm import database
 from neurall.orm.accounts import Account
 from neurall.orm.clones import Clone
 from neurall.orm.jobs import Job, JobSource, JobStatus
-from neurall.storage import make_storage
 from neurall.workers.generation import run_job
 from tests.clones.helpers import ready_clone_row
-from tests.generation.conftest import generation_settings
+from tests.generation.conftest import generation_settings, held_runtime
 
 
 @pytest.fixture
@@ -29,17 +25,8 @@ async def runtime(
 ) -> AsyncIterator[GenerationRuntime]:
     """A runtime whose queue holds the job until the test runs it."""
     settings = generation_settings(tmp_path / "data", database_url, tiny_models)
-    storage = make_storage(settings)
-    runtime = GenerationRuntime.from_settings(settings, storage, ModelStore(storage))
-
-    async def hold(_job_id: uuid.UUID) -> None:
-        return None
-
-    runtime.set_enqueue(hold)
-    await runtime.start()
-    async with database.database(database_url):
+    async with held_runtime(settings) as runtime:
         yield runtime
-    await runtime.close()
 
 
 async def test_clone_deleted_before_the_job_runs_fails_it_and_refunds(runtime):

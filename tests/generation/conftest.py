@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from neurall.clones.store import ModelStore
 from neurall.config import Settings, load_settings
+from neurall.generation.runtime import GenerationRuntime
 from neurall.gpu.tiny import build_tiny_pipeline
+from neurall.orm import database
+from neurall.storage import make_storage
 
 
 @pytest.fixture(scope="session")
@@ -38,3 +45,22 @@ def generation_settings(data_dir: Path, database_url: str, models: Path, **kw: o
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str, tiny_models: Path) -> Settings:
     return generation_settings(tmp_path / "data", database_url, tiny_models)
+
+
+@contextlib.asynccontextmanager
+async def held_runtime(settings: Settings) -> AsyncIterator[GenerationRuntime]:
+    """A started runtime (and its database) whose queue holds each job until the test runs
+    it with ``run_job``."""
+    storage = make_storage(settings)
+    runtime = GenerationRuntime.from_settings(settings, storage, ModelStore(storage))
+
+    async def hold(_job_id: uuid.UUID) -> None:
+        return None
+
+    runtime.set_enqueue(hold)
+    await runtime.start()
+    try:
+        async with database.database(settings.database_url):
+            yield runtime
+    finally:
+        await runtime.close()

@@ -20,14 +20,12 @@ from neurall.generation.params import validate
 from neurall.generation.runtime import GenerationRuntime
 from neurall.gpu.types import AdapterWeight
 from neurall.graphql.generation import GenerateParams
-from neurall.orm import database
 from neurall.orm.accounts import Account
 from neurall.orm.clones import Clone, CloneStatus
 from neurall.orm.jobs import Job, JobImage, JobSource, JobStatus
-from neurall.storage import make_storage
 from neurall.workers.generation import run_job
 from tests.clones.helpers import ready_clone_row
-from tests.generation.conftest import generation_settings
+from tests.generation.conftest import generation_settings, held_runtime
 from tests.gpu.helpers import save_adapter
 
 A, B = str(uuid.UUID(int=10)), str(uuid.UUID(int=11))
@@ -79,18 +77,8 @@ async def runtime(
 ) -> AsyncIterator[GenerationRuntime]:
     """A runtime whose queue holds the job until the test runs it."""
     settings = generation_settings(tmp_path / "data", database_url, tiny_models)
-    runtime = GenerationRuntime.from_settings(
-        settings, make_storage(settings), ModelStore.from_settings(settings)
-    )
-
-    async def hold(_job_id: uuid.UUID) -> None:
-        return None
-
-    runtime.set_enqueue(hold)
-    await runtime.start()
-    async with database.database(database_url):
+    async with held_runtime(settings) as runtime:
         yield runtime
-    await runtime.close()
 
 
 async def _account(email: str) -> Account:

@@ -10,18 +10,15 @@ from pathlib import Path
 import pytest
 
 from neurall.billing import ledger
-from neurall.clones.store import ModelStore
 from neurall.generation import service
 from neurall.generation.lifecycle import snapshot
 from neurall.generation.params import validate
 from neurall.generation.runtime import GenerationRuntime
 from neurall.gpu.pipeline import Pipeline
-from neurall.orm import database
 from neurall.orm.accounts import Account
 from neurall.orm.jobs import Job, JobImage, JobSource, JobStatus
-from neurall.storage import make_storage
 from neurall.workers.generation import WITHHELD, run_job
-from tests.generation.conftest import generation_settings
+from tests.generation.conftest import generation_settings, held_runtime
 from tests.gpu.helpers import build_safety_checker, make_request
 
 PROMPT = "a lighthouse at dusk"
@@ -58,18 +55,8 @@ async def runtime(
         safety_checker=str(checker_dir),
         safety_policy=request.param,
     )
-    runtime = GenerationRuntime.from_settings(
-        settings, make_storage(settings), ModelStore.from_settings(settings)
-    )
-
-    async def hold(_job_id: uuid.UUID) -> None:
-        return None
-
-    runtime.set_enqueue(hold)
-    await runtime.start()
-    async with database.database(database_url):
+    async with held_runtime(settings) as runtime:
         yield runtime
-    await runtime.close()
 
 
 async def _run(runtime: GenerationRuntime, num_images: int) -> tuple[Account, Job]:
