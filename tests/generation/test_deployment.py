@@ -46,7 +46,8 @@ def test_command_is_a_real_cli_command(name):
         # The pass-through options must be the Triton server's own (neurall.gpu.triton_server).
         known = {"--host", "--grpc-port", "--http-port", "--metrics-port", "--model",
                  "--cache-dir", "--max-batch-size", "--max-queue-delay-us", "--stats-file",
-                 "--device"}  # fmt: skip
+                 "--device", "--pipeline-metrics-port", "--safety-checker",
+                 "--safety-policy"}  # fmt: skip
         assert {a for a in rest if a.startswith("--")} <= known
     else:
         assert rest == []
@@ -61,3 +62,18 @@ def test_environment_names_real_settings(name):
             continue  # the bucket's credentials, read by botocore (docs/storage.md)
         assert variable.startswith("NEURALL_"), variable
         assert variable.removeprefix("NEURALL_").lower() in fields, variable
+
+
+def test_prometheus_scrapes_the_ports_compose_opens():
+    """deploy/prometheus/prometheus.yml's targets are compose services serving metrics there:
+    the api on its port, workers on NEURALL_METRICS_PORT, gpu on its two metrics ports."""
+    config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    services = _compose()["services"]
+    for job in config["scrape_configs"]:
+        for target in job["static_configs"][0]["targets"]:
+            host, port = target.split(":")
+            service = services[host]
+            command, env = service["command"], service.get("environment", {})
+            served = {env.get("NEURALL_METRICS_PORT")}
+            served |= {command[i + 1] for i, a in enumerate(command) if a.endswith("-port")}
+            assert port in served, (job["job_name"], target)
