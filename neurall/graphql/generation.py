@@ -153,11 +153,17 @@ class GenerateInput:
     )
 
     def sent(self) -> dict[str, object]:
-        """What the caller sent, by the record's field names (enums as their values)."""
+        """What the caller sent, by the record's field names (enums as their values, nested
+        inputs such as ``adapters`` as dicts)."""
         values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         for name, value in values.items():
             if isinstance(value, Enum):
                 values[name] = value.value
+            elif isinstance(value, list):
+                values[name] = [
+                    dataclasses.asdict(item) if dataclasses.is_dataclass(item) else item
+                    for item in value
+                ]
             elif name in _UPLOADS and value is not None and not isinstance(value, UploadedFile):
                 # JSON variables can put anything where an Upload goes; only file parts count.
                 raise InvalidInputError(

@@ -9,14 +9,15 @@ from typing import Protocol
 
 
 class MailDispatch(Protocol):
-    async def dispatch(self, message_ids: Sequence[uuid.UUID]) -> None:
-        """Send these outbox rows (after commit). Losing this call loses nothing: the
-        relay in the retention sweep sends rows left behind."""
+    async def dispatch(self, message_ids: Sequence[uuid.UUID], *, delay_ms: int = 0) -> None:
+        """Send these outbox rows (after commit), no sooner than ``delay_ms`` from now.
+        Losing this call loses nothing: the relay in the retention sweep sends rows left
+        behind."""
         ...
 
 
 class NoDispatch:
     """Leaves rows for the relay (processes with no queue, e.g. admin commands)."""
 
-    async def dispatch(self, message_ids: Sequence[uuid.UUID]) -> None:
+    async def dispatch(self, message_ids: Sequence[uuid.UUID], *, delay_ms: int = 0) -> None:
         return None

@@ -54,11 +54,15 @@ class MailQueue:
 
     send_actor: dramatiq.Actor
 
-    async def dispatch(self, message_ids: Sequence[uuid.UUID]) -> None:
+    async def dispatch(self, message_ids: Sequence[uuid.UUID], *, delay_ms: int = 0) -> None:
         for message_id in message_ids:
             try:
                 # pika is blocking: publish off the loop.
-                await asyncio.to_thread(self.send_actor.send, str(message_id))
+                await asyncio.to_thread(
+                    self.send_actor.send_with_options,
+                    args=(str(message_id),),
+                    delay=delay_ms or None,
+                )
             except Exception:
                 # The row is committed: the relay sends it later.
                 log.warning("could not queue e-mail %s; the relay will", message_id)

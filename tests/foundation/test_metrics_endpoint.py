@@ -153,11 +153,12 @@ async def test_open_websockets_and_subscriptions_are_gauged(client):
 
 async def test_storage_errors_are_counted_by_operation(tmp_path):
     from neurall.metrics import STORAGE_ERRORS
-    from neurall.storage import make_storage
+    from neurall.storage import LocalStorage
+    from neurall.storage.metered import MeteredStorage
 
     blocker = tmp_path / "file"
     blocker.write_bytes(b"")
-    storage = make_storage(blocker)  # a root that is a file: every write fails
+    storage = MeteredStorage(LocalStorage(blocker))  # a root that is a file: writes fail
     before = STORAGE_ERRORS.labels("put")._value.get()
     with pytest.raises(NotADirectoryError):
         await storage.put("images/x/0.png", b"png")

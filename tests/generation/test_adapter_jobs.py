@@ -12,7 +12,6 @@ import pytest
 
 from neurall.billing import ledger
 from neurall.billing.pricing import Pricing
-from neurall.clones.store import ModelStore
 from neurall.config import Settings
 from neurall.errors import InvalidInputError
 from neurall.generation import service
@@ -132,16 +131,15 @@ def test_the_clone_surcharge_is_applied_once() -> None:
     assert cost({"adapters": _adapters(*[(c, 2.0) for c in clones])}) == one
 
 
-async def test_a_job_blending_two_clones_runs_and_reports_them(runtime, tiny_models: Path):
+async def test_a_job_blending_two_clones_runs_and_reports_them(
+    runtime, tiny_models: Path, tmp_path: Path
+):
     me = await _account("blend@example.com")
-    store = ModelStore.from_settings(runtime.settings)
-    store.root.mkdir(parents=True, exist_ok=True)
     ids = []
     for seed in (1, 2):
-        clone = await ready_clone_row(
-            me.id, name=f"c{seed}", trigger_word="sks", adapter_key=f"c{seed}.safetensors"
-        )
-        save_adapter(tiny_models / "tiny-sd", store.path(f"c{seed}.safetensors"), seed)
+        key = f"c{seed}.safetensors"
+        clone = await ready_clone_row(me.id, name=f"c{seed}", trigger_word="sks", adapter_key=key)
+        await runtime.models.save(key, save_adapter(tiny_models / "tiny-sd", tmp_path / key, seed))
         ids.append(str(clone.id))
     sent = {
         "prompt": "a photo of sks",
@@ -155,6 +153,6 @@ async def test_a_job_blending_two_clones_runs_and_reports_them(runtime, tiny_mod
     done = await Job.get(id=job.id)
     assert done.status == JobStatus.SUCCEEDED, done.error
     assert await JobImage.filter(job_id=job.id).count() == 1
-    reported = GenerateParams.of(done.params)
+    reported = GenerateParams.from_stored(done.params)
     assert [(a.clone_id, a.weight) for a in reported.adapters] == [(ids[0], 0.5), (ids[1], 1.5)]
     assert reported.clone_id is None

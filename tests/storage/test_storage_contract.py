@@ -152,10 +152,11 @@ async def test_s3_keys_live_under_the_url_prefix(s3_bucket: S3Bucket):
 
 
 def test_make_storage_follows_the_settings(tmp_path: Path, s3_bucket: S3Bucket):
-    local = make_storage(load_settings(data_dir=tmp_path))
+    # Either is wrapped to count its failures for the metrics.
+    local = make_storage(load_settings(data_dir=tmp_path)).inner  # type: ignore[attr-defined]
     assert isinstance(local, LocalStorage)
     assert local.root == tmp_path / "storage"
-    remote = make_storage(load_settings(data_dir=tmp_path, storage_url=s3_bucket.url))
+    remote = make_storage(load_settings(data_dir=tmp_path, storage_url=s3_bucket.url)).inner  # type: ignore[attr-defined]
     assert isinstance(remote, S3Storage)
     assert remote.location.bucket == s3_bucket.name
     with pytest.raises(SettingsError, match="NEURALL_STORAGE_URL: unknown parameter"):
