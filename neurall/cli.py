@@ -30,6 +30,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         # The embedded default migrates itself so the first run just works; a shared
         # PostgreSQL is migrated deliberately with `neurall migrate`.
         asyncio.run(database.migrate(settings.database_url))
+        _adopt_legacy_adapters(settings)
     if args.workers == 1:
         _serve_process(args.host, args.port, args.log_level, settings)
         return
@@ -92,6 +93,15 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> None:
 
     asyncio.run(database.migrate(settings.database_url))
     log.info("database migrated")
+    _adopt_legacy_adapters(settings)
+
+
+def _adopt_legacy_adapters(settings: Settings) -> None:
+    from neurall.clones.store import adopt_legacy_adapters
+
+    moved = adopt_legacy_adapters(settings)
+    if moved:
+        log.info("moved %d clone adapters into the storage directory", moved)
 
 
 def _check_migrations(settings: Settings, _args: argparse.Namespace) -> None:

@@ -78,3 +78,21 @@ def adapter_files(settings: Settings) -> AdapterFiles:
     return CachedAdapterFiles(
         BlockingReader(lambda: make_storage(settings)), root, settings.adapter_cache_bytes
     )
+
+
+def adopt_legacy_adapters(settings: Settings) -> int:
+    """Move adapters an earlier version kept in ``<data>/adapters/`` into the local storage
+    directory, where clones are now read from; how many were moved. Idempotent, and a no-op
+    on S3 (upload such files to the bucket's ``adapters/`` prefix instead: docs/storage.md)."""
+    legacy = settings.data_dir / ADAPTERS_PREFIX
+    if settings.storage_url or not legacy.is_dir():
+        return 0
+    target = settings.storage_dir / ADAPTERS_PREFIX
+    target.mkdir(parents=True, exist_ok=True)
+    moved = 0
+    for path in legacy.glob("*.safetensors"):
+        if not (target / path.name).exists():
+            # Same file system (both under the data directory): a rename, never a copy.
+            path.rename(target / path.name)
+            moved += 1
+    return moved
