@@ -41,3 +41,14 @@ async def create_key(client: Any, scopes: list[str] | None = None, name: str = "
     data = await client.data(CREATE_KEY, {"name": name, "scopes": scopes})
     assert data["createApiKey"]["__typename"] == "CreatedApiKey", data
     return data["createApiKey"]["secret"]
+
+
+def session_cookies(client: Any) -> dict[str, str]:
+    """The client's cookies (its session), to switch back to with ``use_cookies``."""
+    return {c.key: c.value for c in client.http.session.cookie_jar}
+
+
+def use_cookies(client: Any, cookies: dict[str, str]) -> None:
+    """Replace the client's cookies: act as the session they hold."""
+    client.http.session.cookie_jar.clear()
+    client.http.session.cookie_jar.update_cookies(cookies)

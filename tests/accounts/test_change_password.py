@@ -8,7 +8,7 @@ import pytest
 
 from neurall.orm.accounts import Session
 from neurall.orm.audit import AuditEvent
-from tests.helpers import PASSWORD, create_key, sign_up
+from tests.helpers import PASSWORD, create_key, session_cookies, sign_up, use_cookies
 
 pytestmark = pytest.mark.usefixtures("database_url")
 
@@ -32,15 +32,6 @@ ME = "{ me { id } }"
 NEW_PASSWORD = "a brand new passphrase"
 
 
-def _cookies(client) -> dict[str, str]:
-    return {c.key: c.value for c in client.http.session.cookie_jar}
-
-
-def _use(client, cookies: dict[str, str]) -> None:
-    client.http.session.cookie_jar.clear()
-    client.http.session.cookie_jar.update_cookies(cookies)
-
-
 async def _log_in(client, password: str) -> str:
     data = await client.data(LOG_IN, {"email": "ada@example.com", "password": password})
     return data["logIn"]["__typename"]
@@ -48,7 +39,7 @@ async def _log_in(client, password: str) -> str:
 
 async def test_change_password_ends_other_sessions(client):
     await sign_up(client)
-    elsewhere = _cookies(client)  # e.g. a stolen session on another device
+    elsewhere = session_cookies(client)  # e.g. a stolen session on another device
     client.http.session.cookie_jar.clear()
     assert await _log_in(client, PASSWORD) == "Session"
 
@@ -61,7 +52,7 @@ async def test_change_password_ends_other_sessions(client):
     done = await client.data(CHANGE, {"current": PASSWORD, "new": NEW_PASSWORD})
     assert done["changePassword"]["__typename"] == "Account"
     assert (await client.data(ME))["me"] is not None  # this session stays
-    _use(client, elsewhere)
+    use_cookies(client, elsewhere)
     assert (await client.data(ME))["me"] is None  # the other one is gone
     client.http.session.cookie_jar.clear()
     assert await _log_in(client, PASSWORD) == "NotAuthenticated"

@@ -13,7 +13,7 @@ from neurall import clock
 from neurall.orm.accounts import Session
 from neurall.orm.audit import AuditEvent
 from neurall.orm.mail import EmailToken
-from tests.helpers import PASSWORD, sign_up
+from tests.helpers import PASSWORD, session_cookies, sign_up, use_cookies
 from tests.mail.smtp import SmtpServer, link_token, text_part
 
 pytestmark = pytest.mark.usefixtures("database_url")
@@ -47,15 +47,6 @@ ME = "{ me { email } }"
 NEW_PASSWORD = "a brand new passphrase"
 
 
-def _cookies(client) -> dict[str, str]:
-    return {c.key: c.value for c in client.http.session.cookie_jar}
-
-
-def _use(client, cookies: dict[str, str]) -> None:
-    client.http.session.cookie_jar.clear()
-    client.http.session.cookie_jar.update_cookies(cookies)
-
-
 async def _reset_token(client, smtp: SmtpServer, typed: str) -> str:
     data = await client.data(REQUEST, {"email": typed})
     assert data["requestPasswordReset"]["__typename"] == "Accepted"
@@ -74,10 +65,10 @@ async def test_reset_through_the_link_ends_old_sessions(
 ):
     caplog.set_level(logging.DEBUG)  # even SQL parameters: no token, no password
     await sign_up(client, "ada@example.com")
-    first = _cookies(client)
+    first = session_cookies(client)
     client.http.session.cookie_jar.clear()
     await client.data(LOG_IN, {"email": "ada@example.com", "password": PASSWORD})
-    second = _cookies(client)
+    second = session_cookies(client)
     assert await Session.all().count() == 2
     client.http.session.cookie_jar.clear()
 
@@ -96,7 +87,7 @@ async def test_reset_through_the_link_ends_old_sessions(
     assert (await client.data(ME))["me"] == {"email": "ada@example.com"}  # logged in
     assert await Session.all().count() == 1
     for old in (first, second):
-        _use(client, old)
+        use_cookies(client, old)
         assert (await client.data(ME))["me"] is None
 
     client.http.session.cookie_jar.clear()
