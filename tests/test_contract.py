@@ -30,7 +30,23 @@ SHARED_CONTRACT = Path(__file__).parent.parent.parent / "shared" / "api-contract
 # Names of the contract that features still being built will serve: root fields, fields of
 # types, enum values and union members, as "Type.name". Each is removed from here by the
 # change that serves it (the tests below insist).
-NOT_YET_SERVED: set[str] = set()
+NOT_YET_SERVED: set[str] = {
+    # Per-field messages.
+    "InvalidInput.errors",
+    # The model catalog.
+    "Query.models",
+    "Query.model",
+    "GenerateInput.model",
+    "GenerateParams.model",
+    "Job.model",
+    "CreateCloneInput.baseModel",
+    "Clone.baseModel",
+    # Fair queueing and the BATCH lane.
+    "GenerateInput.priority",
+    "GenerateParams.priority",
+    "Job.priority",
+    "Mutation.generate(wait)",
+}
 ROOTS = ("Query", "Mutation", "Subscription")
 
 
@@ -94,6 +110,14 @@ def test_pending_names_are_not_served_yet(contract, served):
             missing |= _members(contract.get_type(name)) - _members(actual)
     members = {n for n in NOT_YET_SERVED if not n.startswith(ROOTS)}
     assert members <= missing, f"remove from NOT_YET_SERVED: {sorted(members - missing)}"
+    served_args = {
+        f"{name}.{field}({arg})"
+        for name in ROOTS
+        if isinstance(served.get_type(name), GraphQLObjectType)
+        for field, definition in served.get_type(name).fields.items()  # type: ignore[union-attr]
+        for arg in definition.args
+    }
+    assert not NOT_YET_SERVED & served_args, "remove from NOT_YET_SERVED: the argument is served"
 
 
 def _members(type_: GraphQLNamedType | None) -> set[str]:
@@ -142,6 +166,8 @@ def _compare(name: str, expected: GraphQLNamedType, actual: GraphQLNamedType) ->
                 problems.append(f"{name}.{field_name}: {served_field.type} != {field.type}")
             for arg_name, arg in getattr(field, "args", {}).items():
                 served_arg = served_field.args.get(arg_name)
+                if served_arg is None and f"{name}.{field_name}({arg_name})" in NOT_YET_SERVED:
+                    continue
                 if served_arg is None or str(served_arg.type) != str(arg.type):
                     problems.append(f"{name}.{field_name}({arg_name}) differs or is missing")
                 elif _default(served_arg) != _default(arg):
