@@ -105,6 +105,8 @@ export type CheckoutResult = BillingUnavailable | Checkout | InvalidInput | NotA
 
 export type Clone = {
   __typename?: 'Clone';
+  /** The Model.id the clone was trained on; generate refuses it with any other model (InvalidInput). */
+  baseModel: Scalars['ID']['output'];
   costCredits?: Maybe<Scalars['Int']['output']>;
   createdAt: Scalars['DateTime']['output'];
   error?: Maybe<Scalars['String']['output']>;
@@ -141,6 +143,8 @@ export type Conflict = UserError & {
 export type CreateApiKeyResult = CreatedApiKey | Forbidden | InvalidInput | NotAuthenticated | NotFound;
 
 export type CreateCloneInput = {
+  /** The Model.id to train on (one with supportsClones); omitted: the default model. The clone works only with this model. */
+  baseModel?: InputMaybe<Scalars['ID']['input']>;
   name: Scalars['String']['input'];
   trainingSteps?: InputMaybe<Scalars['Int']['input']>;
   /** Word that invokes the clone in prompts. */
@@ -202,6 +206,14 @@ export type ExportStatus =
   | 'PENDING'
   | 'READY';
 
+export type FieldError = {
+  __typename?: 'FieldError';
+  /** The input field path, as in InvalidInput.fields. */
+  field: Scalars['String']['output'];
+  /** e.g. "Steps must be between 1 and 150 for this model." */
+  message: Scalars['String']['output'];
+};
+
 export type Forbidden = UserError & {
   __typename?: 'Forbidden';
   code: ErrorCode;
@@ -219,8 +231,12 @@ export type GenerateInput = {
   initImage?: InputMaybe<Scalars['Upload']['input']>;
   /** Inpainting: white is repainted, black kept. Needs initImage of the same size. Deleted once the job ends. */
   mask?: InputMaybe<Scalars['Upload']['input']>;
+  /** A Model.id from models; omitted: the default model. Sizes, steps, modes and schedulers are checked against that model. */
+  model?: InputMaybe<Scalars['ID']['input']>;
   negativePrompt?: InputMaybe<Scalars['String']['input']>;
   numImages?: InputMaybe<Scalars['Int']['input']>;
+  /** STANDARD unless given. BATCH runs when no standard job waits, at the model's batchCreditsPerImage. */
+  priority?: InputMaybe<JobPriority>;
   prompt: Scalars['String']['input'];
   scheduler?: InputMaybe<Scheduler>;
   /** Same seed and parameters give the same image. */
@@ -239,8 +255,10 @@ export type GenerateParams = {
   guidanceScale: Scalars['Float']['output'];
   height: Scalars['Int']['output'];
   mode: GenerationMode;
+  model: Scalars['ID']['output'];
   negativePrompt?: Maybe<Scalars['String']['output']>;
   numImages: Scalars['Int']['output'];
+  priority: JobPriority;
   prompt: Scalars['String']['output'];
   scheduler: Scheduler;
   seed: Scalars['Int']['output'];
@@ -301,6 +319,8 @@ export type InsufficientCredits = UserError & {
 export type InvalidInput = UserError & {
   __typename?: 'InvalidInput';
   code: ErrorCode;
+  /** One entry per failing field, each with a message a person can read beside that field (no internal names). */
+  errors: Array<FieldError>;
   /** Input field paths that failed, e.g. ["input.width"]. */
   fields: Array<Scalars['String']['output']>;
   message: Scalars['String']['output'];
@@ -319,8 +339,11 @@ export type Job = {
   id: Scalars['ID']['output'];
   /** Results. For API jobs they are served until first fetched or until expiresAt, then discarded; afterwards this list is empty. */
   images: Array<Image>;
+  /** The Model.id that ran (or will run) the job; kept for API jobs too, since it prices them. */
+  model: Scalars['ID']['output'];
   /** The request as sent. Kept for PLAYGROUND jobs; always null for API jobs. */
   params?: Maybe<GenerateParams>;
+  priority: JobPriority;
   /** 0.0 to 1.0. */
   progress: Scalars['Float']['output'];
   /** Jobs ahead of this one; null once it runs. */
@@ -374,6 +397,12 @@ export type JobEventType =
   | 'STARTED'
   | 'SUCCEEDED';
 
+export type JobPriority =
+  /** For bulk work: runs only while no STANDARD job waits for the same model, at a discount. May wait for hours. */
+  | 'BATCH'
+  /** Runs as soon as a GPU is free; accounts take fair turns, so one account's backlog never holds another's first job for long. */
+  | 'STANDARD';
+
 export type JobSource =
   | 'API'
   | 'PLAYGROUND';
@@ -421,6 +450,48 @@ export type LedgerKind =
   | 'RELEASE'
   | 'TOP_UP';
 
+/** One entry of the server's model catalog. */
+export type Model = {
+  __typename?: 'Model';
+  /** The same for BATCH priority. */
+  batchCreditsPerImage: Scalars['Int']['output'];
+  /** Credits for one image at the native size and default steps, STANDARD priority (what estimateCost holds for those defaults). */
+  creditsPerImage: Scalars['Int']['output'];
+  defaultSteps: Scalars['Int']['output'];
+  description?: Maybe<Scalars['String']['output']>;
+  family: ModelFamily;
+  /** Stable id used in GenerateInput.model and CreateCloneInput.baseModel. */
+  id: Scalars['ID']['output'];
+  /** The model used when GenerateInput.model is omitted. */
+  isDefault: Scalars['Boolean']['output'];
+  maxHeight: Scalars['Int']['output'];
+  maxSteps: Scalars['Int']['output'];
+  maxWidth: Scalars['Int']['output'];
+  /** The modes this model accepts (a family without inpainting support omits INPAINT). */
+  modes: Array<GenerationMode>;
+  name: Scalars['String']['output'];
+  nativeHeight: Scalars['Int']['output'];
+  nativeWidth: Scalars['Int']['output'];
+  schedulers: Array<Scheduler>;
+  state: ModelState;
+  /** Clones can be trained on this model and generate with it. */
+  supportsClones: Scalars['Boolean']['output'];
+};
+
+/** How a model's pipeline is built: SD1 (Stable Diffusion 1.x/2.x UNet), SDXL (two text encoders, size conditioning), FLUX (a rectified-flow transformer with a T5 text encoder). */
+export type ModelFamily =
+  | 'FLUX'
+  | 'SD1'
+  | 'SDXL';
+
+export type ModelState =
+  /** Not loaded anywhere; the first job loads it, and its etaSeconds counts the load. */
+  | 'COLD'
+  /** Being loaded; jobs wait in the queue meanwhile. */
+  | 'LOADING'
+  /** Loaded on at least one GPU server: a job starts without waiting for a load. */
+  | 'READY';
+
 export type Mutation = {
   __typename?: 'Mutation';
   /** Cancels a queued or running job; unused held credits are released. */
@@ -438,7 +509,7 @@ export type Mutation = {
   deleteClone: DeleteResult;
   deleteHistoryItem: DeleteResult;
   deleteWebhookEndpoint: DeleteResult;
-  /** Queues a generation. The same idempotencyKey from the same account returns the same job. */
+  /** Queues a generation. The same idempotencyKey from the same account returns the same job. wait: seconds (at most 60) to wait for the job to end before answering; the answer is the job as it stands then (finished, or still queued or running). */
   generate: GenerateResult;
   logIn: AuthResult;
   logOut: Scalars['Boolean']['output'];
@@ -523,6 +594,7 @@ export type MutationDeleteWebhookEndpointArgs = {
 export type MutationGenerateArgs = {
   idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   input: GenerateInput;
+  wait?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -640,6 +712,10 @@ export type Query = {
   jobs: JobConnection;
   /** Null when the caller is not authenticated. */
   me?: Maybe<Account>;
+  /** Null when no model has this id. */
+  model?: Maybe<Model>;
+  /** The models this server offers, the default first. Needs no authentication. */
+  models: Array<Model>;
   usage: Array<UsageDay>;
   webhookDeliveries: WebhookDeliveryConnection;
   webhookEndpoints: Array<WebhookEndpoint>;
@@ -682,6 +758,11 @@ export type QueryJobsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
   status?: InputMaybe<JobStatus>;
+};
+
+
+export type QueryModelArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
