@@ -7,8 +7,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test install services lint format check-migrations makemigrations bench docs \
-	clean playground check-playground
+.PHONY: serve test test-fast install services lint format check-migrations makemigrations \
+	bench docs clean playground check-playground
 
 # The playground web app (playground/): built into neurall/web/playground_dist/, which
 # `neurall serve` serves at /. Rebuilt only when its sources or pinned packages change.
@@ -50,12 +50,23 @@ serve: install playground
 services:
 	scripts/services.sh
 
-test: install services playground check-playground
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/lint-imports
+# The suite runs in two phases: everything but the `serial` tests on TEST_WORKERS processes
+# (the tests mostly wait on servers, so more processes than cores), whole modules to a
+# process so their shared stacks start once; then the `serial` tests (they measure time)
+# alone. Pass pytest arguments with PYTEST_ARGS; a phase that selects nothing (exit 5) is
+# not a failure.
+TEST_WORKERS ?= 4
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+FAST_MARKERS := not postgres and not rabbitmq and not browser and not gpu_server and not slow
+
+test: install services playground check-playground lint
 	$(BIN)/neurall check-migrations
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "not serial" $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(BIN)/python -m pytest -p no:xdist -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]
+
+# The inner loop: what needs no external service, no browser and no Triton, in a minute or two.
+test-fast: install
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "$(FAST_MARKERS) and not serial" $(PYTEST_ARGS)
 
 lint:
 	$(BIN)/ruff check .

@@ -36,6 +36,33 @@ POSTGRES_ADMIN_URL = os.environ.get(
 # The RabbitMQ `make test` starts; tests add a vhost of their own on it (rabbitmq_vhost).
 BROKER_BASE_URL = os.environ.get("NEURALL_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
 _KEEP_TABLES = {"tortoise_migrations"}
+# pytest-xdist's worker id ("gw0", ...; "main" without xdist): databases, vhosts and
+# directories carry it, so a leftover names the worker that made it.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+# The fixtures that bring an external service, and the marker each gives a test that uses
+# it, directly or through another fixture: the markers follow the fixtures, never a list
+# kept by hand.
+SERVICE_MARKERS = {
+    "postgres_server": "postgres",
+    "rabbitmq_vhost": "rabbitmq",
+    "browser": "browser",
+    "gpu_server": "gpu_server",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("database_url") == "postgres":
+            used.add("postgres_server")
+        for fixture, marker in SERVICE_MARKERS.items():
+            if fixture in used:
+                item.add_marker(marker)
+    # Slow modules first: make test hands whole modules to its workers in this order, so
+    # the longest ones start early instead of finishing last on a worker of their own.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def run_sync(coro: Any) -> Any:
@@ -65,9 +92,20 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
+def postgres_server() -> str:
+    """The PostgreSQL server's admin URL, once it answers (a missing server fails)."""
+
+    async def check() -> None:
+        await (await _pg_admin()).close()
+
+    run_sync(check())
+    return POSTGRES_ADMIN_URL
+
+
+@pytest.fixture(scope="session")
+def postgres_database(postgres_server: str) -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for this test session, dropped afterwards."""
-    name = f"neurall_test_{uuid.uuid4().hex[:12]}"
+    name = f"neurall_test_{WORKER}_{uuid.uuid4().hex[:12]}"
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
 
     async def create() -> None:
@@ -126,7 +164,7 @@ def rabbitmq_vhost() -> Iterator[Vhost]:
     its vhost, so stacks on a shared vhost (another module, another run on this machine)
     would take each other's messages; and "every queue" of a privacy sweep must mean
     exactly this stack's queues."""
-    name = f"neurall-test-{uuid.uuid4().hex[:10]}"
+    name = f"neurall-test-{WORKER}-{uuid.uuid4().hex[:10]}"
     rabbitmqctl("add_vhost", name)
     rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
     yield Vhost(name, BROKER_BASE_URL.rstrip("/") + "/" + urllib.parse.quote(name, safe=""))

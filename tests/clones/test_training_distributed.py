@@ -14,9 +14,12 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+import pytest
 
 from tests.clones.helpers import CLONE, CREATE_CLONE, clone_events, photos
 from tests.generation.test_distributed import start_worker
+
+pytestmark = pytest.mark.slow
 
 
 async def _upload(api: Any, files: list[tuple[str, bytes]], steps: int) -> dict[str, Any]:

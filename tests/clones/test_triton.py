@@ -31,7 +31,7 @@ from tests.gpu.helpers import TritonServer, collect, make_request, started_trito
 from tests.s3 import AWS_ENV
 
 # One database is enough here: what is tested is the inference path, not persistence.
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+pytestmark = [pytest.mark.parametrize("database_url", ["sqlite"], indirect=True), pytest.mark.slow]
 PROMPT = "a photo of sks person"
 
 

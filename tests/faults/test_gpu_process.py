@@ -11,10 +11,14 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from neurall.gpu.guardian import descendants
 from tests.faults.instances import free_port
 from tests.generation.conftest import tiny_models  # noqa: F401 - a fixture
 from tests.stack import wait_http
+
+pytestmark = pytest.mark.slow
 
 NEURALL = [sys.executable, "-m", "neurall.cli"]
 

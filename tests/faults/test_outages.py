@@ -31,6 +31,8 @@ from tests.generation.helpers import GENERATE, ME, ws_stream
 from tests.helpers import CREATE_KEY, PASSWORD, SIGN_UP
 from tests.stack import Processes, wait_http
 
+pytestmark = pytest.mark.slow
+
 LEASE_S = 8
 STEPS = 6
 # Time to run what queued up during an outage comes on top of the lease plus a minute.

@@ -41,6 +41,8 @@ from tests.helpers import CREATE_KEY, PASSWORD, SIGN_UP
 from tests.s3 import new_bucket
 from tests.stack import distributed_stack
 
+pytestmark = pytest.mark.slow
+
 SIZE = 64
 STEPS = 3
 # Long enough that both workers are mid-job when one is killed.

@@ -34,6 +34,8 @@ from tests.generation.helpers import (
 from tests.helpers import CREATE_KEY, PASSWORD, SIGN_UP
 from tests.stack import distributed_stack
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def stack(

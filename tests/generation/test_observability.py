@@ -27,6 +27,8 @@ from tests.helpers import CREATE_KEY, PASSWORD, SIGN_UP
 from tests.scrape import assert_bounded, families, referenced_metrics, sample_names, value
 from tests.stack import distributed_stack, wait_http
 
+pytestmark = pytest.mark.slow
+
 PROMPT = "an otter reading metrics 4c9d"
 
 

@@ -27,7 +27,7 @@ from tests.generation.helpers import (
 )
 from tests.helpers import create_key, sign_up
 
-pytestmark = pytest.mark.usefixtures("database_url")
+pytestmark = [pytest.mark.usefixtures("database_url"), pytest.mark.slow]
 
 EVENTS_WITH_PREVIEW = """
 subscription($jobId: ID!, $afterSeq: Int) {

@@ -23,6 +23,8 @@ from tests.gpu.helpers import (
     trained_unet,
 )
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def adapters(model_cache_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:

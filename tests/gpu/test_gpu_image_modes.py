@@ -25,6 +25,8 @@ from neurall.gpu.triton_client import TritonBackend
 from neurall.gpu.types import SCHEDULERS, GenerationRequest, InferenceCanceled
 from tests.gpu.helpers import collect, make_request
 
+pytestmark = pytest.mark.slow
+
 
 def _png(pixels: np.ndarray, mode: str = "RGB") -> bytes:
     buffer = io.BytesIO()

@@ -20,6 +20,8 @@ from neurall.gpu.triton_client import TritonBackend
 from neurall.gpu.types import InferenceError, InferenceUnavailable, StepProgress
 from tests.gpu.helpers import TritonServer, collect, free_port, make_request
 
+pytestmark = pytest.mark.slow
+
 
 def _size(png: bytes) -> tuple[int, int]:
     with Image.open(io.BytesIO(png)) as image:

@@ -16,7 +16,7 @@ from neurall.orm.accounts import Account
 from tests.conftest import GraphQLClient
 from tests.mail.smtp import SmtpServer
 
-pytestmark = pytest.mark.usefixtures("database_url")
+pytestmark = [pytest.mark.usefixtures("database_url"), pytest.mark.serial]
 
 REQUEST = """
 mutation($email: String!) {
