@@ -7,6 +7,7 @@ shown to the caller, so they never carry secrets, prompts or other users' data.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 
@@ -17,9 +18,25 @@ class DomainError(Exception):
 
 
 class InvalidInputError(DomainError):
-    def __init__(self, message: str, fields: list[str]) -> None:
+    """Input that was refused. ``fields`` are the input paths at fault ("input.steps");
+    ``errors`` gives each of them a sentence written for a person, naming no internal field
+    ("Steps must be between 1 and 150."), which the app shows beside that field;
+    ``message`` sums them up. Raised with one message, every field gets that message."""
+
+    def __init__(
+        self, message: str, fields: list[str], errors: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.fields = fields
+        self.errors: dict[str, str] = (
+            dict(errors) if errors is not None else dict.fromkeys(fields, message)
+        )
+
+    @classmethod
+    def per_field(cls, errors: Mapping[str, str]) -> InvalidInputError:
+        """One error for several fields, each with its own sentence (sorted by path)."""
+        ordered = dict(sorted(errors.items()))
+        return cls(" ".join(ordered.values()), list(ordered), ordered)
 
 
 class NotAuthenticatedError(DomainError):

@@ -10,7 +10,7 @@ mutation($input: SignUpInput!) {
     __typename
     ... on Session { account { id email name credits heldCredits marketingOptIn } }
     ... on UserError { code message }
-    ... on InvalidInput { fields }
+    ... on InvalidInput { fields errors { field message } }
     ... on RateLimited { retryAfterSeconds }
   }
 }

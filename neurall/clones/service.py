@@ -42,7 +42,8 @@ MAX_NAME_CHARS = 100
 MIN_TRAINING_STEPS = 1
 # Letters first, then letters, digits, "_" or "-": one word a prompt can carry unchanged.
 TRIGGER_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]{1,31}")
-NOT_A_READY_CLONE = "cloneId must be one of your ready clones."
+# Also what generation.params says of a malformed id, so both checks read the same.
+NOT_A_READY_CLONE = "Choose one of your ready clones."
 
 
 class CloneUnavailableError(Exception):
@@ -61,18 +62,20 @@ def validate_clone_input(
     bad: dict[str, str] = {}
     clean_name = name.strip()
     if not 1 <= len(clean_name) <= MAX_NAME_CHARS:
-        bad["input.name"] = f"name must be 1 to {MAX_NAME_CHARS} characters"
+        bad["input.name"] = f"Names are 1 to {MAX_NAME_CHARS} characters."
     trigger = _default_trigger_word() if trigger_word is None else trigger_word.strip()
     if not TRIGGER_WORD.fullmatch(trigger):
         bad["input.triggerWord"] = (
-            "triggerWord must be 2 to 32 letters, digits, '_' or '-', starting with a letter"
+            "A trigger word is 2 to 32 letters, digits, '_' or '-', starting with a letter."
         )
     steps = settings.clone_default_training_steps if training_steps is None else training_steps
     limit = settings.clone_max_training_steps
     if not MIN_TRAINING_STEPS <= steps <= limit:
-        bad["input.trainingSteps"] = f"trainingSteps must be {MIN_TRAINING_STEPS} to {limit}"
+        bad["input.trainingSteps"] = (
+            f"Training steps must be between {MIN_TRAINING_STEPS} and {limit}."
+        )
     if bad:
-        raise InvalidInputError("; ".join(bad.values()) + ".", sorted(bad))
+        raise InvalidInputError.per_field(bad)
     return clean_name, trigger, steps
 
 

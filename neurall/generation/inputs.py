@@ -28,6 +28,8 @@ from neurall.uploaded_images import (
 # Field of the GraphQL input -> how the user is told about it.
 INIT_IMAGE = "initImage"
 MASK = "mask"
+# How messages name each upload to a person.
+LABELS = {INIT_IMAGE: "The input image", MASK: "The mask"}
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ def open_inputs(init_image: Any, mask: Any, bad: dict[str, str]) -> OpenedInputs
         try:
             opened[field] = open_image(read_upload(_as_upload(upload)))
         except BadImage as exc:
-            bad[f"input.{field}"] = f"{field} {str(exc).rstrip('.')}"
+            bad[f"input.{field}"] = f"{LABELS[field]} {str(exc).rstrip('.')}."
     if INIT_IMAGE not in opened or (mask is not None and MASK not in opened):
         return None
     inputs = OpenedInputs(opened[INIT_IMAGE], opened.get(MASK))
@@ -75,8 +77,8 @@ def open_inputs(init_image: Any, mask: Any, bad: dict[str, str]) -> OpenedInputs
         mask_size = OpenedInputs(inputs.mask, None).size
         if mask_size != inputs.size:
             bad[f"input.{MASK}"] = (
-                f"mask is {mask_size[0]} x {mask_size[1]} pixels; it must have initImage's size "
-                f"({inputs.size[0]} x {inputs.size[1]})"
+                f"The mask is {mask_size[0]} x {mask_size[1]} pixels; it must have the input "
+                f"image's size ({inputs.size[0]} x {inputs.size[1]})."
             )
     return inputs
 
@@ -125,4 +127,6 @@ def _decode(field: str, decode: Callable[[], Image.Image]) -> Image.Image:
     except MemoryError:
         raise
     except Exception as exc:  # Pillow raises many types on corrupt data; all mean "bad file".
-        raise InvalidInputError(f"{field} could not be decoded.", [f"input.{field}"]) from exc
+        raise InvalidInputError(
+            f"{LABELS[field]} could not be decoded.", [f"input.{field}"]
+        ) from exc

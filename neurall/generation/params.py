@@ -10,6 +10,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
+from neurall.clones.service import NOT_A_READY_CLONE
 from neurall.config import Settings
 from neurall.errors import InvalidInputError
 from neurall.generation import inputs
@@ -51,9 +52,11 @@ def validate(sent: Mapping[str, Any], settings: Settings) -> GenerationRequest:
     negative_prompt: str | None = sent.get("negative_prompt")
     bad: dict[str, str] = {}
     if not prompt.strip() or len(prompt) > MAX_PROMPT_CHARS:
-        bad["input.prompt"] = f"prompt must be 1 to {MAX_PROMPT_CHARS} characters"
+        bad["input.prompt"] = f"Write a prompt of 1 to {MAX_PROMPT_CHARS:,} characters."
     if negative_prompt is not None and len(negative_prompt) > MAX_PROMPT_CHARS:
-        bad["input.negativePrompt"] = f"negativePrompt is at most {MAX_PROMPT_CHARS} characters"
+        bad["input.negativePrompt"] = (
+            f"The negative prompt is at most {MAX_PROMPT_CHARS:,} characters."
+        )
     limit = settings.max_image_side
     init_image, mask = sent.get("init_image"), sent.get("mask")
     mode = TEXT_TO_IMAGE if init_image is None else INPAINT if mask is not None else IMAGE_TO_IMAGE
@@ -61,7 +64,7 @@ def validate(sent: Mapping[str, Any], settings: Settings) -> GenerationRequest:
     if init_image is not None:
         opened = inputs.open_inputs(init_image, mask, bad)
     elif mask is not None:
-        bad["input.mask"] = "mask needs initImage (inpainting repaints part of an image)"
+        bad["input.mask"] = "A mask needs an input image (inpainting repaints part of an image)."
     size = default_size(settings)
     image_size = (size, size)
     if opened is not None:
@@ -70,27 +73,29 @@ def validate(sent: Mapping[str, Any], settings: Settings) -> GenerationRequest:
     width, height = _or(sent, "width", image_size[0]), _or(sent, "height", image_size[1])
     for name, value in (("width", width), ("height", height)):
         if value % 8 or not MIN_SIDE <= value <= limit:
-            bad[f"input.{name}"] = f"{name} must be a multiple of 8 from {MIN_SIDE} to {limit}"
+            bad[f"input.{name}"] = (
+                f"{name.capitalize()} must be a multiple of 8 between {MIN_SIDE} and {limit}."
+            )
     steps = _or(sent, "steps", DEFAULT_STEPS)
     if not 1 <= steps <= MAX_STEPS:
-        bad["input.steps"] = f"steps must be 1 to {MAX_STEPS}"
+        bad["input.steps"] = f"Steps must be between 1 and {MAX_STEPS}."
     num_images = _or(sent, "num_images", 1)
     if not 1 <= num_images <= MAX_IMAGES:
-        bad["input.numImages"] = f"numImages must be 1 to {MAX_IMAGES}"
+        bad["input.numImages"] = f"The number of images must be between 1 and {MAX_IMAGES}."
     guidance = float(_or(sent, "guidance_scale", DEFAULT_GUIDANCE))
     if not 0.0 <= guidance <= MAX_GUIDANCE:  # also rejects NaN
-        bad["input.guidanceScale"] = f"guidanceScale must be 0 to {MAX_GUIDANCE:g}"
+        bad["input.guidanceScale"] = f"Guidance must be between 0 and {MAX_GUIDANCE:g}."
     seed = _or(sent, "seed", secrets.randbelow(MAX_SEED + 1))
     if not 0 <= seed <= MAX_SEED:
-        bad["input.seed"] = f"seed must be 0 to {MAX_SEED}"
+        bad["input.seed"] = f"The seed must be between 0 and {MAX_SEED}."
     scheduler = _or(sent, "scheduler", "DEFAULT")
     if scheduler not in SCHEDULERS:
-        bad["input.scheduler"] = f"scheduler must be one of {', '.join(SCHEDULERS)}"
+        bad["input.scheduler"] = f"The scheduler must be one of {', '.join(SCHEDULERS)}."
     strength = sent.get("strength")
     if strength is not None and mode == TEXT_TO_IMAGE:
-        bad["input.strength"] = "strength goes with initImage"
+        bad["input.strength"] = "Strength applies only with an input image."
     elif strength is not None and not 0.0 <= strength <= 1.0:  # also rejects NaN
-        bad["input.strength"] = "strength must be 0 to 1"
+        bad["input.strength"] = "Strength must be between 0 and 1."
     elif mode != TEXT_TO_IMAGE:
         strength = float(_or(sent, "strength", DEFAULT_STRENGTH[mode]))
     clone_id = None
@@ -100,14 +105,14 @@ def validate(sent: Mapping[str, Any], settings: Settings) -> GenerationRequest:
         # same message, so someone else's clone is indistinguishable from none.
         parsed = parse_id(sent_clone)
         if parsed is None:
-            bad["input.cloneId"] = "cloneId must be one of your ready clones"
+            bad["input.cloneId"] = NOT_A_READY_CLONE
         else:
             clone_id = str(parsed)
     adapters = _adapters(sent.get("adapters"), bad)
     if clone_id is not None and adapters:
-        bad["input.adapters"] = "give cloneId or adapters, not both"
+        bad["input.adapters"] = "Give one clone or a blend of clones, not both."
     if bad:
-        raise InvalidInputError("; ".join(bad.values()) + ".", sorted(bad))
+        raise InvalidInputError.per_field(bad)
     init_png = mask_png = None
     if opened is not None:
         # Decoding comes last, once everything cheap has passed.
@@ -137,7 +142,7 @@ def _adapters(sent: Any, bad: dict[str, str]) -> tuple[AdapterWeight, ...]:
     if not sent:
         return ()
     if len(sent) > MAX_ADAPTERS:
-        bad["input.adapters"] = f"at most {MAX_ADAPTERS} adapters"
+        bad["input.adapters"] = f"At most {MAX_ADAPTERS} clones can be blended."
         return ()
     adapters: list[AdapterWeight] = []
     seen: set[str] = set()
@@ -146,12 +151,12 @@ def _adapters(sent: Any, bad: dict[str, str]) -> tuple[AdapterWeight, ...]:
         weight = item.get("weight")
         weight = 1.0 if weight is None else float(weight)
         if not 0.0 <= weight <= MAX_ADAPTER_WEIGHT:  # also rejects NaN
-            bad[f"{path}.weight"] = f"adapter weights must be 0 to {MAX_ADAPTER_WEIGHT:g}"
+            bad[f"{path}.weight"] = f"Clone weights must be between 0 and {MAX_ADAPTER_WEIGHT:g}."
         parsed = parse_id(str(item.get("clone_id") or ""))
         if parsed is None:
-            bad[f"{path}.cloneId"] = "cloneId must be one of your ready clones"
+            bad[f"{path}.cloneId"] = NOT_A_READY_CLONE
         elif str(parsed) in seen:
-            bad[f"{path}.cloneId"] = "each clone may be given once"
+            bad[f"{path}.cloneId"] = "Each clone may be given once."
         else:
             seen.add(str(parsed))
             if f"{path}.weight" not in bad:
@@ -170,7 +175,7 @@ def check_idempotency_key(key: str | None) -> str | None:
         return None
     if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_CHARS:
         raise InvalidInputError(
-            f"idempotencyKey must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters.",
+            f"The idempotency key must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters.",
             ["idempotencyKey"],
         )
     return key

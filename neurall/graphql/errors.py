@@ -38,10 +38,21 @@ class UserError:
     message: str
 
 
+@strawberry.type(description="One rejected input field and what is wrong with it.")
+class FieldError:
+    field: str = strawberry.field(description="The input field path, as in InvalidInput.fields.")
+    message: str = strawberry.field(
+        description='e.g. "Steps must be between 1 and 150 for this model."'
+    )
+
+
 @strawberry.type(description="The input was rejected; nothing was changed.")
 class InvalidInput(UserError):
     fields: list[str] = strawberry.field(
         description='Input field paths that failed, e.g. ["input.width"].'
+    )
+    errors: list[FieldError] = strawberry.field(
+        description="Each failed field with a message written for a person, to show beside it."
     )
 
 
@@ -93,7 +104,10 @@ def user_error(exc: errors.DomainError) -> UserError:
     match exc:
         case errors.InvalidInputError():
             return InvalidInput(
-                code=ErrorCode.INVALID_INPUT, message=exc.message, fields=exc.fields
+                code=ErrorCode.INVALID_INPUT,
+                message=exc.message,
+                fields=exc.fields,
+                errors=[FieldError(field=f, message=m) for f, m in exc.errors.items()],
             )
         case errors.NotAuthenticatedError():
             return NotAuthenticated(code=ErrorCode.NOT_AUTHENTICATED, message=exc.message)

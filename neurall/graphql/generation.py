@@ -19,8 +19,8 @@ from neurall.accounts.viewer import Scope, Viewer
 from neurall.bus.events import ImageRef, JobEventData
 from neurall.config import Settings
 from neurall.errors import DomainError, InvalidInputError, NotFoundError
+from neurall.generation import inputs, service
 from neurall.generation import params as gen_params
-from neurall.generation import service
 from neurall.generation.idempotency import request_digest
 from neurall.generation.lifecycle import snapshot, snapshots
 from neurall.generation.runtime import GenerationRuntime
@@ -167,7 +167,8 @@ class GenerateInput:
             elif name in _UPLOADS and value is not None and not isinstance(value, UploadedFile):
                 # JSON variables can put anything where an Upload goes; only file parts count.
                 raise InvalidInputError(
-                    f"{_UPLOADS[name]} must be a file part of a multipart request.",
+                    f"{inputs.LABELS[_UPLOADS[name]]} must be sent as a file part of a "
+                    "multipart request.",
                     [f"input.{_UPLOADS[name]}"],
                 )
         return values

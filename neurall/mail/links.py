@@ -20,6 +20,8 @@ from neurall.errors import InvalidInputError
 from neurall.orm.mail import EmailToken
 
 _INVALID = "This link is not valid, was already used, or has expired."
+USED = "This link was already used. Each link works once."
+EXPIRED = "This link has expired."
 
 
 class Purpose(StrEnum):
@@ -74,6 +76,13 @@ async def redeem(secret_key: str, token: str, purpose: Purpose) -> EmailToken:
         expires_at__gt=now,
     ).update(used_at=now)
     if not redeemed:
+        # The signature is ours, so the holder has the real link: telling them why it
+        # failed gives nothing away, and tells them what to do next.
+        row = await EmailToken.get_or_none(token_hash=_hash(token.strip()), purpose=purpose.value)
+        if row is not None and row.used_at is not None:
+            raise InvalidInputError(USED, ["token"])
+        if row is not None:
+            raise InvalidInputError(EXPIRED, ["token"])
         raise InvalidInputError(_INVALID, ["token"])
     return await EmailToken.get(token_hash=_hash(token.strip()))
 

@@ -218,7 +218,7 @@ async def usage_days(
     """
     until = until or now
     if until < since:
-        raise InvalidInputError("until must not be before since.", ["until"])
+        raise InvalidInputError("The end must not be before the start.", ["until"])
     if until - since > timedelta(days=MAX_USAGE_DAYS):
         raise InvalidInputError(f"At most {MAX_USAGE_DAYS} days at once.", ["since"])
     rows = await UsageLog.filter(

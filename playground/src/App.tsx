@@ -1,9 +1,11 @@
 import { Suspense, lazy, useEffect, useRef, useState } from "react";
 import type { ReactNode } from "react";
 import { useMutation } from "urql";
+import { VerifyBanner, VerifyEmailLink } from "./components/EmailVerification";
 import { ErrorNote, Loading } from "./components/ui";
 import { PrivacyWidget } from "./components/PrivacyWidget";
 import { errorMessage } from "./lib/client";
+import { onEmailLinkPasted } from "./lib/emailLinks";
 import { formatCredits } from "./lib/format";
 import { LogOutMutation } from "./lib/operations";
 import { Link, useRouter } from "./lib/router";
@@ -15,6 +17,7 @@ import { CreditsPage } from "./pages/Credits";
 import { GeneratePage } from "./pages/Generate";
 import { HistoryDetailPage, HistoryPage } from "./pages/History";
 import { KeysPage } from "./pages/Keys";
+import { ForgotPasswordPage, ResetPasswordPage } from "./pages/Password";
 import { PrivacyPage, PublicPrivacyPage } from "./pages/Privacy";
 import { UsagePage } from "./pages/Usage";
 
@@ -45,6 +48,8 @@ const TITLES: Record<string, string> = {
   "/graphql": "API explorer",
   "/login": "Log in",
   "/signup": "Sign up",
+  "/forgot-password": "Forgot password",
+  "/reset-password": "Choose a new password",
 };
 
 function isActive(path: string, href: string): boolean {
@@ -54,9 +59,15 @@ function isActive(path: string, href: string): boolean {
 
 export function App() {
   const { me, loading, error } = useSession();
-  const { location } = useRouter();
+  const { location, navigate } = useRouter();
   const mainRef = useRef<HTMLElement>(null);
   const path = location.path;
+
+  // A mailed link opened in a tab where the app already runs: the router reads it again.
+  useEffect(
+    () => onEmailLinkPasted(() => navigate(window.location.pathname + window.location.search, { replace: true })),
+    [navigate],
+  );
 
   useEffect(() => {
     const base = `/${path.split("/")[1] ?? ""}`;
@@ -66,6 +77,9 @@ export function App() {
   let page: ReactNode;
   if (loading) page = <Loading what="your account" />;
   else if (error && !me) page = <ErrorNote>{errorMessage(error)}</ErrorNote>;
+  // Signed in or not: the same element, so finishing a reset (which signs in) keeps its state.
+  else if (path === "/forgot-password") page = <ForgotPasswordPage />;
+  else if (path === "/reset-password") page = <ResetPasswordPage />;
   else if (!me && path === "/privacy") page = <PublicPrivacyPage />;
   else if (!me) page = <AuthPage mode={path === "/signup" ? "signup" : "login"} />;
   else page = <Routes path={path} />;
@@ -77,6 +91,8 @@ export function App() {
       </a>
       <Header signedIn={me !== null} />
       <main id="main" ref={mainRef} tabIndex={-1} className="container">
+        <VerifyEmailLink />
+        <VerifyBanner />
         <CheckoutReturn />
         {page}
       </main>

@@ -11,6 +11,8 @@ from tests.helpers import PASSWORD, SIGN_UP, sign_up
 
 pytestmark = pytest.mark.usefixtures("database_url")
 
+PASSWORD_LENGTH = "Passwords are 10 to 256 characters long."
+
 ME = "{ me { id email name credits heldCredits marketingOptIn createdAt } }"
 LOG_IN = """
 mutation($email: String!, $password: String!) {
@@ -28,7 +30,7 @@ mutation($input: ProfileInput!) {
     __typename
     ... on Account { email name }
     ... on UserError { code message }
-    ... on InvalidInput { fields }
+    ... on InvalidInput { fields errors { field message } }
   }
 }
 """
@@ -51,18 +53,19 @@ async def test_sign_up_starts_a_session_with_normalised_email(client):
 
 
 @pytest.mark.parametrize(
-    ("email", "password", "field"),
+    ("email", "password", "field", "message"),
     [
-        ("not-an-email", PASSWORD, "input.email"),
-        ("a@b", PASSWORD, "input.email"),
-        ("ada@example.com", "short", "input.password"),
-        ("ada@example.com", "x" * 257, "input.password"),
+        ("not-an-email", PASSWORD, "input.email", "Enter a valid e-mail address."),
+        ("a@b", PASSWORD, "input.email", "Enter a valid e-mail address."),
+        ("ada@example.com", "short", "input.password", PASSWORD_LENGTH),
+        ("ada@example.com", "x" * 257, "input.password", PASSWORD_LENGTH),
     ],
 )
-async def test_sign_up_rejects_bad_input(client, email, password, field):
+async def test_sign_up_rejects_bad_input(client, email, password, field, message):
     data = await client.data(SIGN_UP, {"input": {"email": email, "password": password}})
     assert data["signUp"]["__typename"] == "InvalidInput"
     assert data["signUp"]["fields"] == [field]
+    assert data["signUp"]["errors"] == [{"field": field, "message": message}]
     assert await Account.all().count() == 0
 
 
@@ -223,8 +226,12 @@ async def test_update_profile_rejects_bad_or_taken_email(client, aiohttp_client,
         data = await client.data(UPDATE_PROFILE, {"input": {"email": email}})
         assert data["updateProfile"]["__typename"] == "InvalidInput"
         assert data["updateProfile"]["fields"] == ["input.email"]
+    assert data["updateProfile"]["errors"] == [
+        {"field": "input.email", "message": "This e-mail cannot be used."}
+    ]
     data = await client.data(UPDATE_PROFILE, {"input": {"name": "n" * 201}})
     assert data["updateProfile"]["fields"] == ["input.name"]
+    assert data["updateProfile"]["errors"][0]["message"] == "Names are at most 200 characters."
     assert (await Account.get(email="ada@example.com")).name is None
 
 

@@ -21,7 +21,7 @@ mutation($credits: Int!) {
     __typename
     ... on Checkout { url credits }
     ... on UserError { code message }
-    ... on InvalidInput { fields }
+    ... on InvalidInput { fields errors { field message } }
   }
 }
 """
@@ -74,6 +74,9 @@ async def test_out_of_bounds_amounts_are_invalid_input(client, stripe_stub, cred
     result = await checkout(client, credits)
     assert result["__typename"] == "InvalidInput"
     assert result["fields"] == ["credits"]
+    assert result["errors"] == [
+        {"field": "credits", "message": "Buy between 100 and 100000 credits."}
+    ]
     assert stripe_stub.requests == []
 
 

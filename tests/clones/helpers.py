@@ -28,7 +28,7 @@ mutation($input: CreateCloneInput!, $images: [Upload!]!) {{
     __typename
     ... on Clone {{ {CLONE_FIELDS} }}
     ... on UserError {{ code message }}
-    ... on InvalidInput {{ fields }}
+    ... on InvalidInput {{ fields errors {{ field message }} }}
     ... on InsufficientCredits {{ required available }}
   }}
 }}

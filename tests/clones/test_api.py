@@ -167,6 +167,8 @@ async def test_rejected_uploads_are_invalid_input_and_store_nothing(client, sett
         assert response.status == 200, case
         result = (await response.json())["data"]["createClone"]
         assert (result["__typename"], result["fields"]) == ("InvalidInput", fields), case
+        assert [e["field"] for e in result["errors"]] == fields, case
+        assert result["errors"][0]["message"] == result["message"], case
         if fields != ["images"]:
             name = files[int(fields[0].split(".")[1])][0]
             assert f'("{name}")' in result["message"], (case, result)
@@ -206,4 +208,28 @@ async def test_images_sent_as_json_values_are_invalid_input(client):
     variables = {"input": {"name": "x"}, "images": ["a.png", 1, {"x": 1}]}
     result = (await client.data(CREATE_CLONE, variables))["createClone"]
     assert (result["__typename"], result["fields"]) == ("InvalidInput", ["images.0"])
+    assert await Clone.all().count() == 0
+
+
+async def test_each_bad_clone_field_gets_its_own_message(client, settings):
+    await sign_up(client)
+    result = await create_clone(
+        client,
+        photos(3),
+        variables={"input": {"name": " ", "triggerWord": "1x", "trainingSteps": 10**6}},
+    )
+    limit = settings.clone_max_training_steps
+    assert result["__typename"] == "InvalidInput", result
+    assert result["errors"] == [
+        {"field": "input.name", "message": "Names are 1 to 100 characters."},
+        {
+            "field": "input.trainingSteps",
+            "message": f"Training steps must be between 1 and {limit}.",
+        },
+        {
+            "field": "input.triggerWord",
+            "message": "A trigger word is 2 to 32 letters, digits, '_' or '-', "
+            "starting with a letter.",
+        },
+    ]
     assert await Clone.all().count() == 0

@@ -23,7 +23,7 @@ mutation($input: GenerateInput!, $key: String) {{
     __typename
     ... on Job {{ {JOB_FIELDS} }}
     ... on UserError {{ code message }}
-    ... on InvalidInput {{ fields }}
+    ... on InvalidInput {{ fields errors {{ field message }} }}
     ... on InsufficientCredits {{ required available }}
   }}
 }}

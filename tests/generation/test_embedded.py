@@ -4,6 +4,7 @@ pipeline) driven over real HTTP and a real graphql-transport-ws socket."""
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import pytest
@@ -188,8 +189,37 @@ async def test_bad_input_is_rejected_without_job_or_hold(client, overrides, fiel
     result = (await client.data(GENERATE, {"input": small_input(**overrides)}))["generate"]
     assert result["__typename"] == "InvalidInput", result
     assert result["fields"] == [field]
+    [error] = result["errors"]
+    assert error["field"] == field
+    _assert_readable(error["message"])
     assert await Job.all().count() == 0
     assert await Hold.all().count() == 0
+
+
+# An input's name as the API spells it (numImages, guidanceScale): never in a message.
+_INTERNAL_NAME = re.compile(r"\b[a-z]+[A-Z]\w*\b")
+
+
+def _assert_readable(message: str) -> None:
+    assert message[:1].isupper(), message
+    assert message.endswith("."), message
+    assert not _INTERNAL_NAME.search(message), message
+
+
+async def test_each_bad_field_gets_its_own_readable_message(client):
+    await sign_up(client)
+    sent = small_input(steps=99999, guidanceScale=1000, numImages=100, seed=2**31 - 1)
+    result = (await client.data(GENERATE, {"input": sent}))["generate"]
+    assert result["__typename"] == "InvalidInput", result
+    assert result["fields"] == ["input.guidanceScale", "input.numImages", "input.steps"]
+    assert result["errors"] == [
+        {"field": "input.guidanceScale", "message": "Guidance must be between 0 and 30."},
+        {"field": "input.numImages", "message": "The number of images must be between 1 and 8."},
+        {"field": "input.steps", "message": "Steps must be between 1 and 150."},
+    ]
+    # The summary joins the same sentences, so it names no internal field either.
+    assert result["message"] == " ".join(e["message"] for e in result["errors"])
+    _assert_readable(result["message"])
 
 
 async def test_insufficient_credits(client):

@@ -119,6 +119,10 @@ async def test_expired_links_are_refused(client, smtp: SmtpServer):
     )
     data = await client.data(RESET, {"token": token, "password": NEW_PASSWORD})
     assert data["resetPassword"]["__typename"] == "InvalidInput"
+    # The link is genuine, so its holder is told why: an expired link, not a used one.
+    assert data["resetPassword"]["message"] == "This link has expired."
+    forged = await client.data(RESET, {"token": token[:-2] + "xx", "password": NEW_PASSWORD})
+    assert "not valid" in forged["resetPassword"]["message"]
 
 
 async def test_malformed_addresses_are_refused_and_requests_rate_limited(client, settings):

@@ -73,6 +73,7 @@ async def test_sign_up_then_verify_through_the_link(client, smtp: SmtpServer, se
     }
     again = await client.data(VERIFY, {"token": token})
     assert again["verifyEmail"]["__typename"] == "InvalidInput"  # single use
+    assert again["verifyEmail"]["message"] == "This link was already used. Each link works once."
 
     await client.data(
         'mutation { logIn(email: "ada@example.com", password: "correct horse battery staple") '

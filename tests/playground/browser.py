@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
 from neurall.web.playground import DIST_DIR
+from tests.mail.smtp import link_token
 
 DIST = DIST_DIR
 CHROMIUM = "/usr/bin/chromium"
@@ -47,7 +52,27 @@ def gql(page: Page, query: str, variables: dict[str, Any] | None = None) -> dict
 
 
 def me(page: Page) -> dict[str, Any]:
-    return gql(page, "{ me { id email credits heldCredits marketingOptIn } }")["me"]
+    return gql(
+        page, "{ me { id email credits heldCredits marketingOptIn emailVerified pendingEmail } }"
+    )["me"]
+
+
+def mailed_link(server: Server, to: str, fragment: str, *, skip: int = 0) -> str:
+    """The ``#fragment=`` link (``verify-email``, ``reset-password``) of a message to ``to``
+    in the embedded outbox (``<data>/outbox/*.eml``), as a person would open it: the
+    ``skip``-th such message, oldest first; waits for it to be written."""
+    deadline = time.monotonic() + 45
+    while True:
+        links = []
+        for path in sorted((server.data_dir / "outbox").glob("*.eml")):
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if message["To"] == to and f"/#{fragment}=" in str(message):
+                token = link_token(message, fragment)  # type: ignore[arg-type]
+                links.append(f"{server.base}/#{fragment}={token}")
+        if len(links) > skip:
+            return links[skip]
+        assert time.monotonic() < deadline, f"no {fragment} e-mail to {to}"
+        time.sleep(0.2)
 
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
@@ -66,3 +91,13 @@ def screenshot(page: Page, name: str) -> None:
     page.wait_for_timeout(150)
     page.screenshot(path=SCREENSHOTS / f"{name}-phone.png", full_page=True)
     page.set_viewport_size(size)
+
+
+def serious_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical findings on the page as it is now."""
+    results: dict[str, Any] = Axe().run(page).response
+    return [
+        f"{v['id']} ({v['impact']}) {[n['target'] for n in v['nodes']][:3]}"
+        for v in results["violations"]
+        if v["impact"] in {"serious", "critical"}
+    ]

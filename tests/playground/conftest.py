@@ -30,9 +30,20 @@ from playwright.sync_api import (
 )
 
 from tests.helpers import PASSWORD
-from tests.playground.browser import CHROMIUM, CHROMIUM_ARGS, DIST, Server, free_port
+from tests.playground.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DIST,
+    Server,
+    free_port,
+    gql,
+    mailed_link,
+)
 
 NEURALL_SERVE = [sys.executable, "-m", "neurall.cli", "serve"]
+VERIFY = """mutation($token: String!) {
+  verifyEmail(token: $token) { ... on Account { emailVerified } }
+}"""
 # The machines running the suite are small and shared: waits are generous, so a slow
 # moment is not a failure. Nothing waits this long when the app works.
 TIMEOUT_MS = 45_000
@@ -57,6 +68,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "NEURALL_SIGNUP_GRANT_CREDITS": "1000",
         # The history test queues more than a page of jobs at once.
         "NEURALL_MAX_ACTIVE_JOBS_PER_ACCOUNT": "64",
+        # As in production: API keys and payments wait for a confirmed address.
+        "NEURALL_REQUIRE_VERIFIED_EMAIL": "1",
     }
     log = workdir / "serve.log"
     with log.open("wb") as out:
@@ -147,3 +160,15 @@ def signed_in(page: Page, email: str) -> Page:
     page.locator("#main").get_by_role("button", name="Sign up").click()
     page.get_by_role("heading", name="Generate", level=1).wait_for()
     return page
+
+
+@pytest.fixture
+def verified(signed_in: Page, server: Server, email: str) -> Page:
+    """A new account whose address is confirmed (through the API, with the mailed token),
+    for the tests of what needs one: API keys, payments."""
+    token = mailed_link(server, email, "verify-email").split("=", 1)[1]
+    result = gql(signed_in, VERIFY, {"token": token})["verifyEmail"]
+    assert result == {"emailVerified": True}, result
+    signed_in.reload()
+    signed_in.get_by_role("heading", name="Generate", level=1).wait_for()
+    return signed_in

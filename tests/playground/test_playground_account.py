@@ -30,9 +30,9 @@ def _bearer(server: Server, secret: str) -> requests.Response:
 
 
 def test_create_a_key_see_its_secret_once_use_it_and_revoke_it(
-    signed_in: Page, context: BrowserContext, server: Server, email: str
+    verified: Page, context: BrowserContext, server: Server, email: str
 ) -> None:
-    page = signed_in
+    page = verified
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.base)
     page.get_by_role("link", name="API keys").click()
     expect(page.get_by_text("You have no active keys.")).to_be_visible()

@@ -15,6 +15,7 @@ from aiohttp import web
 from graphql import GraphQLObjectType, ObjectTypeExtensionNode, parse, print_ast
 
 from neurall.config import Settings
+from neurall.generation import params
 from neurall.graphql.schema import build_schema as build_served_schema
 from neurall.web.playground import ASSET_CACHE, NOT_BUILT, add_playground
 from tests.playground.browser import DIST, Server
@@ -176,3 +177,22 @@ def test_the_fields_typed_beyond_the_contract_are_served_as_declared() -> None:
             if actual is None or str(actual.type) != declared:
                 problems.append(f"{name}.{field.name.value}: served {actual and actual.type}")
     assert not problems, problems
+
+
+def test_the_bounds_the_forms_check_are_the_servers() -> None:
+    """playground/src/lib/limits.ts checks numbers before they are sent: with the server's
+    own bounds (its defaults), or the form would refuse what the server takes."""
+    text = (ROOT / "playground" / "src" / "lib" / "limits.ts").read_text()
+    app = {name: int(value) for name, value in re.findall(r"^\s+(\w+): (\d+),$", text, re.M)}
+    settings = Settings()
+    assert app == {
+        "minSide": params.MIN_SIDE,
+        "maxSide": settings.max_image_side,
+        "maxSteps": params.MAX_STEPS,
+        "maxGuidance": params.MAX_GUIDANCE,
+        "maxImages": params.MAX_IMAGES,
+        "maxSeed": params.MAX_SEED,
+        "maxTrainingSteps": settings.clone_max_training_steps,
+        "minCheckoutCredits": settings.checkout_min_credits,
+        "maxCheckoutCredits": settings.checkout_max_credits,
+    }

@@ -1,5 +1,6 @@
 """Generating in the browser: progress, previews, results, history, cancel, a dropped
-socket resumed with afterSeq, and the server's field errors."""
+socket resumed with afterSeq, and field errors: numbers bounded in the form before anything
+is sent, and the server's own messages beside their fields."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import re
 from typing import Any
 
-from playwright.sync_api import Page, WebSocketRoute, expect
+from playwright.sync_api import Locator, Page, WebSocketRoute, expect
 
 from tests.playground.browser import gql, me, screenshot
 
@@ -82,16 +83,69 @@ def test_sign_up_generate_watch_it_form_reload_and_delete_from_history(signed_in
     expect(page.get_by_text("Nothing here yet")).to_be_visible()
 
 
-def test_invalid_input_is_shown_at_the_field_the_server_names(signed_in: Page) -> None:
+def field_error(page: Page, label: str) -> Locator:
+    """The message the form shows beside the field with this label (aria-describedby)."""
+    field = page.get_by_label(label, exact=True)
+    expect(field).to_have_attribute("aria-invalid", "true")
+    described = (field.get_attribute("aria-describedby") or "").split()
+    return page.locator(f"[id='{described[0]}']")
+
+
+def test_out_of_range_numbers_get_their_own_message_and_nothing_is_sent(signed_in: Page) -> None:
     page = signed_in
+    sent: list[str] = []
+    page.on(
+        "request",
+        lambda r: sent.append(r.post_data or "") if r.url.endswith("/graphql") else None,
+    )
     page.get_by_label("Prompt", exact=True).fill("a red bicycle")
-    page.get_by_label("Steps").fill("500")
+    page.get_by_label("Steps").fill("99999")
+    page.get_by_label("Guidance").fill("1000")
+    page.get_by_label("Images").fill("100")
+    page.get_by_label("Random seed").uncheck()
+    page.get_by_label("Seed value").fill("99999999999")
+    page.wait_for_timeout(400)  # past the estimate's debounce
+    sent.clear()
     page.get_by_role("button", name="Generate", exact=True).click()
-    steps = page.get_by_label("Steps")
-    expect(steps).to_have_attribute("aria-invalid", "true")
-    described = steps.get_attribute("aria-describedby") or ""
-    expect(page.locator(f"[id='{described}']")).to_have_text(re.compile("steps must be 1 to 150"))
+    expect(field_error(page, "Steps")).to_have_text("Steps must be between 1 and 150.")
+    expect(field_error(page, "Guidance")).to_have_text("Guidance must be between 0 and 30.")
+    expect(field_error(page, "Images")).to_have_text(
+        "The number of images must be between 1 and 8."
+    )
+    expect(field_error(page, "Seed value")).to_have_text(
+        "The seed must be between 0 and 2,147,483,647."
+    )
+    expect(page.get_by_label("Seed value")).to_have_value("99999999999")
+    expect(page.get_by_text("Correct the marked fields to see the cost.")).to_be_visible()
+    screenshot(page, "generate-field-errors")
+    page.wait_for_timeout(400)
+    assert not [body for body in sent if "Generate(" in body or "EstimateCost(" in body]
     expect(page.locator(JOB)).to_have_count(0)
+
+    # What only the server can tell still lands at its field, in the server's words.
+    page.get_by_label("Steps").fill("20")
+    page.get_by_label("Guidance").fill("7.5")
+    page.get_by_label("Images").fill("1")
+    page.get_by_label("Random seed").check()
+    page.get_by_label("Prompt", exact=True).fill("   ")
+    page.get_by_role("button", name="Generate", exact=True).click()
+    expect(field_error(page, "Prompt")).to_have_text("Write a prompt of 1 to 2,000 characters.")
+    expect(page.locator(JOB)).to_have_count(0)
+
+    page.get_by_role("link", name="Credits", exact=True).click()
+    page.get_by_label("Credits to buy").fill("99999999999")
+    page.get_by_role("button", name="Buy credits").click()
+    expect(field_error(page, "Credits to buy")).to_have_text("Buy between 100 and 100,000 credits.")
+
+    page.get_by_role("link", name="Clones", exact=True).click()
+    page.get_by_label("Name", exact=True).fill("me")
+    page.get_by_label("Training steps (optional)").fill("99999999999")
+    page.get_by_role("button", name="Train clone").click()
+    expect(field_error(page, "Training steps (optional)")).to_have_text(
+        "Training steps must be between 1 and 2,000."
+    )
+    assert "Variable '$" not in page.content()
+    assert not [body for body in sent if "Checkout(" in body or "CreateClone(" in body]
 
 
 def test_cancel_a_running_job_and_get_the_credits_back(signed_in: Page) -> None:

@@ -48,8 +48,8 @@ def _check(page: Page, axe: Axe, name: str, problems: list[str]) -> None:
     screenshot(page, name)
 
 
-def test_every_main_page_is_accessible_and_photographed(signed_in: Page, server: Server) -> None:
-    page = signed_in
+def test_every_main_page_is_accessible_and_photographed(verified: Page, server: Server) -> None:
+    page = verified
     job_id = _seed(page, server)
     axe = Axe()
     problems: list[str] = []
@@ -100,11 +100,22 @@ def test_every_main_page_is_accessible_and_photographed(signed_in: Page, server:
     page.goto("/signup")
     expect(page.get_by_role("heading", name="Create your account")).to_be_visible()
     _check(page, axe, "signup", problems)
+    # The forgotten-password pages (their flow is in test_playground_email.py); without the
+    # mailed link, the second says where to get one.
+    page.goto("/forgot-password")
+    expect(page.get_by_role("heading", name="Forgot your password?")).to_be_visible()
+    _check(page, axe, "forgot-password", problems)
+    page.goto("/reset-password")
+    expect(page.get_by_role("link", name="ask for a new link")).to_be_visible()
+    _check(page, axe, "reset-password-no-link", problems)
+    page.get_by_role("button", name="Privacy requests").click()
+    expect(page.get_by_role("link", name="Reset your password")).to_be_visible()
+    _check(page, axe, "privacy-widget-signed-out", problems)
     assert not problems, "\n".join(problems)
 
 
-def test_keyboard_alone_reaches_the_app(signed_in: Page, server: Server) -> None:
-    page = signed_in
+def test_keyboard_alone_reaches_the_app(verified: Page, server: Server) -> None:
+    page = verified  # no banner: the prompt is the first field after the skip link
     page.reload()
     page.get_by_role("heading", name="Generate", level=1).wait_for()
     page.keyboard.press("Tab")
@@ -125,12 +136,12 @@ def test_keyboard_alone_reaches_the_app(signed_in: Page, server: Server) -> None
 
 
 def test_billing_unavailable_and_the_checkout_returns_are_plain_sentences(
-    signed_in: Page,
+    verified: Page,
 ) -> None:
-    page = signed_in
+    page = verified
     page.get_by_role("link", name="Credits", exact=True).click()
     expect(page.get_by_test_id("credits-available")).to_have_text("1,000")
-    page.get_by_label("Credits to buy").fill("50")
+    page.get_by_label("Credits to buy").fill("500")
     page.get_by_role("button", name="Buy credits").click()
     # This server has no Stripe settings: the server's own sentence, plainly.
     expect(page.get_by_role("alert")).to_contain_text(re.compile("[A-Z].+\\."))

@@ -39,10 +39,16 @@ export function PrivacyWidget({ signedIn }: { signedIn: boolean }) {
               </li>
             </ul>
           ) : (
-            <p>
-              <Link href="/login">Log in</Link> to download, correct or delete your data, or to stop marketing
-              e-mails. Every request takes effect at once.
-            </p>
+            <>
+              <p>
+                <Link href="/login">Log in</Link> to download, correct or delete your data, or to stop marketing
+                e-mails. Every request takes effect at once.
+              </p>
+              <p>
+                Locked out? <Link href="/forgot-password">Reset your password</Link> with your account’s e-mail address,
+                then log in to reach your data.
+              </p>
+            </>
           )}
           <p className="small-print">We use one strictly necessary session cookie and no tracking.</p>
         </div>

@@ -96,12 +96,30 @@ export function subscribe<TData, TVars extends Record<string, unknown>>(
 /** A readable sentence for whatever went wrong (network, GraphQL or socket errors). */
 export function errorMessage(error: unknown): string {
   if (error && typeof error === "object") {
-    const e = error as { graphQLErrors?: { message: string }[]; networkError?: Error; message?: string; reason?: string; code?: number };
-    if (e.graphQLErrors?.length) return e.graphQLErrors.map((g) => g.message).join(" ");
+    const e = error as { graphQLErrors?: GraphQLErrorLike[]; networkError?: Error; message?: string; reason?: string; code?: number };
+    if (e.graphQLErrors?.length) return graphQLErrorMessage(e.graphQLErrors);
     if (e.networkError) return "The server could not be reached. Check your connection and try again.";
     if (typeof e.reason === "string" && e.reason) return e.reason;
     if (typeof e.code === "number") return "The live connection closed.";
     if (typeof e.message === "string" && e.message) return e.message;
   }
   return "Something went wrong. Please try again.";
+}
+
+interface GraphQLErrorLike {
+  message: string;
+  extensions?: Record<string, unknown>;
+}
+
+export const GENERIC_ERROR = "Something went wrong on our side or in what was sent. Please check the form and try again.";
+
+/** The server's own sentences for the errors it meant for people (they carry a code:
+ * FORBIDDEN, RATE_LIMITED...). Anything else is a request the app should never have sent
+ * (a variable the schema refused) or a masked failure: people get a generic sentence and
+ * the detail goes to the console, for whoever debugs it. */
+function graphQLErrorMessage(errors: GraphQLErrorLike[]): string {
+  const meant = errors.filter((g) => typeof g.extensions?.code === "string");
+  if (meant.length === errors.length) return [...new Set(meant.map((g) => g.message))].join(" ");
+  console.warn("GraphQL errors:", errors.map((g) => g.message).join(" | "));
+  return GENERIC_ERROR;
 }

@@ -15,13 +15,33 @@ export function formatEta(seconds: number | null | undefined): string {
   return `about ${Math.round(seconds / 60)} min left`;
 }
 
-/** Field paths of InvalidInput ("input.width", "images.3") keyed by their last part. */
-export function fieldErrors(fields: readonly string[] | undefined, message: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const field of fields ?? []) {
-    const parts = field.split(".");
-    const key = parts[0] === "input" ? parts.slice(1).join(".") : field;
-    out[key] = message;
+/** What the app needs of an InvalidInput answer. */
+export interface InvalidInputAnswer {
+  message: string;
+  fields: readonly string[];
+  errors: readonly { field: string; message: string }[];
+}
+
+/** A field path as the forms key it: "input.width" is "width", "images.3" stays. */
+export function fieldKey(path: string): string {
+  const parts = path.split(".");
+  return parts[0] === "input" ? parts.slice(1).join(".") : path;
+}
+
+/** InvalidInput's per-field messages, each for the form field that shows it (``shown``
+ * lists the keys the form has; a key ending in "." takes every path under it, as
+ * "images." does), and a summary of the rest: only what no field of the form can show. */
+export function invalidInput(
+  answer: InvalidInputAnswer,
+  shown: readonly string[],
+): { fields: Record<string, string>; summary: string } {
+  const fields: Record<string, string> = {};
+  const rest: string[] = [];
+  for (const error of answer.errors) {
+    const key = fieldKey(error.field);
+    if (shown.some((s) => s === key || (s.endsWith(".") && key.startsWith(s)))) fields[key] = error.message;
+    else rest.push(error.message);
   }
-  return out;
+  if (answer.errors.length === 0) rest.push(answer.message);
+  return { fields, summary: [...new Set(rest)].join(" ") };
 }

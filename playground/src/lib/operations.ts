@@ -10,6 +10,8 @@ export const AccountFields = graphql(`
     credits
     heldCredits
     marketingOptIn
+    emailVerified
+    pendingEmail
     createdAt
   }
 `);
@@ -90,6 +92,10 @@ export const SignUpMutation = graphql(`
       }
       ... on InvalidInput {
         fields
+        errors {
+          field
+          message
+        }
       }
     }
   }
@@ -109,6 +115,10 @@ export const LogInMutation = graphql(`
       }
       ... on InvalidInput {
         fields
+        errors {
+          field
+          message
+        }
       }
     }
   }
@@ -130,6 +140,10 @@ export const UpdateProfileMutation = graphql(`
       }
       ... on InvalidInput {
         fields
+        errors {
+          field
+          message
+        }
       }
     }
   }
@@ -144,6 +158,10 @@ export const ChangePasswordMutation = graphql(`
       }
       ... on InvalidInput {
         fields
+        errors {
+          field
+          message
+        }
       }
     }
   }
@@ -177,6 +195,10 @@ export const GenerateMutation = graphql(`
       }
       ... on InvalidInput {
         fields
+        errors {
+          field
+          message
+        }
       }
       ... on InsufficientCredits {
         required
@@ -322,6 +344,10 @@ export const CreateApiKeyMutation = graphql(`
       }
       ... on InvalidInput {
         fields
+        errors {
+          field
+          message
+        }
       }
     }
   }
@@ -395,6 +421,10 @@ export const CreateCheckoutMutation = graphql(`
       }
       ... on InvalidInput {
         fields
+        errors {
+          field
+          message
+        }
       }
     }
   }
@@ -418,6 +448,10 @@ export const CreateCloneMutation = graphql(`
       }
       ... on InvalidInput {
         fields
+        errors {
+          field
+          message
+        }
       }
       ... on InsufficientCredits {
         required
@@ -494,6 +528,82 @@ export const DeleteAccountMutation = graphql(`
       }
       ... on InvalidInput {
         fields
+        errors {
+          field
+          message
+        }
+      }
+    }
+  }
+`);
+
+export const VerifyEmailMutation = graphql(`
+  mutation VerifyEmail($token: String!) {
+    verifyEmail(token: $token) {
+      __typename
+      ... on Account {
+        ...AccountFields
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const RequestEmailVerificationMutation = graphql(`
+  mutation RequestEmailVerification {
+    requestEmailVerification {
+      __typename
+      ... on Accepted {
+        message
+      }
+      ... on UserError {
+        message
+      }
+    }
+  }
+`);
+
+export const RequestPasswordResetMutation = graphql(`
+  mutation RequestPasswordReset($email: String!) {
+    requestPasswordReset(email: $email) {
+      __typename
+      ... on Accepted {
+        message
+      }
+      ... on UserError {
+        message
+      }
+      ... on InvalidInput {
+        fields
+        errors {
+          field
+          message
+        }
+      }
+    }
+  }
+`);
+
+export const ResetPasswordMutation = graphql(`
+  mutation ResetPassword($token: String!, $newPassword: String!) {
+    resetPassword(token: $token, newPassword: $newPassword) {
+      __typename
+      ... on Session {
+        account {
+          ...AccountFields
+        }
+      }
+      ... on UserError {
+        message
+      }
+      ... on InvalidInput {
+        fields
+        errors {
+          field
+          message
+        }
       }
     }
   }

@@ -1,9 +1,10 @@
 import { useEffect, useState } from "react";
 import type { FormEvent } from "react";
 import { useMutation } from "urql";
+import { ResendButton } from "../components/EmailVerification";
 import { ErrorNote, Field, SuccessNote } from "../components/ui";
 import { errorMessage } from "../lib/client";
-import { fieldErrors, formatDate } from "../lib/format";
+import { formatDate, invalidInput } from "../lib/format";
 import { ChangePasswordMutation, UpdateProfileMutation } from "../lib/operations";
 import { Link } from "../lib/router";
 import { useSession } from "../lib/session";
@@ -19,11 +20,58 @@ export function AccountPage() {
           Member since {formatDate(me.createdAt)}. For exports, marketing e-mails and deletion, see <Link href="/privacy">Privacy</Link>.
         </p>
       </hgroup>
+      <EmailStatus />
       <div className="grid-2 cards">
         <ProfileForm />
         <PasswordForm />
       </div>
     </section>
+  );
+}
+
+/** Whether the address is confirmed, and a change waiting for its confirmation. */
+function EmailStatus() {
+  const { me, refresh } = useSession();
+  const [, updateProfile] = useMutation(UpdateProfileMutation);
+  const [error, setError] = useState("");
+  if (!me) return null;
+  // Asking for the current address again cancels a pending change.
+  const cancelChange = async () => {
+    setError("");
+    const result = await updateProfile({ input: { email: me.email } });
+    if (result.error) setError(errorMessage(result.error));
+    refresh();
+  };
+  return (
+    <article className="card email-status" id="email" aria-labelledby="email-title" data-testid="email-status">
+      <h2 id="email-title">E-mail address</h2>
+      <p>
+        <strong>{me.email}</strong>{" "}
+        {me.emailVerified ? (
+          <span className="badge badge-succeeded">Confirmed</span>
+        ) : (
+          <span className="badge badge-queued">Not confirmed yet</span>
+        )}
+      </p>
+      {!me.emailVerified && !me.pendingEmail ? (
+        <p>Open the link we sent to this address to confirm it; the banner above sends it again.</p>
+      ) : null}
+      {me.pendingEmail ? (
+        <div className="notice notice-info" data-testid="pending-email">
+          <p>
+            Change to <strong>{me.pendingEmail}</strong> pending: confirm it from the link sent to {me.pendingEmail}. Until
+            then, {me.email} stays your address.
+          </p>
+          <p className="actions">
+            <ResendButton label="Send it again" />
+            <button type="button" className="secondary outline small" onClick={cancelChange}>
+              Cancel the change
+            </button>
+          </p>
+        </div>
+      ) : null}
+      <ErrorNote>{error}</ErrorNote>
+    </article>
   );
 }
 
@@ -48,11 +96,18 @@ function ProfileForm() {
     const data = result.data?.updateProfile;
     if (result.error) setError(errorMessage(result.error));
     else if (data?.__typename === "Account") {
-      setSaved("Your profile was updated.");
+      // A new address is only asked for: it replaces the old one once confirmed.
+      setSaved(
+        data.pendingEmail && data.pendingEmail !== me?.pendingEmail
+          ? `Saved. Confirm the new address from the link we sent to ${data.pendingEmail}; until then, ${data.email} stays your address.`
+          : "Your profile was updated.",
+      );
+      setEmail(data.email);
       refresh();
     } else if (data?.__typename === "InvalidInput") {
-      if (data.fields.length) setFields(fieldErrors(data.fields, data.message));
-      else setError(data.message);
+      const { fields: byField, summary } = invalidInput(data, ["name", "email"]);
+      setFields(byField);
+      setError(summary);
     } else if (data && "message" in data) setError(data.message);
   };
   return (
@@ -89,8 +144,11 @@ function PasswordForm() {
       setSaved("Password changed. Your other sessions were signed out.");
       setCurrent("");
       setNext("");
-    } else if (data?.__typename === "InvalidInput" && data.fields.length) setFields(fieldErrors(data.fields, data.message));
-    else if (data && "message" in data) setError(data.message);
+    } else if (data?.__typename === "InvalidInput") {
+      const { fields: byField, summary } = invalidInput(data, ["currentPassword", "newPassword"]);
+      setFields(byField);
+      setError(summary);
+    } else if (data && "message" in data) setError(data.message);
   };
   return (
     <form onSubmit={submit} noValidate className="card" aria-labelledby="password-title">

@@ -3,7 +3,7 @@ import type { FormEvent } from "react";
 import { useMutation } from "urql";
 import { ErrorNote, Field, SuccessNote } from "../components/ui";
 import { errorMessage, resetSocket } from "../lib/client";
-import { fieldErrors } from "../lib/format";
+import { invalidInput } from "../lib/format";
 import { LogInMutation, SignUpMutation } from "../lib/operations";
 import { Link, useRouter } from "../lib/router";
 import { useSession } from "../lib/session";
@@ -40,9 +40,11 @@ export function AuthPage({ mode }: { mode: "login" | "signup" }) {
       refresh();
       return;
     }
-    const message = "message" in data ? data.message : "That did not work.";
-    if (data.__typename === "InvalidInput" && data.fields.length) setFields(fieldErrors(data.fields, message));
-    else setError(message);
+    if (data.__typename === "InvalidInput") {
+      const { fields: byField, summary } = invalidInput(data, ["name", "email", "password"]);
+      setFields(byField);
+      setError(summary);
+    } else setError("message" in data ? data.message : "That did not work.");
   };
 
   return (
@@ -85,6 +87,11 @@ export function AuthPage({ mode }: { mode: "login" | "signup" }) {
             error={fields.password}
             hint={signup ? "At least 10 characters." : undefined}
           />
+          {signup ? null : (
+            <p className="forgot">
+              <Link href="/forgot-password">Forgot password?</Link>
+            </p>
+          )}
           <ErrorNote>{error}</ErrorNote>
           <button type="submit" aria-busy={busy || undefined} disabled={busy}>
             {signup ? "Sign up" : "Log in"}

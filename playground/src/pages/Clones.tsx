@@ -4,7 +4,8 @@ import { useMutation, useQuery } from "urql";
 import { ConfirmDialog, Empty, ErrorNote, Field, Loading, StatusBadge } from "../components/ui";
 import type { CloneFieldsFragment } from "../gql/graphql";
 import { errorMessage, subscribe } from "../lib/client";
-import { fieldErrors, formatDate } from "../lib/format";
+import { formatDate, invalidInput } from "../lib/format";
+import { LIMITS, checkWhole } from "../lib/limits";
 import { CloneEventsSubscription, ClonesQuery, CreateCloneMutation, DeleteCloneMutation } from "../lib/operations";
 import { Link } from "../lib/router";
 import { useSession } from "../lib/session";
@@ -83,15 +84,20 @@ function CreateClone({ onCreated }: { onCreated: () => void }) {
     event.preventDefault();
     setErrors({});
     setError("");
+    // Everything the form can tell before sending, each beside its own field.
+    const problems: Record<string, string> = {};
+    const stepsProblem = checkWhole(trainingSteps, 1, LIMITS.maxTrainingSteps, "Training steps");
+    if (stepsProblem) problems.trainingSteps = stepsProblem;
     if (photos.length < MIN_PHOTOS || photos.length > MAX_PHOTOS) {
-      setErrors({ images: `Add ${MIN_PHOTOS} to ${MAX_PHOTOS} photos (you have ${photos.length}).` });
+      problems.images = `Add ${MIN_PHOTOS} to ${MAX_PHOTOS} photos (you have ${photos.length}).`;
+    } else if (photos.some((p) => p.problem)) {
+      problems.images = "Remove the photos marked with a problem first.";
+    }
+    if (Object.keys(problems).length) {
+      setErrors(problems);
       return;
     }
-    if (photos.some((p) => p.problem)) {
-      setErrors({ images: "Remove the photos marked with a problem first." });
-      return;
-    }
-    const steps = trainingSteps.trim() ? Number.parseInt(trainingSteps, 10) : null;
+    const steps = trainingSteps.trim() ? Number(trainingSteps) : null;
     const result = await createClone({
       input: { name, triggerWord: triggerWord.trim() || null, trainingSteps: steps },
       images: photos.map((p) => p.file),
@@ -109,11 +115,11 @@ function CreateClone({ onCreated }: { onCreated: () => void }) {
       onCreated();
       refresh();
     } else if (data?.__typename === "InvalidInput") {
-      const byField = fieldErrors(data.fields, data.message);
+      const { fields: byField, summary } = invalidInput(data, ["name", "triggerWord", "trainingSteps", "images", "images."]);
       // Per-file errors ("images.3") are shown on the photo they name.
       setPhotos((prev) => prev.map((p, i) => (byField[`images.${i}`] ? { ...p, problem: byField[`images.${i}`] } : p)));
       setErrors(byField);
-      if (!data.fields.some((f) => f.startsWith("input.") || f.startsWith("images"))) setError(data.message);
+      setError(summary);
     } else if (data && "message" in data) setError(data.message);
   };
 
@@ -124,7 +130,7 @@ function CreateClone({ onCreated }: { onCreated: () => void }) {
         <Field label="Name" name="cloneName" required value={name} onChange={(e) => setName(e.target.value)} error={errors.name} />
         <Field label="Trigger word (optional)" name="triggerWord" value={triggerWord} onChange={(e) => setTriggerWord(e.target.value)}
           error={errors.triggerWord} hint="Letters, digits, _ or -; we pick one if empty." />
-        <Field label="Training steps (optional)" name="trainingSteps" type="number" inputMode="numeric" min={1} value={trainingSteps}
+        <Field label="Training steps (optional)" name="trainingSteps" type="number" inputMode="numeric" min={1} max={LIMITS.maxTrainingSteps} value={trainingSteps}
           onChange={(e) => setTrainingSteps(e.target.value)} error={errors.trainingSteps} />
       </div>
       <div

@@ -4,7 +4,8 @@ import { useClient, useMutation } from "urql";
 import { Empty, ErrorNote, Field, Loading } from "../components/ui";
 import type { LedgerQuery as LedgerData } from "../gql/graphql";
 import { errorMessage } from "../lib/client";
-import { fieldErrors, formatCredits, formatDate } from "../lib/format";
+import { formatCredits, formatDate, invalidInput } from "../lib/format";
+import { LIMITS, checkWhole } from "../lib/limits";
 import { CreateCheckoutMutation, LedgerQuery } from "../lib/operations";
 import { useSession } from "../lib/session";
 
@@ -60,17 +61,22 @@ export function CreditsPage() {
     event.preventDefault();
     setBuyErrors({});
     setBuyError("");
-    const amount = Number.parseInt(credits, 10);
-    if (!Number.isFinite(amount)) {
-      setBuyErrors({ credits: "Enter a whole number of credits." });
+    const { minCheckoutCredits: low, maxCheckoutCredits: high } = LIMITS;
+    const problem = credits.trim() === "" ? "Enter a number of credits." : checkWhole(credits, low, high, "Credits");
+    if (problem) {
+      // The server's own words: "Buy between 100 and 100,000 credits."
+      setBuyErrors({ credits: problem.startsWith("Credits must be between") ? `Buy between ${low} and ${high.toLocaleString("en")} credits.` : problem });
       return;
     }
-    const result = await createCheckout({ credits: amount });
+    const result = await createCheckout({ credits: Number(credits) });
     const data = result.data?.createCheckout;
     if (result.error) setBuyError(errorMessage(result.error));
     else if (data?.__typename === "Checkout") window.location.assign(data.url);
-    else if (data?.__typename === "InvalidInput") setBuyErrors(fieldErrors(["credits"], data.message));
-    else if (data && "message" in data) setBuyError(data.message);
+    else if (data?.__typename === "InvalidInput") {
+      const { fields, summary } = invalidInput(data, ["credits"]);
+      setBuyErrors(fields);
+      setBuyError(summary);
+    } else if (data && "message" in data) setBuyError(data.message);
   };
 
   return (
@@ -101,8 +107,8 @@ export function CreditsPage() {
         <h2 id="buy-title">Buy credits</h2>
         <p>You pay on Stripe’s checkout page; the credits are added as soon as Stripe confirms the payment.</p>
         <div className="buy-row">
-          <Field label="Credits to buy" name="credits" type="number" inputMode="numeric" min={100} step={100} value={credits}
-            onChange={(e) => setCredits(e.target.value)} error={buyErrors.credits} />
+          <Field label="Credits to buy" name="credits" type="number" inputMode="numeric" min={LIMITS.minCheckoutCredits} max={LIMITS.maxCheckoutCredits} step={100}
+            value={credits} onChange={(e) => { setCredits(e.target.value); setBuyErrors({}); }} error={buyErrors.credits} />
           <button type="submit" disabled={checkoutState.fetching} aria-busy={checkoutState.fetching || undefined}>
             Buy credits
           </button>

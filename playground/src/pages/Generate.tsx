@@ -4,15 +4,16 @@ import { useClient, useMutation, useQuery } from "urql";
 import { ErrorNote, Field, StatusBadge } from "../components/ui";
 import type { GenerateInput, JobFieldsFragment } from "../gql/graphql";
 import { errorMessage } from "../lib/client";
-import { fieldErrors, formatCredits, formatEta } from "../lib/format";
+import { formatCredits, formatEta, invalidInput } from "../lib/format";
 import { isTerminal, useJobEvents } from "../lib/jobEvents";
+import { LIMITS, checkDecimal, checkWhole } from "../lib/limits";
 import type { JobState } from "../lib/jobEvents";
 import { CancelJobMutation, ClonesQuery, EstimateCostQuery, GenerateMutation, JobQuery } from "../lib/operations";
 import { Link, useRouter } from "../lib/router";
 import { useSession } from "../lib/session";
 
 const SIZES = ["default", "256x256", "512x512", "768x768", "512x768", "768x512", "1024x1024", "custom"] as const;
-const MAX_SIDE = 1024;
+const MAX_PROMPT_CHARS = 2000;
 const ACTIVE_JOB_KEY = "neurall.activeJob";
 
 interface FormState {
@@ -63,6 +64,33 @@ function toInput(form: FormState): GenerateInput {
     input.height = h;
   }
   return input;
+}
+
+// The form's fields, by the key InvalidInput's paths give them ("input.steps" is "steps").
+const FORM_FIELDS = ["prompt", "negativePrompt", "width", "height", "steps", "guidanceScale", "numImages", "seed", "cloneId"];
+
+/** What is wrong with the form's numbers (and prompt lengths) before anything is sent,
+ * in the server's words, by field. */
+function checkForm(form: FormState): Record<string, string> {
+  const out: Record<string, string> = {};
+  const put = (key: string, problem: string | null) => {
+    if (problem) out[key] = problem;
+  };
+  if (form.prompt.length > MAX_PROMPT_CHARS) put("prompt", `Write a prompt of 1 to ${MAX_PROMPT_CHARS.toLocaleString("en")} characters.`);
+  if (form.negativePrompt.length > MAX_PROMPT_CHARS)
+    put("negativePrompt", `The negative prompt is at most ${MAX_PROMPT_CHARS.toLocaleString("en")} characters.`);
+  if (form.size === "custom") {
+    for (const [key, label] of [["width", "Width"], ["height", "Height"]] as const) {
+      const value = form[key];
+      if (checkWhole(value, LIMITS.minSide, LIMITS.maxSide, label) || (value.trim() && Number(value) % 8))
+        put(key, `${label} must be a multiple of 8 between ${LIMITS.minSide} and ${LIMITS.maxSide.toLocaleString("en")}.`);
+    }
+  }
+  put("steps", checkWhole(form.steps, 1, LIMITS.maxSteps, "Steps"));
+  put("guidanceScale", checkDecimal(form.guidanceScale, 0, LIMITS.maxGuidance, "Guidance"));
+  put("numImages", checkWhole(form.numImages, 1, LIMITS.maxImages, "The number of images"));
+  if (!form.randomSeed) put("seed", checkWhole(form.seed, 0, LIMITS.maxSeed, "The seed"));
+  return out;
 }
 
 function newKey(): string {
@@ -149,9 +177,16 @@ export function GeneratePage() {
       });
   }, [client]);
 
-  // The estimate follows the form as the user types (debounced).
+  // The estimate follows the form as the user types (debounced), once its numbers are
+  // within bounds: out of bounds, the fields say what is wrong and nothing is sent.
   const input = useMemo(() => toInput(form), [form]);
+  const problems = useMemo(() => checkForm(form), [form]);
+  const sendable = Object.keys(problems).length === 0;
   useEffect(() => {
+    if (!sendable) {
+      setEstimate({ cost: null, error: null, busy: false });
+      return;
+    }
     let stale = false;
     setEstimate((e) => ({ ...e, busy: true }));
     const timer = window.setTimeout(async () => {
@@ -165,7 +200,7 @@ export function GeneratePage() {
       stale = true;
       window.clearTimeout(timer);
     };
-  }, [input, client]);
+  }, [input, sendable, client]);
 
   const onEnd = useCallback(
     (_state: JobState) => {
@@ -180,6 +215,10 @@ export function GeneratePage() {
     event.preventDefault();
     setErrors({});
     setFormError("");
+    if (!sendable) {
+      window.requestAnimationFrame(() => document.querySelector<HTMLElement>("[aria-invalid=true]")?.focus());
+      return;
+    }
     const result = await generate({ input, idempotencyKey: newKey() });
     if (result.error) {
       setFormError(errorMessage(result.error));
@@ -197,10 +236,12 @@ export function GeneratePage() {
       }
       return;
     }
-    if (data.__typename === "InvalidInput" && data.fields.length) {
-      setErrors(fieldErrors(data.fields, data.message));
-      const first = document.querySelector<HTMLElement>("[aria-invalid=true]");
-      first?.focus();
+    if (data.__typename === "InvalidInput") {
+      // Each message beside its own field; the rest (none of the form's) above the button.
+      const { fields, summary } = invalidInput(data, FORM_FIELDS);
+      setErrors(fields);
+      setFormError(summary);
+      window.requestAnimationFrame(() => document.querySelector<HTMLElement>("[aria-invalid=true]")?.focus());
     } else if ("message" in data) {
       setFormError(data.message);
     }
@@ -216,6 +257,8 @@ export function GeneratePage() {
   };
 
   const running = live !== null && !isTerminal(live.status);
+  // What the server said wins; until it says anything, the form's own checks.
+  const shown: Record<string, string> = { ...problems, ...errors };
   const custom = form.size === "custom";
 
   return (
@@ -236,12 +279,12 @@ export function GeneratePage() {
               value={form.prompt}
               onChange={(e) => update("prompt", e.target.value)}
               placeholder="a lighthouse on a cliff at dawn, oil painting"
-              aria-invalid={errors.prompt ? true : undefined}
-              aria-describedby={errors.prompt ? "prompt-error" : undefined}
+              aria-invalid={shown.prompt ? true : undefined}
+              aria-describedby={shown.prompt ? "prompt-error" : undefined}
             />
-            {errors.prompt ? (
+            {shown.prompt ? (
               <small id="prompt-error" className="field-error">
-                {errors.prompt}
+                {shown.prompt}
               </small>
             ) : null}
           </div>
@@ -254,12 +297,12 @@ export function GeneratePage() {
               value={form.negativePrompt}
               onChange={(e) => update("negativePrompt", e.target.value)}
               placeholder="blurry, low quality"
-              aria-invalid={errors.negativePrompt ? true : undefined}
-              aria-describedby={errors.negativePrompt ? "negative-error" : undefined}
+              aria-invalid={shown.negativePrompt ? true : undefined}
+              aria-describedby={shown.negativePrompt ? "negative-error" : undefined}
             />
-            {errors.negativePrompt ? (
+            {shown.negativePrompt ? (
               <small id="negative-error" className="field-error">
-                {errors.negativePrompt}
+                {shown.negativePrompt}
               </small>
             ) : null}
           </div>
@@ -279,8 +322,8 @@ export function GeneratePage() {
             <div className="field">
               <label htmlFor="clone">Clone</label>
               <select id="clone" name="cloneId" value={form.cloneId} onChange={(e) => update("cloneId", e.target.value)}
-                aria-invalid={errors.cloneId ? true : undefined}
-                aria-describedby={errors.cloneId ? "clone-error" : undefined}>
+                aria-invalid={shown.cloneId ? true : undefined}
+                aria-describedby={shown.cloneId ? "clone-error" : undefined}>
                 <option value="">None (base model)</option>
                 {readyClones.map((c) => (
                   <option key={c.id} value={c.id}>
@@ -288,26 +331,26 @@ export function GeneratePage() {
                   </option>
                 ))}
               </select>
-              {errors.cloneId ? <small id="clone-error" className="field-error">{errors.cloneId}</small> : null}
+              {shown.cloneId ? <small id="clone-error" className="field-error">{shown.cloneId}</small> : null}
             </div>
           </div>
-          {custom || errors.width || errors.height ? (
+          {custom || shown.width || shown.height ? (
             <div className="grid-2">
-              <Field label="Width (px)" name="width" type="number" inputMode="numeric" min={64} max={MAX_SIDE} step={8}
-                value={form.width} onChange={(e) => { update("width", e.target.value); update("size", "custom"); }} error={errors.width}
+              <Field label="Width (px)" name="width" type="number" inputMode="numeric" min={LIMITS.minSide} max={LIMITS.maxSide} step={8}
+                value={form.width} onChange={(e) => { update("width", e.target.value); update("size", "custom"); }} error={shown.width}
                 hint="A multiple of 8." />
-              <Field label="Height (px)" name="height" type="number" inputMode="numeric" min={64} max={MAX_SIDE} step={8}
-                value={form.height} onChange={(e) => { update("height", e.target.value); update("size", "custom"); }} error={errors.height}
+              <Field label="Height (px)" name="height" type="number" inputMode="numeric" min={LIMITS.minSide} max={LIMITS.maxSide} step={8}
+                value={form.height} onChange={(e) => { update("height", e.target.value); update("size", "custom"); }} error={shown.height}
                 hint="A multiple of 8." />
             </div>
           ) : null}
           <div className="grid-3">
-            <Field label="Steps" name="steps" type="number" inputMode="numeric" min={1} max={150} value={form.steps}
-              onChange={(e) => update("steps", e.target.value)} error={errors.steps} />
-            <Field label="Guidance" name="guidanceScale" type="number" inputMode="decimal" min={0} max={30} step={0.5}
-              value={form.guidanceScale} onChange={(e) => update("guidanceScale", e.target.value)} error={errors.guidanceScale} />
-            <Field label="Images" name="numImages" type="number" inputMode="numeric" min={1} max={8} value={form.numImages}
-              onChange={(e) => update("numImages", e.target.value)} error={errors.numImages} />
+            <Field label="Steps" name="steps" type="number" inputMode="numeric" min={1} max={LIMITS.maxSteps} value={form.steps}
+              onChange={(e) => update("steps", e.target.value)} error={shown.steps} />
+            <Field label="Guidance" name="guidanceScale" type="number" inputMode="decimal" min={0} max={LIMITS.maxGuidance} step={0.5}
+              value={form.guidanceScale} onChange={(e) => update("guidanceScale", e.target.value)} error={shown.guidanceScale} />
+            <Field label="Images" name="numImages" type="number" inputMode="numeric" min={1} max={LIMITS.maxImages} value={form.numImages}
+              onChange={(e) => update("numImages", e.target.value)} error={shown.numImages} />
           </div>
           <fieldset className="seed">
             <legend>Seed</legend>
@@ -316,9 +359,9 @@ export function GeneratePage() {
                 onChange={(e) => update("randomSeed", e.target.checked)} />
               Random seed
             </label>
-            {!form.randomSeed || errors.seed ? (
-              <Field label="Seed value" name="seed" type="number" inputMode="numeric" min={0} value={form.seed}
-                onChange={(e) => update("seed", e.target.value)} error={errors.seed} hint="The same seed and settings give the same image." />
+            {!form.randomSeed || shown.seed ? (
+              <Field label="Seed value" name="seed" type="number" inputMode="numeric" min={0} max={LIMITS.maxSeed} value={form.seed}
+                onChange={(e) => update("seed", e.target.value)} error={shown.seed} hint="The same seed and settings give the same image." />
             ) : null}
           </fieldset>
           <div className="cost" aria-live="polite">
@@ -335,7 +378,11 @@ export function GeneratePage() {
                 <Link href="/credits">Buy more</Link>
               </span>
             ) : null}
-            {estimate.error ? <small className="field-error">{estimate.error}</small> : null}
+            {!sendable ? (
+              <small>Correct the marked fields to see the cost.</small>
+            ) : estimate.error && Object.keys(errors).length === 0 ? (
+              <small className="field-error">{estimate.error}</small>
+            ) : null}
           </div>
           <ErrorNote>{formError}</ErrorNote>
           <button type="submit" disabled={generateState.fetching || running} aria-busy={generateState.fetching || undefined}>

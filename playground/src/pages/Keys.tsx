@@ -4,7 +4,7 @@ import { useMutation, useQuery } from "urql";
 import { ConfirmDialog, Empty, ErrorNote, Field, Loading } from "../components/ui";
 import type { ApiKeyFieldsFragment, ApiKeyScope } from "../gql/graphql";
 import { errorMessage } from "../lib/client";
-import { fieldErrors, formatDate } from "../lib/format";
+import { formatDate, invalidInput } from "../lib/format";
 import { ApiKeysQuery, CreateApiKeyMutation, RegenerateApiKeyMutation, RevokeApiKeyMutation } from "../lib/operations";
 
 const SCOPES: { scope: ApiKeyScope; label: string }[] = [
@@ -41,7 +41,11 @@ export function KeysPage() {
       setSecret({ name: data.apiKey.name, secret: data.secret });
       setName("");
       reload();
-    } else if (data?.__typename === "InvalidInput") setErrors(fieldErrors(data.fields.length ? data.fields : ["name"], data.message));
+    } else if (data?.__typename === "InvalidInput") {
+      const { fields, summary } = invalidInput(data, ["name", "scopes"]);
+      setErrors(fields);
+      setError(summary);
+    }
     else if (data && "message" in data) setError(data.message);
   };
 

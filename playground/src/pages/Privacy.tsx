@@ -4,7 +4,7 @@ import { useClient, useMutation } from "urql";
 import { ErrorNote, Field, SuccessNote } from "../components/ui";
 import type { DataExportQuery as DataExportData } from "../gql/graphql";
 import { errorMessage } from "../lib/client";
-import { formatDate } from "../lib/format";
+import { formatDate, invalidInput } from "../lib/format";
 import { DataExportQuery, DeleteAccountMutation, RequestDataExportMutation, SetMarketingOptInMutation } from "../lib/operations";
 import { Link } from "../lib/router";
 import { useSession } from "../lib/session";
@@ -46,6 +46,10 @@ export function PublicPrivacyPage() {
           delete your account. Each request takes effect at once.
         </p>
       </hgroup>
+      <p>
+          Forgot your password? <Link href="/forgot-password">Reset it</Link> with your account’s e-mail address: we send it a
+          link to choose a new one, and you are signed in.
+      </p>
       <CookiesSection />
     </section>
   );
@@ -204,7 +208,11 @@ function DeleteSection() {
       window.sessionStorage.clear();
       window.localStorage.clear();
       window.location.replace("/signup?deleted=1");
-    } else if (data?.__typename === "InvalidInput") setFields({ password: data.message });
+    } else if (data?.__typename === "InvalidInput") {
+      const { fields, summary } = invalidInput(data, ["password"]);
+      setFields(fields);
+      setError(summary);
+    }
     else if (data && "message" in data) setError(data.message);
   };
   return (
