@@ -7,16 +7,12 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from neurall.gpu.guardian import descendants
-from tests.faults.instances import free_port
-from tests.generation.conftest import tiny_models  # noqa: F401 - a fixture
-from tests.stack import wait_http
-
-NEURALL = [sys.executable, "-m", "neurall.cli"]
+from tests.support.ports import free_port
+from tests.support.processes import NEURALL, wait_http
 
 
 def _gpu_command(grpc: int, http: int, metrics: int) -> list[str]:
@@ -61,7 +57,7 @@ def _port_free(port: int) -> bool:
 
 def test_a_killed_neurall_gpu_takes_its_triton_server_with_it(
     tmp_path: Path,
-    tiny_models: Path,  # noqa: F811
+    tiny_models: Path,
 ):
     grpc, http, metrics = free_port(), free_port(), free_port()
     log = tmp_path / "gpu.log"
@@ -91,7 +87,7 @@ def test_a_killed_neurall_gpu_takes_its_triton_server_with_it(
 
 def test_neurall_gpu_on_a_port_in_use_says_so_and_exits(
     tmp_path: Path,
-    tiny_models: Path,  # noqa: F811
+    tiny_models: Path,
 ):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

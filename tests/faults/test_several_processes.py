@@ -32,14 +32,14 @@ import aiohttp
 import asyncpg
 import pytest
 
-from tests.clones.helpers import CREATE_CLONE, clone_events, photos
-from tests.conftest import rabbitmqctl
-from tests.faults.invariants import check_ledgers, payload_queues, wait_until_every_job_ended
-from tests.generation.conftest import tiny_models  # noqa: F401 - a fixture
-from tests.generation.helpers import CANCEL, GENERATE, JOB, ME, check_progress, ws_stream
-from tests.helpers import CREATE_KEY, PASSWORD, SIGN_UP
-from tests.s3 import new_bucket
-from tests.stack import distributed_stack
+from tests.support.clones import CREATE_CLONE, clone_events, photos
+from tests.support.events import check_progress, ws_stream
+from tests.support.graphql import CANCEL, CREATE_KEY, GENERATE, JOB, ME, PASSWORD, SIGN_UP
+from tests.support.jobs import payload_queues, wait_until_every_job_ended
+from tests.support.ledger import check_ledgers
+from tests.support.processes import distributed_stack
+from tests.support.s3 import new_bucket
+from tests.support.services import rabbitmqctl
 
 SIZE = 64
 STEPS = 3
@@ -60,7 +60,7 @@ ENV = {
 @pytest.fixture(scope="module")
 def stack(
     tmp_path_factory: pytest.TempPathFactory,
-    tiny_models: Path,  # noqa: F811
+    tiny_models: Path,
     broker_url: str,
     s3_endpoint: str,
 ) -> Iterator[dict[str, Any]]:

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 import requests
 
-from tests.helpers import PASSWORD
+from tests.support.graphql import PASSWORD
 
 
 def _free_port() -> int:
@@ -106,7 +106,8 @@ def test_graphiql_is_served_in_development(server):
 
 async def test_generate_end_to_end_on_the_embedded_defaults(server):
     """`neurall serve` alone: in-process queue and inference on the built-in tiny model."""
-    from tests.generation.helpers import GENERATE, check_progress, png_size, ws_stream
+    from tests.support.events import check_progress, png_size, ws_stream
+    from tests.support.graphql import GENERATE
 
     browser = requests.Session()
     _gql(

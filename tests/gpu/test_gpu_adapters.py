@@ -14,14 +14,8 @@ from neurall.gpu.adapters import AdapterCache
 from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.triton_client import TritonBackend
 from neurall.gpu.types import InferenceError
-from tests.gpu.helpers import (
-    LOCAL_FILES,
-    TritonServer,
-    adapter_key,
-    make_request,
-    save_adapter,
-    trained_unet,
-)
+from tests.support.gpu import LOCAL_FILES, adapter_key, make_request, save_adapter, trained_unet
+from tests.support.triton import TritonServer
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +147,7 @@ async def test_mixed_adapter_sets_in_one_runner_give_what_they_give_alone(
     """Requests with different adapter sets (or weights) sent together never share a call,
     so each gives exactly what it gives alone."""
     from neurall.gpu.embedded import EmbeddedBackend
-    from tests.gpu.helpers import collect
+    from tests.support.gpu import collect
 
     a, b, c = adapters
     sets: list[list[tuple[Path, float]] | None] = [
@@ -181,7 +175,7 @@ async def test_blended_adapters_through_triton_give_the_embedded_bytes(
     clone_pipeline: Pipeline,
     adapters: list[Path],
 ) -> None:
-    from tests.gpu.helpers import collect
+    from tests.support.gpu import collect
 
     # The Triton server fetches the adapters from its bucket; this process reads the files.
     blend = [(adapters[0], 0.7), (adapters[2], 1.3)]

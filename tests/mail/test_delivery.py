@@ -22,9 +22,9 @@ from neurall.privacy.erasure import erase_account
 from neurall.retention.sweeper import run_policies
 from neurall.storage import make_storage
 from neurall.workers.mail import MailQueue
-from tests.conftest import GraphQLClient
-from tests.helpers import PASSWORD, sign_up
-from tests.mail.smtp import SmtpServer, link_token, text_part
+from tests.support.factories import sign_up
+from tests.support.graphql import PASSWORD, GraphQLClient
+from tests.support.smtp import SmtpServer, link_token, text_part
 
 pytestmark = pytest.mark.usefixtures("database_url")
 

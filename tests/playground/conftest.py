@@ -29,8 +29,9 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from tests.helpers import PASSWORD
-from tests.playground.browser import CHROMIUM, CHROMIUM_ARGS, DIST, Server, free_port
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, DIST, Server
+from tests.support.graphql import PASSWORD
+from tests.support.ports import free_port
 
 NEURALL_SERVE = [sys.executable, "-m", "neurall.cli", "serve"]
 # The machines running the suite are small and shared: waits are generous, so a slow

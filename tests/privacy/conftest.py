@@ -11,9 +11,7 @@ from pathlib import Path
 import pytest
 
 from neurall.config import Settings
-from tests.generation.conftest import generation_settings, tiny_models
-
-__all__ = ["tiny_models"]
+from tests.support.runtime import generation_settings
 
 
 @pytest.fixture

@@ -21,8 +21,11 @@ from neurall.orm.jobs import Job
 from neurall.orm.privacy import DataExport, UsageLog
 from neurall.retention.sweeper import run_policies
 from neurall.storage import make_storage
-from tests.helpers import PASSWORD, SIGN_UP, create_key, sign_up
-from tests.privacy.helpers import fetch, files_under, generate, wait_done
+from tests.support.app import fetch
+from tests.support.factories import create_key, generate, sign_up
+from tests.support.files import files_under
+from tests.support.graphql import PASSWORD, SIGN_UP
+from tests.support.jobs import wait_done
 
 pytestmark = pytest.mark.usefixtures("database_url")
 

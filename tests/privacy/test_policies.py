@@ -16,8 +16,8 @@ from neurall.orm.clones import Clone, CloneStatus
 from neurall.orm.jobs import Job, JobImage, JobSource, JobStatus
 from neurall.retention.sweeper import POLICIES, run_policies
 from neurall.storage import make_storage
-from tests.generation.conftest import generation_settings
-from tests.privacy.helpers import files_under
+from tests.support.files import files_under
+from tests.support.runtime import generation_settings
 
 pytestmark = pytest.mark.usefixtures("database_url")
 

@@ -16,8 +16,8 @@ from neurall.config import Settings
 from neurall.orm import database
 from neurall.orm.privacy import UsageLog
 from neurall.privacy.usage import UsageLogBuffer, usage_row
-from tests.conftest import GraphQLClient
-from tests.helpers import create_key, sign_up
+from tests.support.factories import create_key, sign_up
+from tests.support.graphql import GraphQLClient
 
 ME = "{ me { id } }"
 

@@ -14,7 +14,7 @@ from neurall.cli import main
 from neurall.config import SettingsError, load_settings
 from neurall.storage import LocalStorage, Storage, download, make_storage
 from neurall.storage.s3 import PART_BYTES, S3Location, S3Storage
-from tests.s3 import S3Bucket
+from tests.support.s3 import S3Bucket
 
 CHUNK = 64 * 1024
 

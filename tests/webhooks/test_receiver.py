@@ -19,10 +19,10 @@ from neurall.orm.webhooks import WebhookDelivery
 from neurall.webhooks import outbox
 from neurall.webhooks.dispatch import dispatch_soon
 from neurall.webhooks.events import EventType
-from tests.generation.helpers import CANCEL, GENERATE, small_input
-from tests.helpers import create_key, sign_up
-from tests.privacy.helpers import wait_done
-from tests.webhooks.helpers import create_endpoint, deliveries
+from tests.support.factories import create_key, sign_up
+from tests.support.graphql import CANCEL, GENERATE, small_input
+from tests.support.jobs import wait_done
+from tests.support.webhooks import create_endpoint, deliveries
 
 pytestmark = pytest.mark.usefixtures("database_url")
 

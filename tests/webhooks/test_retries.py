@@ -14,8 +14,8 @@ from neurall.orm.audit import AuditEvent
 from neurall.orm.webhooks import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from neurall.webhooks.delivery import RETRY_SCHEDULE_S, parse_retry_after, retry_delay
 from neurall.webhooks.http import Answer
-from tests.helpers import sign_up
-from tests.webhooks.helpers import (
+from tests.support.factories import sign_up
+from tests.support.webhooks import (
     ENDPOINTS,
     REDELIVER,
     ROTATE,

@@ -15,11 +15,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.conftest import POSTGRES_ADMIN_URL, run_sync
-from tests.gpu.helpers import free_port
-from tests.helpers import CREATE_KEY, PASSWORD, SIGN_UP
-from tests.stack import NEURALL, Processes, _admin, wait_http
-from tests.webhooks.helpers import CREATE, DELIVERIES, SEND_TEST
+from tests.support.graphql import CREATE_KEY, PASSWORD, SIGN_UP
+from tests.support.ports import free_port
+from tests.support.processes import NEURALL, Processes, wait_http
+from tests.support.services import POSTGRES_ADMIN_URL, pg_admin_execute, run_sync
+from tests.support.webhooks import CREATE, DELIVERIES, SEND_TEST
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def stack(tmp_path: Path, broker_url: str) -> Iterator[dict[str, Any]]:
 
     name = f"neurall_hooks_{uuid.uuid4().hex[:10]}"
     database_url = f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    run_sync(_admin(f'CREATE DATABASE "{name}"'))
+    run_sync(pg_admin_execute(f'CREATE DATABASE "{name}"'))
     port = free_port()
     env = {
         **os.environ,
@@ -50,7 +50,7 @@ def stack(tmp_path: Path, broker_url: str) -> Iterator[dict[str, Any]]:
         yield {"procs": procs, "api": f"http://127.0.0.1:{port}"}
     finally:
         procs.stop_all()
-        run_sync(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        run_sync(pg_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def test_a_worker_killed_mid_delivery_delivers_once_more_with_the_same_id(stack, receiver):

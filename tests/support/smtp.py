@@ -7,7 +7,6 @@ import asyncio
 import email
 import email.policy
 import re
-import socket
 import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -15,11 +14,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.support.ports import free_port
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,12 +28,6 @@ class Server:
     base: str
     log: Path
     data_dir: Path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def gql(page: Page, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
