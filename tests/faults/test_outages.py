@@ -1,5 +1,5 @@
 """Outages of RabbitMQ and PostgreSQL with jobs in flight, on servers of this module's own
-(tests/faults/instances.py), so no other test sees them: a broker restart (stop_app and
+(tests/support/instances.py), so no other test sees them: a broker restart (stop_app and
 start_app, then a full node restart) and a database restart, each answered clearly while
 it lasts and leaving, within the lease plus a minute, every job ended, every hold matching
 an active job, nothing charged twice and no API request on the broker.

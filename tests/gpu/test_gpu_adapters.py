@@ -32,7 +32,7 @@ def adapters(model_cache_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
 @pytest.fixture
 def clone_pipeline(model_cache_dir: Path, adapters: list[Path]) -> Pipeline:
     # Its own instance: adapters attach to the UNet, and the shared one must stay pristine.
-    # Its store is this machine's files (a Path's key is its path: tests/gpu/helpers.py).
+    # Its store is this machine's files (a Path's key is its path: tests/support/gpu.py).
     return Pipeline.load(
         "tiny", model_cache_dir, device="cpu", adapter_cache_size=2, adapter_files=LOCAL_FILES
     )

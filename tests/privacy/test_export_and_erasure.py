@@ -26,6 +26,7 @@ from tests.support.factories import create_key, generate, sign_up
 from tests.support.files import files_under
 from tests.support.graphql import PASSWORD, SIGN_UP
 from tests.support.jobs import wait_done
+from tests.support.poll import until
 
 pytestmark = pytest.mark.usefixtures("database_url")
 
@@ -179,10 +180,13 @@ async def test_exports_expire_and_are_rate_limited(client, settings):
     refused = (await client.data(REQUEST, api_key=key))["requestDataExport"]
     assert refused["code"] == "NOT_AUTHENTICATED"
 
-    for _ in range(200):  # let the worker build them all
-        if not await DataExport.filter(status="PENDING").exists():
-            break
-        await asyncio.sleep(0.05)
+    await until(  # let the worker build them all
+        lambda: DataExport.filter(status="PENDING").exists(),
+        lambda pending: not pending,
+        within=10,
+        every=0.05,
+        what="every export being built",
+    )
     later = datetime.now(UTC) + timedelta(seconds=settings.export_ttl_s + 1)
     removed = await run_policies(settings, make_storage(settings), now=later)
     assert removed["expired-exports"] >= 1

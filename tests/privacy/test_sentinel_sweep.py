@@ -1,7 +1,7 @@
 """The sentinel sweep: requests carrying a unique canary run through the real processes
 (`neurall serve`, `neurall worker`, `neurall gpu` on Triton, RabbitMQ, PostgreSQL; and
 `neurall serve` alone on SQLite), the sweeper runs, then every place data could linger is
-searched for the canary and for the image bytes (tests/privacy/sentinel.py).
+searched for the canary and for the image bytes (tests/support/sentinel.py).
 
 The distributed stack runs once with its storage in a local directory and once in an S3
 bucket (moto's server on loopback), whose every object the search lists and reads.

@@ -1,5 +1,5 @@
 """The storage interface's contract, run on both implementations: the local directory and
-an S3 bucket on a real S3 API server (moto's, on loopback; tests/s3.py)."""
+an S3 bucket on a real S3 API server (moto's, on loopback; tests/support/s3.py)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The sentinel sweep with webhooks on: a canary prompt on an API job whose events are
 delivered (and retried, so messages sit in the webhooks delay queue) leaves no trace in
 the database, the logs, any queue or the delivery log. Real processes: `neurall serve`,
-`neurall worker`, `neurall gpu`, RabbitMQ, PostgreSQL (tests/privacy/sentinel.py)."""
+`neurall worker`, `neurall gpu`, RabbitMQ, PostgreSQL (tests/support/sentinel.py)."""
 
 from __future__ import annotations
 
