@@ -38,7 +38,7 @@ def _row(account_id: uuid.UUID | None = None, operation: str = "me") -> UsageLog
 async def _until_count(expected: int, timeout_s: float = 20) -> float:
     """Seconds (monotonic clock) at which the table first held ``expected`` rows."""
     await until(
-        UsageLog.all().count,
+        lambda: UsageLog.all().count(),
         lambda count: count == expected,
         within=timeout_s,
         every=0.02,

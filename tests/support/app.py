@@ -36,7 +36,7 @@ async def ready_export(client: Any) -> dict[str, Any]:
     export = await until(
         lambda: _export(client, requested["id"]),
         lambda found: found["status"] != "PENDING",
-        within=20,
+        within=30,
         every=0.05,
         what="the export being built",
     )

@@ -32,7 +32,7 @@ async def wait_done(
 
 
 async def wait_status(
-    client: Any, job_id: str, status: str, api_key: str | None = None, *, within: float = 30
+    client: Any, job_id: str, status: str, api_key: str | None = None, *, within: float = 60
 ) -> dict[str, Any]:
     """The job once its status is ``status``."""
     return await until(
@@ -54,7 +54,7 @@ async def finished_image(client: Any, key: str, job_id: str) -> bytes:
     return await response.read()
 
 
-async def wait_account_jobs_ended(account_id: Any, *, within: float = 60) -> None:
+async def wait_account_jobs_ended(account_id: Any, *, within: float = 120) -> None:
     """Until no job of the account is QUEUED or RUNNING (read on the open Tortoise database)."""
     from neurall.orm.jobs import TERMINAL_STATUSES, Job
 

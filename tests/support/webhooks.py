@@ -105,7 +105,7 @@ async def deliveries(client: Any, endpoint_id: str, **kw: Any) -> list[dict[str,
 
 
 async def wait_delivery_status(
-    endpoint_id: str, status: DeliveryStatus, within: float = 30
+    endpoint_id: str, status: DeliveryStatus, within: float = 60
 ) -> None:
     """Until a delivery of the endpoint has ``status`` (read from the database)."""
     await until(

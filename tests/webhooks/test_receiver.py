@@ -93,7 +93,7 @@ async def test_every_event_type_reaches_the_receiver_signed_and_thin(client, rec
     await until(
         lambda: {d.payload["type"] for d in receiver.deliveries},
         lambda types: wanted <= types,
-        within=30,
+        within=60,
         what=f"deliveries of every type in {sorted(wanted)}",
     )
 
@@ -164,7 +164,7 @@ async def test_job_progress_is_opt_in_signed_and_thin(client, receiver, monkeypa
     await wait_done(client, job["id"], key)
     await until(
         lambda: receiver.of_type("job.progress") and receiver.of_type("job.succeeded"),
-        within=10,
+        within=20,
         what="job.progress and job.succeeded deliveries",
     )
     progress_events = receiver.of_type("job.progress")
