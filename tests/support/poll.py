@@ -17,11 +17,29 @@ from typing import Any
 _NOTHING = object()
 
 
-def _failure(what: str, within: float, last: Any) -> AssertionError:
-    shown = "no answer" if last is _NOTHING else repr(last)
-    if len(shown) > 3000:
-        shown = shown[:1500] + " ... " + shown[-1500:]
-    return AssertionError(f"{what} not within {within:g} s; last: {shown}")
+class _Tries:
+    """The bookkeeping both forms share: the last answer, the deadline, the failure."""
+
+    def __init__(self, done: Callable[[Any], Any], within: float, what: str) -> None:
+        self.done, self.within, self.what = done, within, what
+        self.deadline = time.monotonic() + within
+        self.last: Any = _NOTHING
+
+    def settles(self, answer: Any) -> bool:
+        self.last = answer
+        return bool(self.done(answer))
+
+    def check_time(self) -> None:
+        if time.monotonic() > self.deadline:
+            shown = "no answer" if self.last is _NOTHING else repr(self.last)
+            if len(shown) > 3000:
+                shown = shown[:1500] + " ... " + shown[-1500:]
+            raise AssertionError(f"{self.what} not within {self.within:g} s; last: {shown}")
+
+
+async def _answer(probe: Callable[[], Any]) -> Any:
+    answer = probe()
+    return await answer if inspect.isawaitable(answer) else answer
 
 
 async def until(
@@ -34,21 +52,14 @@ async def until(
     ignore: tuple[type[BaseException], ...] = (),
 ) -> Any:
     """Await ``probe()`` (or call it) until ``done`` holds for its answer; that answer."""
-    deadline = time.monotonic() + within
-    last: Any = _NOTHING
+    tries = _Tries(done, within, what)
     while True:
         try:
-            answer = probe()
-            if inspect.isawaitable(answer):
-                answer = await answer
+            if tries.settles(await _answer(probe)):
+                return tries.last
         except ignore as exc:
-            last = exc
-        else:
-            last = answer
-            if done(answer):
-                return answer
-        if time.monotonic() > deadline:
-            raise _failure(what, within, last)
+            tries.last = exc
+        tries.check_time()
         await asyncio.sleep(every)
 
 
@@ -62,16 +73,12 @@ def until_sync(
     ignore: tuple[type[BaseException], ...] = (),
 ) -> Any:
     """``until`` for code without an event loop (threads, subprocess fixtures)."""
-    deadline = time.monotonic() + within
-    last: Any = _NOTHING
+    tries = _Tries(done, within, what)
     while True:
         try:
-            last = probe()
+            if tries.settles(probe()):
+                return tries.last
         except ignore as exc:
-            last = exc
-        else:
-            if done(last):
-                return last
-        if time.monotonic() > deadline:
-            raise _failure(what, within, last)
+            tries.last = exc
+        tries.check_time()
         time.sleep(every)
