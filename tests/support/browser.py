@@ -43,7 +43,7 @@ def me(page: Page) -> dict[str, Any]:
     return gql(page, "{ me { id email credits heldCredits marketingOptIn } }")["me"]
 
 
-SCREENSHOTS = Path(__file__).parent / "screenshots"
+SCREENSHOTS = Path(__file__).parent.parent / "playground" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
