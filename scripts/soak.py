@@ -3,7 +3,7 @@
     .venv/bin/python scripts/soak.py [--jobs 200] [--clients 8] [--cancel 0.1]
         [--kill-every 20] [--broker-every 45] [--database-every 60] [--duration 180]
 
-Starts a private PostgreSQL cluster and RabbitMQ node (tests/faults/instances.py), one
+Starts a private PostgreSQL cluster and RabbitMQ node (tests/support/instances.py), one
 `neurall serve` and two `neurall worker`s (the tiny model in-process), and submits
 ``--jobs`` jobs from ``--clients`` concurrent clients (half playground, half API key),
 cancelling a random ``--cancel`` share of them. Meanwhile it SIGKILLs a worker (and
@@ -11,7 +11,7 @@ starts a new one) every ``--kill-every`` seconds, restarts the broker's app ever
 ``--broker-every`` seconds and the database every ``--database-every`` seconds, for
 ``--duration`` seconds in all (submission included). Clients
 retry what they are told to retry (503 with Retry-After). Then it waits for every job
-to end and checks the invariants of tests/faults/invariants.py, and prints a table
+to end and checks the invariants of tests/support/ledger.py, and prints a table
 (docs/operations.md, "Outages", has the results).
 """
 
@@ -36,17 +36,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from neurall.gpu.tiny import build_tiny_pipeline  # noqa: E402
-from tests.faults.instances import PrivatePostgres, PrivateRabbit, free_port  # noqa: E402
-from tests.faults.invariants import (  # noqa: E402
-    check_ledgers,
-    payload_queues,
-    wait_until_every_job_ended,
-)
-from tests.generation.helpers import CANCEL, GENERATE  # noqa: E402
-from tests.helpers import CREATE_KEY, PASSWORD, SIGN_UP  # noqa: E402
-from tests.stack import Processes, wait_http  # noqa: E402
+from tests.support.graphql import CANCEL, CREATE_KEY, GENERATE, PASSWORD, SIGN_UP  # noqa: E402
+from tests.support.instances import PrivatePostgres, PrivateRabbit  # noqa: E402
+from tests.support.jobs import payload_queues, wait_until_every_job_ended  # noqa: E402
+from tests.support.ledger import check_ledgers  # noqa: E402
+from tests.support.ports import free_port  # noqa: E402
+from tests.support.processes import NEURALL, Processes, wait_http  # noqa: E402
 
-NEURALL = [sys.executable, "-m", "neurall.cli"]
 LEASE_S = 10
 
 

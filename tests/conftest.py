@@ -7,35 +7,32 @@ reached the test fails with a message saying so: a missing service is never a sk
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import os
 import shutil
-import subprocess
 import urllib.parse
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient
 from tortoise.backends.base.executor import EXECUTOR_CACHE
-from yarl import URL
 
 from neurall.app import create_app
 from neurall.config import Settings, load_settings
 from neurall.orm import database
-from tests.s3 import AWS_ENV, S3Bucket, new_bucket, s3_server
-
-POSTGRES_ADMIN_URL = os.environ.get(
-    "NEURALL_TEST_POSTGRES_URL", "postgres://neurall:neurall@127.0.0.1:5432/postgres"
+from tests.support.graphql import GraphQLClient
+from tests.support.s3 import AWS_ENV, S3Bucket, new_bucket, s3_server
+from tests.support.services import (
+    BROKER_BASE_URL,
+    POSTGRES_ADMIN_URL,
+    Vhost,
+    pg_admin,
+    rabbitmqctl,
+    run_sync,
+    truncate_postgres,
 )
-# The RabbitMQ `make test` starts; tests add a vhost of their own on it (rabbitmq_vhost).
-BROKER_BASE_URL = os.environ.get("NEURALL_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
-_KEEP_TABLES = {"tortoise_migrations"}
+
 # pytest-xdist's worker id ("gw0", ...; "main" without xdist): databases, vhosts and
 # directories carry it, so a leftover names the worker that made it.
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
@@ -65,22 +62,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
-def run_sync(coro: Any) -> Any:
-    """Run a coroutine to completion on a fresh loop in its own thread: session fixtures
-    may be first requested from inside a test's running loop."""
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
-async def _pg_admin() -> asyncpg.Connection:
-    try:
-        return await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
-    except (OSError, asyncpg.PostgresError) as exc:
-        pytest.fail(
-            f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({exc}); "
-            "run `make services` (make test does it for you)",
-            pytrace=False,
-        )
+# Fixtures shared by several directories (the tiny model, the distributed stack, ...).
+pytest_plugins = ["tests.support.fixtures"]
 
 
 @pytest.fixture(scope="session")
@@ -96,7 +79,7 @@ def postgres_server() -> str:
     """The PostgreSQL server's admin URL, once it answers (a missing server fails)."""
 
     async def check() -> None:
-        await (await _pg_admin()).close()
+        await (await pg_admin()).close()
 
     run_sync(check())
     return POSTGRES_ADMIN_URL
@@ -109,7 +92,7 @@ def postgres_database(postgres_server: str) -> Iterator[str]:
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
 
     async def create() -> None:
-        admin = await _pg_admin()
+        admin = await pg_admin()
         try:
             await admin.execute(f'CREATE DATABASE "{name}"')
         finally:
@@ -117,7 +100,7 @@ def postgres_database(postgres_server: str) -> Iterator[str]:
         await database.migrate(f"{base}/{name}")
 
     async def drop() -> None:
-        admin = await _pg_admin()
+        admin = await pg_admin()
         try:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
@@ -126,36 +109,6 @@ def postgres_database(postgres_server: str) -> Iterator[str]:
     run_sync(create())
     yield f"{base}/{name}"
     run_sync(drop())
-
-
-async def _truncate_postgres(url: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        tables = [
-            r["tablename"]
-            for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname='public'")
-            if r["tablename"] not in _KEEP_TABLES
-        ]
-        if tables:
-            await conn.execute(
-                "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
-            )
-    finally:
-        await conn.close()
-
-
-def rabbitmqctl(*args: str) -> str:
-    result = subprocess.run(
-        ["rabbitmqctl", *args], capture_output=True, text=True, timeout=60, check=False
-    )
-    assert result.returncode == 0, f"rabbitmqctl {args} failed: {result.stderr}"
-    return result.stdout
-
-
-@dataclass(frozen=True)
-class Vhost:
-    name: str
-    url: str
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +131,7 @@ def broker_url(rabbitmq_vhost: Vhost) -> str:
 
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
-    """The S3 API server (moto's, on loopback) for the whole run: see tests/s3.py."""
+    """The S3 API server (moto's, on loopback) for the whole run: see tests/support/s3.py."""
     with s3_server() as endpoint:
         yield endpoint
 
@@ -205,46 +158,13 @@ async def database_url(
         shutil.copy(sqlite_template, path)
         return f"sqlite://{path}"
     url = request.getfixturevalue("postgres_database")
-    await _truncate_postgres(url)
+    await truncate_postgres(url)
     return url
 
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     return load_settings(data_dir=tmp_path / "data", database_url=database_url)
-
-
-@dataclass
-class GraphQLClient:
-    """Posts GraphQL documents to a running app, keeping cookies like a browser would."""
-
-    http: TestClient
-
-    async def post(
-        self,
-        query: str,
-        variables: dict[str, Any] | None = None,
-        *,
-        api_key: str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> dict[str, Any]:
-        all_headers = dict(headers or {})
-        if api_key is not None:
-            all_headers["Authorization"] = f"Bearer {api_key}"
-        response = await self.http.post(
-            "/graphql", json={"query": query, "variables": variables or {}}, headers=all_headers
-        )
-        assert response.status == 200, await response.text()
-        return await response.json()
-
-    async def data(self, query: str, variables: dict[str, Any] | None = None, **kw: Any) -> Any:
-        """The ``data`` of a response that must have no errors."""
-        body = await self.post(query, variables, **kw)
-        assert "errors" not in body, body
-        return body["data"]
-
-    def port_url(self, path: str, scheme: str = "http") -> URL:
-        return URL(f"{scheme}://127.0.0.1:{self.http.port}{path}")
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from neurall.orm.accounts import Account, Session
-from tests.helpers import PASSWORD, SIGN_UP, sign_up
+from tests.support.factories import sign_up
+from tests.support.graphql import PASSWORD, SIGN_UP
 
 pytestmark = pytest.mark.usefixtures("database_url")
 

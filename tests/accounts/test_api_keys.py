@@ -10,7 +10,8 @@ import websockets
 
 from neurall.accounts.tokens import looks_like_api_key
 from neurall.orm.accounts import ApiKey
-from tests.helpers import CREATE_KEY, create_key, sign_up
+from tests.support.factories import create_key, sign_up
+from tests.support.graphql import CREATE_KEY
 
 pytestmark = pytest.mark.usefixtures("database_url")
 

@@ -8,7 +8,8 @@ import pytest
 
 from neurall.orm.accounts import Session
 from neurall.orm.audit import AuditEvent
-from tests.helpers import PASSWORD, create_key, session_cookies, sign_up, use_cookies
+from tests.support.factories import create_key, sign_up
+from tests.support.graphql import PASSWORD, session_cookies, use_cookies
 
 pytestmark = pytest.mark.usefixtures("database_url")
 

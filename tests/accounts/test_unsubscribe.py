@@ -8,7 +8,7 @@ import pytest
 
 from neurall.accounts.unsubscribe import unsubscribe_token, unsubscribe_url
 from neurall.orm.accounts import Account
-from tests.helpers import sign_up
+from tests.support.factories import sign_up
 
 pytestmark = pytest.mark.usefixtures("database_url")
 

@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from neurall.app import create_app
 from neurall.config import load_settings
 from neurall.orm.billing import Purchase
-from tests.billing.conftest import STRIPE_KEY
-from tests.conftest import GraphQLClient
-from tests.helpers import create_key, sign_up
+from tests.support.factories import create_key, sign_up
+from tests.support.graphql import GraphQLClient
+from tests.support.stripe import STRIPE_KEY, checkout
 
 pytestmark = pytest.mark.usefixtures("database_url")
-
-CREATE_CHECKOUT = """
-mutation($credits: Int!) {
-  createCheckout(credits: $credits) {
-    __typename
-    ... on Checkout { url credits }
-    ... on UserError { code message }
-    ... on InvalidInput { fields errors { field message } }
-  }
-}
-"""
-
-
-async def checkout(client: Any, credits: int, **kw: Any) -> dict:
-    return (await client.data(CREATE_CHECKOUT, {"credits": credits}, **kw))["createCheckout"]
 
 
 async def test_checkout_session_request_carries_amount_account_and_idempotency_key(

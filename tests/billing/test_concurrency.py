@@ -14,15 +14,8 @@ from neurall.errors import InsufficientCreditsError
 from neurall.orm import database
 from neurall.orm.accounts import Account
 from neurall.orm.billing import Hold, LedgerEntry
-from tests.billing.test_ledger import assert_invariants
-
-CONNECTIONS = 20
-
-
-def pooled(url: str) -> str:
-    # Tortoise's asyncpg pool holds 5 connections by default; use more so that many
-    # transactions really run at once.
-    return f"{url}?maxsize={CONNECTIONS}" if url.startswith("postgres") else url
+from tests.support.ledger import assert_invariants
+from tests.support.services import pooled
 
 
 async def test_200_concurrent_holds_against_credits_for_50(database_url):

@@ -11,14 +11,13 @@ import pytest
 
 from neurall.app import create_app
 from neurall.config import Settings
-from neurall.gpu.tiny import build_tiny_pipeline
 from neurall.orm.billing import LedgerEntry
-from neurall.orm.jobs import TERMINAL_STATUSES, Job
-from tests.billing.test_concurrency import pooled
-from tests.billing.test_ledger import assert_invariants
-from tests.conftest import GraphQLClient
-from tests.generation.conftest import generation_settings
-from tests.helpers import sign_up
+from tests.support.factories import sign_up
+from tests.support.graphql import CHEAP, GraphQLClient
+from tests.support.jobs import wait_account_jobs_ended
+from tests.support.ledger import assert_invariants
+from tests.support.runtime import generation_settings
+from tests.support.services import pooled
 
 GENERATE = """
 mutation($input: GenerateInput!) {
@@ -27,15 +26,6 @@ mutation($input: GenerateInput!) {
   }
 }
 """
-# 64x64, one step: the cheapest job, 1 credit.
-CHEAP = {"prompt": "a red square", "width": 64, "height": 64, "steps": 1, "numImages": 1}
-
-
-@pytest.fixture(scope="module")
-def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    models = tmp_path_factory.mktemp("models")
-    build_tiny_pipeline(models / "tiny-sd")
-    return models
 
 
 @pytest.fixture
@@ -65,14 +55,7 @@ async def test_200_concurrent_generates_accept_exactly_50(aiohttp_client: Any, r
     assert outcomes.count("InsufficientCredits") == 150
 
     # Let the accepted jobs finish (each settles its hold), then audit the books.
-    for _ in range(600):
-        if (
-            not await Job.filter(account_id=account_id)
-            .exclude(status__in=list(TERMINAL_STATUSES))
-            .exists()
-        ):
-            break
-        await asyncio.sleep(0.1)
+    await wait_account_jobs_ended(account_id)
     final = await assert_invariants(account_id)
     assert final.held == 0
     entries = await LedgerEntry.filter(account_id=account_id).values_list(

@@ -12,8 +12,8 @@ import pytest
 
 from neurall.billing import ledger
 from neurall.orm.accounts import Account
-from tests.billing.test_ledger import assert_invariants
-from tests.helpers import create_key, sign_up
+from tests.support.factories import create_key, sign_up
+from tests.support.ledger import assert_invariants
 
 pytestmark = pytest.mark.usefixtures("database_url")
 

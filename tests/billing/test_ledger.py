@@ -12,21 +12,7 @@ from neurall.billing import ledger
 from neurall.errors import ForbiddenError, InsufficientCreditsError
 from neurall.orm.accounts import Account
 from neurall.orm.billing import Dispute, Hold, LedgerEntry
-
-
-async def assert_invariants(account_id: uuid.UUID, *, allow_debt: bool = False) -> Account:
-    account = await Account.get(id=account_id)
-    amount_sum, held_sum = await ledger.entry_totals(account_id)
-    assert account.balance == amount_sum
-    assert account.held == held_sum
-    open_holds = await Hold.filter(account_id=account_id, status="open").values_list(
-        "amount", flat=True
-    )
-    assert account.held == sum(open_holds)
-    assert account.held >= 0
-    if not allow_debt:
-        assert account.balance - account.held >= 0
-    return account
+from tests.support.ledger import assert_invariants
 
 
 async def test_hold_settle_charges_actual_and_releases_rest(account):

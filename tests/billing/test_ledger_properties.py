@@ -12,7 +12,7 @@ from neurall.billing import ledger
 from neurall.errors import ForbiddenError, InsufficientCreditsError
 from neurall.orm.accounts import Account
 from neurall.orm.billing import Dispute
-from tests.billing.test_ledger import assert_invariants
+from tests.support.ledger import assert_invariants
 
 refs = st.integers(0, 4)
 credits = st.integers(1, 40)

@@ -16,14 +16,13 @@ from neurall.billing import ledger
 from neurall.billing.spend_limits import SpendPeriod, period_bounds
 from neurall.config import Settings
 from neurall.errors import SpendLimitReachedError
-from neurall.gpu.tiny import build_tiny_pipeline
 from neurall.orm.billing import Hold
-from neurall.orm.jobs import TERMINAL_STATUSES, Job
-from tests.billing.test_concurrency import pooled
-from tests.billing.test_ledger import assert_invariants
-from tests.conftest import GraphQLClient
-from tests.generation.conftest import generation_settings
-from tests.helpers import create_key, sign_up
+from tests.support.factories import create_key, sign_up
+from tests.support.graphql import CHEAP, GraphQLClient
+from tests.support.jobs import wait_account_jobs_ended
+from tests.support.ledger import assert_invariants
+from tests.support.runtime import generation_settings
+from tests.support.services import pooled
 
 GENERATE = """
 mutation($input: GenerateInput!) {
@@ -46,14 +45,6 @@ mutation($id: ID!, $limit: SpendLimitInput!) {
 """
 KEYS = "{ apiKeys { id name spendLimit { credits period spent resetsAt } } }"
 CANCEL = "mutation($id: ID!) { cancelJob(id: $id) { __typename } }"
-CHEAP = {"prompt": "a red square", "width": 64, "height": 64, "steps": 1, "numImages": 1}
-
-
-@pytest.fixture(scope="module")
-def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    models = tmp_path_factory.mktemp("models")
-    build_tiny_pipeline(models / "tiny-sd")
-    return models
 
 
 @pytest.fixture
@@ -72,15 +63,6 @@ def capped_settings(tmp_path: Path, database_url: str, tiny_models: Path) -> Set
 
 async def _key_id(client: GraphQLClient) -> str:
     return (await client.data(KEYS))["apiKeys"][0]["id"]
-
-
-async def _wait_all_ended(account_id: uuid.UUID) -> None:
-    for _ in range(600):
-        active = Job.filter(account_id=account_id).exclude(status__in=list(TERMINAL_STATUSES))
-        if not await active.exists():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("jobs did not end")
 
 
 async def test_100_concurrent_generates_through_a_key_capped_at_10_accept_exactly_10(
@@ -108,7 +90,7 @@ async def test_100_concurrent_generates_through_a_key_capped_at_10_accept_exactl
     _, tomorrow = period_bounds(SpendPeriod.DAY, datetime.now(UTC))
     assert datetime.fromisoformat(refused["resetsAt"]) == tomorrow
 
-    await _wait_all_ended(account_id)
+    await wait_account_jobs_ended(account_id)
     final = await assert_invariants(account_id)
     assert final.held == 0
     shown = (await client.data(KEYS))["apiKeys"][0]["spendLimit"]
@@ -200,7 +182,8 @@ async def test_held_counts_charged_counts_released_comes_back(account):
 async def test_create_clone_through_a_capped_key_answers_spend_limit_reached(
     client: GraphQLClient,
 ):
-    from tests.clones.helpers import create_clone, photos
+    from tests.support.clones import photos
+    from tests.support.factories import create_clone
 
     await sign_up(client)
     key = await create_key(client, ["CLONE"])

@@ -12,10 +12,9 @@ import pytest
 from neurall.billing import ledger
 from neurall.orm.accounts import Account
 from neurall.orm.billing import LedgerEntry, StripeEvent
-from tests.billing.conftest import event, signed
-from tests.billing.test_checkout import checkout
-from tests.billing.test_ledger import assert_invariants
-from tests.helpers import sign_up
+from tests.support.factories import sign_up
+from tests.support.ledger import assert_invariants
+from tests.support.stripe import checkout, event, signed
 
 pytestmark = pytest.mark.usefixtures("database_url")
 

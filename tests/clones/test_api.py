@@ -3,58 +3,27 @@ worker, cloneEvents, generating with the clone, deleting it; and what others can
 
 from __future__ import annotations
 
-import asyncio
 import time
-from typing import Any
 
 import pytest
 
 from neurall.orm.clones import Clone
-from tests.clones.helpers import (
+from tests.support.clones import (
     CLONE,
     CLONES,
     CREATE_CLONE,
     DELETE_CLONE,
+    assert_no_photo_left,
     clone_events,
-    create_clone,
+    generate_person,
     photos,
     upload,
 )
-from tests.clones.test_training import assert_no_photo_left
-from tests.generation.helpers import GENERATE, JOB, ME
-from tests.helpers import create_key, sign_up
+from tests.support.factories import create_clone, create_key, sign_up, trained_clone
+from tests.support.graphql import ME, base
+from tests.support.jobs import finished_image
 
 pytestmark = pytest.mark.usefixtures("database_url")
-
-
-def base(client: Any) -> str:
-    return str(client.port_url("")).rstrip("/")
-
-
-async def generate(client: Any, key: str, **fields: Any) -> dict[str, Any]:
-    data = {"prompt": "a photo of sks person", "steps": 4, "seed": 7, **fields}
-    return (await client.data(GENERATE, {"input": data}, api_key=key))["generate"]
-
-
-async def finished_image(client: Any, key: str, job_id: str) -> bytes:
-    for _ in range(600):  # polls for at most ~60 s; normally a second or two
-        job = (await client.data(JOB, {"id": job_id}, api_key=key))["job"]
-        if job["status"] in ("SUCCEEDED", "FAILED"):
-            break
-        await asyncio.sleep(0.1)
-    assert job["status"] == "SUCCEEDED", job
-    path = job["images"][0]["url"].split("/images/", 1)[1]
-    response = await client.http.get(f"/images/{path}", headers={"Authorization": f"Bearer {key}"})
-    assert response.status == 200
-    return await response.read()
-
-
-async def trained_clone(client: Any, key: str, files: list) -> dict[str, Any]:
-    created = await create_clone(client, files, variables={"input": {"name": "Ada"}}, api_key=key)
-    assert created["__typename"] == "Clone", created
-    events = await clone_events(base(client), created["id"], key)
-    assert events[-1]["status"] == "READY", events
-    return events[-1]
 
 
 async def test_create_train_generate_and_delete(client, settings):
@@ -89,8 +58,8 @@ async def test_create_train_generate_and_delete(client, settings):
     assert_no_photo_left(settings.data_dir, files, started)
 
     # Same seed, with and without the clone: different pixels; the clone costs more.
-    plain = await generate(client, key)
-    cloned = await generate(client, key, cloneId=created["id"])
+    plain = await generate_person(client, key)
+    cloned = await generate_person(client, key, cloneId=created["id"])
     assert cloned["__typename"] == "Job", cloned
     assert cloned["heldCredits"] > 0
     without, with_clone = (
@@ -103,7 +72,7 @@ async def test_create_train_generate_and_delete(client, settings):
     assert deleted["deleteClone"] == {"__typename": "Deleted", "deletedCount": 1}
     assert (await client.data(CLONE, {"id": created["id"]}, api_key=key))["clone"] is None
     assert list((settings.storage_dir / "adapters").iterdir()) == []
-    gone = await generate(client, key, cloneId=created["id"])
+    gone = await generate_person(client, key, cloneId=created["id"])
     assert (gone["__typename"], gone["fields"]) == ("InvalidInput", ["input.cloneId"])
 
 
@@ -124,10 +93,10 @@ async def test_another_account_cannot_read_generate_with_or_delete_the_clone(cli
             "code": "NOT_FOUND",
             "message": "Not found.",
         }
-    job = await generate(client, other_key, cloneId=clone["id"])
+    job = await generate_person(client, other_key, cloneId=clone["id"])
     assert (job["__typename"], job["fields"]) == ("InvalidInput", ["input.cloneId"])
     # The same answer as for an id that never existed.
-    never = await generate(client, other_key, cloneId="00000000-0000-0000-0000-000000000001")
+    never = await generate_person(client, other_key, cloneId="00000000-0000-0000-0000-000000000001")
     assert never["message"] == job["message"]
     events = await clone_events(base(client), clone["id"], other_key)
     assert events[0]["errors"][0]["extensions"]["code"] == "NOT_FOUND"
@@ -141,9 +110,9 @@ def _text_named_png() -> tuple[str, bytes]:
 
 
 def _png_declaring_20000() -> tuple[str, bytes]:
-    from tests.clones.test_uploads import _png_declaring
+    from tests.support.clones import png_declaring
 
-    return ("huge.png", _png_declaring(20000, 20000))
+    return ("huge.png", png_declaring(20000, 20000))
 
 
 REJECTED = {

@@ -15,8 +15,8 @@ from neurall.orm.accounts import Account
 from neurall.orm.clones import Clone
 from neurall.orm.jobs import Job, JobSource, JobStatus
 from neurall.workers.generation import run_job
-from tests.clones.helpers import ready_clone_row
-from tests.generation.conftest import generation_settings, held_runtime
+from tests.support.factories import ready_clone_row
+from tests.support.runtime import generation_settings, held_runtime
 
 
 @pytest.fixture

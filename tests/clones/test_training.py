@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
@@ -17,32 +15,10 @@ from neurall.clones import service
 from neurall.clones.runtime import CloneRuntime
 from neurall.clones.store import ModelStore, upload_key, upload_prefix
 from neurall.clones.training import run_training
-from neurall.clones.uploads import prepare_training_images
 from neurall.orm.billing import LedgerEntry
 from neurall.orm.clones import Clone, CloneStatus
-from tests.clones.conftest import make_account
-from tests.clones.helpers import files_containing, photos
-
-
-def needles(files: list[tuple[str, bytes]], resolution: int = 64) -> list[bytes]:
-    """Distinctive slices of the uploaded files and of the prepared PNGs stored from them."""
-    prepared = prepare_training_images(files, resolution=resolution)
-    return [
-        data[len(data) // 3 : len(data) // 3 + 128] for data in [f for _, f in files] + prepared
-    ]
-
-
-def assert_no_photo_left(data_dir: Path, files: list[tuple[str, bytes]], since: float) -> None:
-    """Nothing of ``files`` in the data directory (storage, model store, database) nor in
-    the system's temporary area."""
-    assert files_containing([data_dir], needles(files)) == []
-    # The system's temporary area: anything written there since the test started.
-    recent = [
-        p
-        for p in Path(tempfile.gettempdir()).iterdir()
-        if p.is_file() and not p.is_symlink() and p.stat().st_mtime >= since
-    ]
-    assert files_containing(recent, needles(files)) == []
+from tests.support.clones import assert_no_photo_left, photos
+from tests.support.factories import make_account
 
 
 async def _create(runtime: CloneRuntime, files: list[tuple[str, bytes]], steps: int = 4) -> Clone:

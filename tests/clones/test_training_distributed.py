@@ -16,8 +16,8 @@ import aiohttp
 import asyncpg
 import pytest
 
-from tests.clones.helpers import CLONE, CREATE_CLONE, clone_events, photos
-from tests.generation.test_distributed import start_worker
+from tests.support.clones import CLONE, CREATE_CLONE, clone_events, photos
+from tests.support.processes import start_worker
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +40,7 @@ async def _upload(api: Any, files: list[tuple[str, bytes]], steps: int) -> dict[
 
 
 async def _clone(api: Any, clone_id: str) -> dict[str, Any]:
-    return (await api(CLONE, {"id": clone_id}, api.key))["clone"]
+    return (await api(CLONE, {"id": clone_id}))["clone"]
 
 
 async def test_training_on_a_worker_survives_a_crash(stack, api):

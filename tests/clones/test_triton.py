@@ -22,13 +22,14 @@ from neurall.gpu.triton_client import TritonBackend
 from neurall.orm.clones import Clone, CloneStatus
 from neurall.storage import make_storage
 from neurall.storage.blocking import BlockingReader
-from tests.clones.conftest import FAST_TRAINING, make_account
-from tests.clones.helpers import photos
-from tests.clones.test_api import finished_image, generate, trained_clone
-from tests.conftest import GraphQLClient
-from tests.generation.conftest import generation_settings
-from tests.gpu.helpers import TritonServer, collect, make_request, started_triton_client
-from tests.s3 import AWS_ENV
+from tests.support.clones import FAST_TRAINING, generate_person, photos
+from tests.support.factories import make_account, trained_clone
+from tests.support.gpu import collect, make_request
+from tests.support.graphql import GraphQLClient
+from tests.support.jobs import finished_image
+from tests.support.runtime import generation_settings
+from tests.support.s3 import AWS_ENV
+from tests.support.triton import TritonServer, started_triton_client
 
 # One database is enough here: what is tested is the inference path, not persistence.
 pytestmark = [pytest.mark.parametrize("database_url", ["sqlite"], indirect=True), pytest.mark.slow]
@@ -121,13 +122,13 @@ async def test_generate_with_a_clone_on_a_triton_backed_server(
     aiohttp_client: Any, settings: Settings, clone_pipeline: Pipeline
 ):
     client = GraphQLClient(await aiohttp_client(create_app(settings)))
-    from tests.helpers import create_key, sign_up
+    from tests.support.factories import create_key, sign_up
 
     await sign_up(client)
     key = await create_key(client)
     clone = await trained_clone(client, key, photos(3, seed=3))
-    plain = await finished_image(client, key, (await generate(client, key))["id"])
-    job = await generate(client, key, cloneId=clone["id"])
+    plain = await finished_image(client, key, (await generate_person(client, key))["id"])
+    job = await generate_person(client, key, cloneId=clone["id"])
     cloned = await finished_image(client, key, job["id"])
     assert cloned != plain
     # Exactly what the in-process pipeline computes with that clone's adapter file.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import struct
-import zlib
 
 import numpy as np
 import pytest
@@ -16,6 +15,7 @@ from neurall.clones.uploads import (
     sniff_format,
 )
 from neurall.errors import InvalidInputError
+from tests.support.clones import png_declaring
 
 GPS_LATITUDE = 2  # EXIF GPS IFD tag
 
@@ -37,20 +37,6 @@ def _png(seed: int = 0, size: tuple[int, int] = (96, 96)) -> bytes:
 
 def _good(count: int) -> list[tuple[str, bytes]]:
     return [(f"good{i}.png", _png(seed=i)) for i in range(count)]
-
-
-def _chunk(kind: bytes, payload: bytes) -> bytes:
-    body = kind + payload
-    return struct.pack(">I", len(payload)) + body + struct.pack(">I", zlib.crc32(body))
-
-
-def _png_declaring(width: int, height: int) -> bytes:
-    """A valid-looking PNG header for a huge RGB image, with almost no pixel data behind it."""
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    idat = zlib.compress(b"\x00" * 1024)
-    return (
-        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
-    )
 
 
 def _png_chunk_types(data: bytes) -> list[bytes]:
@@ -87,7 +73,7 @@ def test_magic_bytes_without_a_decodable_image_are_rejected() -> None:
 def test_png_declaring_20000_by_20000_is_rejected_before_decoding(
     pillow_guard: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bomb = _png_declaring(20_000, 20_000)
+    bomb = png_declaring(20_000, 20_000)
     assert len(bomb) < 200
     if not pillow_guard:
         # Our own check of the declared size must stop it even when Pillow's is off; had the
@@ -103,7 +89,7 @@ def test_png_declaring_20000_by_20000_is_rejected_before_decoding(
 @pytest.mark.parametrize(("width", "height"), [(9_000, 5_000), (13_000, 100)])
 def test_declared_size_limits_below_pillows_own(width: int, height: int) -> None:
     # 45 MP and a 13000 px side: under Pillow's 89 MP warning, over Neurall's limits.
-    error = _rejected([("big.png", _png_declaring(width, height)), *_good(3)])
+    error = _rejected([("big.png", png_declaring(width, height)), *_good(3)])
     assert error.fields == ["images.0"]
     assert f"{width} x {height}" in error.message
 

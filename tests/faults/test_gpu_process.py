@@ -7,20 +7,16 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from neurall.gpu.guardian import descendants
-from tests.faults.instances import free_port
-from tests.generation.conftest import tiny_models  # noqa: F401 - a fixture
-from tests.stack import wait_http
+from tests.support.ports import free_port
+from tests.support.processes import NEURALL, wait_http
 
 pytestmark = pytest.mark.slow
-
-NEURALL = [sys.executable, "-m", "neurall.cli"]
 
 
 def _gpu_command(grpc: int, http: int, metrics: int) -> list[str]:
@@ -65,7 +61,7 @@ def _port_free(port: int) -> bool:
 
 def test_a_killed_neurall_gpu_takes_its_triton_server_with_it(
     tmp_path: Path,
-    tiny_models: Path,  # noqa: F811
+    tiny_models: Path,
 ):
     grpc, http, metrics = free_port(), free_port(), free_port()
     log = tmp_path / "gpu.log"
@@ -95,7 +91,7 @@ def test_a_killed_neurall_gpu_takes_its_triton_server_with_it(
 
 def test_neurall_gpu_on_a_port_in_use_says_so_and_exits(
     tmp_path: Path,
-    tiny_models: Path,  # noqa: F811
+    tiny_models: Path,
 ):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

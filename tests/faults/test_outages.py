@@ -1,5 +1,5 @@
 """Outages of RabbitMQ and PostgreSQL with jobs in flight, on servers of this module's own
-(tests/faults/instances.py), so no other test sees them: a broker restart (stop_app and
+(tests/support/instances.py), so no other test sees them: a broker restart (stop_app and
 start_app, then a full node restart) and a database restart, each answered clearly while
 it lasts and leaving, within the lease plus a minute, every job ended, every hold matching
 an active job, nothing charged twice and no API request on the broker.
@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -24,12 +23,13 @@ import aiohttp
 import asyncpg
 import pytest
 
-from tests.faults.instances import PrivatePostgres, PrivateRabbit, free_port
-from tests.faults.invariants import check_ledgers, payload_queues, wait_until_every_job_ended
-from tests.generation.conftest import tiny_models  # noqa: F401 - a fixture
-from tests.generation.helpers import GENERATE, ME, ws_stream
-from tests.helpers import CREATE_KEY, PASSWORD, SIGN_UP
-from tests.stack import Processes, wait_http
+from tests.support.events import ws_stream
+from tests.support.graphql import CREATE_KEY, GENERATE, ME, PASSWORD, SIGN_UP
+from tests.support.instances import PrivatePostgres, PrivateRabbit
+from tests.support.jobs import payload_queues, wait_until_every_job_ended
+from tests.support.ledger import check_ledgers
+from tests.support.ports import free_port
+from tests.support.processes import NEURALL, Processes, wait_http
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +37,6 @@ LEASE_S = 8
 STEPS = 6
 # Time to run what queued up during an outage comes on top of the lease plus a minute.
 BACKLOG_S = 120
-NEURALL = [sys.executable, "-m", "neurall.cli"]
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +56,7 @@ def instances() -> Iterator[tuple[PrivatePostgres, PrivateRabbit]]:
 @pytest.fixture(scope="module")
 def stack(
     instances: tuple[PrivatePostgres, PrivateRabbit],
-    tiny_models: Path,  # noqa: F811
+    tiny_models: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[dict[str, Any]]:
     postgres, rabbit = instances

@@ -1,5 +1,5 @@
 """Several processes of each kind, proven: two `neurall serve`, two `neurall worker`, one
-`neurall gpu`, PostgreSQL, RabbitMQ, the S3 server (tests/s3.py) and the shared rate limits
+`neurall gpu`, PostgreSQL, RabbitMQ, the S3 server (tests/support/s3.py) and the shared rate limits
 of NEURALL_RATE_LIMIT_BACKEND=database. Each process has a data directory of its own, as if
 on its own host: images and clone weights travel through the bucket only.
 
@@ -32,14 +32,15 @@ import aiohttp
 import asyncpg
 import pytest
 
-from tests.clones.helpers import CREATE_CLONE, clone_events, photos
-from tests.conftest import rabbitmqctl
-from tests.faults.invariants import check_ledgers, payload_queues, wait_until_every_job_ended
-from tests.generation.conftest import tiny_models  # noqa: F401 - a fixture
-from tests.generation.helpers import CANCEL, GENERATE, JOB, ME, check_progress, ws_stream
-from tests.helpers import CREATE_KEY, PASSWORD, SIGN_UP
-from tests.s3 import new_bucket
-from tests.stack import distributed_stack
+from tests.support.clones import CREATE_CLONE, clone_events, photos
+from tests.support.events import check_progress, ws_stream
+from tests.support.graphql import CANCEL, CREATE_KEY, GENERATE, JOB, ME, PASSWORD, SIGN_UP
+from tests.support.jobs import ENDED, payload_queues, wait_until_every_job_ended
+from tests.support.ledger import check_ledgers
+from tests.support.poll import until
+from tests.support.processes import distributed_stack
+from tests.support.s3 import new_bucket
+from tests.support.services import rabbitmqctl
 
 pytestmark = pytest.mark.slow
 
@@ -62,7 +63,7 @@ ENV = {
 @pytest.fixture(scope="module")
 def stack(
     tmp_path_factory: pytest.TempPathFactory,
-    tiny_models: Path,  # noqa: F811
+    tiny_models: Path,
     broker_url: str,
     s3_endpoint: str,
 ) -> Iterator[dict[str, Any]]:
@@ -118,13 +119,14 @@ class Client:
         return "; ".join(f"{c.key}={c.value}" for c in self.http.cookie_jar)
 
     async def wait_done(self, api: int, job_id: str, within: float = 120) -> dict[str, Any]:
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            job = (await self.post(api, JOB, {"id": job_id}))["job"]
-            if job["status"] in ("SUCCEEDED", "FAILED", "CANCELED"):
-                return job
-            await asyncio.sleep(0.2)
-        raise AssertionError(f"job {job_id} did not end")
+        data = await until(
+            lambda: self.post(api, JOB, {"id": job_id}),
+            lambda data: data["job"]["status"] in ENDED,
+            within=within,
+            every=0.2,
+            what=f"job {job_id} ending",
+        )
+        return data["job"]
 
     async def image(self, url: str, api: int) -> bytes:
         """GET an image's path on the given API, with the session cookie."""

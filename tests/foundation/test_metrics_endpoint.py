@@ -16,8 +16,8 @@ from neurall import logs
 from neurall.app import create_app
 from neurall.config import load_settings
 from neurall.orm.jobs import Job, JobSource, JobStatus
-from tests.helpers import create_key, sign_up
-from tests.scrape import assert_bounded, families, value
+from tests.support.factories import create_key, sign_up
+from tests.support.metrics_scrape import assert_bounded, families, value
 
 CANARY = "PromptCanary_9f3e"
 

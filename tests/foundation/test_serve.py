@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,41 +9,25 @@ import aiohttp
 import pytest
 import requests
 
-from tests.helpers import PASSWORD
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.support.graphql import PASSWORD
+from tests.support.ports import free_port
+from tests.support.processes import clean_env, running
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     workdir: Path = tmp_path_factory.mktemp("serve")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEURALL_")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "neurall.cli", "serve", "--port", str(port)],
-        cwd=workdir,  # the embedded defaults put ./neurall-data here
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail(process.communicate()[0].decode())
-    yield base
-    process.terminate()
-    process.wait(timeout=30)
+    with running(
+        ["serve", "--port", str(port)],
+        env=clean_env(),
+        log=workdir / "serve.log",
+        ready_url=f"{base}/readyz",
+        cwd=workdir,  # the embedded defaults put ./neurall-data here
+    ) as process:
+        yield base
+    assert process.returncode is not None
     assert (workdir / "neurall-data" / "neurall.sqlite3").exists()
 
 
@@ -106,7 +85,8 @@ def test_graphiql_is_served_in_development(server):
 
 async def test_generate_end_to_end_on_the_embedded_defaults(server):
     """`neurall serve` alone: in-process queue and inference on the built-in tiny model."""
-    from tests.generation.helpers import GENERATE, check_progress, png_size, ws_stream
+    from tests.support.events import check_progress, png_size, ws_stream
+    from tests.support.graphql import GENERATE
 
     browser = requests.Session()
     _gql(

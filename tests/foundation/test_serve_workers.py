@@ -7,7 +7,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,17 +15,8 @@ import aiohttp
 import psutil
 import pytest
 
-from tests.stack import stop_process, wait_http
-
-NEURALL = [sys.executable, "-m", "neurall.cli"]
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support.ports import free_port
+from tests.support.processes import NEURALL, stop_process, wait_http
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -38,7 +28,7 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
 def served(tmp_path_factory: pytest.TempPathFactory, broker_url: str) -> Iterator[dict]:
     """`neurall serve --workers 2` on SQLite and RabbitMQ (the API only enqueues)."""
     workdir = tmp_path_factory.mktemp("workers")
-    port = _free_port()
+    port = free_port()
     log = workdir / "serve.log"
     with log.open("wb") as out:
         parent = subprocess.Popen(
@@ -131,7 +121,7 @@ def test_stopping_the_parent_stops_every_child(served):
 
 def test_more_than_one_process_needs_a_broker(tmp_path):
     result = subprocess.run(
-        [*NEURALL, "serve", "--port", str(_free_port()), "--workers", "2"],
+        [*NEURALL, "serve", "--port", str(free_port()), "--workers", "2"],
         env=_env(tmp_path),
         capture_output=True,
         text=True,

@@ -23,9 +23,9 @@ from neurall.orm.accounts import Account
 from neurall.orm.clones import Clone, CloneStatus
 from neurall.orm.jobs import Job, JobImage, JobSource, JobStatus
 from neurall.workers.generation import run_job
-from tests.clones.helpers import ready_clone_row
-from tests.generation.conftest import generation_settings, held_runtime
-from tests.gpu.helpers import save_adapter
+from tests.support.factories import ready_clone_row
+from tests.support.gpu import save_adapter
+from tests.support.runtime import generation_settings, held_runtime
 
 A, B = str(uuid.UUID(int=10)), str(uuid.UUID(int=11))
 

@@ -11,79 +11,18 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
-import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import asyncpg
 import pytest
 
-from tests.generation.helpers import (
-    GENERATE,
-    JOB,
-    ME,
-    check_progress,
-    png_size,
-    small_input,
-    ws_stream,
-)
-from tests.helpers import CREATE_KEY, PASSWORD, SIGN_UP
-from tests.stack import distributed_stack
+from tests.support.events import check_progress, png_size, ws_stream
+from tests.support.graphql import GENERATE, ME, small_input
+from tests.support.processes import start_worker
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def stack(
-    tmp_path_factory: pytest.TempPathFactory, tiny_models: Path, broker_url: str
-) -> Iterator[dict]:
-    """PostgreSQL database, then `neurall gpu` and `neurall serve`; workers per test. A
-    long batching window, so concurrent jobs observably share pipeline calls."""
-    workdir = tmp_path_factory.mktemp("distributed")
-    with distributed_stack(workdir, tiny_models, broker_url, max_queue_delay_us=200_000) as s:
-        yield s
-
-
-@pytest.fixture
-async def api(stack: dict) -> AsyncIterator[Any]:
-    jar = aiohttp.CookieJar(unsafe=True)  # cookies for 127.0.0.1
-    async with aiohttp.ClientSession(base_url=stack["api"], cookie_jar=jar) as http:
-
-        async def gql(query: str, variables: dict | None = None, key: str | None = None) -> Any:
-            headers = {"Authorization": f"Bearer {key}"} if key else {}
-            async with http.post(
-                "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
-            ) as response:
-                body = await response.json()
-            assert "errors" not in body, body
-            return body["data"]
-
-        email = f"{uuid.uuid4().hex[:8]}@example.com"
-        signed = await gql(SIGN_UP, {"input": {"email": email, "password": PASSWORD}})
-        assert signed["signUp"]["__typename"] == "Session", signed
-        created = await gql(CREATE_KEY, {"name": "k", "scopes": None})
-        http.cookie_jar.clear()
-        gql.key = created["createApiKey"]["secret"]  # type: ignore[attr-defined]
-        gql.http = http  # type: ignore[attr-defined]
-        yield gql
-
-
-def start_worker(stack: dict, threads: int) -> tuple[subprocess.Popen, Path]:
-    return stack["procs"].start("worker", "worker", "--threads", str(threads))
-
-
-async def wait_done(api: Any, job_id: str, within: float = 120) -> dict:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        job = (await api(JOB, {"id": job_id}, api.key))["job"]
-        if job["status"] in ("SUCCEEDED", "FAILED", "CANCELED"):
-            return job
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not end")
 
 
 async def download(api: Any, url: str) -> bytes:
@@ -135,9 +74,7 @@ async def payload_queue_exists(job_id: str, broker_url: str) -> bool:
 
 
 async def test_generate_through_worker_and_triton(stack, api, broker_url):
-    job = (await api(GENERATE, {"input": small_input(width=96, height=64, steps=5)}, api.key))[
-        "generate"
-    ]
+    job = (await api(GENERATE, {"input": small_input(width=96, height=64, steps=5)}))["generate"]
     assert job["__typename"] == "Job", job
     await check_message_carries_only_the_id(job["id"], broker_url)
     stream = await ws_stream(stack["api"], api_key=api.key).open(job["id"])
@@ -152,10 +89,8 @@ async def test_generate_through_worker_and_triton(stack, api, broker_url):
     image = events[-1]["images"][0]
     first = await download(api, image["url"])
     assert png_size(first) == (96, 64)
-    again = (await api(GENERATE, {"input": small_input(width=96, height=64, steps=5)}, api.key))[
-        "generate"
-    ]
-    done = await wait_done(api, again["id"])
+    again = (await api(GENERATE, {"input": small_input(width=96, height=64, steps=5)}))["generate"]
+    done = await api.wait(again["id"])
     assert await download(api, done["images"][0]["url"]) == first
     stack["procs"].stop(worker)
 
@@ -167,11 +102,11 @@ async def test_eight_concurrent_jobs_share_pipeline_calls(stack, api):
 
     before = stats()
     jobs = await asyncio.gather(
-        *(api(GENERATE, {"input": small_input(seed=100 + i)}, api.key) for i in range(8))
+        *(api(GENERATE, {"input": small_input(seed=100 + i)}) for i in range(8))
     )
     worker, _ = start_worker(stack, 8)
     try:
-        done = [await wait_done(api, j["generate"]["id"]) for j in jobs]
+        done = [await api.wait(j["generate"]["id"]) for j in jobs]
     finally:
         stack["procs"].stop(worker)
     assert {d["status"] for d in done} == {"SUCCEEDED"}
@@ -181,8 +116,8 @@ async def test_eight_concurrent_jobs_share_pipeline_calls(stack, api):
 
 
 async def test_worker_killed_mid_job_finishes_once_and_charges_once(stack, api):
-    credits = (await api(ME, None, api.key))["me"]["credits"]
-    job = (await api(GENERATE, {"input": small_input(steps=80)}, api.key))["generate"]
+    credits = (await api(ME, None))["me"]["credits"]
+    job = (await api(GENERATE, {"input": small_input(steps=80)}))["generate"]
     stream = await ws_stream(stack["api"], api_key=api.key).open(job["id"])
     worker, _ = start_worker(stack, 1)
     try:
@@ -218,14 +153,14 @@ async def test_worker_killed_mid_job_finishes_once_and_charges_once(stack, api):
     assert row["attempts"] == 2
     assert images == 1
     assert charges == 1
-    me = (await api(ME, None, api.key))["me"]
+    me = (await api(ME, None))["me"]
     assert me == {"credits": credits - job["heldCredits"], "heldCredits": 0}
 
 
 async def test_worker_stopped_mid_job_finishes_it_then_exits(stack, api):
     """SIGTERM (a deploy, a scale-down) lets the running job end before the worker closes
     its database and connections: no error, no redelivery, exit status 0."""
-    job = (await api(GENERATE, {"input": small_input(steps=60)}, api.key))["generate"]
+    job = (await api(GENERATE, {"input": small_input(steps=60)}))["generate"]
     stream = await ws_stream(stack["api"], api_key=api.key).open(job["id"])
     worker, log = start_worker(stack, 1)
     try:
@@ -241,5 +176,5 @@ async def test_worker_stopped_mid_job_finishes_it_then_exits(stack, api):
     assert worker.wait(timeout=60) == 0
     output = log.read_text()
     assert "Traceback" not in output, output[-3000:]
-    done = await wait_done(api, job["id"])
+    done = await api.wait(job["id"])
     assert done["status"] == "SUCCEEDED"

@@ -11,17 +11,9 @@ import pytest
 
 from neurall.orm.billing import Hold
 from neurall.orm.jobs import Job
-from tests.generation.helpers import (
-    CANCEL,
-    GENERATE,
-    JOB,
-    ME,
-    check_progress,
-    png_size,
-    small_input,
-    ws_stream,
-)
-from tests.helpers import create_key, sign_up
+from tests.support.events import check_progress, png_size, ws_stream
+from tests.support.factories import create_key, sign_up
+from tests.support.graphql import CANCEL, GENERATE, JOB, ME, small_input
 
 pytestmark = pytest.mark.usefixtures("database_url")
 
@@ -255,9 +247,9 @@ async def test_triton_down_retries_then_fails_and_refunds(
     aiohttp_client, tmp_path, database_url, tiny_models
 ):
     from neurall.app import create_app
-    from tests.conftest import GraphQLClient
-    from tests.generation.conftest import generation_settings
-    from tests.gpu.helpers import free_port
+    from tests.support.graphql import GraphQLClient
+    from tests.support.ports import free_port
+    from tests.support.runtime import generation_settings
 
     settings = generation_settings(
         tmp_path / "down",

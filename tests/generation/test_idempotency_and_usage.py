@@ -10,9 +10,9 @@ import pytest
 
 from neurall.orm.jobs import Job
 from neurall.orm.privacy import UsageLog
-from tests.generation.helpers import CANCEL, GENERATE, small_input
-from tests.helpers import create_key, sign_up
-from tests.privacy.helpers import wait_done
+from tests.support.factories import create_key, sign_up
+from tests.support.graphql import CANCEL, GENERATE, small_input
+from tests.support.jobs import wait_done
 
 pytestmark = pytest.mark.usefixtures("database_url")
 

@@ -22,8 +22,9 @@ from neurall.errors import InvalidInputError
 from neurall.generation.params import validate
 from neurall.orm.jobs import Job
 from neurall.storage.payloads import MemoryPayloadStore
-from tests.generation.helpers import GENERATE, JOB, small_input, ws_stream
-from tests.helpers import create_key, sign_up
+from tests.support.events import ws_stream
+from tests.support.factories import create_key, sign_up
+from tests.support.graphql import GENERATE, JOB, small_input
 
 
 def png(width: int, height: int, mode: str = "RGB", value: int = 120) -> bytes:

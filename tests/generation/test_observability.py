@@ -21,11 +21,16 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.generation.helpers import GENERATE, JOB, small_input
-from tests.gpu.helpers import free_port
-from tests.helpers import CREATE_KEY, PASSWORD, SIGN_UP
-from tests.scrape import assert_bounded, families, referenced_metrics, sample_names, value
-from tests.stack import distributed_stack, wait_http
+from tests.support.graphql import CREATE_KEY, GENERATE, JOB, PASSWORD, SIGN_UP, small_input
+from tests.support.metrics_scrape import (
+    assert_bounded,
+    families,
+    referenced_metrics,
+    sample_names,
+    value,
+)
+from tests.support.ports import free_port
+from tests.support.processes import distributed_stack, wait_http
 
 pytestmark = pytest.mark.slow
 

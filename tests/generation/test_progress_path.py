@@ -4,57 +4,26 @@ per-step writes, and jobs accepted before `neurall serve` stopped finishing afte
 
 from __future__ import annotations
 
-import asyncio
 import base64
-from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from neurall.app import create_app
 from neurall.config import Settings
-from tests.conftest import GraphQLClient
-from tests.generation.conftest import generation_settings
-from tests.generation.helpers import (
-    CANCEL,
-    GENERATE,
-    JOB,
-    ME,
-    check_progress,
-    png_size,
-    small_input,
-    ws_stream,
-)
-from tests.helpers import create_key, sign_up
+from tests.support.events import check_progress, png_size, ws_stream
+from tests.support.factories import create_key, generate, sign_up
+from tests.support.graphql import CANCEL, EVENTS_WITH_PREVIEW, JOB, ME, GraphQLClient, base
+from tests.support.jobs import wait_status
+from tests.support.runtime import generation_settings
 
 pytestmark = [pytest.mark.usefixtures("database_url"), pytest.mark.slow]
-
-EVENTS_WITH_PREVIEW = """
-subscription($jobId: ID!, $afterSeq: Int) {
-  jobEvents(jobId: $jobId, afterSeq: $afterSeq) {
-    seq type status queuePosition step totalSteps progress
-    preview { url width height seed contentType expiresAt }
-    images { url }
-  }
-}
-"""
 
 
 @pytest.fixture
 def settings(tmp_path, database_url, tiny_models) -> Settings:
     # A preview every 2 denoising steps.
     return generation_settings(tmp_path / "data", database_url, tiny_models, preview_every_steps=2)
-
-
-def base(client: Any) -> str:
-    return str(client.port_url("")).rstrip("/")
-
-
-async def generate(client: Any, key: str | None = None, **overrides: Any) -> dict:
-    data = await client.data(GENERATE, {"input": small_input(**overrides)}, api_key=key)
-    job = data["generate"]
-    assert job["__typename"] == "Job", job
-    return job
 
 
 async def test_position_events_follow_the_queue(client):
@@ -129,15 +98,6 @@ async def test_no_previews_when_turned_off(tmp_path, database_url, tiny_models, 
     assert events[-1]["type"] == "SUCCEEDED"
 
 
-async def _wait_status(client: GraphQLClient, job_id: str, status: str) -> dict:
-    for _ in range(600):
-        job = (await client.data(JOB, {"id": job_id}))["job"]
-        if job["status"] == status:
-            return job
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"job {job_id} never became {status}")
-
-
 async def test_jobs_accepted_before_a_restart_finish_after_it(settings: Settings):
     """`neurall serve` stops with one job RUNNING and one QUEUED (playground jobs: their
     request is in the database); the next start queues both again and both finish once."""
@@ -148,7 +108,7 @@ async def test_jobs_accepted_before_a_restart_finish_after_it(settings: Settings
         cookies = {c.key: c.value for c in first.http.session.cookie_jar}
         running = await generate(first, steps=60, width=72, height=64)
         queued = await generate(first, seed=11)
-        await _wait_status(first, running["id"], "RUNNING")
+        await wait_status(first, running["id"], "RUNNING")
         assert (await first.data(JOB, {"id": queued["id"]}))["job"]["status"] == "QUEUED"
     finally:
         await first.http.close()  # the app's cleanup stops the worker mid-job
@@ -157,7 +117,7 @@ async def test_jobs_accepted_before_a_restart_finish_after_it(settings: Settings
     await second.http.start_server()
     try:
         second.http.session.cookie_jar.update_cookies(cookies, second.http.make_url("/"))
-        done = [await _wait_status(second, j["id"], "SUCCEEDED") for j in (running, queued)]
+        done = [await wait_status(second, j["id"], "SUCCEEDED") for j in (running, queued)]
         me = (await second.data(ME))["me"]
     finally:
         await second.http.close()

@@ -27,7 +27,7 @@ from neurall.orm.jobs import Job, JobSource, JobStatus
 from neurall.outages import ServiceUnavailableError, is_outage
 from neurall.storage import make_storage
 from neurall.storage.payloads import MemoryPayloadStore
-from tests.generation.conftest import generation_settings
+from tests.support.runtime import generation_settings
 
 
 class Broker:

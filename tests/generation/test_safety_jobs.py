@@ -18,8 +18,8 @@ from neurall.gpu.pipeline import Pipeline
 from neurall.orm.accounts import Account
 from neurall.orm.jobs import Job, JobImage, JobSource, JobStatus
 from neurall.workers.generation import WITHHELD, run_job
-from tests.generation.conftest import generation_settings, held_runtime
-from tests.gpu.helpers import build_safety_checker, make_request
+from tests.support.gpu import build_safety_checker, make_request
+from tests.support.runtime import generation_settings, held_runtime
 
 PROMPT = "a lighthouse at dusk"
 SEED = 1000

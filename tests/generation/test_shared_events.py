@@ -7,17 +7,21 @@ import pytest
 from graphql import OperationType
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from neurall.config import Settings
 from neurall.graphql.shared_events import IdentityCache
-from tests.generation.helpers import CANCEL, ws_stream
-from tests.generation.test_progress_path import (
-    EVENTS_WITH_PREVIEW,
-    base,
-    generate,
-    settings,  # noqa: F401 - the fixture: previews every 2 steps
-)
-from tests.helpers import create_key, sign_up
+from tests.support.events import ws_stream
+from tests.support.factories import create_key, generate, sign_up
+from tests.support.graphql import CANCEL, EVENTS_WITH_PREVIEW, base
+from tests.support.runtime import generation_settings
 
 pytestmark = pytest.mark.usefixtures("database_url")
+
+
+@pytest.fixture
+def settings(tmp_path, database_url, tiny_models) -> Settings:
+    # A preview every 2 denoising steps.
+    return generation_settings(tmp_path / "data", database_url, tiny_models, preview_every_steps=2)
+
 
 NARROW = """
 subscription($jobId: ID!, $afterSeq: Int) {

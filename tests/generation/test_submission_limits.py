@@ -21,10 +21,9 @@ from neurall.orm import database
 from neurall.orm.accounts import Account
 from neurall.orm.jobs import Job, JobSource, JobStatus
 from neurall.storage import make_storage
-from tests.conftest import GraphQLClient
-from tests.generation.conftest import generation_settings
-from tests.generation.helpers import GENERATE, small_input
-from tests.helpers import sign_up
+from tests.support.factories import sign_up
+from tests.support.graphql import GENERATE, GraphQLClient, small_input
+from tests.support.runtime import generation_settings
 
 
 @pytest.fixture

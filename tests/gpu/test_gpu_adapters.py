@@ -14,14 +14,8 @@ from neurall.gpu.adapters import AdapterCache
 from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.triton_client import TritonBackend
 from neurall.gpu.types import InferenceError
-from tests.gpu.helpers import (
-    LOCAL_FILES,
-    TritonServer,
-    adapter_key,
-    make_request,
-    save_adapter,
-    trained_unet,
-)
+from tests.support.gpu import LOCAL_FILES, adapter_key, make_request, save_adapter, trained_unet
+from tests.support.triton import TritonServer
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +34,7 @@ def adapters(model_cache_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
 @pytest.fixture
 def clone_pipeline(model_cache_dir: Path, adapters: list[Path]) -> Pipeline:
     # Its own instance: adapters attach to the UNet, and the shared one must stay pristine.
-    # Its store is this machine's files (a Path's key is its path: tests/gpu/helpers.py).
+    # Its store is this machine's files (a Path's key is its path: tests/support/gpu.py).
     return Pipeline.load(
         "tiny", model_cache_dir, device="cpu", adapter_cache_size=2, adapter_files=LOCAL_FILES
     )
@@ -155,7 +149,7 @@ async def test_mixed_adapter_sets_in_one_runner_give_what_they_give_alone(
     """Requests with different adapter sets (or weights) sent together never share a call,
     so each gives exactly what it gives alone."""
     from neurall.gpu.embedded import EmbeddedBackend
-    from tests.gpu.helpers import collect
+    from tests.support.gpu import collect
 
     a, b, c = adapters
     sets: list[list[tuple[Path, float]] | None] = [
@@ -183,7 +177,7 @@ async def test_blended_adapters_through_triton_give_the_embedded_bytes(
     clone_pipeline: Pipeline,
     adapters: list[Path],
 ) -> None:
-    from tests.gpu.helpers import collect
+    from tests.support.gpu import collect
 
     # The Triton server fetches the adapters from its bucket; this process reads the files.
     blend = [(adapters[0], 0.7), (adapters[2], 1.3)]

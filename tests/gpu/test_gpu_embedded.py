@@ -16,7 +16,7 @@ from neurall.gpu.backend import InferenceBackend, make_backend
 from neurall.gpu.embedded import EmbeddedBackend
 from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.types import GenerationResult, InferenceUnavailable, StepProgress
-from tests.gpu.helpers import collect, make_request
+from tests.support.gpu import collect, make_request
 
 
 def _wait_until(condition: Callable[[], bool], timeout_s: float) -> None:

@@ -23,7 +23,7 @@ from neurall.gpu.embedded import EmbeddedBackend
 from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.triton_client import TritonBackend
 from neurall.gpu.types import SCHEDULERS, GenerationRequest, InferenceCanceled
-from tests.gpu.helpers import collect, make_request
+from tests.support.gpu import collect, make_request
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ from neurall.gpu import tiny
 from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.tiny import build_tiny_pipeline
 from neurall.gpu.types import GenerationRequest, InferenceCanceled
-from tests.gpu.helpers import make_request
+from tests.support.gpu import make_request
 
 
 def _tree_digest(root: Path) -> dict[str, str]:

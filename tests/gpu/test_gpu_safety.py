@@ -15,16 +15,9 @@ from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.safety import SafetyChecker, SafetyPolicy, blur
 from neurall.gpu.triton_client import TritonBackend
 from neurall.gpu.types import GenerationResult
-from tests.gpu.helpers import (
-    TritonServer,
-    build_safety_checker,
-    collect,
-    decode_png,
-    make_request,
-    running_triton_server,
-    started_triton_client,
-)
-from tests.s3 import new_bucket
+from tests.support.gpu import build_safety_checker, collect, decode_png, make_request
+from tests.support.s3 import new_bucket
+from tests.support.triton import TritonServer, running_triton_server, started_triton_client
 
 # Image 0 of this request (seed SEED) is the one the checker is built to flag; image 1
 # (seed SEED + 1) is not.

@@ -28,7 +28,8 @@ from neurall.gpu.training import (
 )
 from neurall.gpu.triton_client import TritonBackend
 from neurall.gpu.types import GenerationRequest, InferenceCanceled
-from tests.gpu.helpers import TritonServer, collect, make_request
+from tests.support.gpu import collect, make_request
+from tests.support.triton import TritonServer
 
 STEPS = 30
 # The tiny model's weights are random, so it needs a far larger rate than a real model's 1e-4

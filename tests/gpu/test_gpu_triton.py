@@ -18,7 +18,9 @@ from neurall.gpu.backend import InferenceBackend, make_backend
 from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.triton_client import TritonBackend
 from neurall.gpu.types import InferenceError, InferenceUnavailable, StepProgress
-from tests.gpu.helpers import TritonServer, collect, free_port, make_request
+from tests.support.gpu import collect, make_request
+from tests.support.ports import free_port
+from tests.support.triton import TritonServer
 
 pytestmark = pytest.mark.slow
 

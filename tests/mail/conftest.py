@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from neurall.config import Settings, load_settings
-from tests.mail.smtp import SmtpServer
+from tests.support.smtp import SmtpServer
 
 
 @pytest.fixture

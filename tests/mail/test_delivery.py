@@ -22,23 +22,16 @@ from neurall.privacy.erasure import erase_account
 from neurall.retention.sweeper import run_policies
 from neurall.storage import make_storage
 from neurall.workers.mail import MailQueue
-from tests.conftest import GraphQLClient
-from tests.helpers import PASSWORD, sign_up
-from tests.mail.smtp import SmtpServer, link_token, text_part
+from tests.support.factories import sign_up
+from tests.support.graphql import PASSWORD, GraphQLClient
+from tests.support.poll import until
+from tests.support.smtp import SmtpServer, link_token, text_part
 
 pytestmark = pytest.mark.usefixtures("database_url")
 
 DELETE = """
 mutation($password: String!) { deleteAccount(password: $password) { __typename } }
 """
-
-
-async def _until(probe, within_s: float = 15):  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + within_s
-    while not (found := await probe()):
-        assert asyncio.get_running_loop().time() < deadline, "never happened"
-        await asyncio.sleep(0.05)
-    return found
 
 
 async def _attempted() -> bool:
@@ -49,12 +42,14 @@ async def _attempted() -> bool:
 async def test_retried_while_the_server_is_down_then_delivered(client, smtp: SmtpServer):
     smtp.stop()
     await sign_up(client, "ada@example.com")
-    await _until(_attempted)  # failed twice, waiting for the next retry
+    await until(
+        _attempted, within=15, every=0.05, what="a delivery attempt"
+    )  # failed twice, waiting for the next retry
     assert smtp.inbox.messages == []
     smtp.start()
     [message] = await smtp.inbox.wait_for("ada@example.com")
     assert link_token(message, "verify-email")
-    await _until(lambda: _no_rows())
+    await until(_no_rows, within=15, every=0.05, what="the outbox emptying")
 
 
 async def _no_rows() -> bool:
@@ -64,7 +59,7 @@ async def _no_rows() -> bool:
 async def test_erasure_deletes_queued_mail(client, smtp: SmtpServer):
     smtp.stop()
     await sign_up(client, "ada@example.com")
-    await _until(_attempted)
+    await until(_attempted, within=15, every=0.05, what="a delivery attempt")
     data = await client.data(DELETE, {"password": PASSWORD})
     assert data["deleteAccount"]["__typename"] != "InvalidInput", data
     assert not await OutboxMessage.exists()
@@ -109,13 +104,13 @@ async def test_embedded_default_writes_eml_files_and_logs_no_link(
     async def files() -> list[Path]:
         return sorted(settings.outbox_dir.glob("*.eml"))
 
-    [path] = await _until(files)
+    [path] = await until(files, within=15, every=0.05, what="a message file")
     assert path.stat().st_mode & 0o077 == 0  # owner-only: it holds a link
     message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
     token = link_token(message, "verify-email")  # type: ignore[arg-type]
     assert message["To"] == "ada@example.com"
     assert "Welcome to Neurall" in text_part(message)  # type: ignore[arg-type]
-    await _until(lambda: _no_rows())
+    await until(_no_rows, within=15, every=0.05, what="the outbox emptying")
     assert path.name in caplog.text
     assert token not in caplog.text
     assert "verify-email=" not in caplog.text

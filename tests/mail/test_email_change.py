@@ -7,8 +7,9 @@ import pytest
 
 from neurall.orm.accounts import Account
 from neurall.orm.audit import AuditEvent
-from tests.helpers import PASSWORD, sign_up
-from tests.mail.smtp import SmtpServer, html_part, link_token, text_part
+from tests.support.factories import sign_up
+from tests.support.graphql import PASSWORD
+from tests.support.smtp import SmtpServer, html_part, link_token, text_part
 
 pytestmark = pytest.mark.usefixtures("database_url")
 

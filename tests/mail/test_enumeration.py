@@ -13,8 +13,8 @@ import pytest
 from neurall.app import create_app
 from neurall.config import load_settings
 from neurall.orm.accounts import Account
-from tests.conftest import GraphQLClient
-from tests.mail.smtp import SmtpServer
+from tests.support.graphql import GraphQLClient
+from tests.support.smtp import SmtpServer
 
 pytestmark = [pytest.mark.usefixtures("database_url"), pytest.mark.serial]
 

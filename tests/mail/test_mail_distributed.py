@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Vhost, _truncate_postgres
-from tests.gpu.helpers import free_port
-from tests.mail.smtp import SmtpServer, link_token
-from tests.stack import Processes, wait_http
+from tests.support.ports import free_port
+from tests.support.processes import Processes, wait_http
+from tests.support.services import Vhost, truncate_postgres
+from tests.support.smtp import SmtpServer, link_token
 
 pytestmark = [pytest.mark.postgres, pytest.mark.rabbitmq]
 
@@ -30,9 +30,9 @@ mutation { signUp(input: {email: "ada@example.com", password: "a long password"}
 def stack(
     tmp_path: Path, postgres_database: str, rabbitmq_vhost: Vhost, smtp: SmtpServer
 ) -> Iterator[dict[str, Any]]:
-    from tests.conftest import run_sync
+    from tests.support.services import run_sync
 
-    run_sync(_truncate_postgres(postgres_database))
+    run_sync(truncate_postgres(postgres_database))
     port = free_port()
     env = {
         "PATH": "/usr/bin:/bin",

@@ -20,7 +20,7 @@ from neurall.marketing.campaign import send_campaign
 from neurall.orm.accounts import Account
 from neurall.orm.mail import CampaignRecipient, OutboxMessage
 from neurall.workers.mail import build_mailer
-from tests.mail.smtp import SmtpServer, html_part, text_part
+from tests.support.smtp import SmtpServer, html_part, text_part
 
 pytestmark = pytest.mark.usefixtures("database_url")
 

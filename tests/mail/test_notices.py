@@ -13,18 +13,11 @@ from neurall.clones import training
 from neurall.config import Settings, load_settings
 from neurall.orm.accounts import Account
 from neurall.orm.clones import Clone, CloneStatus
-from tests.billing.conftest import (  # noqa: F401 - stripe_stub is a fixture
-    STRIPE_KEY,
-    WEBHOOK_SECRET,
-    StripeStub,
-    event,
-    signed,
-    stripe_stub,
-)
-from tests.generation.helpers import GENERATE, small_input
-from tests.helpers import CREATE_KEY, PASSWORD, sign_up
-from tests.mail.smtp import SmtpServer, html_part, text_part
-from tests.privacy.helpers import wait_done
+from tests.support.factories import sign_up
+from tests.support.graphql import CREATE_KEY, GENERATE, PASSWORD, small_input
+from tests.support.jobs import wait_done
+from tests.support.smtp import SmtpServer, html_part, text_part
+from tests.support.stripe import STRIPE_KEY, WEBHOOK_SECRET, StripeStub, event, signed
 
 pytestmark = pytest.mark.usefixtures("database_url")
 
@@ -54,7 +47,7 @@ def settings(
     tmp_path: Path,
     database_url: str,
     smtp: SmtpServer,
-    stripe_stub: StripeStub,  # noqa: F811
+    stripe_stub: StripeStub,
 ) -> Settings:
     return load_settings(
         data_dir=tmp_path / "data",

@@ -13,8 +13,9 @@ from neurall import clock
 from neurall.orm.accounts import Session
 from neurall.orm.audit import AuditEvent
 from neurall.orm.mail import EmailToken
-from tests.helpers import PASSWORD, session_cookies, sign_up, use_cookies
-from tests.mail.smtp import SmtpServer, link_token, text_part
+from tests.support.factories import sign_up
+from tests.support.graphql import PASSWORD, session_cookies, use_cookies
+from tests.support.smtp import SmtpServer, link_token, text_part
 
 pytestmark = pytest.mark.usefixtures("database_url")
 

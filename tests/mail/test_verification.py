@@ -12,8 +12,9 @@ import pytest
 from neurall.app import create_app
 from neurall.config import load_settings
 from neurall.orm.mail import EmailToken, OutboxMessage
-from tests.helpers import CREATE_KEY, sign_up
-from tests.mail.smtp import SmtpServer, html_part, link_token, text_part
+from tests.support.factories import sign_up
+from tests.support.graphql import CREATE_KEY
+from tests.support.smtp import SmtpServer, html_part, link_token, text_part
 
 pytestmark = pytest.mark.usefixtures("database_url")
 
@@ -113,7 +114,7 @@ async def test_request_again_is_rate_limited(client, smtp: SmtpServer, settings)
 async def test_unverified_accounts_cannot_buy_or_create_keys_when_required(
     aiohttp_client, tmp_path: Path, database_url: str, smtp: SmtpServer
 ):
-    from tests.conftest import GraphQLClient
+    from tests.support.graphql import GraphQLClient
 
     settings = load_settings(
         data_dir=tmp_path / "strict",

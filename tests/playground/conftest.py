@@ -8,17 +8,12 @@ with its own account. A missing browser or build fails the run: it never skips.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -29,18 +24,11 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from tests.helpers import PASSWORD
-from tests.playground.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    DIST,
-    Server,
-    free_port,
-    gql,
-    mailed_link,
-)
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, DIST, Server, gql, mailed_link
+from tests.support.graphql import PASSWORD
+from tests.support.ports import free_port
+from tests.support.processes import clean_env, running
 
-NEURALL_SERVE = [sys.executable, "-m", "neurall.cli", "serve"]
 VERIFY = """mutation($token: String!) {
   verifyEmail(token: $token) { ... on Account { emailVerified } }
 }"""
@@ -57,47 +45,27 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     workdir: Path = tmp_path_factory.mktemp("playground-serve")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEURALL_")}
-    env |= {
-        "PYTHONUNBUFFERED": "1",
-        "NEURALL_DATA_DIR": str(workdir / "data"),
-        "NEURALL_PUBLIC_URL": base,
+    env = clean_env(
+        NEURALL_DATA_DIR=str(workdir / "data"),
+        NEURALL_PUBLIC_URL=base,
         # Every test signs up from the same address.
-        "NEURALL_SIGNUPS_PER_IP_PER_HOUR": "1000",
-        "NEURALL_LOGIN_FAILURES_PER_IP": "1000",
-        "NEURALL_SIGNUP_GRANT_CREDITS": "1000",
+        NEURALL_SIGNUPS_PER_IP_PER_HOUR="1000",
+        NEURALL_LOGIN_FAILURES_PER_IP="1000",
+        NEURALL_SIGNUP_GRANT_CREDITS="1000",
         # The history test queues more than a page of jobs at once.
-        "NEURALL_MAX_ACTIVE_JOBS_PER_ACCOUNT": "64",
+        NEURALL_MAX_ACTIVE_JOBS_PER_ACCOUNT="64",
         # As in production: API keys and payments wait for a confirmed address.
-        "NEURALL_REQUIRE_VERIFIED_EMAIL": "1",
-    }
+        NEURALL_REQUIRE_VERIFIED_EMAIL="1",
+    )
     log = workdir / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [*NEURALL_SERVE, "--host", "127.0.0.1", "--port", str(port)],
-            cwd=workdir,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"neurall serve never came up:\n{log.read_text()[-3000:]}", pytrace=False)
-        time.sleep(0.25)
-    yield Server(base=base, log=log, data_dir=workdir / "data")
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
+    with running(
+        ["serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        log=log,
+        ready_url=f"{base}/readyz",
+        cwd=workdir,
+    ):
+        yield Server(base=base, log=log, data_dir=workdir / "data")
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,9 @@ import pytest
 import requests
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.helpers import PASSWORD
-from tests.playground.browser import Server, free_port, me
+from tests.support.browser import Server, me
+from tests.support.graphql import PASSWORD
+from tests.support.ports import free_port
 
 ME = "{ me { email } }"
 

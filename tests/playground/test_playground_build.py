@@ -18,7 +18,7 @@ from neurall.config import Settings
 from neurall.generation import params
 from neurall.graphql.schema import build_schema as build_served_schema
 from neurall.web.playground import ASSET_CACHE, NOT_BUILT, add_playground
-from tests.playground.browser import DIST, Server
+from tests.support.browser import DIST, Server
 
 BUDGET_BYTES = 150 * 1024
 ROOT = Path(__file__).parent.parent.parent

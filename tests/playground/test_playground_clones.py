@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from tests.playground.browser import screenshot
+from tests.support.browser import screenshot
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import re
 
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.helpers import PASSWORD
-from tests.playground.browser import Server, mailed_link, me, screenshot, serious_violations
+from tests.support.browser import Server, mailed_link, me, screenshot, serious_violations
+from tests.support.graphql import PASSWORD
 
 NEW_PASSWORD = "a brand new passphrase"
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from playwright.sync_api import Locator, Page, WebSocketRoute, expect
 
-from tests.playground.browser import gql, me, screenshot
+from tests.support.browser import gql, me, screenshot
 
 JOB = "[data-testid=job]"
 GENERATE = "mutation($i: GenerateInput!) { generate(input: $i) { ... on Job { id } } }"

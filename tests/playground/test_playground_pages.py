@@ -11,7 +11,7 @@ import requests
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from tests.playground.browser import DESKTOP, PHONE, SCREENSHOTS, Server, gql, screenshot
+from tests.support.browser import DESKTOP, PHONE, SCREENSHOTS, Server, gql, screenshot
 
 BLOCKING = {"serious", "critical"}
 

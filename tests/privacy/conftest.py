@@ -1,7 +1,7 @@
 """Fixtures for the privacy tests: the embedded app generating with the tiny model.
 
 Its storage is the data directory; a test parametrised with ``storage_kind="s3"`` gets a
-bucket of its own on the loopback S3 server instead (tests/s3.py).
+bucket of its own on the loopback S3 server instead (tests/support/s3.py).
 """
 
 from __future__ import annotations
@@ -11,9 +11,7 @@ from pathlib import Path
 import pytest
 
 from neurall.config import Settings
-from tests.generation.conftest import generation_settings, tiny_models
-
-__all__ = ["tiny_models"]
+from tests.support.runtime import generation_settings
 
 
 @pytest.fixture

@@ -12,9 +12,11 @@ from neurall.orm.jobs import JobImage
 from neurall.orm.privacy import UsageLog
 from neurall.retention.sweeper import run_policies
 from neurall.storage import make_storage
-from tests.generation.helpers import GENERATE, JOB
-from tests.helpers import create_key, sign_up
-from tests.privacy.helpers import fetch, files_under, flush_usage, generate, wait_done
+from tests.support.app import fetch, flush_usage
+from tests.support.factories import create_key, generate, sign_up
+from tests.support.files import files_under
+from tests.support.graphql import GENERATE, JOB
+from tests.support.jobs import wait_done
 
 pytestmark = pytest.mark.usefixtures("database_url")
 

@@ -3,12 +3,10 @@ erasure leaves no personal data, an anonymised ledger that balances, and a free 
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import zipfile
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from tortoise import Tortoise
@@ -21,35 +19,22 @@ from neurall.orm.jobs import Job
 from neurall.orm.privacy import DataExport, UsageLog
 from neurall.retention.sweeper import run_policies
 from neurall.storage import make_storage
-from tests.helpers import PASSWORD, SIGN_UP, create_key, sign_up
-from tests.privacy.helpers import fetch, files_under, generate, wait_done
+from tests.support.app import DATA_EXPORT as EXPORT
+from tests.support.app import REQUEST_EXPORT as REQUEST
+from tests.support.app import fetch, ready_export
+from tests.support.factories import create_key, generate, sign_up
+from tests.support.files import files_under
+from tests.support.graphql import PASSWORD, SIGN_UP
+from tests.support.jobs import wait_done
+from tests.support.poll import until
 
 pytestmark = pytest.mark.usefixtures("database_url")
 
-REQUEST = """
-mutation { requestDataExport { __typename
-  ... on DataExport { id status url expiresAt } ... on UserError { code }
-  ... on RateLimited { retryAfterSeconds } } }
-"""
-EXPORT = "query($id: ID!) { dataExport(id: $id) { id status url expiresAt } }"
 DELETE = """
 mutation($password: String!) { deleteAccount(password: $password) { __typename
   ... on Deleted { deletedCount } ... on UserError { code } } }
 """
 EMAIL, NAME, AGENT = "grace@example.com", "Grace Hopper", "privacy-agent/9"
-
-
-async def _ready_export(client: Any) -> dict:
-    requested = (await client.data(REQUEST))["requestDataExport"]
-    assert requested["__typename"] == "DataExport"
-    assert requested["status"] == "PENDING"
-    for _ in range(200):
-        export = (await client.data(EXPORT, {"id": requested["id"]}))["dataExport"]
-        if export["status"] != "PENDING":
-            break
-        await asyncio.sleep(0.05)
-    assert export["status"] == "READY", export
-    return export
 
 
 async def _all_rows() -> list[tuple[str, str]]:
@@ -88,7 +73,7 @@ async def test_export_then_erase(client, settings, storage_kind):
         total_steps=10, status=CloneStatus.READY, source_images_deleted=True,
     )  # fmt: skip
 
-    export = await _ready_export(client)
+    export = await ready_export(client)
     assert export["url"].endswith(f"/exports/{export['id']}")
     status, body = await fetch(client, export["url"])
     assert status == 200
@@ -166,7 +151,7 @@ async def test_export_then_erase(client, settings, storage_kind):
 
 async def test_exports_expire_and_are_rate_limited(client, settings):
     await sign_up(client)
-    export = await _ready_export(client)
+    export = await ready_export(client)
     for _ in range(settings.exports_per_day_per_account - 1):
         assert (await client.data(REQUEST))["requestDataExport"]["__typename"] == "DataExport"
     limited = (await client.data(REQUEST))["requestDataExport"]
@@ -176,10 +161,13 @@ async def test_exports_expire_and_are_rate_limited(client, settings):
     refused = (await client.data(REQUEST, api_key=key))["requestDataExport"]
     assert refused["code"] == "NOT_AUTHENTICATED"
 
-    for _ in range(200):  # let the worker build them all
-        if not await DataExport.filter(status="PENDING").exists():
-            break
-        await asyncio.sleep(0.05)
+    await until(  # let the worker build them all
+        lambda: DataExport.filter(status="PENDING").exists(),
+        lambda pending: not pending,
+        within=20,
+        every=0.05,
+        what="every export being built",
+    )
     later = datetime.now(UTC) + timedelta(seconds=settings.export_ttl_s + 1)
     removed = await run_policies(settings, make_storage(settings), now=later)
     assert removed["expired-exports"] >= 1

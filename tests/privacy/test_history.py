@@ -5,16 +5,11 @@ from __future__ import annotations
 import pytest
 
 from neurall.orm.jobs import Job, JobImage
-from tests.helpers import create_key, sign_up
-from tests.privacy.helpers import (
-    CLEAR,
-    DELETE_ITEM,
-    HISTORY,
-    fetch,
-    files_under,
-    generate,
-    wait_done,
-)
+from tests.support.app import fetch
+from tests.support.factories import create_key, generate, sign_up
+from tests.support.files import files_under
+from tests.support.graphql import CLEAR, DELETE_ITEM, HISTORY
+from tests.support.jobs import wait_done
 
 pytestmark = pytest.mark.usefixtures("database_url")
 

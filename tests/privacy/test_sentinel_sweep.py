@@ -1,7 +1,7 @@
 """The sentinel sweep: requests carrying a unique canary run through the real processes
 (`neurall serve`, `neurall worker`, `neurall gpu` on Triton, RabbitMQ, PostgreSQL; and
 `neurall serve` alone on SQLite), the sweeper runs, then every place data could linger is
-searched for the canary and for the image bytes (tests/privacy/sentinel.py).
+searched for the canary and for the image bytes (tests/support/sentinel.py).
 
 The distributed stack runs once with its storage in a local directory and once in an S3
 bucket (moto's server on loopback), whose every object the search lists and reads.
@@ -17,29 +17,28 @@ parameters stay in its history.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
-import subprocess
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp import FormData
 
-from tests.conftest import Vhost
-from tests.generation.helpers import CANCEL, GENERATE, JOB
-from tests.gpu.helpers import free_port
-from tests.helpers import CREATE_KEY, PASSWORD, SIGN_UP
-from tests.privacy.helpers import DELETE_ITEM, HISTORY
-from tests.privacy.sentinel import Places, image_needles, input_image
-from tests.s3 import S3Bucket, new_bucket
-from tests.stack import NEURALL, Processes, distributed_stack, wait_http
+from tests.support.graphql import (
+    CANCEL,
+    DELETE_ITEM,
+    HISTORY,
+    JOB,
+)
+from tests.support.poll import until
+from tests.support.ports import free_port
+from tests.support.processes import Processes, distributed_stack, start_worker, wait_http
+from tests.support.s3 import S3Bucket, new_bucket
+from tests.support.sentinel import Places, image_needles, input_image, sweep
+from tests.support.services import Vhost
+from tests.support.stack_api import StackApi, stack_account
 
 pytestmark = [pytest.mark.postgres, pytest.mark.rabbitmq, pytest.mark.slow]
 
@@ -71,97 +70,10 @@ def stack(
         yield {**s, "places": places, "bucket": bucket}
 
 
-class Api:
-    """A GraphQL client on one account: ``key`` for API calls, the session cookie else."""
-
-    def __init__(self, http: aiohttp.ClientSession, key: str) -> None:
-        self.http, self.key = http, key
-
-    async def __call__(self, query: str, variables: dict | None = None, *, api: bool = True):
-        headers = {"Authorization": f"Bearer {self.key}"} if api else {}
-        async with self.http.post(
-            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
-        ) as response:
-            body = await response.json()
-        assert "errors" not in body, body
-        return body["data"]
-
-    async def generate(
-        self, *, api: bool = True, files: dict[str, bytes] | None = None, **fields: Any
-    ) -> str:
-        """Submit a job; ``files`` (initImage, mask) go as a GraphQL multipart request."""
-        variables = {"input": {"seed": 5, "steps": 4, **fields}}
-        if files:
-            data = await self.multipart(variables, files, api=api)
-        else:
-            data = await self(GENERATE, variables, api=api)
-        assert data["generate"]["__typename"] == "Job", data
-        return data["generate"]["id"]
-
-    async def multipart(self, variables: dict, files: dict[str, bytes], *, api: bool) -> dict:
-        form = FormData()
-        variables["input"].update(dict.fromkeys(files))
-        form.add_field("operations", json.dumps({"query": GENERATE, "variables": variables}))
-        paths = {str(i): [f"variables.input.{name}"] for i, name in enumerate(files)}
-        form.add_field("map", json.dumps(paths))
-        for index, data in enumerate(files.values()):
-            form.add_field(str(index), data, filename="in.png", content_type="image/png")
-        headers = {"X-Neurall-CSRF": "1"}
-        if api:
-            headers["Authorization"] = f"Bearer {self.key}"
-        async with self.http.post("/graphql", data=form, headers=headers) as response:
-            body = await response.json()
-        assert "errors" not in body, body
-        return body["data"]
-
-    async def wait(self, job_id: str, *, api: bool = True, within: float = 120) -> dict:
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            job = (await self(JOB, {"id": job_id}, api=api))["job"]
-            if job["status"] in ("SUCCEEDED", "FAILED", "CANCELED"):
-                return job
-            await asyncio.sleep(0.2)
-        raise AssertionError(f"job {job_id} did not end")
-
-    async def get(self, url: str, *, api: bool = True) -> tuple[int, bytes]:
-        headers = {"Authorization": f"Bearer {self.key}"} if api else {}
-        async with self.http.get(url, headers=headers) as response:
-            return response.status, await response.read()
-
-
-async def _account(base_url: str) -> AsyncIterator[Api]:
-    jar = aiohttp.CookieJar(unsafe=True)
-    async with aiohttp.ClientSession(base_url=base_url, cookie_jar=jar) as http:
-        email = f"{uuid.uuid4().hex[:8]}@example.com"
-        async with http.post(
-            "/graphql",
-            json={"query": SIGN_UP, "variables": {"input": {"email": email, "password": PASSWORD}}},
-        ) as response:
-            assert (await response.json())["data"]["signUp"]["__typename"] == "Session"
-        async with http.post(
-            "/graphql", json={"query": CREATE_KEY, "variables": {"name": "k", "scopes": None}}
-        ) as response:
-            key = (await response.json())["data"]["createApiKey"]["secret"]
-        yield Api(http, key)
-
-
 @pytest.fixture
-async def api(stack: dict) -> AsyncIterator[Api]:
-    async for client in _account(stack["api"]):
+async def api(stack: dict) -> AsyncIterator[StackApi]:
+    async with stack_account(stack["api"]) as client:
         yield client
-
-
-def sweep(env: dict[str, str]) -> None:
-    """`neurall retention run`, as an operator (or the maintenance actor) would."""
-    result = subprocess.run(
-        [*NEURALL, "retention", "run"], env=env, capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-def worker(stack: dict, **env: str) -> Any:
-    process, _ = stack["procs"].start("worker", "worker", "--threads", "2", extra_env=env)
-    return process
 
 
 def stored_image(stack: dict, job_id: str) -> bytes:
@@ -184,7 +96,7 @@ async def test_api_job_fetched_leaves_nothing(stack, api):
     found = places.scan(inputs)
     assert found
     assert all("neurall.payload." in h for h in found), found
-    process = worker(stack)
+    process, _ = start_worker(stack)
     try:
         job = await api.wait(job_id)
         assert job["status"] == "SUCCEEDED"
@@ -209,7 +121,7 @@ async def test_api_job_never_fetched_leaves_nothing_after_its_ttl(stack, api):
     places, secret = stack["places"], canary()
     upload, inputs = input_image()
     job_id = await api.generate(prompt=secret, files={"initImage": upload})
-    process = worker(stack, NEURALL_API_IMAGE_TTL_S="1")
+    process, _ = start_worker(stack, NEURALL_API_IMAGE_TTL_S="1")
     try:
         job = await api.wait(job_id)
     finally:
@@ -217,10 +129,12 @@ async def test_api_job_never_fetched_leaves_nothing_after_its_ttl(stack, api):
     assert job["status"] == "SUCCEEDED"
     png = stored_image(stack, job_id)
     # Past the TTL it is no longer listed, then swept.
-    deadline = time.monotonic() + 30
-    while (images := (await api(JOB, {"id": job_id}))["job"]["images"]) != []:
-        assert time.monotonic() < deadline, f"still listed after its TTL: {images}"
-        await asyncio.sleep(0.2)
+    await until(
+        lambda: api(JOB, {"id": job_id}),
+        lambda data: data["job"]["images"] == [],
+        within=30,
+        what="the image leaving the job past its TTL",
+    )
     sweep(stack["env"])
     assert places.scan([secret.encode(), *image_needles(png), *inputs]) == []
 
@@ -236,7 +150,7 @@ async def test_playground_canary_kept_in_history_until_deleted(stack, api):
     found = places.scan(inputs)
     assert found
     assert all("neurall.payload." in h for h in found), found
-    process = worker(stack)
+    process, _ = start_worker(stack)
     try:
         job = await api.wait(job_id, api=False)
     finally:
@@ -272,18 +186,20 @@ async def test_canceled_and_killed_jobs_leave_no_input_image(stack, api):
     job_id = await api.generate(
         api=False, prompt=secret, steps=60, strength=0.9, files={"initImage": upload}
     )
-    process = worker(stack)
+    process, _ = start_worker(stack)
     try:
         # Polled rather than subscribed: a subscription would add the server's exclusive
         # event queue to the vhost, which the queue scan cannot read.
-        deadline = time.monotonic() + 120
-        while (await api(JOB, {"id": job_id}, api=False))["job"]["step"] < 3:
-            assert time.monotonic() < deadline, "the job never got going"
-            await asyncio.sleep(0.1)
+        await until(
+            lambda: api(JOB, {"id": job_id}, api=False),
+            lambda data: data["job"]["step"] >= 3,
+            within=120,
+            what="the job getting going",
+        )
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
         stack["procs"].stop(process)
-        process = worker(stack)
+        process, _ = start_worker(stack)
         job = await api.wait(job_id, api=False, within=180)
     finally:
         stack["procs"].stop(process)
@@ -304,23 +220,26 @@ async def test_api_job_failed_and_dead_lettered_leaves_nothing(stack, api):
     # Its worker gives every message 1 s and no retry: this job's message is dead-lettered.
     # Big enough that no CPU finishes it within the limit (about 5 s here at 512 px),
     # yet small: the Triton server cannot see its client leave, so it finishes the job
-    # after the worker has given up, and the tests after this one wait behind it.
+    # after the worker has given up; the test waits for that, leaving the stack idle.
     upload, inputs = input_image()
     busy_before = pipeline_busy_s(stack)
     job_id = await api.generate(
         prompt=secret, steps=25, width=512, height=512, strength=1.0, files={"initImage": upload}
     )
-    process = worker(stack, NEURALL_GENERATION_TIME_LIMIT_S="1", NEURALL_GENERATION_MAX_RETRIES="0")
+    process, _ = start_worker(
+        stack, NEURALL_GENERATION_TIME_LIMIT_S="1", NEURALL_GENERATION_MAX_RETRIES="0"
+    )
     try:
         job = await api.wait(job_id, within=60)
     finally:
         stack["procs"].stop(process)
-    # The test leaves the stack idle, whatever runs next: it waits for the Triton server to
-    # finish the abandoned job.
-    deadline = time.monotonic() + 180
-    while pipeline_busy_s(stack) == busy_before:
-        assert time.monotonic() < deadline, "the Triton server never finished the oversized job"
-        await asyncio.sleep(0.5)
+    await until(
+        lambda: pipeline_busy_s(stack),
+        lambda busy: busy != busy_before,
+        within=180,
+        every=0.5,
+        what="the Triton server finishing the abandoned job",
+    )
     assert job["status"] == "FAILED", job
     assert job["images"] == []
     # Dramatiq dead-letters a rejected message through the .XQ queue (to .DQ on expiry):
@@ -352,7 +271,7 @@ async def test_embedded_sqlite_path_leaves_nothing(tmp_path, tiny_models, rabbit
         api_secret, kept = canary(), canary()
         upload, inputs = input_image()
         files = {"initImage": upload}
-        async for api in _account(f"http://127.0.0.1:{port}"):
+        async with stack_account(f"http://127.0.0.1:{port}") as api:
             job = await api.wait(await api.generate(prompt=api_secret, files=files))
             playground = await api.wait(
                 await api.generate(api=False, prompt=kept, files=files), api=False

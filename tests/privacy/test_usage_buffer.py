@@ -16,8 +16,9 @@ from neurall.config import Settings
 from neurall.orm import database
 from neurall.orm.privacy import UsageLog
 from neurall.privacy.usage import UsageLogBuffer, usage_row
-from tests.conftest import GraphQLClient
-from tests.helpers import create_key, sign_up
+from tests.support.factories import create_key, sign_up
+from tests.support.graphql import GraphQLClient
+from tests.support.poll import until
 
 ME = "{ me { id } }"
 
@@ -36,10 +37,13 @@ def _row(account_id: uuid.UUID | None = None, operation: str = "me") -> UsageLog
 
 async def _until_count(expected: int, timeout_s: float = 20) -> float:
     """Seconds (monotonic clock) at which the table first held ``expected`` rows."""
-    deadline = time.monotonic() + timeout_s
-    while (count := await UsageLog.all().count()) != expected:
-        assert time.monotonic() < deadline, f"{count} usage rows, expected {expected}"
-        await asyncio.sleep(0.02)
+    await until(
+        lambda: UsageLog.all().count(),
+        lambda count: count == expected,
+        within=timeout_s,
+        every=0.02,
+        what=f"{expected} usage rows",
+    )
     return time.monotonic()
 
 

@@ -17,7 +17,7 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from neurall.app import create_app
 from neurall.config import load_settings
-from tests.conftest import GraphQLClient
+from tests.support.graphql import GraphQLClient
 
 MakeClient = Callable[..., Awaitable[GraphQLClient]]
 

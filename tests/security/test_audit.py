@@ -9,7 +9,8 @@ import pytest
 
 from neurall.audit import AuditEventType, delete_expired_audit_events, record
 from neurall.orm.audit import AuditEvent
-from tests.helpers import PASSWORD, create_key, sign_up
+from tests.support.factories import create_key, sign_up
+from tests.support.graphql import PASSWORD
 
 pytestmark = pytest.mark.usefixtures("database_url")
 

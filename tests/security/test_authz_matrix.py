@@ -21,9 +21,9 @@ from neurall.graphql.schema import build_schema
 from neurall.orm.clones import Clone
 from neurall.orm.jobs import Job, JobImage, JobSource, JobStatus
 from neurall.orm.webhooks import DeliveryStatus, WebhookDelivery, WebhookEndpoint
-from tests.clones.helpers import clone_events, ready_clone_row
-from tests.generation.helpers import ws_stream
-from tests.helpers import create_key, sign_up
+from tests.support.clones import clone_events
+from tests.support.events import ws_stream
+from tests.support.factories import create_key, ready_clone_row, sign_up
 
 pytestmark = pytest.mark.usefixtures("database_url")
 

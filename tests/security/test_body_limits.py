@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.helpers import create_key, sign_up
+from tests.support.factories import create_key, sign_up
 
 LIMIT = 4096
 

@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 
 from neurall.web.csrf import CSRF_EXEMPT_PATHS
-from tests.helpers import create_key, sign_up
+from tests.support.factories import create_key, sign_up
 
 ME = "{ me { id } }"
 TRUSTED = "https://app.example.com"

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from hypothesis_graphql import Mode, from_schema, nodes
 
 from neurall.graphql.schema import build_schema
-from tests.helpers import create_key, sign_up
+from tests.support.factories import create_key, sign_up
 
 pytestmark = pytest.mark.slow
 

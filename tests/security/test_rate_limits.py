@@ -9,7 +9,7 @@ import pytest
 from neurall.config import load_settings
 from neurall.errors import RateLimitedError
 from neurall.ratelimit import RateLimits
-from tests.helpers import create_key, sign_up
+from tests.support.factories import create_key, sign_up
 
 ME = "{ me { id } }"
 

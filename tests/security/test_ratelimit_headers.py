@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from neurall.ratelimit import TokenBuckets
-from tests.helpers import create_key, sign_up
+from tests.support.factories import create_key, sign_up
 
 ME = "{ me { id } }"
 

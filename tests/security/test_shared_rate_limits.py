@@ -14,7 +14,7 @@ from neurall.errors import RateLimitedError
 from neurall.orm import database
 from neurall.orm.ratelimit import RateLimitBucket
 from neurall.ratelimit_database import DatabaseBackend, delete_idle_buckets
-from tests.billing.test_concurrency import pooled
+from tests.support.services import pooled
 
 
 @pytest.fixture

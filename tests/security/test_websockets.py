@@ -6,7 +6,7 @@ import aiohttp
 import pytest
 
 from neurall.orm.jobs import Job, JobSource, JobStatus
-from tests.helpers import create_key, sign_up
+from tests.support.factories import create_key, sign_up
 
 PROTOCOL = "graphql-transport-ws"
 EVIL = "https://evil.example"

@@ -15,8 +15,8 @@ from neurall.gpu.adapter_files import CachedAdapterFiles, DirectoryAdapterFiles
 from neurall.gpu.types import InferenceError, InferenceUnavailable
 from neurall.storage.blocking import BlockingReader
 from neurall.storage.s3 import S3Location, S3Storage
-from tests.gpu.helpers import free_port
-from tests.s3 import S3Bucket
+from tests.support.ports import free_port
+from tests.support.s3 import S3Bucket
 
 SIZE = 400
 

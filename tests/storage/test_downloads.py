@@ -19,7 +19,7 @@ from neurall.orm.jobs import Job, JobImage, JobSource, JobStatus
 from neurall.orm.privacy import DataExport, ExportStatus
 from neurall.storage import Storage
 from neurall.storage.base import CHUNK_BYTES
-from tests.helpers import create_key, sign_up
+from tests.support.factories import create_key, sign_up
 
 # What is tested is the storage under the routes, not the database: SQLite is enough.
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

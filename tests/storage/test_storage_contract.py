@@ -1,5 +1,5 @@
 """The storage interface's contract, run on both implementations: the local directory and
-an S3 bucket on a real S3 API server (moto's, on loopback; tests/s3.py)."""
+an S3 bucket on a real S3 API server (moto's, on loopback; tests/support/s3.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from neurall.cli import main
 from neurall.config import SettingsError, load_settings
 from neurall.storage import LocalStorage, Storage, download, make_storage
 from neurall.storage.s3 import PART_BYTES, S3Location, S3Storage
-from tests.s3 import S3Bucket
+from tests.support.s3 import S3Bucket
 
 CHUNK = 64 * 1024
 

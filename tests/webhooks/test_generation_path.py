@@ -14,10 +14,10 @@ import pytest
 from neurall.orm.webhooks import WebhookDelivery, WebhookEndpoint
 from neurall.retention.sweeper import run_policies
 from neurall.storage import make_storage
-from tests.generation.helpers import GENERATE, small_input
-from tests.helpers import PASSWORD, create_key, sign_up
-from tests.privacy.helpers import wait_done
-from tests.webhooks.helpers import create_endpoint
+from tests.support.factories import create_key, sign_up
+from tests.support.graphql import GENERATE, PASSWORD, small_input
+from tests.support.jobs import wait_done
+from tests.support.webhooks import create_endpoint
 
 pytestmark = pytest.mark.usefixtures("database_url")
 
@@ -110,8 +110,7 @@ async def test_the_data_export_holds_endpoints_without_their_secrets(client, rec
     import json
     import zipfile
 
-    from tests.privacy.helpers import fetch
-    from tests.privacy.test_export_and_erasure import _ready_export
+    from tests.support.app import fetch, ready_export
 
     await sign_up(client)
     created = await create_endpoint(client, receiver.url, ["CREDITS_LOW"])
@@ -120,7 +119,7 @@ async def test_the_data_export_holds_endpoints_without_their_secrets(client, rec
         {"id": created["endpoint"]["id"]},
     )
     await receiver.wait_for(1)
-    export = await _ready_export(client)
+    export = await ready_export(client)
     status, body = await fetch(client, export["url"])
     assert status == 200
     archive = zipfile.ZipFile(io.BytesIO(body))

@@ -19,10 +19,11 @@ from neurall.orm.webhooks import WebhookDelivery
 from neurall.webhooks import outbox
 from neurall.webhooks.dispatch import dispatch_soon
 from neurall.webhooks.events import EventType
-from tests.generation.helpers import CANCEL, GENERATE, small_input
-from tests.helpers import create_key, sign_up
-from tests.privacy.helpers import wait_done
-from tests.webhooks.helpers import create_endpoint, deliveries
+from tests.support.factories import create_key, sign_up
+from tests.support.graphql import CANCEL, GENERATE, small_input
+from tests.support.jobs import wait_done
+from tests.support.poll import until
+from tests.support.webhooks import create_endpoint, deliveries
 
 pytestmark = pytest.mark.usefixtures("database_url")
 
@@ -89,12 +90,12 @@ async def test_every_event_type_reaches_the_receiver_signed_and_thin(client, rec
         "clone.ready",
         "credits.low",
     }
-    for _ in range(300):
-        if wanted <= {d.payload["type"] for d in receiver.deliveries}:
-            break
-        await asyncio.sleep(0.1)
-    types = {d.payload["type"] for d in receiver.deliveries}
-    assert wanted <= types, types
+    await until(
+        lambda: {d.payload["type"] for d in receiver.deliveries},
+        lambda types: wanted <= types,
+        within=60,
+        what=f"deliveries of every type in {sorted(wanted)}",
+    )
 
     ids = [d.event_id for d in receiver.deliveries]
     assert len(set(ids)) == len(ids)  # one id per event
@@ -161,10 +162,11 @@ async def test_job_progress_is_opt_in_signed_and_thin(client, receiver, monkeypa
     receiver.secrets = [created["secret"]]
     job = (await client.data(GENERATE, {"input": small_input(steps=8)}, api_key=key))["generate"]
     await wait_done(client, job["id"], key)
-    for _ in range(100):
-        if receiver.of_type("job.progress") and receiver.of_type("job.succeeded"):
-            break
-        await asyncio.sleep(0.1)
+    await until(
+        lambda: receiver.of_type("job.progress") and receiver.of_type("job.succeeded"),
+        within=20,
+        what="job.progress and job.succeeded deliveries",
+    )
     progress_events = receiver.of_type("job.progress")
     assert progress_events, [d.payload["type"] for d in receiver.deliveries]
     for delivery in progress_events:

@@ -11,11 +11,11 @@ import pytest
 from standardwebhooks import Webhook
 
 from neurall.orm.audit import AuditEvent
-from neurall.orm.webhooks import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from neurall.orm.webhooks import DeliveryStatus, WebhookEndpoint
 from neurall.webhooks.delivery import RETRY_SCHEDULE_S, parse_retry_after, retry_delay
 from neurall.webhooks.http import Answer
-from tests.helpers import sign_up
-from tests.webhooks.helpers import (
+from tests.support.factories import sign_up
+from tests.support.webhooks import (
     ENDPOINTS,
     REDELIVER,
     ROTATE,
@@ -23,17 +23,10 @@ from tests.webhooks.helpers import (
     UPDATE,
     create_endpoint,
     deliveries,
+    wait_delivery_status,
 )
 
 pytestmark = pytest.mark.usefixtures("database_url")
-
-
-async def _wait_status(endpoint_id: str, status: DeliveryStatus, within: float = 30) -> None:
-    for _ in range(int(within * 10)):
-        if await WebhookDelivery.filter(endpoint_id=endpoint_id, status=status).exists():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"no {status} delivery")
 
 
 async def _record_event(client, endpoint_id: str) -> str:
@@ -61,7 +54,7 @@ async def test_retry_after_is_honoured_and_the_id_kept(client, receiver):
     assert all(d.verified_with == [created["secret"]] for d in (first, second, third))
     # The body's timestamp is the event's; the signed header's is each attempt's.
     assert first.body == third.body
-    await _wait_status(created["endpoint"]["id"], DeliveryStatus.SUCCEEDED)
+    await wait_delivery_status(created["endpoint"]["id"], DeliveryStatus.SUCCEEDED)
     (row,) = await deliveries(client, created["endpoint"]["id"])
     assert (row["status"], row["attempts"], row["responseStatus"]) == ("SUCCEEDED", 3, 200)
 
@@ -71,7 +64,7 @@ async def test_a_failed_attempt_is_scheduled_with_jitter(client, receiver):
     created = await create_endpoint(client, receiver.url, ["CREDITS_LOW"])
     receiver.plan = [(500, {}, 0.0)]
     await _record_event(client, created["endpoint"]["id"])
-    await _wait_status(created["endpoint"]["id"], DeliveryStatus.RETRYING)
+    await wait_delivery_status(created["endpoint"]["id"], DeliveryStatus.RETRYING)
     (row,) = await deliveries(client, created["endpoint"]["id"])
     assert (row["attempts"], row["responseStatus"]) == (1, 500)
     wait = datetime.fromisoformat(row["nextAttemptAt"]) - datetime.fromisoformat(
@@ -81,7 +74,7 @@ async def test_a_failed_attempt_is_scheduled_with_jitter(client, receiver):
     endpoint = await WebhookEndpoint.get(id=created["endpoint"]["id"])
     assert endpoint.failing_since is not None
     await receiver.wait_for(2, within=15)  # the retry, which succeeds
-    await _wait_status(created["endpoint"]["id"], DeliveryStatus.SUCCEEDED)
+    await wait_delivery_status(created["endpoint"]["id"], DeliveryStatus.SUCCEEDED)
     assert (await WebhookEndpoint.get(id=endpoint.id)).failing_since is None
 
 
@@ -91,7 +84,7 @@ async def test_410_disables_the_endpoint_with_a_reason_and_an_audit_event(client
     endpoint_id = created["endpoint"]["id"]
     receiver.plan = [(410, {}, 0.0)]
     await _record_event(client, endpoint_id)
-    await _wait_status(endpoint_id, DeliveryStatus.FAILED)
+    await wait_delivery_status(endpoint_id, DeliveryStatus.FAILED)
     (shown,) = (await client.data(ENDPOINTS))["webhookEndpoints"]
     assert shown["enabled"] is False
     assert "410" in shown["disabledReason"]
@@ -122,7 +115,7 @@ async def test_failing_for_three_days_disables_the_endpoint(client, receiver):
     await WebhookEndpoint.filter(id=endpoint_id).update(failing_since=three_days_ago)
     receiver.plan = [(500, {}, 0.0)]
     await _record_event(client, endpoint_id)
-    await _wait_status(endpoint_id, DeliveryStatus.FAILED)
+    await wait_delivery_status(endpoint_id, DeliveryStatus.FAILED)
     endpoint = await WebhookEndpoint.get(id=endpoint_id)
     assert endpoint.enabled is False
     assert endpoint.disabled_reason == "Deliveries failed for 3 days."
@@ -160,7 +153,7 @@ async def test_redelivery_sends_the_same_webhook_id(client, receiver):
     receiver.secrets = [created["secret"]]
     await _record_event(client, created["endpoint"]["id"])
     (first,) = await receiver.wait_for(1)
-    await _wait_status(created["endpoint"]["id"], DeliveryStatus.SUCCEEDED)
+    await wait_delivery_status(created["endpoint"]["id"], DeliveryStatus.SUCCEEDED)
     (row,) = await deliveries(client, created["endpoint"]["id"])
     again = (await client.data(REDELIVER, {"id": row["id"]}))["redeliverWebhook"]
     assert again["eventId"] == row["eventId"] == first.event_id

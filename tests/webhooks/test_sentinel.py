@@ -1,7 +1,7 @@
 """The sentinel sweep with webhooks on: a canary prompt on an API job whose events are
 delivered (and retried, so messages sit in the webhooks delay queue) leaves no trace in
 the database, the logs, any queue or the delivery log. Real processes: `neurall serve`,
-`neurall worker`, `neurall gpu`, RabbitMQ, PostgreSQL (tests/privacy/sentinel.py)."""
+`neurall worker`, `neurall gpu`, RabbitMQ, PostgreSQL (tests/support/sentinel.py)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Vhost
-from tests.privacy.sentinel import Places
-from tests.privacy.test_sentinel_sweep import Api, _account, sweep, worker
-from tests.stack import distributed_stack
-from tests.webhooks.helpers import ALL_EVENTS, CREATE, DELIVERIES
+from tests.support.processes import distributed_stack, start_worker
+from tests.support.sentinel import Places, sweep
+from tests.support.services import Vhost
+from tests.support.stack_api import StackApi, stack_account
+from tests.support.webhooks import ALL_EVENTS, CREATE, DELIVERIES
 
 pytestmark = [pytest.mark.postgres, pytest.mark.rabbitmq]
 
@@ -34,8 +34,8 @@ def stack(
 
 
 @pytest.fixture
-async def api(stack: dict) -> AsyncIterator[Api]:
-    async for client in _account(stack["api"]):
+async def api(stack: dict) -> AsyncIterator[StackApi]:
+    async with stack_account(stack["api"]) as client:
         yield client
 
 
@@ -48,7 +48,7 @@ async def test_a_canary_on_an_api_job_with_webhooks_on_leaves_no_trace(stack, ap
     # while the places are scanned.
     receiver.plan = [(503, {"Retry-After": "30"}, 0.0)]
     job_id = await api.generate(prompt=f"a fox {secret}", negativePrompt=f"blur {secret}")
-    process = worker(stack)
+    process, _ = start_worker(stack)
     try:
         assert (await api.wait(job_id))["status"] == "SUCCEEDED"
         await receiver.wait_for(2, within=60)
@@ -58,7 +58,7 @@ async def test_a_canary_on_an_api_job_with_webhooks_on_leaves_no_trace(stack, ap
     queued = places.queue_messages()
     assert queued.get("webhooks.DQ"), queued  # the retry, waiting
     assert places.scan([secret.encode()]) == []  # ... and carrying only a delivery id
-    process = worker(stack)
+    process, _ = start_worker(stack)
     try:
         await receiver.wait_for(3, within=90)
     finally:

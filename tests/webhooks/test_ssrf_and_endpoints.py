@@ -11,18 +11,18 @@ import pytest
 from neurall.config import load_settings
 from neurall.orm.webhooks import DeliveryStatus, WebhookDelivery
 from neurall.webhooks.http import WebhookHTTP, address_allowed
-from tests.helpers import create_key, sign_up
-from tests.webhooks.conftest import StaticResolver
-from tests.webhooks.helpers import (
+from tests.support.factories import create_key, sign_up
+from tests.support.webhooks import (
     CREATE,
     DELETE,
     ENDPOINTS,
     SEND_TEST,
     UPDATE,
+    StaticResolver,
     create_endpoint,
     deliveries,
+    wait_delivery_status,
 )
-from tests.webhooks.test_retries import _wait_status
 
 FORBIDDEN = ["127.0.0.1", "10.0.0.1", "169.254.169.254", "::1"]
 
@@ -93,7 +93,7 @@ async def test_a_delivery_to_a_refused_address_fails_without_an_answer(client, r
     resolver.table["internal.example.test"] = ["10.0.0.1"]
     created = await create_endpoint(client, "https://internal.example.test/hook", ["CREDITS_LOW"])
     await client.data(SEND_TEST, {"id": created["endpoint"]["id"]})
-    await _wait_status(created["endpoint"]["id"], DeliveryStatus.FAILED)
+    await wait_delivery_status(created["endpoint"]["id"], DeliveryStatus.FAILED)
     (row,) = await deliveries(client, created["endpoint"]["id"])
     assert (row["attempts"], row["responseStatus"]) == (1, None)
 
@@ -128,8 +128,8 @@ async def test_urls_are_checked_when_saved(make_strict_client):
 @pytest.fixture
 def make_strict_client(aiohttp_client, tmp_path, database_url, tiny_models):
     from neurall.app import create_app
-    from tests.conftest import GraphQLClient
-    from tests.generation.conftest import generation_settings
+    from tests.support.graphql import GraphQLClient
+    from tests.support.runtime import generation_settings
 
     async def make() -> GraphQLClient:
         settings = generation_settings(tmp_path / "strict", database_url, tiny_models)

@@ -4,7 +4,6 @@ arrives at least once, always with one webhook-id. Real processes: `neurall serv
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import uuid
@@ -15,11 +14,12 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.conftest import POSTGRES_ADMIN_URL, run_sync
-from tests.gpu.helpers import free_port
-from tests.helpers import CREATE_KEY, PASSWORD, SIGN_UP
-from tests.stack import NEURALL, Processes, _admin, wait_http
-from tests.webhooks.helpers import CREATE, DELIVERIES, SEND_TEST
+from tests.support.graphql import CREATE_KEY, PASSWORD, SIGN_UP
+from tests.support.poll import until
+from tests.support.ports import free_port
+from tests.support.processes import NEURALL, Processes, wait_http
+from tests.support.services import POSTGRES_ADMIN_URL, pg_admin_execute, run_sync
+from tests.support.webhooks import CREATE, DELIVERIES, SEND_TEST
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def stack(tmp_path: Path, broker_url: str) -> Iterator[dict[str, Any]]:
 
     name = f"neurall_hooks_{uuid.uuid4().hex[:10]}"
     database_url = f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    run_sync(_admin(f'CREATE DATABASE "{name}"'))
+    run_sync(pg_admin_execute(f'CREATE DATABASE "{name}"'))
     port = free_port()
     env = {
         **os.environ,
@@ -50,7 +50,7 @@ def stack(tmp_path: Path, broker_url: str) -> Iterator[dict[str, Any]]:
         yield {"procs": procs, "api": f"http://127.0.0.1:{port}"}
     finally:
         procs.stop_all()
-        run_sync(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        run_sync(pg_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def test_a_worker_killed_mid_delivery_delivers_once_more_with_the_same_id(stack, receiver):
@@ -80,10 +80,14 @@ async def test_a_worker_killed_mid_delivery_delivers_once_more_with_the_same_id(
         deliveries = await receiver.wait_for(2, within=90)
         assert len({d.event_id for d in deliveries}) == 1
         assert all(d.verified_with == [endpoint["secret"]] for d in deliveries)
-        for _ in range(100):
+
+        async def delivery() -> dict:
             page = await gql(DELIVERIES, {"id": endpoint["endpoint"]["id"]})
             (row,) = [e["node"] for e in page["webhookDeliveries"]["edges"]]
-            if row["status"] == "SUCCEEDED":
-                break
-            await asyncio.sleep(0.2)
+            return row
+
+        row = await until(
+            delivery, lambda row: row["status"] == "SUCCEEDED", within=30, every=0.2,
+            what="the delivery succeeding",
+        )  # fmt: skip
         assert (row["status"], row["eventId"]) == ("SUCCEEDED", deliveries[0].event_id)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,8 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
 from neurall.web.playground import DIST_DIR
-from tests.mail.smtp import link_token
+from tests.support.poll import until_sync
+from tests.support.smtp import link_token
 
 DIST = DIST_DIR
 CHROMIUM = "/usr/bin/chromium"
@@ -36,12 +35,6 @@ class Server:
     data_dir: Path
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def gql(page: Page, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
     """A GraphQL call with the page's session cookie (the context's cookie jar)."""
     response = page.request.post("/graphql", data={"query": query, "variables": variables or {}})
@@ -61,21 +54,23 @@ def mailed_link(server: Server, to: str, fragment: str, *, skip: int = 0) -> str
     """The ``#fragment=`` link (``verify-email``, ``reset-password``) of a message to ``to``
     in the embedded outbox (``<data>/outbox/*.eml``), as a person would open it: the
     ``skip``-th such message, oldest first; waits for it to be written."""
-    deadline = time.monotonic() + 45
-    while True:
-        links = []
+
+    def links() -> list[str]:
+        found = []
         for path in sorted((server.data_dir / "outbox").glob("*.eml")):
             message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
             if message["To"] == to and f"/#{fragment}=" in str(message):
                 token = link_token(message, fragment)  # type: ignore[arg-type]
-                links.append(f"{server.base}/#{fragment}={token}")
-        if len(links) > skip:
-            return links[skip]
-        assert time.monotonic() < deadline, f"no {fragment} e-mail to {to}"
-        time.sleep(0.2)
+                found.append(f"{server.base}/#{fragment}={token}")
+        return found
+
+    found = until_sync(
+        links, lambda found: len(found) > skip, within=45, what=f"a {fragment} e-mail to {to}"
+    )
+    return found[skip]
 
 
-SCREENSHOTS = Path(__file__).parent / "screenshots"
+SCREENSHOTS = Path(__file__).parent.parent / "playground" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 

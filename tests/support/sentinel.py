@@ -20,8 +20,17 @@ import numpy as np
 import pika
 from PIL import Image
 
-from tests.conftest import rabbitmqctl
-from tests.s3 import S3Bucket
+from tests.support.processes import NEURALL
+from tests.support.s3 import S3Bucket
+from tests.support.services import rabbitmqctl
+
+
+def sweep(env: dict[str, str]) -> None:
+    """`neurall retention run`, as an operator (or the maintenance actor) would."""
+    result = subprocess.run(
+        [*NEURALL, "retention", "run"], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def input_image(side: int = 64) -> tuple[bytes, list[bytes]]:

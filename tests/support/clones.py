@@ -1,13 +1,15 @@
-"""Synthetic photos, GraphQL multipart uploads, a cloneEvents socket, a leak scanner and READY
-clone rows."""
+"""Cloning: its GraphQL documents, synthetic photos, multipart uploads, a cloneEvents socket,
+fast training settings and the check that no photo is left behind."""
 
 from __future__ import annotations
 
 import asyncio
 import io
 import json
-import os
+import struct
+import tempfile
 import uuid
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,16 @@ import websockets
 from aiohttp import FormData
 from PIL import Image
 
-from neurall.orm.clones import Clone, CloneStatus
+from neurall.clones.uploads import prepare_training_images
+from tests.support.files import files_containing
+from tests.support.graphql import GENERATE
+
+# Few steps keep the clone tests fast; the loss test asks for more itself.
+FAST_TRAINING: dict[str, object] = {
+    "clone_default_training_steps": 4,
+    "clone_training_batch_size": 4,
+    "embedded_worker_threads": 2,
+}
 
 CLONE_FIELDS = """
   id name triggerWord status progress sourceImagesDeleted error createdAt
@@ -88,14 +99,6 @@ async def upload(
     return await client.http.post("/graphql", data=form, headers=headers)
 
 
-async def create_clone(client: Any, files: list[tuple[str, bytes]], **kw: Any) -> dict[str, Any]:
-    response = await upload(client, files, **kw)
-    assert response.status == 200, await response.text()
-    body = await response.json()
-    assert "errors" not in body, body
-    return body["data"]["createClone"]
-
-
 async def clone_events(
     base_http: str,
     clone_id: str,
@@ -128,34 +131,46 @@ async def clone_events(
             messages.append(message["payload"]["data"]["cloneEvents"])
 
 
-def files_containing(roots: list[Path], needles: list[bytes]) -> list[str]:
-    """Files under ``roots`` (symlinks not followed) holding any of ``needles``."""
-    found = []
-    for root in roots:
-        for directory, _dirs, names in os.walk(root, followlinks=False):
-            for name in names:
-                path = Path(directory) / name
-                if path.is_symlink() or not path.is_file() or path.stat().st_size > 64 << 20:
-                    continue
-                content = path.read_bytes()
-                if any(needle in content for needle in needles):
-                    found.append(str(path))
-    return found
+async def generate_person(client: Any, key: str, **fields: Any) -> dict[str, Any]:
+    """The generate answer (a Job, or why not) for a prompt with the trigger word "sks"."""
+    data = {"prompt": "a photo of sks person", "steps": 4, "seed": 7, **fields}
+    return (await client.data(GENERATE, {"input": data}, api_key=key))["generate"]
 
 
-async def ready_clone_row(
-    account_id: Any, *, name: str, trigger_word: str, adapter_key: str
-) -> Clone:
-    """A READY clone row with no weights behind ``adapter_key``: enough where nothing loads
-    them, or where their absence is the point."""
-    return await Clone.create(
-        account_id=account_id,
-        name=name,
-        trigger_word=trigger_word,
-        status=CloneStatus.READY,
-        image_count=3,
-        total_steps=1,
-        step=1,
-        source_images_deleted=True,
-        adapter_key=adapter_key,
+def png_chunk(kind: bytes, payload: bytes) -> bytes:
+    """One PNG chunk: length, type, data and CRC."""
+    body = kind + payload
+    return struct.pack(">I", len(payload)) + body + struct.pack(">I", zlib.crc32(body))
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A valid-looking PNG header for a huge RGB image, with almost no pixel data behind it."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 1024)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", ihdr)
+        + png_chunk(b"IDAT", idat)
+        + png_chunk(b"IEND", b"")
     )
+
+
+def needles(files: list[tuple[str, bytes]], resolution: int = 64) -> list[bytes]:
+    """Distinctive slices of the uploaded files and of the prepared PNGs stored from them."""
+    prepared = prepare_training_images(files, resolution=resolution)
+    return [
+        data[len(data) // 3 : len(data) // 3 + 128] for data in [f for _, f in files] + prepared
+    ]
+
+
+def assert_no_photo_left(data_dir: Path, files: list[tuple[str, bytes]], since: float) -> None:
+    """Nothing of ``files`` in the data directory (storage, model store, database) nor in
+    the system's temporary area."""
+    assert files_containing([data_dir], needles(files)) == []
+    # The system's temporary area: anything written there since the test started.
+    recent = [
+        p
+        for p in Path(tempfile.gettempdir()).iterdir()
+        if p.is_file() and not p.is_symlink() and p.stat().st_mtime >= since
+    ]
+    assert files_containing(recent, needles(files)) == []

@@ -3,23 +3,17 @@ parsed with the standard library's ``email`` package."""
 
 from __future__ import annotations
 
-import asyncio
 import email
 import email.policy
 import re
-import socket
-import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.support.poll import until
+from tests.support.ports import free_port
 
 
 @dataclass
@@ -41,12 +35,13 @@ class Inbox:
     async def wait_for(
         self, address: str, count: int = 1, within_s: float = 15
     ) -> list[EmailMessage]:
-        deadline = time.monotonic() + within_s
-        while len(self.to(address)) < count:
-            if time.monotonic() > deadline:
-                subjects = [(m["To"], m["Subject"]) for m in self.messages]
-                raise AssertionError(f"{count} message(s) to {address} never came: {subjects}")
-            await asyncio.sleep(0.05)
+        await until(
+            lambda: [(m["To"], m["Subject"]) for m in self.messages],
+            lambda _received: len(self.to(address)) >= count,
+            within=within_s,
+            every=0.05,
+            what=f"{count} message(s) to {address} (received: to, subject)",
+        )
         return self.to(address)
 
 

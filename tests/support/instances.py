@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.support.ports import free_port
+
 PG_VERSION = "15"
 PASSWORD = "neurall"
 
@@ -29,12 +31,6 @@ def _run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) ->
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed: {result.stderr or result.stdout}")
     return result.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _wait(check: Callable[[], bool], what: str, timeout_s: float = 60) -> None:

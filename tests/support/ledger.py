@@ -1,35 +1,34 @@
-"""What must hold after any outage, once the lease plus a minute has passed: every job
-ended, no credit held for nothing, nothing charged twice, no API request left behind.
-Shared by the fault tests and the soak (bench/soak.py)."""
+"""What must hold of the credit ledger: ``assert_invariants`` for one account (on an open
+Tortoise database), ``check_ledgers`` for a whole database after an outage (no credit held
+for nothing, nothing charged twice, no API request left behind; shared by the fault tests
+and scripts/soak.py)."""
 
 from __future__ import annotations
 
-import asyncio
-import time
+import uuid
 
 import asyncpg
 
-ACTIVE = ("QUEUED", "RUNNING")
+from neurall.billing import ledger
+from neurall.orm.accounts import Account
+from neurall.orm.billing import Hold
 
 
-async def active_jobs(database_url: str) -> int:
-    conn = await asyncpg.connect(database_url)
-    try:
-        return int(await conn.fetchval("SELECT count(*) FROM job WHERE status = ANY($1)", ACTIVE))
-    finally:
-        await conn.close()
-
-
-async def wait_until_every_job_ended(database_url: str, within_s: float) -> float:
-    """Seconds it took; fails if some job is still QUEUED or RUNNING after ``within_s``."""
-    started = time.monotonic()
-    while True:
-        left = await active_jobs(database_url)
-        if not left or time.monotonic() - started > within_s:
-            break
-        await asyncio.sleep(0.5)
-    assert left == 0, f"{left} jobs still queued or running after {within_s:.0f} s"
-    return time.monotonic() - started
+async def assert_invariants(account_id: uuid.UUID, *, allow_debt: bool = False) -> Account:
+    """The account's balance and held credits agree with its ledger entries and open holds,
+    and (unless ``allow_debt``) it owes nothing."""
+    account = await Account.get(id=account_id)
+    amount_sum, held_sum = await ledger.entry_totals(account_id)
+    assert account.balance == amount_sum
+    assert account.held == held_sum
+    open_holds = await Hold.filter(account_id=account_id, status="open").values_list(
+        "amount", flat=True
+    )
+    assert account.held == sum(open_holds)
+    assert account.held >= 0
+    if not allow_debt:
+        assert account.balance - account.held >= 0
+    return account
 
 
 async def check_ledgers(database_url: str) -> list[str]:
@@ -74,8 +73,3 @@ async def check_ledgers(database_url: str) -> list[str]:
         return problems
     finally:
         await conn.close()
-
-
-def payload_queues(queue_names: list[str]) -> list[str]:
-    """API requests still on the broker (the privacy sweep's part here)."""
-    return [name for name in queue_names if name.startswith("neurall.payload.")]

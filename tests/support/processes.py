@@ -1,7 +1,11 @@
-"""The distributed form as real processes, for the tests that need all of it: a PostgreSQL
-database of its own, `neurall gpu` (Triton via PyTriton on the CPU) and `neurall serve`
-(one or several); tests start `neurall worker`s themselves (so their jobs are observably
-QUEUED first).
+"""The one way tests start `neurall serve`, `worker` and `gpu` as real processes: each
+writes its output to a log file (never to a pipe nobody reads), is waited for over HTTP,
+and is stopped with SIGTERM (SIGKILL after 30 s).
+
+``distributed_stack`` is the distributed form: a PostgreSQL database of its own,
+`neurall gpu` (Triton via PyTriton on the CPU) and `neurall serve` (one or several); tests
+start `neurall worker`s themselves (``start_worker``), so their jobs are observably QUEUED
+first.
 """
 
 from __future__ import annotations
@@ -10,36 +14,69 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 
-from tests.conftest import POSTGRES_ADMIN_URL, run_sync
-from tests.gpu.helpers import free_port
+from tests.support.poll import until_sync
+from tests.support.ports import free_port
+from tests.support.services import POSTGRES_ADMIN_URL, pg_admin_execute, run_sync
 
 NEURALL = [sys.executable, "-m", "neurall.cli"]
 START_TIMEOUT_S = 120.0
+MODEL_READY = "/v2/models/neurall_txt2img/ready"
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without any NEURALL_ setting (a process on its embedded
+    defaults), unbuffered, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEURALL_")}
+    return {**env, "PYTHONUNBUFFERED": "1", **extra}
+
+
+def gpu_arguments(grpc_port: int, http_port: int, metrics_port: int, *more: str) -> list[str]:
+    """`neurall gpu`'s arguments on loopback ports, on the CPU."""
+    return [
+        "gpu", "--host", "127.0.0.1", "--grpc-port", str(grpc_port),
+        "--http-port", str(http_port), "--metrics-port", str(metrics_port), "--device", "cpu",
+        *more,
+    ]  # fmt: skip
+
+
+def launch(
+    args: Sequence[str], *, env: dict[str, str], log: Path, cwd: Path | None = None
+) -> subprocess.Popen:
+    """`neurall ARGS` in a subprocess, stdout and stderr into ``log``."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [*NEURALL, *args], stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd
+        )
+
+
+def _status(url: str) -> int:
+    with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - http://
+        return response.status
 
 
 def wait_http(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - http://
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"{url} never came up:\n{log.read_text()[-3000:]}", pytrace=False)
-        time.sleep(0.25)
+    """Until ``url`` answers 200; fails with the log's end if the process exits first or
+    it does not within START_TIMEOUT_S."""
+
+    def probe() -> int:
+        if process.poll() is not None:
+            pytest.fail(f"{url} never came up (exited):\n{log.read_text()[-3000:]}", pytrace=False)
+        return _status(url)
+
+    try:
+        until_sync(probe, lambda status: status == 200, within=START_TIMEOUT_S, every=0.25,
+                   what=f"{url} answering", ignore=(OSError,))  # fmt: skip
+    except AssertionError as exc:
+        pytest.fail(f"{exc}\n{log.read_text()[-3000:]}", pytrace=False)
 
 
 def stop_process(process: subprocess.Popen) -> None:
@@ -53,6 +90,24 @@ def stop_process(process: subprocess.Popen) -> None:
             process.wait(timeout=10)
 
 
+@contextmanager
+def running(
+    args: Sequence[str],
+    *,
+    env: dict[str, str],
+    log: Path,
+    ready_url: str,
+    cwd: Path | None = None,
+) -> Iterator[subprocess.Popen]:
+    """`neurall ARGS` (``launch``), once ``ready_url`` answers; stopped on exit."""
+    process = launch(args, env=env, log=log, cwd=cwd)
+    try:
+        wait_http(ready_url, process, log)
+        yield process
+    finally:
+        stop_process(process)
+
+
 class Processes:
     """`neurall` subcommands started with one environment, each logging to its own file.
 
@@ -64,7 +119,9 @@ class Processes:
         self.workdir, self.env, self.models = workdir, env, models
         self.running: list[subprocess.Popen] = []
 
-    def start(self, name: str, *args: str, extra_env: dict[str, str] | None = None):
+    def start(
+        self, name: str, *args: str, extra_env: dict[str, str] | None = None
+    ) -> tuple[subprocess.Popen, Path]:
         log = self.workdir / f"{name}-{len(self.running)}.log"
         env = {**self.env, **(extra_env or {})}
         if self.models is not None:
@@ -72,10 +129,7 @@ class Processes:
             data.mkdir()
             (data / "models").symlink_to(self.models, target_is_directory=True)
             env["NEURALL_DATA_DIR"] = str(data)
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [*NEURALL, *args], stdout=out, stderr=subprocess.STDOUT, env=env
-            )
+        process = launch(args, env=env, log=log)
         self.running.append(process)
         return process, log
 
@@ -87,15 +141,11 @@ class Processes:
             self.stop(process)
 
 
-async def _admin(sql: str) -> None:
-    try:
-        conn = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
-    except OSError as exc:
-        pytest.fail(f"PostgreSQL is not reachable: {exc}", pytrace=False)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+def start_worker(
+    stack: dict[str, Any], threads: int = 2, **env: str
+) -> tuple[subprocess.Popen, Path]:
+    """A `neurall worker` of the stack (``env``: more of its environment)."""
+    return stack["procs"].start("worker", "worker", "--threads", str(threads), extra_env=env)
 
 
 @contextmanager
@@ -120,7 +170,7 @@ def distributed_stack(
     and ``serves`` their processes. ``data_per_process``: see ``Processes``."""
     name = f"neurall_stack_{uuid.uuid4().hex[:10]}"
     database_url = f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    run_sync(_admin(f'CREATE DATABASE "{name}"'))
+    run_sync(pg_admin_execute(f'CREATE DATABASE "{name}"'))
     data_dir = workdir / "data"
     data_dir.mkdir()
     (data_dir / "models").symlink_to(tiny_models, target_is_directory=True)
@@ -145,19 +195,20 @@ def distributed_stack(
         subprocess.run([*NEURALL, "migrate"], env=env, check=True, capture_output=True)
         stats = workdir / "stats.json"
         gpu, gpu_log = procs.start(
-            "gpu", "gpu", "--host", "127.0.0.1", "--grpc-port", str(grpc_port),
-            "--http-port", str(triton_http), "--metrics-port", str(metrics),
-            "--stats-file", str(stats), "--device", "cpu",
-            "--max-queue-delay-us", str(max_queue_delay_us), *gpu_args,
+            "gpu",
+            *gpu_arguments(
+                grpc_port, triton_http, metrics, "--stats-file", str(stats),
+                "--max-queue-delay-us", str(max_queue_delay_us), *gpu_args,
+            ),
         )  # fmt: skip
         serves = [procs.start("serve", "serve", "--port", str(port)) for port in api_ports]
         for port, (serve, serve_log) in zip(api_ports, serves, strict=True):
             wait_http(f"http://127.0.0.1:{port}/healthz", serve, serve_log)
-        wait_http(f"http://127.0.0.1:{triton_http}/v2/models/neurall_txt2img/ready", gpu, gpu_log)
+        wait_http(f"http://127.0.0.1:{triton_http}{MODEL_READY}", gpu, gpu_log)
         yield {"procs": procs, "api": f"http://127.0.0.1:{api_port}", "db": database_url,
                "env": env, "data": data_dir, "stats": stats,
                "apis": [f"http://127.0.0.1:{port}" for port in api_ports],
                "serves": [serve for serve, _ in serves]}  # fmt: skip
     finally:
         procs.stop_all()
-        run_sync(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        run_sync(pg_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

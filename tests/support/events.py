@@ -1,4 +1,5 @@
-"""GraphQL documents and a graphql-transport-ws client for the generation tests."""
+"""A jobEvents subscription over a real graphql-transport-ws socket, and what the tests
+check of the events and images it brings."""
 
 from __future__ import annotations
 
@@ -11,46 +12,7 @@ from typing import Any
 import websockets
 from PIL import Image
 
-JOB_FIELDS = """
-  id status source queuePosition step totalSteps progress etaSeconds heldCredits costCredits
-  error createdAt startedAt finishedAt
-  params { prompt negativePrompt width height steps guidanceScale seed numImages cloneId }
-  images { url width height seed contentType expiresAt }
-"""
-GENERATE = f"""
-mutation($input: GenerateInput!, $key: String) {{
-  generate(input: $input, idempotencyKey: $key) {{
-    __typename
-    ... on Job {{ {JOB_FIELDS} }}
-    ... on UserError {{ code message }}
-    ... on InvalidInput {{ fields errors {{ field message }} }}
-    ... on InsufficientCredits {{ required available }}
-  }}
-}}
-"""
-CANCEL = f"""
-mutation($id: ID!) {{
-  cancelJob(id: $id) {{
-    __typename ... on Job {{ {JOB_FIELDS} }} ... on UserError {{ code message }}
-  }}
-}}
-"""
-JOB = f"query($id: ID!) {{ job(id: $id) {{ {JOB_FIELDS} }} }}"
-ME = "{ me { credits heldCredits } }"
-EVENTS = """
-subscription($jobId: ID!, $afterSeq: Int) {
-  jobEvents(jobId: $jobId, afterSeq: $afterSeq) {
-    seq jobId type status queuePosition step totalSteps progress etaSeconds error
-    images { url width height seed contentType expiresAt }
-  }
-}
-"""
-
-
-def small_input(**overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {"prompt": "a red fox in the snow", "steps": 4, "seed": 7}
-    data.update(overrides)
-    return data
+from tests.support.graphql import EVENTS
 
 
 class EventStream:

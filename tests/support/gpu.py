@@ -1,30 +1,18 @@
-"""Helpers shared by the inference tests."""
+"""Requests for the inference layer, draining its streams, and the small models the tests
+build: a safety checker and LoRA adapters of random weights."""
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 
 from neurall.gpu.adapter_files import DirectoryAdapterFiles
-from neurall.gpu.triton_client import TritonBackend
 from neurall.gpu.types import AdapterWeight, GenerationRequest, GenerationResult, StepProgress
-from tests.s3 import S3Bucket
 
 # Adapters for a request: one store key at weight 1, or (key, weight) pairs. A Path is a file
 # on this machine; its key is its absolute path below LOCAL_FILES' root, "/".
@@ -81,122 +69,6 @@ async def collect(
             results.append(item)
     assert len(results) == 1
     return steps, results[0]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass(frozen=True)
-class TritonServer:
-    url: str
-    http_port: int
-    metrics_port: int
-    stats_path: Path
-    log_path: Path
-    # Its deployment's storage, where it fetches clone adapters from (by key).
-    bucket: S3Bucket
-
-    def store_adapter(self, path: Path) -> str:
-        """Put the adapter file at ``path`` in the server's bucket; returns its key."""
-        key = f"adapters/{uuid.uuid4()}.safetensors"
-        self.bucket.client().upload_file(str(path), self.bucket.name, self.bucket.object_key(key))
-        return key
-
-    def stats(self) -> dict[str, object]:
-        if not self.stats_path.exists():
-            return {
-                "pipeline_calls": 0,
-                "requests": 0,
-                "batch_sizes": [],
-                "canceled_calls": 0,
-                "busy_s": 0.0,
-            }
-        return json.loads(self.stats_path.read_text(encoding="utf-8"))
-
-    def metrics(self) -> str:
-        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.read().decode("utf-8")
-
-
-@contextlib.asynccontextmanager
-async def started_triton_client(url: str, timeout_s: float) -> AsyncIterator[TritonBackend]:
-    """A started TritonBackend for ``url``, closed on exit."""
-    backend = TritonBackend(url, timeout_s=timeout_s)
-    await backend.start()
-    try:
-        yield backend
-    finally:
-        await backend.close()
-
-
-SERVER_START_TIMEOUT_S = 120.0
-
-
-def _model_ready(http_port: int) -> bool:
-    url = f"http://127.0.0.1:{http_port}/v2/models/neurall_txt2img/ready"
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-@contextlib.contextmanager
-def running_triton_server(
-    model_cache_dir: Path, workdir: Path, bucket: S3Bucket, extra_args: tuple[str, ...] = ()
-) -> Iterator[TritonServer]:
-    """`neurall gpu` in a subprocess on free ports, as deployed on a host of its own: it
-    reads clone adapters from ``bucket`` into its bounded cache (``extra_args``: more of its
-    options); stopped with SIGTERM on exit."""
-    from tests.stack import stop_process
-
-    grpc_port, http_port, metrics_port = free_port(), free_port(), free_port()
-    server = TritonServer(
-        url=f"grpc://127.0.0.1:{grpc_port}",
-        http_port=http_port,
-        metrics_port=metrics_port,
-        stats_path=workdir / "stats.json",
-        log_path=workdir / "server.log",
-        bucket=bucket,
-    )
-    command = [
-        sys.executable,
-        "-m",
-        "neurall.cli",
-        "gpu",
-        "--cache-dir", str(model_cache_dir),
-        "--host", "127.0.0.1",
-        "--grpc-port", str(grpc_port),
-        "--http-port", str(http_port),
-        "--metrics-port", str(metrics_port),
-        "--stats-file", str(server.stats_path),
-        "--device", "cpu",
-        # A wide window makes "8 concurrent requests, one batch" robust on a slow CI box.
-        "--max-queue-delay-us", "100000",
-        *extra_args,
-    ]  # fmt: skip
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("NEURALL_")},
-        "PYTHONUNBUFFERED": "1",
-        "NEURALL_DATA_DIR": str(workdir / "data"),
-        **bucket.env,
-    }
-    with server.log_path.open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while not _model_ready(http_port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                log_tail = server.log_path.read_text(errors="replace")[-4000:]
-                pytest.fail(f"Triton server did not become ready:\n{log_tail}", pytrace=False)
-            time.sleep(0.25)
-        yield server
-    finally:
-        stop_process(process)
 
 
 def decode_png(png: bytes) -> np.ndarray:
