@@ -21,6 +21,7 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 from neurall.app import create_app
 from neurall.config import Settings, load_settings
 from neurall.orm import database
+from tests.support import services
 from tests.support.graphql import GraphQLClient
 from tests.support.s3 import AWS_ENV, S3Bucket, new_bucket, s3_server
 from tests.support.services import (
@@ -42,10 +43,20 @@ WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 # kept by hand.
 SERVICE_MARKERS = {
     "postgres_server": "postgres",
-    "rabbitmq_vhost": "rabbitmq",
+    "rabbitmq_server": "rabbitmq",
     "browser": "browser",
     "gpu_server": "gpu_server",
 }
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    services.current_test = item
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    # Teardowns run under whichever test comes last (a session fixture's, under the last
+    # test of the run), so they are not checked.
+    services.current_test = None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -111,8 +122,15 @@ def postgres_database(postgres_server: str) -> Iterator[str]:
     run_sync(drop())
 
 
+@pytest.fixture(scope="session")
+def rabbitmq_server() -> str:
+    """The RabbitMQ server's base URL, once `rabbitmqctl` reaches it."""
+    rabbitmqctl("-q", "await_startup")
+    return BROKER_BASE_URL
+
+
 @pytest.fixture(scope="module")
-def rabbitmq_vhost() -> Iterator[Vhost]:
+def rabbitmq_vhost(rabbitmq_server: str) -> Iterator[Vhost]:
     """A RabbitMQ vhost of this test module's own. `neurall worker` consumes every queue of
     its vhost, so stacks on a shared vhost (another module, another run on this machine)
     would take each other's messages; and "every queue" of a privacy sweep must mean
@@ -120,7 +138,7 @@ def rabbitmq_vhost() -> Iterator[Vhost]:
     name = f"neurall-test-{WORKER}-{uuid.uuid4().hex[:10]}"
     rabbitmqctl("add_vhost", name)
     rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
-    yield Vhost(name, BROKER_BASE_URL.rstrip("/") + "/" + urllib.parse.quote(name, safe=""))
+    yield Vhost(name, rabbitmq_server.rstrip("/") + "/" + urllib.parse.quote(name, safe=""))
     rabbitmqctl("delete_vhost", name)
 
 

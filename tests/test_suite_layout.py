@@ -7,6 +7,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
+from tests.support import services
+
 TESTS = Path(__file__).parent
 
 
@@ -53,3 +57,28 @@ def test_the_check_sees_what_it_forbids(tmp_path: Path):
         "2 imports a fixture (noqa: F401)",
         "3 imports a test module",
     ]
+
+
+SERVICE_MARKS = ("postgres", "rabbitmq", "browser", "gpu_server")
+
+
+def test_service_markers_come_from_fixtures_only():
+    """tests/conftest.py gives the service markers from the fixtures a test uses; a marker
+    written by hand could outlive the fixture it stood for."""
+    by_hand = [
+        f"{path}:{number}"
+        for path in sorted(TESTS.rglob("*.py"))
+        if path != Path(__file__)
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if any(f"mark.{marker}" in line for marker in SERVICE_MARKS)
+    ]
+    assert by_hand == []
+
+
+def test_reaching_a_service_without_its_marker_fails(request: pytest.FixtureRequest):
+    """This test carries no postgres marker, so reaching PostgreSQL fails it."""
+    assert request.node.get_closest_marker("postgres") is None
+    with pytest.raises(pytest.fail.Exception, match="without the postgres marker"):
+        services.require("postgres")
+    request.node.add_marker("postgres")
+    services.require("postgres")  # now it may

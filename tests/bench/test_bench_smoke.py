@@ -15,7 +15,11 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.slow
+# The benchmarks start the stacks they measure (bench/common.py) on the shared servers.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.usefixtures("postgres_server", "rabbitmq_server", "gpu_server"),
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 

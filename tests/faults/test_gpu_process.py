@@ -62,6 +62,7 @@ def _port_free(port: int) -> bool:
 def test_a_killed_neurall_gpu_takes_its_triton_server_with_it(
     tmp_path: Path,
     tiny_models: Path,
+    gpu_server: Path,
 ):
     grpc, http, metrics = free_port(), free_port(), free_port()
     log = tmp_path / "gpu.log"
@@ -92,6 +93,7 @@ def test_a_killed_neurall_gpu_takes_its_triton_server_with_it(
 def test_neurall_gpu_on_a_port_in_use_says_so_and_exits(
     tmp_path: Path,
     tiny_models: Path,
+    gpu_server: Path,
 ):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

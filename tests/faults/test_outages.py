@@ -40,7 +40,11 @@ BACKLOG_S = 120
 
 
 @pytest.fixture(scope="module")
-def instances() -> Iterator[tuple[PrivatePostgres, PrivateRabbit]]:
+def instances(
+    postgres_server: str, rabbitmq_server: str
+) -> Iterator[tuple[PrivatePostgres, PrivateRabbit]]:
+    """A PostgreSQL cluster and a RabbitMQ node of this module's own, from the packages the
+    shared servers come from."""
     postgres = PrivatePostgres("neurall_faults", free_port())
     # Not under pytest's tmp directory: the node runs as the rabbitmq user, who must reach it.
     rabbit = PrivateRabbit("neurall-faults", free_port(), Path(tempfile.mkdtemp(prefix="nf-")))

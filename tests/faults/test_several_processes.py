@@ -66,6 +66,8 @@ def stack(
     tiny_models: Path,
     broker_url: str,
     s3_endpoint: str,
+    postgres_server: str,
+    gpu_server: Path,
 ) -> Iterator[dict[str, Any]]:
     workdir = tmp_path_factory.mktemp("several")
     bucket = new_bucket(s3_endpoint)

@@ -39,7 +39,11 @@ PROMPT = "an otter reading metrics 4c9d"
 
 @pytest.fixture(scope="module")
 def stack(
-    tmp_path_factory: pytest.TempPathFactory, tiny_models: Path, broker_url: str
+    tmp_path_factory: pytest.TempPathFactory,
+    tiny_models: Path,
+    broker_url: str,
+    postgres_server: str,
+    gpu_server: Path,
 ) -> Iterator[dict[str, Any]]:
     """serve and gpu from the shared stack, JSON logs, plus one worker with its metrics."""
     gpu_metrics, worker_metrics = free_port(), free_port()

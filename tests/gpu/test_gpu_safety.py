@@ -108,6 +108,7 @@ def dropping_server(
     checker_dir: Path,
     tmp_path_factory: pytest.TempPathFactory,
     s3_endpoint: str,
+    gpu_server: Path,
 ) -> Iterator[TritonServer]:
     """`neurall gpu` with the checker and the drop policy."""
     args = ("--safety-checker", str(checker_dir), "--safety-policy", "drop")

@@ -18,8 +18,6 @@ from tests.support.processes import Processes, wait_http
 from tests.support.services import Vhost, truncate_postgres
 from tests.support.smtp import SmtpServer, link_token
 
-pytestmark = [pytest.mark.postgres, pytest.mark.rabbitmq]
-
 SIGN_UP = """
 mutation { signUp(input: {email: "ada@example.com", password: "a long password"}) {
   __typename } }

@@ -40,7 +40,7 @@ from tests.support.sentinel import Places, image_needles, input_image, sweep
 from tests.support.services import Vhost
 from tests.support.stack_api import StackApi, stack_account
 
-pytestmark = [pytest.mark.postgres, pytest.mark.rabbitmq, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 
 def canary() -> str:
@@ -53,6 +53,8 @@ def stack(
     tmp_path_factory: pytest.TempPathFactory,
     tiny_models: Path,
     rabbitmq_vhost: Vhost,
+    postgres_server: str,
+    gpu_server: Path,
 ) -> Iterator:
     """The distributed stack on a vhost of its own: "every queue" is exactly its queues;
     its storage is the data directory or a bucket of its own."""

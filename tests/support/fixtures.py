@@ -21,6 +21,19 @@ from tests.support.triton import TritonServer, running_triton_server
 
 
 @pytest.fixture(scope="session")
+def gpu_server() -> Path:
+    """The Triton Inference Server binary that `neurall gpu` runs (PyTriton's); a test that
+    starts `neurall gpu` reaches it through this fixture, which gives it the gpu_server
+    marker."""
+    import pytriton
+
+    binary = Path(pytriton.__file__).parent / "tritonserver" / "bin" / "tritonserver"
+    if not binary.is_file():
+        pytest.fail(f"PyTriton's Triton server is missing ({binary})", pytrace=False)
+    return binary
+
+
+@pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A models directory holding the built-in tiny pipeline (what `neurall serve` builds)."""
     models = tmp_path_factory.mktemp("models")
@@ -41,7 +54,10 @@ def pipeline(model_cache_dir: Path) -> Pipeline:
 
 @pytest.fixture(scope="session")
 def triton_server(
-    model_cache_dir: Path, tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str
+    model_cache_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    s3_endpoint: str,
+    gpu_server: Path,
 ) -> Iterator[TritonServer]:
     """`neurall gpu` in a subprocess, as deployed on a host of its own: it reads clone
     adapters from an S3 bucket (``server.bucket``); stopped with SIGTERM at the end."""
@@ -52,7 +68,11 @@ def triton_server(
 
 @pytest.fixture(scope="module")
 def stack(
-    tmp_path_factory: pytest.TempPathFactory, tiny_models: Path, broker_url: str
+    tmp_path_factory: pytest.TempPathFactory,
+    tiny_models: Path,
+    broker_url: str,
+    postgres_server: str,
+    gpu_server: Path,
 ) -> Iterator[dict]:
     """PostgreSQL database, then `neurall gpu` and `neurall serve`; workers per test. A
     long batching window, so concurrent jobs observably share pipeline calls."""

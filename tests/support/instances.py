@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support.ports import free_port
+from tests.support.services import require
 
 PG_VERSION = "15"
 PASSWORD = "neurall"
@@ -71,6 +72,7 @@ class PrivatePostgres:
         _run("su", "postgres", "-c", f'psql -p {self.port} -qc "{sql}"')
 
     def start(self) -> None:
+        require("postgres")
         _run("pg_ctlcluster", PG_VERSION, self.name, "start")
         _wait(lambda: _accepts(self.port), "PostgreSQL")
 
@@ -119,6 +121,7 @@ class PrivateRabbit:
         return _run("rabbitmqctl", "-n", self.node, *args)
 
     def start(self) -> None:
+        require("rabbitmq")
         # Debian's wrapper runs the node as the rabbitmq user: it must own the data.
         self.workdir.mkdir(parents=True, exist_ok=True)
         shutil.chown(self.workdir, "rabbitmq", "rabbitmq")

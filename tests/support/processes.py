@@ -25,7 +25,7 @@ import pytest
 
 from tests.support.poll import until_sync
 from tests.support.ports import free_port
-from tests.support.services import POSTGRES_ADMIN_URL, pg_admin_execute, run_sync
+from tests.support.services import POSTGRES_ADMIN_URL, pg_admin_execute, require, run_sync
 
 NEURALL = [sys.executable, "-m", "neurall.cli"]
 START_TIMEOUT_S = 120.0
@@ -52,6 +52,8 @@ def launch(
     args: Sequence[str], *, env: dict[str, str], log: Path, cwd: Path | None = None
 ) -> subprocess.Popen:
     """`neurall ARGS` in a subprocess, stdout and stderr into ``log``."""
+    if args[0] == "gpu":
+        require("gpu_server")
     with log.open("wb") as out:
         return subprocess.Popen(
             [*NEURALL, *args], stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd

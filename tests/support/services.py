@@ -23,6 +23,22 @@ _KEEP_TABLES = {"tortoise_migrations"}
 POOL_CONNECTIONS = 20
 
 
+# The test being set up or run, set by the root conftest.py: reaching a service checks that
+# the test carries its marker, so a test can reach one only through a fixture that gives
+# the marker (tests/conftest.py, SERVICE_MARKERS), and the markers cannot drift.
+current_test: pytest.Item | None = None
+
+
+def require(marker: str) -> None:
+    """Fail the current test unless it carries ``marker`` (outside pytest: nothing)."""
+    if current_test is not None and current_test.get_closest_marker(marker) is None:
+        pytest.fail(
+            f"{current_test.nodeid} reaches {marker} without the {marker} marker: use the "
+            "fixture that gives it (tests/conftest.py, SERVICE_MARKERS)",
+            pytrace=False,
+        )
+
+
 def run_sync(coro: Any) -> Any:
     """Run a coroutine to completion on a fresh loop in its own thread: session fixtures
     may be first requested from inside a test's running loop."""
@@ -32,6 +48,7 @@ def run_sync(coro: Any) -> Any:
 
 async def pg_admin() -> asyncpg.Connection:
     """A connection to the server's ``postgres`` database; fails the test if unreachable."""
+    require("postgres")
     try:
         return await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
     except (OSError, asyncpg.PostgresError) as exc:
@@ -74,6 +91,7 @@ def pooled(url: str) -> str:
 
 
 def rabbitmqctl(*args: str) -> str:
+    require("rabbitmq")
     result = subprocess.run(
         ["rabbitmqctl", *args], capture_output=True, text=True, timeout=60, check=False
     )

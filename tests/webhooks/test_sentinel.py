@@ -17,12 +17,14 @@ from tests.support.services import Vhost
 from tests.support.stack_api import StackApi, stack_account
 from tests.support.webhooks import ALL_EVENTS, CREATE, DELIVERIES
 
-pytestmark = [pytest.mark.postgres, pytest.mark.rabbitmq]
-
 
 @pytest.fixture(scope="module")
 def stack(
-    tmp_path_factory: pytest.TempPathFactory, tiny_models: Path, rabbitmq_vhost: Vhost
+    tmp_path_factory: pytest.TempPathFactory,
+    tiny_models: Path,
+    rabbitmq_vhost: Vhost,
+    postgres_server: str,
+    gpu_server: Path,
 ) -> Iterator:
     workdir = tmp_path_factory.mktemp("webhook-sentinel")
     env = {"NEURALL_WEBHOOKS_ALLOW_INSECURE_URLS": "true"}

@@ -23,7 +23,7 @@ from tests.support.webhooks import CREATE, DELIVERIES, SEND_TEST
 
 
 @pytest.fixture
-def stack(tmp_path: Path, broker_url: str) -> Iterator[dict[str, Any]]:
+def stack(tmp_path: Path, broker_url: str, postgres_server: str) -> Iterator[dict[str, Any]]:
     import subprocess
 
     name = f"neurall_hooks_{uuid.uuid4().hex[:10]}"
