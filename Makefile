@@ -62,7 +62,7 @@ FAST_MARKERS := not postgres and not rabbitmq and not browser and not gpu_server
 test: install services playground check-playground lint
 	$(BIN)/neurall check-migrations
 	$(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "not serial" $(PYTEST_ARGS) || [ $$? -eq 5 ]
-	$(BIN)/python -m pytest -p no:xdist -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(BIN)/python -m pytest -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # The inner loop: what needs no external service, no browser and no Triton, in a minute or two.
 test-fast: install

@@ -4,12 +4,15 @@ the distributed stack of real processes with an account on it, and the Stripe st
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
+from filelock import FileLock
 
 from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.tiny import build_tiny_pipeline
@@ -35,9 +38,19 @@ def gpu_server() -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A models directory holding the built-in tiny pipeline (what `neurall serve` builds)."""
-    models = tmp_path_factory.mktemp("models")
-    build_tiny_pipeline(models / "tiny-sd")
+    """A models directory holding the built-in tiny pipeline (what `neurall serve` builds),
+    built once a run: the first xdist worker to ask builds it under a lock, in the run's
+    shared temporary directory, and the others use it."""
+    root = tmp_path_factory.getbasetemp()
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        root = root.parent  # the run's directory, above each worker's own
+    models = root / "tiny-models"
+    with FileLock(root / "tiny-models.lock"):
+        if not (models / "tiny-sd").is_dir():
+            building = root / "tiny-models.building"
+            shutil.rmtree(building, ignore_errors=True)
+            build_tiny_pipeline(building / "tiny-sd")
+            building.rename(models)
     return models
 
 
