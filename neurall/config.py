@@ -468,6 +468,14 @@ class Settings(BaseSettings):
         description="Embedded serve: threads for the webhooks queue alone, so a slow "
         "receiver never holds a generation worker.",
     )
+    webhook_poll_ms: int = Field(
+        default=1000,
+        ge=10,
+        le=10_000,
+        description="Embedded serve: how often idle webhook threads look for work. Each "
+        "wake-up takes the interpreter lock from the jobs running in the same process, so "
+        "idle threads wake rarely; a stop waits up to twice this for them.",
+    )
 
     # Operations: metrics and logs (docs/metrics.md).
     metrics_token: SecretStr = Field(

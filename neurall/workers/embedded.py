@@ -34,8 +34,6 @@ from neurall.workers.webhooks import WEBHOOKS_QUEUE
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_WORKER_TIMEOUT_MS = 1000
-
 
 def generation_context(
     settings: Settings, services: Services
@@ -69,13 +67,13 @@ def generation_context(
                 )
                 worker.start()
                 # Threads of its own: a slow receiver never holds a generation worker. They
-                # poll for messages once a second, not ten times: each wake-up takes the GIL
-                # from the loop running the jobs, and on a loaded machine ten a second for
-                # idle threads cost a quarter of the generation throughput.
+                # poll for messages once a second by default, not ten times: each wake-up
+                # takes the GIL from the loop running the jobs, and on a loaded machine ten a
+                # second for idle threads cost a quarter of the generation throughput.
                 webhook_worker = dramatiq.Worker(
                     broker,
                     worker_threads=settings.webhook_worker_threads,
-                    worker_timeout=WEBHOOK_WORKER_TIMEOUT_MS,
+                    worker_timeout=settings.webhook_poll_ms,
                     queues={WEBHOOKS_QUEUE},
                 )
                 webhook_worker.start()
@@ -98,9 +96,9 @@ def generation_context(
             if worker is not None and server_loop is not None:
                 # Jobs in flight stop here; the next start queues them again.
                 server_loop.cancel_all()
-                await asyncio.to_thread(worker.stop, 5000)
-                if webhook_worker is not None:
-                    await asyncio.to_thread(webhook_worker.stop, 5000)
+                # Both at once: each waits for its idle threads' next wake-up.
+                stopping = [w for w in (worker, webhook_worker) if w is not None]
+                await asyncio.gather(*(asyncio.to_thread(w.stop, 5000) for w in stopping))
                 set_event_loop_thread(None)
             set_dispatcher(None)
             await asyncio.to_thread(broker.close)
