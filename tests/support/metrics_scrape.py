@@ -18,7 +18,7 @@ from neurall.workers.mail import SEND_ACTOR
 from neurall.workers.maintenance import EXPORT_ACTOR, RETENTION_ACTOR
 from neurall.workers.webhooks import DELIVER_ACTOR, SWEEP_ACTOR
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "deploy" / "grafana" / "neurall-dashboard.json"
 ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yml"
 _SUFFIXES = ("_bucket", "_count", "_sum", "_total", "_created")
