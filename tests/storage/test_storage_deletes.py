@@ -4,7 +4,6 @@ stay, checked by listing the store itself."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -23,6 +22,7 @@ from neurall.orm.privacy import DataExport, ExportStatus
 from neurall.privacy.erasure import erase_account
 from neurall.retention.sweeper import run_policies
 from neurall.storage import Storage, make_storage
+from tests.support.poll import until
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 TTL_S = 3600
@@ -75,6 +75,17 @@ async def _clone(account: Account, status: CloneStatus) -> Clone:
     )  # fmt: skip
 
 
+async def _clock_past(moment: datetime) -> datetime:
+    """Now, once the clock in whole seconds (a store's precision) is past ``moment``."""
+    return await until(
+        lambda: datetime.now(UTC),
+        lambda now: now.replace(microsecond=0) > moment,
+        within=5,
+        every=0.05,
+        what=f"the clock passing {moment}",
+    )
+
+
 async def test_the_sweeps_delete_from_the_store(settings: Settings, storage: Storage):
     account = await Account.create(email="ada@example.com")
     expired = await _job_image(account, expires_at=datetime.now(UTC) - timedelta(seconds=1))
@@ -100,10 +111,12 @@ async def test_the_sweeps_delete_from_the_store(settings: Settings, storage: Sto
     }
     for key in keep | old_garbage:
         await storage.put(key, b"blob")
-    # The sweeps judge age by the store's own timestamps (whole seconds on S3).
-    await asyncio.sleep(1.1)
-    middle = datetime.now(UTC)
-    await asyncio.sleep(1.1)
+    # The sweeps judge age by the store's own timestamps (whole seconds on S3): ``middle``
+    # comes after every object stored so far, and the fresh ones come after ``middle``.
+    stored = [o for top in ("images/", "exports/", "uploads/", "adapters/")
+              for o in await storage.list_objects(top)]  # fmt: skip
+    middle = await _clock_past(max(stored_object.modified_at for stored_object in stored))
+    await _clock_past(middle)
     fresh = {f"images/{uuid.uuid4()}/0.png", f"uploads/clones/{failed.id}/1.png"}
     for key in fresh:
         await storage.put(key, b"blob")
