@@ -2,6 +2,16 @@
 // (src/gql/, generated from the public contract; `npm run codegen`).
 import { graphql } from "../gql";
 
+export const FieldErrorsFragment = graphql(`
+  fragment FieldErrors on InvalidInput {
+    fields
+    errors {
+      field
+      message
+    }
+  }
+`);
+
 export const AccountFields = graphql(`
   fragment AccountFields on Account {
     id
@@ -90,13 +100,7 @@ export const SignUpMutation = graphql(`
       ... on UserError {
         message
       }
-      ... on InvalidInput {
-        fields
-        errors {
-          field
-          message
-        }
-      }
+      ...FieldErrors
     }
   }
 `);
@@ -113,13 +117,7 @@ export const LogInMutation = graphql(`
       ... on UserError {
         message
       }
-      ... on InvalidInput {
-        fields
-        errors {
-          field
-          message
-        }
-      }
+      ...FieldErrors
     }
   }
 `);
@@ -138,13 +136,7 @@ export const UpdateProfileMutation = graphql(`
       ... on UserError {
         message
       }
-      ... on InvalidInput {
-        fields
-        errors {
-          field
-          message
-        }
-      }
+      ...FieldErrors
     }
   }
 `);
@@ -156,13 +148,7 @@ export const ChangePasswordMutation = graphql(`
       ... on UserError {
         message
       }
-      ... on InvalidInput {
-        fields
-        errors {
-          field
-          message
-        }
-      }
+      ...FieldErrors
     }
   }
 `);
@@ -193,13 +179,7 @@ export const GenerateMutation = graphql(`
       ... on UserError {
         message
       }
-      ... on InvalidInput {
-        fields
-        errors {
-          field
-          message
-        }
-      }
+      ...FieldErrors
       ... on InsufficientCredits {
         required
         available
@@ -342,13 +322,7 @@ export const CreateApiKeyMutation = graphql(`
       ... on UserError {
         message
       }
-      ... on InvalidInput {
-        fields
-        errors {
-          field
-          message
-        }
-      }
+      ...FieldErrors
     }
   }
 `);
@@ -419,13 +393,7 @@ export const CreateCheckoutMutation = graphql(`
       ... on UserError {
         message
       }
-      ... on InvalidInput {
-        fields
-        errors {
-          field
-          message
-        }
-      }
+      ...FieldErrors
     }
   }
 `);
@@ -446,13 +414,7 @@ export const CreateCloneMutation = graphql(`
       ... on UserError {
         message
       }
-      ... on InvalidInput {
-        fields
-        errors {
-          field
-          message
-        }
-      }
+      ...FieldErrors
       ... on InsufficientCredits {
         required
         available
@@ -526,13 +488,7 @@ export const DeleteAccountMutation = graphql(`
       ... on UserError {
         message
       }
-      ... on InvalidInput {
-        fields
-        errors {
-          field
-          message
-        }
-      }
+      ...FieldErrors
     }
   }
 `);
@@ -575,13 +531,7 @@ export const RequestPasswordResetMutation = graphql(`
       ... on UserError {
         message
       }
-      ... on InvalidInput {
-        fields
-        errors {
-          field
-          message
-        }
-      }
+      ...FieldErrors
     }
   }
 `);
@@ -598,13 +548,7 @@ export const ResetPasswordMutation = graphql(`
       ... on UserError {
         message
       }
-      ... on InvalidInput {
-        fields
-        errors {
-          field
-          message
-        }
-      }
+      ...FieldErrors
     }
   }
 `);
