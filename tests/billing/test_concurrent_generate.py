@@ -19,6 +19,8 @@ from tests.support.ledger import assert_invariants
 from tests.support.runtime import generation_settings
 from tests.support.services import pooled
 
+pytestmark = pytest.mark.slow
+
 GENERATE = """
 mutation($input: GenerateInput!) {
   generate(input: $input) {

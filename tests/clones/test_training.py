@@ -20,6 +20,8 @@ from neurall.orm.clones import Clone, CloneStatus
 from tests.support.clones import assert_no_photo_left, photos
 from tests.support.factories import make_account
 
+pytestmark = pytest.mark.slow
+
 
 async def _create(runtime: CloneRuntime, files: list[tuple[str, bytes]], steps: int = 4) -> Clone:
     account = await make_account()

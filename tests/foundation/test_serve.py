@@ -13,6 +13,8 @@ from tests.support.graphql import PASSWORD
 from tests.support.ports import free_port
 from tests.support.processes import clean_env, running
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

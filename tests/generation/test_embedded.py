@@ -15,7 +15,7 @@ from tests.support.events import check_progress, png_size, ws_stream
 from tests.support.factories import create_key, sign_up
 from tests.support.graphql import CANCEL, GENERATE, JOB, ME, small_input
 
-pytestmark = pytest.mark.usefixtures("database_url")
+pytestmark = [pytest.mark.usefixtures("database_url"), pytest.mark.slow]
 
 
 def base(client: Any) -> str:

@@ -16,6 +16,8 @@ from neurall.gpu.tiny import build_tiny_pipeline
 from neurall.gpu.types import GenerationRequest, InferenceCanceled
 from tests.support.gpu import make_request
 
+pytestmark = pytest.mark.slow
+
 
 def _tree_digest(root: Path) -> dict[str, str]:
     return {

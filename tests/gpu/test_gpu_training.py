@@ -31,6 +31,8 @@ from neurall.gpu.types import GenerationRequest, InferenceCanceled
 from tests.support.gpu import collect, make_request
 from tests.support.triton import TritonServer
 
+pytestmark = pytest.mark.slow
+
 STEPS = 30
 # The tiny model's weights are random, so it needs a far larger rate than a real model's 1e-4
 # to move visibly in 30 steps; a batch of all four photos steadies the per-step loss.

@@ -25,7 +25,7 @@ from tests.support.clones import clone_events
 from tests.support.events import ws_stream
 from tests.support.factories import create_key, ready_clone_row, sign_up
 
-pytestmark = pytest.mark.usefixtures("database_url")
+pytestmark = [pytest.mark.usefixtures("database_url"), pytest.mark.slow]
 
 CALLERS = ("anonymous", "session", "key:GENERATE", "key:READ", "key:CLONE")
 NA, FB, NF = "NOT_AUTHENTICATED", "FORBIDDEN", "NOT_FOUND"

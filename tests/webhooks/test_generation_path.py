@@ -19,7 +19,7 @@ from tests.support.graphql import GENERATE, PASSWORD, small_input
 from tests.support.jobs import wait_done
 from tests.support.webhooks import create_endpoint
 
-pytestmark = pytest.mark.usefixtures("database_url")
+pytestmark = [pytest.mark.usefixtures("database_url"), pytest.mark.slow]
 
 CANARY = "hang-canary-9e77"
 

@@ -24,6 +24,8 @@ from tests.support.webhooks import (
     wait_delivery_status,
 )
 
+pytestmark = pytest.mark.slow
+
 FORBIDDEN = ["127.0.0.1", "10.0.0.1", "169.254.169.254", "::1"]
 
 
