@@ -9,9 +9,10 @@ import re
 from pathlib import Path
 
 import yaml
-from graphql import build_schema
 from prometheus_client.parser import text_string_to_metric_families
 
+from neurall.config import Settings
+from neurall.graphql.schema import build_schema as build_served_schema
 from neurall.workers.actors import TRAIN_ACTOR
 from neurall.workers.dead_letters import GENERATE_ACTOR
 from neurall.workers.mail import SEND_ACTOR
@@ -49,8 +50,9 @@ def value(parsed: dict, name: str, **labels: str) -> float:
 
 
 def _root_fields() -> set[str]:
-    """The contract's root fields: the only operation names a label may carry."""
-    schema = build_schema((ROOT / "docs" / "api-contract.graphql").read_text())
+    """The served schema's root fields (the contract's and the few beyond it): the only
+    operation names a label may carry."""
+    schema = build_served_schema(Settings())._schema
     roots = (schema.query_type, schema.mutation_type, schema.subscription_type)
     return {name for root in roots if root is not None for name in root.fields}
 
