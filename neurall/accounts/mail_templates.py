@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 
-from neurall.accounts.password_reset import RESET_KIND
+from neurall.accounts.password_reset import RESET_KIND, issue_reset_link
 from neurall.accounts.verification import VERIFY_KIND
 from neurall.config import Settings
 from neurall.mail.delivery import Template
@@ -19,10 +19,8 @@ from neurall.mail.message import Link, Rendered
 from neurall.orm.mail import OutboxMessage
 
 
-def _link(settings: Settings, fragment: str, purpose: Purpose, row: OutboxMessage) -> str:
-    token = link_token(
-        settings.secret_key.get_secret_value(), purpose, uuid.UUID(str(row.params["token_id"]))
-    )
+def _link(settings: Settings, fragment: str, purpose: Purpose, token_id: uuid.UUID) -> str:
+    token = link_token(settings.secret_key.get_secret_value(), purpose, token_id)
     return f"{settings.public_url}/#{fragment}={token}"
 
 
@@ -35,11 +33,22 @@ async def _verify(row: OutboxMessage, settings: Settings) -> Rendered:
     return Rendered(
         "confirm your e-mail address",
         [intro, f"The link works for {hours} hours. If you did not ask for it, ignore this."],
-        Link("Confirm your address", _link(settings, "verify-email", Purpose.VERIFY_EMAIL, row)),
+        Link(
+            "Confirm your address",
+            _link(
+                settings,
+                "verify-email",
+                Purpose.VERIFY_EMAIL,
+                uuid.UUID(str(row.params["token_id"])),
+            ),
+        ),
     )
 
 
-async def _reset(row: OutboxMessage, settings: Settings) -> Rendered:
+async def _reset(row: OutboxMessage, settings: Settings) -> Rendered | None:
+    token_id = await issue_reset_link(row, settings)
+    if token_id is None:
+        return None  # no account has the address
     minutes = settings.password_reset_ttl_s // 60
     return Rendered(
         "reset your password",
@@ -49,7 +58,8 @@ async def _reset(row: OutboxMessage, settings: Settings) -> Rendered:
             "ignore this: your password stays as it is.",
         ],
         Link(
-            "Choose a new password", _link(settings, "reset-password", Purpose.RESET_PASSWORD, row)
+            "Choose a new password",
+            _link(settings, "reset-password", Purpose.RESET_PASSWORD, token_id),
         ),
     )
 

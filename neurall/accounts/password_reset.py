@@ -1,10 +1,14 @@
 """Resetting a forgotten password through a link e-mailed to the account's address.
 
 Asking never tells whether an account has the address: every well-formed address gets the
-same answer after the same time (at least NEURALL_PASSWORD_RESET_RESPONSE_MS), and the
-rate limits count every request alike. The link works once, for
-NEURALL_PASSWORD_RESET_TTL_S (1 h). Using it sets the new password, ends every session
-(whoever knew the old password is out), and confirms the address (the link proved it).
+same answer after the same work (one outbox row carrying only the address, and its
+dispatch) and the same time (at least NEURALL_PASSWORD_RESET_RESPONSE_MS), and the rate
+limits count every request alike. Whether an account has the address is looked up by the
+mail worker when the row is sent: it issues the link then, or sends nothing.
+
+The link works once, for NEURALL_PASSWORD_RESET_TTL_S (1 h). Using it sets the new
+password, ends every session (whoever knew the old password is out), and confirms the
+address (the link proved it).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 
 from tortoise.transactions import in_transaction
 
@@ -23,6 +28,7 @@ from neurall.mail import links, notices, outbox
 from neurall.mail.dispatch import MailDispatch
 from neurall.mail.links import Purpose
 from neurall.orm.accounts import Account, Session
+from neurall.orm.mail import OutboxMessage
 from neurall.ratelimit import TokenBuckets
 
 log = logging.getLogger(__name__)
@@ -42,32 +48,38 @@ class ResetThrottle:
 async def request_password_reset(
     email: str, *, ip: str, throttle: ResetThrottle, settings: Settings, mail: MailDispatch
 ) -> None:
-    """Queue a reset link when an account has ``email``; otherwise do nothing, in the
-    same time. InvalidInput only for what is not an address; RateLimited alike for both."""
+    """Queue a reset request for ``email``, whether or not an account has it. InvalidInput
+    only for what is not an address; RateLimited alike for every address."""
     started = time.monotonic()
     normalized = normalize_email(email, field="email")
     throttle.by_ip.check(ip)
     throttle.by_email.take(normalized)
     throttle.by_ip.take(ip)
     try:
-        account = await Account.filter(email=normalized, erased_at__isnull=True).first()
-        if account is not None:
-            async with in_transaction():
-                token = await links.issue(
-                    settings.secret_key.get_secret_value(),
-                    account.id,
-                    Purpose.RESET_PASSWORD,
-                    normalized,
-                    settings.password_reset_ttl_s,
-                )
-                message_id = await outbox.queue(
-                    RESET_KIND, normalized, account.id, {"token_id": str(token.id)}
-                )
-            # Sent once this answer has left: the send's work (in this process, when the
-            # queue is embedded) must not lengthen the answers for known addresses only.
-            await mail.dispatch([message_id], delay_ms=settings.password_reset_response_ms)
+        message_id = await outbox.queue(RESET_KIND, normalized, None)
+        # Sent once this answer has left, so the sender's work (in this process when the
+        # queue is embedded) lengthens no answer.
+        await mail.dispatch([message_id], delay_ms=settings.password_reset_response_ms)
     finally:
         await _pad(started, settings.password_reset_response_ms / 1000)
+
+
+async def issue_reset_link(request: OutboxMessage, settings: Settings) -> uuid.UUID | None:
+    """When a queued reset request is sent: the id of its link's token, or None when no
+    account has the address (nothing is sent). The token takes the request's id, so a
+    retried send reuses it instead of issuing another."""
+    account = await Account.filter(email=request.to_address, erased_at__isnull=True).first()
+    if account is None:
+        return None
+    token = await links.issue(
+        settings.secret_key.get_secret_value(),
+        account.id,
+        Purpose.RESET_PASSWORD,
+        request.to_address,
+        settings.password_reset_ttl_s,
+        token_id=request.id,
+    )
+    return token.id
 
 
 async def _pad(started: float, floor_s: float) -> None:

@@ -44,10 +44,19 @@ def _hash(token: str) -> str:
 
 
 async def issue(
-    secret_key: str, account_id: uuid.UUID, purpose: Purpose, email: str, ttl_s: int
+    secret_key: str,
+    account_id: uuid.UUID,
+    purpose: Purpose,
+    email: str,
+    ttl_s: int,
+    token_id: uuid.UUID | None = None,
 ) -> EmailToken:
-    """A new token row (in the caller's transaction); the link is rendered at send time."""
-    token_id = uuid.uuid4()
+    """A new token row (in the caller's transaction); the link is rendered at send time.
+    Given a ``token_id`` already issued, that row: a retried send reuses its token."""
+    if token_id is None:
+        token_id = uuid.uuid4()
+    elif existing := await EmailToken.get_or_none(id=token_id):
+        return existing
     return await EmailToken.create(
         id=token_id,
         account_id=account_id,

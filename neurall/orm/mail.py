@@ -15,7 +15,8 @@ from neurall.orm.accounts import Account
 
 class OutboxMessage(Model):
     id = fields.UUIDField(primary_key=True)
-    # Null for mail to no account (none today); erasure deletes an account's rows.
+    # Null for mail to no account yet (a password reset request, whose account is looked
+    # up when it is sent); erasure deletes an account's rows.
     account: fields.ForeignKeyNullableRelation[Account] = fields.ForeignKeyField(
         "neurall.Account", related_name="outbox_messages", on_delete=fields.CASCADE, null=True
     )

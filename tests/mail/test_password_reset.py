@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
 
 from neurall import clock
-from neurall.orm.accounts import Session
+from neurall.accounts.password_reset import ResetThrottle, request_password_reset
+from neurall.mail.delivery import Outcome
+from neurall.orm.accounts import Account, Session
 from neurall.orm.audit import AuditEvent
-from neurall.orm.mail import EmailToken
+from neurall.orm.mail import EmailToken, OutboxMessage
+from neurall.workers.mail import build_mailer
 from tests.support.factories import sign_up
 from tests.support.graphql import PASSWORD, session_cookies, use_cookies
 from tests.support.smtp import SmtpServer, link_token, text_part
@@ -144,3 +149,45 @@ async def test_malformed_addresses_are_refused_and_requests_rate_limited(client,
         for n in range(left + 1)
     ]
     assert kinds == ["Accepted"] * left + ["RateLimited"]
+
+
+class _Recorded:
+    """The request path's MailDispatch, kept from sending so its rows can be compared."""
+
+    def __init__(self) -> None:
+        self.dispatched: list[tuple[list[uuid.UUID], int]] = []
+
+    async def dispatch(self, message_ids: Sequence[uuid.UUID], *, delay_ms: int = 0) -> None:
+        self.dispatched.append((list(message_ids), delay_ms))
+
+
+async def test_known_and_unknown_addresses_take_the_same_request_path(
+    client, settings, smtp: SmtpServer
+):
+    """What the answer waits for is the same for every address: one outbox row holding only
+    the address, and its dispatch. The account is looked up when the row is sent. (The
+    app, started by ``client``, holds the database; the calls go around it.)"""
+    await Account.create(email="ada@example.com")
+    mail = _Recorded()
+    throttle = ResetThrottle(10, 10)
+    for address in ("ada@example.com", "nobody@example.com"):
+        await request_password_reset(
+            address, ip="192.0.2.1", throttle=throttle, settings=settings, mail=mail
+        )
+    rows = await OutboxMessage.all().order_by("created_at")
+    shapes = [(r.kind, r.account_id, r.params, r.attempts, r.claimed_until) for r in rows]
+    assert shapes == [("password_reset", None, {}, 0, None)] * 2
+    assert [r.to_address for r in rows] == ["ada@example.com", "nobody@example.com"]
+    assert [ids for ids, _ in mail.dispatched] == [[r.id] for r in rows]
+    assert {delay for _, delay in mail.dispatched} == {settings.password_reset_response_ms}
+    assert not await EmailToken.exists()
+
+    # Sent: the known address gets a link, the unknown one nothing, and both rows go.
+    mailer = build_mailer(settings)
+    outcomes = [await mailer.deliver(r.id) for r in rows]
+    assert outcomes == [Outcome.SENT, Outcome.DROPPED]
+    assert not await OutboxMessage.exists()
+    token = await EmailToken.get()
+    assert token.id == rows[0].id  # a retried send would reuse it
+    [message] = await smtp.inbox.wait_for("ada@example.com")
+    assert link_token(message, "reset-password")
