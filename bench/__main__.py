@@ -65,7 +65,7 @@ def table(results: dict[str, Any]) -> list[str]:
                 rows.append(_row(f"{prefix}{name}", "failed", "-", "-", g[name]["error"]))
             else:
                 rows.extend(_overhead_rows(f"{prefix}{name}, ", g[name]))
-        if "error" not in g["batching"]:
+        if "batching" in g and "error" not in g["batching"]:
             rows.append(_batching_row(prefix, g["batching"]))
     if "api" in results:
         a = results["api"]

@@ -63,7 +63,7 @@ async def _measure(url: str, rounds: int, steps: int, size: int) -> list[float]:
 
 
 def run(quick: bool = False) -> dict[str, Any]:
-    rounds, steps, size = (1, 4, 64) if quick else (3, 20, 64)
+    rounds, steps, size = (1, 2, 64) if quick else (3, 20, 64)
     return compare(rounds, steps, size)
 
 

@@ -131,7 +131,7 @@ async def _enqueue_to_start(database_url: str, job_ids: list[str]) -> list[float
 
 def run(quick: bool, stack: Stack) -> dict[str, Any]:
     """Needs a stack with a worker and Triton (max batch size 8)."""
-    steps, size, batch = (4, 64, 8) if quick else (20, 64, 8)
+    steps, size, batch = (2, 64, 8) if quick else (20, 64, 8)
     singles, rounds, per_client = (2, 1, 1) if quick else (10, 2, 3)
     return report(stack, steps, size, singles, rounds, batch, per_client)
 

@@ -92,8 +92,9 @@ def test_quick_run_measures_every_figure(tmp_path: Path) -> None:
 def test_quick_gpu_run_measures_both_stacks(tmp_path: Path) -> None:
     """`bench gpu` on a machine without a GPU: the tiny model through the embedded and the
     Triton stack on SQLite with the in-process queue (what a GPU machine without RabbitMQ or
-    PostgreSQL runs), then Triton's batching. A part that fails is recorded, not raised, so
-    the test looks for errors in the results."""
+    PostgreSQL runs). Its batching part runs on CUDA only; on the CPU it is the ``batching``
+    bench, measured above. A part that fails is recorded, not raised, so the test looks
+    for errors in the results."""
     gpu = _quick_run("gpu", tmp_path, 600)[1]["gpu"]
     for stack in ("embedded", "triton"):
         assert "error" not in gpu[stack], gpu[stack]
@@ -101,5 +102,4 @@ def test_quick_gpu_run_measures_both_stacks(tmp_path: Path) -> None:
             assert gpu[stack][case]["end_to_end_ms"]["n"] >= 1
             assert _finite(gpu[stack][case]["overhead_ratio"])
         _assert_pipeline_use_recorded(gpu[stack]["saturation"])
-    assert "error" not in gpu["batching"], gpu["batching"]
-    assert _finite(gpu["batching"]["speedup"])
+    assert "batching" not in gpu
