@@ -6,8 +6,12 @@ import argparse
 import asyncio
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from neurall.config import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from neurall.webhooks.secret_store import Resealed
 
 log = logging.getLogger("neurall")
 
@@ -31,6 +35,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         # PostgreSQL is migrated deliberately with `neurall migrate`.
         asyncio.run(database.migrate(settings.database_url))
         _adopt_legacy_adapters(settings)
+        _reseal_secrets(settings)
     if args.workers == 1:
         _serve_process(args.host, args.port, args.log_level, settings)
         return
@@ -94,6 +99,7 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> None:
     asyncio.run(database.migrate(settings.database_url))
     log.info("database migrated")
     _adopt_legacy_adapters(settings)
+    _reseal_secrets(settings)
 
 
 def _adopt_legacy_adapters(settings: Settings) -> None:
@@ -102,6 +108,52 @@ def _adopt_legacy_adapters(settings: Settings) -> None:
     moved = adopt_legacy_adapters(settings)
     if moved:
         log.info("moved %d clone adapters into the storage directory", moved)
+
+
+def _reseal_secrets(settings: Settings) -> Resealed:
+    """Seal every stored secret under the current key (plain ones left by versions before
+    sealing included); those that no configured key opens are named in the log."""
+    from neurall import clock
+    from neurall.orm import database
+    from neurall.secrets_at_rest import Keyring
+    from neurall.webhooks.secret_store import reseal_all
+
+    keyring = Keyring.from_settings(settings)
+
+    async def run() -> Resealed:
+        async with database.database(settings.database_url):
+            return await reseal_all(keyring, clock.now())
+
+    report = asyncio.run(run())
+    if report.updated:
+        log.info(
+            "sealed the secrets of %d webhook endpoints under key %s (%d expired previous "
+            "secrets deleted)",
+            report.updated,
+            keyring.current_key_id,
+            report.dropped,
+        )
+    if report.unreadable:
+        log.warning(
+            "%d webhook endpoints hold a secret no configured key opens: list the key they "
+            "were sealed under in NEURALL_PREVIOUS_SECRET_KEYS and run `neurall secrets "
+            "rotate`",
+            len(report.unreadable),
+        )
+    return report
+
+
+def _secrets_rotate(settings: Settings, _args: argparse.Namespace) -> None:
+    from neurall.secrets_at_rest import Keyring
+
+    report = _reseal_secrets(settings)
+    if report.unreadable:
+        sys.exit(f"{len(report.unreadable)} webhook endpoints left as they were; see the log")
+    key_id = Keyring.from_settings(settings).current_key_id
+    print(
+        f"{report.updated} webhook endpoints resealed ({report.dropped} expired previous "
+        f"secrets deleted); every stored secret is sealed under key {key_id}"
+    )
 
 
 def _check_migrations(settings: Settings, _args: argparse.Namespace) -> None:
@@ -284,6 +336,14 @@ def _parser() -> argparse.ArgumentParser:
     config_docs.add_argument(
         "--check", action="store_true", help="fail when ./docs/configuration.md differs"
     )
+    secrets = commands.add_parser(
+        "secrets", help="the secrets stored in the database (docs/security.md)"
+    ).add_subparsers(dest="secrets_command", required=True)
+    secrets.add_parser(
+        "rotate",
+        help="seal every stored secret under NEURALL_SECRET_KEY (the keys that sealed them "
+        "listed in NEURALL_PREVIOUS_SECRET_KEYS)",
+    ).set_defaults(func=_secrets_rotate)
     marketing = commands.add_parser("marketing", help="marketing e-mail").add_subparsers(
         dest="marketing_command", required=True
     )

@@ -70,8 +70,15 @@ class Settings(BaseSettings):
     )
     secret_key: SecretStr = Field(
         SecretStr(""),
-        description="Signs links and tokens; set the same value on every API process. Empty: "
-        "generated once into `<data dir>/secret_key`.",
+        description="Signs links and tokens, and seals the secrets stored in the database "
+        "(docs/security.md); set the same value on every process. Empty: generated once into "
+        "`<data dir>/secret_key`.",
+    )
+    previous_secret_keys: SecretStr = Field(
+        SecretStr(""),
+        description="Comma-separated earlier values of `NEURALL_SECRET_KEY`: they no longer "
+        "seal or sign anything, but still open stored secrets sealed under them until "
+        "`neurall secrets rotate` has resealed those under the current key.",
     )
     production: bool = Field(
         False,
@@ -564,6 +571,11 @@ class Settings(BaseSettings):
                 "NEURALL_SESSION_IDLE_TIMEOUT_S must not exceed NEURALL_SESSION_ABSOLUTE_TIMEOUT_S"
             )
         return self
+
+    @property
+    def previous_secret_key_list(self) -> list[str]:
+        raw = self.previous_secret_keys.get_secret_value()
+        return [key.strip() for key in raw.split(",") if key.strip()]
 
     @property
     def is_embedded_broker(self) -> bool:

@@ -21,6 +21,7 @@ from neurall.generation.runtime import GenerationRuntime
 from neurall.mail.dispatch import MailDispatch, NoDispatch
 from neurall.privacy.usage import UsageLogBuffer
 from neurall.ratelimit import RateLimits
+from neurall.secrets_at_rest import Keyring
 from neurall.storage import Storage, make_storage
 from neurall.webhooks.http import ResolverFactory
 
@@ -47,6 +48,8 @@ class Services:
     verification_throttle: VerificationThrottle
     # API-key usage rows, written in batches; started and closed by the app's cleanup_ctx.
     usage_log: UsageLogBuffer
+    # Seals and opens the secrets stored in the database (webhook signing secrets).
+    keyring: Keyring
     # Set by the app's cleanup_ctx (neurall.workers.embedded) once the queue is up.
     generation: GenerationRuntime | None = None
     # Set with it: the maintenance actors (data exports, retention sweeps).
@@ -83,4 +86,5 @@ class Services:
             storage=storage,
             models=ModelStore(storage),
             usage_log=UsageLogBuffer.from_settings(settings),
+            keyring=Keyring.from_settings(settings),
         )

@@ -248,6 +248,7 @@ class WebhookMutation:
             _types(input.events),
             input.description,
             allow_insecure=_insecure(info),
+            keyring=info.context.services.keyring,
         )
         await info.context.audit(
             AuditEventType.WEBHOOK_ENDPOINT_CREATED, webhook_endpoint_id=endpoint.id
@@ -289,7 +290,9 @@ class WebhookMutation:
         self, info: Info, id: strawberry.ID
     ) -> CreateWebhookEndpointResult:
         viewer = _viewer(info)
-        endpoint, secret = await endpoints.rotate_secret(viewer.account, str(id), clock.now())
+        endpoint, secret = await endpoints.rotate_secret(
+            viewer.account, str(id), clock.now(), info.context.services.keyring
+        )
         await info.context.audit(
             AuditEventType.WEBHOOK_SECRET_ROTATED, webhook_endpoint_id=endpoint.id
         )

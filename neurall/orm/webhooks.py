@@ -32,11 +32,11 @@ class WebhookEndpoint(Model):
     description = fields.CharField(max_length=500, null=True)
     # Space-separated WebhookEventType names, e.g. "JOB_SUCCEEDED JOB_FAILED".
     events = fields.CharField(max_length=300)
-    # The whsec_ signing secret. Kept in the clear because signing needs it (it is a
-    # shared HMAC key, not a password); it is returned once and never shown again.
-    secret = fields.CharField(max_length=100)
-    # After a rotation the old secret signs beside the new one until it expires.
-    previous_secret = fields.CharField(max_length=100, null=True)
+    # The whsec_ signing secret, sealed (neurall.webhooks.secret_store): signing needs it
+    # back, so it cannot be a hash. It is returned once and never shown again.
+    secret = fields.CharField(max_length=255)
+    # After a rotation the old secret (sealed too) signs beside the new one until it expires.
+    previous_secret = fields.CharField(max_length=255, null=True)
     previous_secret_expires_at = fields.DatetimeField(null=True)
     enabled = fields.BooleanField(default=True)
     disabled_reason = fields.CharField(max_length=200, null=True)

@@ -33,9 +33,10 @@ from neurall.orm.webhooks import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from neurall.secrets_at_rest import Keyring
 from neurall.webhooks import events
-from neurall.webhooks.endpoints import signing_secrets
 from neurall.webhooks.http import Answer, WebhookHTTP
+from neurall.webhooks.secret_store import signing_secrets
 from neurall.webhooks.signing import signed_headers
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,8 @@ class DeliverySettings:
     public_url: str
     timeout_s: float
     disable_after_failing_s: float
+    # Opens the endpoints' sealed signing secrets.
+    keyring: Keyring
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
@@ -113,7 +116,9 @@ async def attempt(
     if not await claim.update(next_attempt_at=lease_end):
         return None  # another wake-up claimed it first
     body = await events.body(delivery, config.public_url, now)
-    headers = signed_headers(delivery.event_id, now, body, signing_secrets(endpoint, now))
+    headers = signed_headers(
+        delivery.event_id, now, body, signing_secrets(endpoint, now, config.keyring)
+    )
     answer = await http.post(endpoint.url, body, headers)
     delay = await _record(delivery, endpoint, answer, config)
     WEBHOOK_DELIVERIES.labels(_OUTCOMES.get(delivery.status, "failed")).inc()

@@ -7,6 +7,7 @@ connection (neurall.webhooks.http), because a name can point elsewhere tomorrow.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,8 +17,10 @@ from neurall.errors import InvalidInputError, NotFoundError
 from neurall.ids import parse_id
 from neurall.orm.accounts import Account
 from neurall.orm.webhooks import WebhookEndpoint
+from neurall.secrets_at_rest import Keyring
 from neurall.webhooks.events import SUBSCRIBABLE, EventType
 from neurall.webhooks.http import address_allowed, literal_address
+from neurall.webhooks.secret_store import seal
 from neurall.webhooks.signing import new_secret
 
 MAX_ENDPOINTS_PER_ACCOUNT = 10
@@ -90,8 +93,10 @@ async def create_endpoint(
     description: str | None,
     *,
     allow_insecure: bool,
+    keyring: Keyring,
 ) -> tuple[WebhookEndpoint, str]:
-    """A new endpoint and its secret, which the caller shows once."""
+    """A new endpoint and its secret, which the caller shows once (only its sealed form is
+    stored)."""
     clean_url = check_url(url, allow_insecure=allow_insecure)
     event_text = check_events(events)
     clean_description = check_description(description)
@@ -101,12 +106,14 @@ async def create_endpoint(
             ["input.url"],
         )
     secret = new_secret()
+    endpoint_id = uuid.uuid4()  # the sealed secret is bound to its row's id
     endpoint = await WebhookEndpoint.create(
+        id=endpoint_id,
         account_id=account.id,
         url=clean_url,
         events=event_text,
         description=clean_description,
-        secret=secret,
+        secret=seal(keyring, endpoint_id, secret),
     )
     return endpoint, secret
 
@@ -151,23 +158,14 @@ async def delete_endpoint(account: Account, endpoint_id: str) -> int:
 
 
 async def rotate_secret(
-    account: Account, endpoint_id: str, now: datetime
+    account: Account, endpoint_id: str, now: datetime, keyring: Keyring
 ) -> tuple[WebhookEndpoint, str]:
     """A new secret; the current one signs beside it until ``now + SECRET_OVERLAP``."""
     endpoint = await own_endpoint(account, endpoint_id)
     secret = new_secret()
+    # Both are sealed for this row, so the current one moves over still sealed.
     endpoint.previous_secret = endpoint.secret
     endpoint.previous_secret_expires_at = now + SECRET_OVERLAP
-    endpoint.secret = secret
+    endpoint.secret = seal(keyring, endpoint.id, secret)
     await endpoint.save()
     return endpoint, secret
-
-
-def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
-    """The secrets a delivery is signed with now: the current one, and the previous one
-    during its overlap."""
-    found = [endpoint.secret]
-    expires = endpoint.previous_secret_expires_at
-    if endpoint.previous_secret and expires is not None and expires > now:
-        found.append(endpoint.previous_secret)
-    return found

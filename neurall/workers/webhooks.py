@@ -24,6 +24,7 @@ import dramatiq
 
 from neurall import clock
 from neurall.config import Settings
+from neurall.secrets_at_rest import Keyring
 from neurall.webhooks import dispatch
 from neurall.webhooks.delivery import LEASE_MARGIN_S, DeliverySettings, attempt, overdue
 from neurall.webhooks.http import ResolverFactory, WebhookHTTP
@@ -73,6 +74,7 @@ def declare_webhook_actors(
         public_url=settings.public_url,
         timeout_s=settings.webhook_timeout_s,
         disable_after_failing_s=settings.webhook_disable_after_failing_s,
+        keyring=Keyring.from_settings(settings),
     )
 
     async def deliver_webhook(delivery_id: str) -> None:

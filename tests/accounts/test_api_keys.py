@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 import websockets
@@ -11,6 +10,7 @@ import websockets
 from neurall.accounts.tokens import looks_like_api_key
 from neurall.orm.accounts import ApiKey
 from tests.support.factories import create_key, sign_up
+from tests.support.files import database_bytes
 from tests.support.graphql import CREATE_KEY
 
 pytestmark = pytest.mark.usefixtures("database_url")
@@ -60,16 +60,8 @@ async def test_secret_is_shown_once_and_stored_only_as_a_hash(client, settings):
     stored = await ApiKey.get()
     assert stored.key_hash != secret
     assert secret not in stored.key_hash
-    assert secret.encode() not in _database_dump(settings.database_url)
-
-
-def _database_dump(database_url: str) -> bytes:
-    """Every byte the database holds, as a backup would see it."""
-    if database_url.startswith("sqlite://"):
-        return open(database_url.removeprefix("sqlite://"), "rb").read()
-    return subprocess.run(
-        ["pg_dump", "--data-only", database_url], check=True, capture_output=True
-    ).stdout
+    places = database_bytes(settings.database_url)
+    assert [where for where, data in places.items() if secret.encode() in data] == []
 
 
 async def test_key_authenticates_http_requests_and_records_last_use(client):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 
@@ -32,3 +33,17 @@ def files_containing(roots: list[Path], needles: list[bytes]) -> list[str]:
                 if any(needle in content for needle in needles):
                     found.append(str(path))
     return found
+
+
+def database_bytes(database_url: str) -> dict[str, bytes]:
+    """Every byte the database holds, by where it lies, as a copy or a backup would hold
+    it: the SQLite file with its write-ahead log (recent writes stay there until a
+    checkpoint) and shared-memory index, or a pg_dump of the PostgreSQL database."""
+    if database_url.startswith("sqlite://"):
+        path = Path(database_url.removeprefix("sqlite://"))
+        paths = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+        return {str(p): p.read_bytes() for p in paths if p.exists()}
+    dump = subprocess.run(
+        ["pg_dump", database_url], check=True, capture_output=True, timeout=120
+    ).stdout
+    return {"pg_dump": dump}
