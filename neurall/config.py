@@ -256,6 +256,13 @@ class Settings(BaseSettings):
         "failed and refunded. Far longer than any denoising step; a job stuck by an outage "
         "ends within this plus one reaper interval.",
     )
+    dispatch_timeout_s: PositiveInt = Field(
+        120,
+        description="A QUEUED job whose message was sent this long ago and that no worker "
+        "has started since may have lost its message (a crash between commit and publish, "
+        "a purged queue): the reaper sends it again, but only as many of the oldest such "
+        "jobs as the queue is short of messages, so a long but healthy queue is left alone.",
+    )
     reaper_interval_s: PositiveInt = Field(
         15,
         description="How often every worker process (and an embedded `neurall serve`) looks "

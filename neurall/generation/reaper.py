@@ -8,7 +8,14 @@ it works while RabbitMQ is down; the maintenance actor runs it too. Each pass:
    again while attempts remain and the request still exists, else failed and refunded in
    full (the service failed them; nothing is charged for their steps);
 2. sends the messages of jobs accepted while the broker was down (``dispatch_pending``);
-3. deletes API payloads that an outage kept from being deleted when their job ended
+3. sends again the messages that look lost: QUEUED jobs sent longer than
+   NEURALL_DISPATCH_TIMEOUT_S ago that no worker has started since (the API process died
+   between commit and publish, a publish or a broker lost the message, a queue was
+   purged). Only as many as the broker's queue is short of messages for the jobs waiting
+   unstarted, oldest first, so a long but healthy queue gets no copies; a copy of a
+   message that was not lost after all is dropped by the worker that finds the job
+   taken (neurall.workers.generation);
+4. deletes API payloads that an outage kept from being deleted when their job ended
    (``payload_orphaned``), so the privacy promise holds after the outage.
 
 Several processes may reap at once: every change is a guarded transition (the attempt
@@ -20,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from neurall.clock import now
 from neurall.generation import service
@@ -40,6 +48,7 @@ class Reaped:
     requeued: int = 0
     failed: int = 0
     dispatched: int = 0
+    resent: int = 0
     payloads: int = 0
 
 
@@ -47,6 +56,7 @@ async def reap(runtime: GenerationRuntime) -> Reaped:
     reaped = Reaped()
     await _expired_leases(runtime, reaped)
     await _pending_dispatches(runtime, reaped)
+    await _lost_messages(runtime, reaped)
     await _orphaned_payloads(runtime, reaped)
     if reaped != Reaped():
         log.info("reaper: %s", reaped)
@@ -85,7 +95,8 @@ async def _has_request(job: Job, runtime: GenerationRuntime) -> bool:
 
 
 async def _dispatch(job: Job, runtime: GenerationRuntime) -> bool:
-    """Send the job's message, or leave it marked for the next pass."""
+    """Send the job's message (noting when), or leave it marked for the next pass."""
+    await Job.filter(id=job.id).update(dispatched_at=now(), received_at=None)
     try:
         await runtime.enqueue(job.id)
     except Exception as exc:
@@ -106,6 +117,34 @@ async def _pending_dispatches(runtime: GenerationRuntime, reaped: Reaped) -> Non
         reaped.dispatched += 1
 
 
+async def _lost_messages(runtime: GenerationRuntime, reaped: Reaped) -> None:
+    unstarted = Job.filter(status=JobStatus.QUEUED, dispatch_pending=False, received_at=None)
+    waiting = await unstarted.count()
+    if not waiting:
+        return
+    depth = await runtime.queue_depth()
+    if depth is None or depth >= waiting:
+        return
+    cutoff = now() - timedelta(seconds=runtime.settings.dispatch_timeout_s)
+    overdue = await (
+        unstarted.filter(dispatched_at__lt=cutoff)
+        .order_by("dispatched_at")
+        .limit(min(waiting - depth, BATCH))
+        .only("id", "dispatched_at", "dispatch_pending")
+    )
+    for job in overdue:
+        # Claimed by moving its send time: of several reapers, one sends each copy.
+        claimed = await Job.filter(
+            id=job.id, status=JobStatus.QUEUED, dispatched_at=job.dispatched_at
+        ).update(dispatched_at=now())
+        if not claimed:
+            continue
+        if not await _dispatch(job, runtime):
+            return  # the broker is down
+        log.warning("job %s: its message looks lost; sent again", job.id)
+        reaped.resent += 1
+
+
 async def _orphaned_payloads(runtime: GenerationRuntime, reaped: Reaped) -> None:
     for job in await Job.filter(payload_orphaned=True).limit(BATCH):
         try:
@@ -116,6 +155,25 @@ async def _orphaned_payloads(runtime: GenerationRuntime, reaped: Reaped) -> None
             return  # the broker is still down
         await Job.filter(id=job.id).update(payload_orphaned=False)
         reaped.payloads += 1
+
+
+async def resend_unfinished(runtime: GenerationRuntime) -> int:
+    """After a restart of a process whose queue lived in its memory (embedded): every job
+    it left QUEUED or RUNNING gets a new message, a RUNNING one put back in the queue
+    first (its worker died with the process). Returns how many were sent."""
+    sent = 0
+    unfinished = await Job.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).order_by(
+        "created_at"
+    )
+    for job in unfinished:
+        if job.status == JobStatus.RUNNING:
+            moved = await requeue(job.id, job.attempts)
+            if moved is None:
+                continue
+            job = moved[0]
+        if await _dispatch(job, runtime):
+            sent += 1
+    return sent
 
 
 async def reap_forever(runtime: GenerationRuntime, interval_s: float) -> None:

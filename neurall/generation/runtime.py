@@ -22,6 +22,8 @@ from neurall.storage import Storage
 from neurall.storage.payloads import MemoryPayloadStore, PayloadStore, RabbitPayloadStore
 
 Enqueue = Callable[[uuid.UUID], Awaitable[None]]
+# How many generation messages wait on the broker (its queue and its delay queue).
+QueueDepth = Callable[[], Awaitable[int]]
 
 
 class GenerationRuntime:
@@ -45,6 +47,7 @@ class GenerationRuntime:
         self._inference: InferenceBackend | None = None
         self._inference_lock = asyncio.Lock()
         self._enqueue: Enqueue | None = None
+        self._queue_depth: QueueDepth | None = None
 
     @classmethod
     def from_settings(
@@ -61,13 +64,19 @@ class GenerationRuntime:
             payloads = RabbitPayloadStore(settings.broker_url, settings.api_payload_ttl_s)
         return cls(settings, bus=bus, payloads=payloads, storage=storage, models=models)
 
-    def set_enqueue(self, enqueue: Enqueue) -> None:
+    def set_enqueue(self, enqueue: Enqueue, queue_depth: QueueDepth | None = None) -> None:
+        """How jobs are sent, and (where the broker can tell) how many messages wait."""
         self._enqueue = enqueue
+        self._queue_depth = queue_depth
 
     async def enqueue(self, job_id: uuid.UUID) -> None:
         if self._enqueue is None:
             raise RuntimeError("no queue configured")
         await self._enqueue(job_id)
+
+    async def queue_depth(self) -> int | None:
+        """Generation messages waiting on the broker; None where it cannot tell."""
+        return None if self._queue_depth is None else await self._queue_depth()
 
     async def start(self) -> None:
         await self.bus.start()

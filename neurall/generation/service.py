@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from neurall import crash_points
 from neurall.billing import ledger, pricing
 from neurall.bus.events import EventType
 from neurall.clock import now
@@ -138,6 +139,7 @@ async def submit_request(
                 num_images=params.num_images,
                 held_credits=cost,
                 seq=1,
+                dispatched_at=now(),
             )
     except IntegrityError:
         await runtime.payloads.delete(job_id)
@@ -151,6 +153,7 @@ async def submit_request(
         raise
     # The rest of this request's log lines, and the worker's, name the job.
     JOB_ID.set(str(job.id))
+    crash_points.reach("job_committed")
     try:
         await runtime.enqueue(job.id)
         log.info("job %s queued", job.id)

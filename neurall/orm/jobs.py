@@ -63,6 +63,12 @@ class Job(Model):
     lease_expires_at = fields.DatetimeField(null=True, db_index=True)
     # Accepted while the broker was down: the reaper sends its message once it is back.
     dispatch_pending = fields.BooleanField(default=False)
+    # When its message was last sent (set with the row, so the API adds no write), and
+    # when a worker last started it. A QUEUED job sent long ago and not started since may
+    # have lost its message; the reaper sends it again (neurall.generation.reaper). Every
+    # send clears ``received_at``: null means no worker has started the job since.
+    dispatched_at = fields.DatetimeField(null=True, db_index=True)
+    received_at = fields.DatetimeField(null=True)
     # An API job ended while the broker was down, so its payload could not be deleted yet:
     # the reaper deletes it once the broker is back (the payload also expires by itself).
     payload_orphaned = fields.BooleanField(default=False)

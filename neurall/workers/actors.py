@@ -21,8 +21,9 @@ from neurall.generation.runtime import GenerationRuntime
 from neurall.generation.service import fail
 from neurall.outages import is_outage
 from neurall.webhooks.http import ResolverFactory
-from neurall.workers.broker import enqueuer
+from neurall.workers.broker import enqueuer, queue_depth
 from neurall.workers.dead_letters import GENERATE_ACTOR, FailDeadLetteredJobs
+from neurall.workers.delivery import REDELIVERED
 from neurall.workers.generation import RetryLater, run_job
 from neurall.workers.mail import MailQueue, declare_mail_actors
 from neurall.workers.maintenance import MaintenanceQueue, declare_maintenance_actors
@@ -71,7 +72,7 @@ def declare_generation_actor(
         deadline = time.monotonic() + settings.job_lease_s
         while True:
             try:
-                await run_job(job_id, runtime)
+                await run_job(job_id, runtime, redelivered=REDELIVERED.get())
                 return
             except Exception as exc:
                 if not is_outage(exc) or time.monotonic() + delay > deadline:
@@ -140,7 +141,8 @@ def declare_actors(
     `neurall worker` declare the same set), and point the runtimes' enqueue at them.
     ``webhook_resolver``: the DNS resolver deliveries connect through (tests bring one)."""
     mail = declare_mail_actors(broker, settings)
-    generation.set_enqueue(enqueuer(declare_generation_actor(broker, generation, settings)))
+    generate = declare_generation_actor(broker, generation, settings)
+    generation.set_enqueue(enqueuer(generate), queue_depth(broker, GENERATION_QUEUE))
     clones.set_enqueue(enqueuer(declare_training_actor(broker, clones, settings)))
     clones.mail = mail
     maintenance = declare_maintenance_actors(broker, generation, settings, mail)

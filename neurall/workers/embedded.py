@@ -18,12 +18,10 @@ from dramatiq.asyncio import set_event_loop_thread
 
 from neurall.clones.runtime import CloneRuntime
 from neurall.config import Settings
-from neurall.generation.lifecycle import ACTIVE
-from neurall.generation.reaper import reap_forever
+from neurall.generation.reaper import reap_forever, resend_unfinished
 from neurall.generation.runtime import GenerationRuntime
 from neurall.mail.dispatch import NoDispatch
 from neurall.orm.clones import ACTIVE_CLONE_STATUSES, Clone
-from neurall.orm.jobs import Job
 from neurall.services import Services
 from neurall.webhooks.dispatch import set_dispatcher
 from neurall.workers.actors import declare_actors
@@ -112,13 +110,10 @@ async def _requeue_unfinished(runtime: GenerationRuntime) -> None:
     """The StubBroker lives in memory: jobs a previous run left queued or running are queued
     again (API jobs whose request died with that process then fail, refunded)."""
     try:
-        unfinished = await Job.filter(status__in=list(ACTIVE)).order_by("created_at").only("id")
+        await resend_unfinished(runtime)
     except Exception:
         # The database may be down at start; the server still starts (and /readyz says 503).
         log.warning("could not look for unfinished jobs", exc_info=True)
-        return
-    for job in unfinished:
-        await runtime.enqueue(job.id)
 
 
 async def _requeue_unfinished_clones(clones: CloneRuntime) -> None:

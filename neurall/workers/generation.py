@@ -1,9 +1,12 @@
 """The generation actor's body: run one job, given only its id.
 
-Idempotent, because RabbitMQ delivers at least once: a job that already ended is only
-tidied up (credits settled, payload gone), and a job found RUNNING (its worker was killed)
-starts over. Finishing is a guarded transition, so a job ends exactly once, and the ledger
-settles by reference, so it is charged exactly once.
+Idempotent, because messages are delivered at least once (RabbitMQ redelivers, and the
+reaper sends again what looks lost): a job that already ended is only tidied up (credits
+settled, payload gone); a job found RUNNING starts over only when its worker is gone (the
+message is RabbitMQ's redelivery, or the lease expired), else the message is a second copy
+and is dropped. Starting is a guarded transition from the state the message found, so of
+two copies only one starts the job. Finishing is guarded too, so a job ends exactly once,
+and the ledger settles by reference, so it is charged exactly once.
 """
 
 from __future__ import annotations
@@ -63,14 +66,18 @@ async def _for_this_run(
     return replace(params, adapter_keys=keys, preview_every=runtime.settings.preview_every_steps)
 
 
-async def run_job(job_id: str, runtime: GenerationRuntime) -> None:
-    """Run the job to an end, or raise RetryLater for a transient failure."""
+async def run_job(job_id: str, runtime: GenerationRuntime, *, redelivered: bool = False) -> None:
+    """Run the job to an end, or raise RetryLater for a transient failure. ``redelivered``:
+    the broker delivered this message before, to a worker that went away."""
     settings = runtime.settings
     job = await Job.get_or_none(id=uuid.UUID(job_id))
     if job is None:
         return
     if job.status in TERMINAL_STATUSES:
         await service.cleanup_after_end(job, runtime)
+        return
+    if job.status == JobStatus.RUNNING and not redelivered and not _lease_expired(job):
+        log.info("job %s is running on another worker: duplicate message dropped", job.id)
         return
     if job.attempts > settings.generation_max_retries:
         # Attempts that never came back (time limit, killed workers) count too.
@@ -83,8 +90,12 @@ async def run_job(job_id: str, runtime: GenerationRuntime) -> None:
     started = await transition(
         job.id,
         EventType.STARTED,
+        # From what this message found: of two copies of a message, one starts the job.
+        allowed_from=[job.status],
+        attempt=job.attempts,
         updates={
             "status": JobStatus.RUNNING,
+            "received_at": now(),
             "started_at": job.started_at or now(),
             "step": 0,
             "eta_seconds": None,
@@ -94,7 +105,7 @@ async def run_job(job_id: str, runtime: GenerationRuntime) -> None:
         },
     )
     if started is None:
-        return  # canceled meanwhile
+        return  # canceled, or started by another copy of this message, meanwhile
     job, event = started
     attempt = job.attempts
     await runtime.bus.publish(event)
@@ -129,6 +140,10 @@ async def run_job(job_id: str, runtime: GenerationRuntime) -> None:
         await service.fail(job.id, WITHHELD, runtime, attempt)
         return
     await _finish(job, params, result, runtime)
+
+
+def _lease_expired(job: Job) -> bool:
+    return job.lease_expires_at is None or job.lease_expires_at < now()
 
 
 async def _infer(

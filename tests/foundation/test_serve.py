@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from tests.support.graphql import PASSWORD
+from tests.support.poll import until_sync
 from tests.support.ports import free_port
 from tests.support.processes import clean_env, running
 
@@ -142,3 +143,54 @@ def test_the_page_own_origin_is_trusted_on_a_non_default_port(server):
     assert allowed.headers["Access-Control-Allow-Origin"] == server
     other = {**preflight, "Origin": "http://127.0.0.1:8000"}
     assert requests.options(f"{server}/graphql", headers=other, timeout=5).status_code == 403
+
+
+def test_a_job_committed_before_a_crash_runs_after_the_restart(tmp_path: Path, tiny_models: Path):
+    """The embedded queue lives in memory: `neurall serve` killed after a playground job
+    is committed and before it is queued (a fault-injection point) loses the message, and
+    the restarted server sends it again. (An API job's request died with the process; it
+    fails, refunded: see docs/operations.md.)"""
+    from neurall.crash_points import EXIT_CODE
+    from tests.support.graphql import GENERATE
+
+    data = tmp_path / "neurall-data"
+    data.mkdir()
+    (data / "models").symlink_to(tiny_models, target_is_directory=True)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    browser = requests.Session()
+    variables = {"input": {"prompt": "a lighthouse", "width": 64, "height": 64, "steps": 2}}
+    with running(
+        ["serve", "--port", str(port)],
+        env=clean_env(NEURALL_TEST_CRASH_AT="job_committed"),
+        log=tmp_path / "serve-1.log",
+        ready_url=f"{base}/readyz",
+        cwd=tmp_path,
+    ) as doomed:
+        _gql(
+            browser,
+            base,
+            f'mutation {{ signUp(input: {{email: "ada@example.com", password: "{PASSWORD}"}}) '
+            "{ __typename } }",
+        )
+        with pytest.raises(requests.ConnectionError):
+            browser.post(
+                f"{base}/graphql", json={"query": GENERATE, "variables": variables}, timeout=30
+            )
+        assert doomed.wait(timeout=30) == EXIT_CODE
+    log = tmp_path / "serve-2.log"
+    with running(
+        ["serve", "--port", str(port)], env=clean_env(), log=log, ready_url=f"{base}/readyz",
+        cwd=tmp_path,
+    ):  # fmt: skip
+        query = "{ jobs(first: 5) { edges { node { id status heldCredits costCredits } } } }"
+
+        def ended() -> dict | None:
+            [job] = [e["node"] for e in _gql(browser, base, query)["jobs"]["edges"]]
+            return job if job["status"] not in ("QUEUED", "RUNNING") else None
+
+        job = until_sync(ended, within=60, what="the job to end after the restart")
+        me = _gql(browser, base, "{ me { credits heldCredits } }")["me"]
+    assert job["status"] == "SUCCEEDED", log.read_text()[-3000:]
+    assert job["costCredits"] == job["heldCredits"]
+    assert me["heldCredits"] == 0

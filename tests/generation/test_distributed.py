@@ -18,9 +18,12 @@ import aiohttp
 import asyncpg
 import pytest
 
+from neurall.crash_points import EXIT_CODE
 from tests.support.events import check_progress, png_size, ws_stream
 from tests.support.graphql import GENERATE, ME, small_input
-from tests.support.processes import start_worker
+from tests.support.ports import free_port
+from tests.support.processes import start_worker, wait_http
+from tests.support.services import rabbitmqctl
 
 pytestmark = pytest.mark.slow
 
@@ -178,3 +181,74 @@ async def test_worker_stopped_mid_job_finishes_it_then_exits(stack, api):
     assert "Traceback" not in output, output[-3000:]
     done = await api.wait(job["id"])
     assert done["status"] == "SUCCEEDED"
+
+
+# A lost message is sent again this long after its send, by a reaper passing this often.
+LOST_AFTER = {"NEURALL_DISPATCH_TIMEOUT_S": "3", "NEURALL_REAPER_INTERVAL_S": "1"}
+
+
+async def _charges(database_url: str, job_ids: list[str]) -> list[int]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return [
+            await conn.fetchval(
+                "SELECT count(*) FROM ledger_entry WHERE reference = $1 AND kind = 'CHARGE'",
+                f"job:{job_id}",
+            )
+            for job_id in job_ids
+        ]
+    finally:
+        await conn.close()
+
+
+async def test_jobs_whose_messages_were_purged_run_once(stack, api, rabbitmq_vhost):
+    """Workers stopped, 8 jobs queued, the generation queue and its delay queue purged (an
+    operator's mistake, a broker that lost them): the workers' reaper sends them again,
+    each runs once and is charged once."""
+    credits = (await api(ME, None))["me"]["credits"]
+    job_ids = [await api.generate(prompt="a lighthouse", steps=2, seed=n) for n in range(8)]
+    for queue in ("generation", "generation.DQ"):
+        rabbitmqctl("purge_queue", "-p", rabbitmq_vhost.name, queue)
+    worker, log = start_worker(stack, 2, **LOST_AFTER)
+    try:
+        # The timeout and a reaper pass, plus the worker's start and 8 small jobs on the CPU.
+        ended = [await api.wait(job_id, within=90) for job_id in job_ids]
+    finally:
+        stack["procs"].stop(worker)
+    assert {job["status"] for job in ended} == {"SUCCEEDED"}
+    assert log.read_text().count("its message looks lost; sent again") == 8
+    assert await _charges(stack["db"], job_ids) == [1] * 8
+    held = sum(job["heldCredits"] for job in ended)
+    assert (await api(ME, None))["me"] == {"credits": credits - held, "heldCredits": 0}
+
+
+async def test_an_api_process_killed_between_commit_and_publish_loses_no_job(stack, api):
+    """`neurall serve` dies (a fault-injection point, as a power cut would) after the job
+    is committed and before its message is published: the client gets no answer, the job
+    is QUEUED with no message anywhere, and the reaper sends it."""
+    port = free_port()
+    doomed, doomed_log = stack["procs"].start(
+        "serve", "serve", "--port", str(port),
+        extra_env={"NEURALL_TEST_CRASH_AT": "job_committed"},
+    )  # fmt: skip
+    wait_http(f"http://127.0.0.1:{port}/healthz", doomed, doomed_log)
+    headers = {"Authorization": f"Bearer {api.key}"}
+    body = {"query": GENERATE, "variables": {"input": small_input(steps=2)}}
+    async with aiohttp.ClientSession() as plain:
+        with pytest.raises(aiohttp.ClientError):
+            await plain.post(f"http://127.0.0.1:{port}/graphql", json=body, headers=headers)
+    assert doomed.wait(timeout=30) == EXIT_CODE
+    # The job is there, accepted (its credits held), though nobody was told.
+    listed = await api("{ jobs(first: 5) { edges { node { id status } } } }")
+    [job] = [edge["node"] for edge in listed["jobs"]["edges"]]
+    assert job["status"] == "QUEUED"
+    job_id = job["id"]
+
+    worker, _ = start_worker(stack, 1, **LOST_AFTER)
+    try:
+        done = await api.wait(job_id, within=90)
+    finally:
+        stack["procs"].stop(worker)
+    assert done["status"] == "SUCCEEDED"
+    assert await _charges(stack["db"], [job_id]) == [1]
+    assert (await api(ME, None))["me"]["heldCredits"] == 0

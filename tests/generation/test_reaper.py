@@ -31,16 +31,25 @@ from tests.support.runtime import generation_settings
 
 
 class Broker:
-    """The queue and the payload store, with a switch to take the broker down."""
+    """The queue and the payload store, with a switch to take the broker down. Nothing
+    consumes its queue; ``lose`` drops what it holds, as a purge would."""
 
     def __init__(self) -> None:
         self.down = False
         self.sent: list[uuid.UUID] = []
+        self.queue: list[uuid.UUID] = []
 
     async def enqueue(self, job_id: uuid.UUID) -> None:
         if self.down:
             raise ConnectionRefusedError("broker down")
         self.sent.append(job_id)
+        self.queue.append(job_id)
+
+    async def depth(self) -> int:
+        return len(self.queue)
+
+    def lose(self, job_ids: list[uuid.UUID]) -> None:
+        self.queue = [j for j in self.queue if j not in job_ids]
 
 
 class FlakyPayloads(MemoryPayloadStore):
@@ -66,7 +75,7 @@ async def stack(
     storage = make_storage(settings)
     runtime = GenerationRuntime.from_settings(settings, storage, ModelStore(storage))
     runtime.payloads = FlakyPayloads(broker)
-    runtime.set_enqueue(broker.enqueue)
+    runtime.set_enqueue(broker.enqueue, broker.depth)
     await runtime.start()
     async with database.database(database_url):
         account = await Account.create(email="ada@example.com", password_hash="x")
@@ -180,6 +189,60 @@ async def test_during_a_broker_outage_playground_jobs_wait_and_api_jobs_are_refu
     assert (await reap(runtime)).dispatched == 1
     assert broker.sent == [job.id]
     assert not (await Job.get(id=job.id)).dispatch_pending
+
+
+async def _sent_minutes_ago(jobs: list[Job], minutes: float) -> None:
+    await Job.filter(id__in=[j.id for j in jobs]).update(
+        dispatched_at=now() - timedelta(minutes=minutes)
+    )
+
+
+async def test_only_messages_the_queue_is_short_of_are_sent_again(stack: Any):
+    runtime, broker, account = stack
+    jobs = [await _submit(runtime, account, JobSource.PLAYGROUND) for _ in range(5)]
+    timeout_min = runtime.settings.dispatch_timeout_s / 60
+    for age, job in zip([9, 8, 7, 6, 0], jobs, strict=True):
+        await _sent_minutes_ago([job], timeout_min + age)
+    broker.sent.clear()
+
+    # A long but healthy queue: every waiting job has its message, however old.
+    assert (await reap(runtime)).resent == 0
+    # A job a worker started is not waiting for a message, lost or not.
+    await _running(jobs[0], step=1, attempts=1, lease_left_s=60)
+    broker.lose([jobs[0].id])
+    assert (await reap(runtime)).resent == 0
+
+    # Two messages lost (a purge, a crash between commit and publish): the two oldest
+    # overdue jobs are sent again, whichever messages went missing.
+    broker.lose([jobs[2].id, jobs[4].id])
+    assert (await reap(runtime)).resent == 2
+    assert broker.sent == [jobs[1].id, jobs[2].id]
+    resent = await Job.get(id=jobs[1].id)
+    assert resent.dispatched_at is not None
+    assert resent.dispatched_at > now() - timedelta(minutes=1)
+    # The queue is whole again (by count): the next pass sends nothing.
+    assert (await reap(runtime)).resent == 0
+
+    # A job lost within the timeout waits for it.
+    broker.lose([jobs[1].id, jobs[2].id, jobs[3].id, jobs[4].id])
+    broker.sent.clear()
+    await _sent_minutes_ago([jobs[1], jobs[2]], 0)
+    assert (await reap(runtime)).resent == 2  # jobs[3], and jobs[4] (sent long ago)
+    assert broker.sent == [jobs[3].id, jobs[4].id]
+
+
+async def test_while_the_broker_is_down_a_lost_message_waits_for_it(stack: Any):
+    runtime, broker, account = stack
+    job = await _submit(runtime, account, JobSource.PLAYGROUND)
+    await _sent_minutes_ago([job], runtime.settings.dispatch_timeout_s / 60 + 1)
+    broker.lose([job.id])
+    broker.sent.clear()
+    broker.down = True
+    assert (await reap(runtime)).resent == 0
+    assert (await Job.get(id=job.id)).dispatch_pending  # sent by the next pass after it
+    broker.down = False
+    assert (await reap(runtime)).dispatched == 1
+    assert broker.sent == [job.id]
 
 
 def test_triton_says_a_model_is_loading_the_same_way_over_rpc_and_in_a_stream():
