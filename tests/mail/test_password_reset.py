@@ -10,11 +10,14 @@ from datetime import timedelta
 import pytest
 
 from neurall import clock
+from neurall.app import create_app
+from neurall.config import Settings
 from neurall.orm.accounts import Session
 from neurall.orm.audit import AuditEvent
 from neurall.orm.mail import EmailToken
+from neurall.orm.ratelimit import RateLimitBucket
 from tests.support.factories import sign_up
-from tests.support.graphql import PASSWORD, session_cookies, use_cookies
+from tests.support.graphql import PASSWORD, GraphQLClient, session_cookies, use_cookies
 from tests.support.smtp import SmtpServer, link_token, text_part
 
 pytestmark = pytest.mark.usefixtures("database_url")
@@ -144,3 +147,21 @@ async def test_malformed_addresses_are_refused_and_requests_rate_limited(client,
         for n in range(left + 1)
     ]
     assert kinds == ["Accepted"] * left + ["RateLimited"]
+
+
+async def test_api_processes_on_one_database_share_the_limits(aiohttp_client, settings: Settings):
+    """Two apps on one database stand for two API processes: with the database backend a
+    request to either spends the same buckets, and the table holds no address."""
+    shared = settings.model_copy(update={"rate_limit_backend": "database"})
+    apps = [GraphQLClient(await aiohttp_client(create_app(shared))) for _ in range(2)]
+    per_email = settings.password_resets_per_email_per_hour
+    kinds = [
+        (await apps[n % 2].data(REQUEST, {"email": "nobody@example.com"}))["requestPasswordReset"][
+            "__typename"
+        ]
+        for n in range(per_email + 1)
+    ]
+    assert kinds == ["Accepted"] * per_email + ["RateLimited"]
+    keys = await RateLimitBucket.all().values_list("key", flat=True)
+    assert len(keys) == 2  # one per address, one per IP
+    assert not [k for k in keys if "nobody" in k or "127.0.0.1" in k]
