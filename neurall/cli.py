@@ -161,7 +161,10 @@ def _check_migrations(settings: Settings, _args: argparse.Namespace) -> None:
 
     pending = asyncio.run(database.pending_model_changes(settings.database_url))
     if pending:
-        sys.exit("models changed without a migration: run `neurall makemigrations`")
+        sys.exit(
+            "models changed without a migration: write one with `make makemigrations` "
+            "(scripts/makemigrations.sh)"
+        )
     print("models and migrations agree")
 
 

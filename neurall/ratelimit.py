@@ -8,6 +8,7 @@ load balancer a client gets up to N times the configured rate. ``database``
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections.abc import Callable
@@ -121,17 +122,43 @@ class InProcessBackend:
         self.buckets.check(key, cost)
 
 
-class RateLimit:
-    """One named limit; keys are account or API key ids (UUIDs or strings)."""
+BackendFactory = Callable[[int, float], RateLimitBackend]
 
-    def __init__(self, name: str, backend: RateLimitBackend) -> None:
+
+def backend_factory(settings: Settings) -> BackendFactory:
+    """What builds a bucket store of ``capacity`` tokens per ``period_s``: the backend
+    NEURALL_RATE_LIMIT_BACKEND names. Every limit that must hold across API processes is
+    built through this one choice."""
+    if settings.rate_limit_backend == "database":
+        from neurall.ratelimit_database import DatabaseBackend
+
+        return DatabaseBackend
+    return InProcessBackend
+
+
+class RateLimit:
+    """One named limit; keys are account or API key ids (UUIDs or strings).
+
+    ``hash_keys``: the keys are personal data of any length (e-mail addresses, IPs). A
+    bucket is then named by the key's SHA-256, so the address never reaches the shared
+    table and always fits its key column; equal keys still share a bucket.
+    """
+
+    def __init__(self, name: str, backend: RateLimitBackend, *, hash_keys: bool = False) -> None:
         self.name = name
         self._backend = backend
+        self._hash_keys = hash_keys
+
+    def _bucket_key(self, key: object) -> str:
+        text = str(key)
+        if self._hash_keys:
+            text = hashlib.sha256(text.encode()).hexdigest()
+        return f"{self.name}:{text}"
 
     async def take(self, key: object, cost: float = 1.0) -> Quota:
         """Take ``cost`` tokens for ``key`` or raise RateLimitedError (taking none)."""
         try:
-            left = max(0.0, await self._backend.take(f"{self.name}:{key}", cost))
+            left = max(0.0, await self._backend.take(self._bucket_key(key), cost))
         except RateLimitedError:
             RATE_LIMIT_REFUSALS.labels(self.name).inc()
             raise
@@ -145,7 +172,7 @@ class RateLimit:
     async def check(self, key: object, cost: float = 1.0) -> None:
         """Raise RateLimitedError unless ``cost`` tokens are available (takes none)."""
         try:
-            await self._backend.check(f"{self.name}:{key}", cost)
+            await self._backend.check(self._bucket_key(key), cost)
         except RateLimitedError:
             RATE_LIMIT_REFUSALS.labels(self.name).inc()
             raise
@@ -163,11 +190,9 @@ class RateLimits:
     ``await services.rate_limits.generate.take(account.id)``.
     """
 
-    def __init__(
-        self, backend_factory: Callable[[int, float], RateLimitBackend], settings: Settings
-    ) -> None:
+    def __init__(self, backend: BackendFactory, settings: Settings) -> None:
         def limit(name: str, capacity: int, period_s: float) -> RateLimit:
-            return RateLimit(name, backend_factory(capacity, period_s))
+            return RateLimit(name, backend(capacity, period_s))
 
         self.per_api_key = limit("key", settings.requests_per_minute_per_api_key, 60)
         self.per_account = limit("account", settings.requests_per_minute_per_account, 60)
@@ -178,8 +203,4 @@ class RateLimits:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RateLimits:
-        if settings.rate_limit_backend == "database":
-            from neurall.ratelimit_database import DatabaseBackend
-
-            return cls(DatabaseBackend, settings)
-        return cls(InProcessBackend, settings)
+        return cls(backend_factory(settings), settings)

@@ -20,7 +20,7 @@ from neurall.config import Settings
 from neurall.generation.runtime import GenerationRuntime
 from neurall.mail.dispatch import MailDispatch, NoDispatch
 from neurall.privacy.usage import UsageLogBuffer
-from neurall.ratelimit import RateLimits
+from neurall.ratelimit import RateLimits, backend_factory
 from neurall.secrets_at_rest import Keyring
 from neurall.storage import Storage, make_storage
 from neurall.webhooks.http import ResolverFactory
@@ -43,7 +43,8 @@ class Services:
     # Blob storage and trained adapters: built once here, shared by the runtimes below.
     storage: Storage
     models: ModelStore
-    # requestPasswordReset per address and IP; requestEmailVerification per account.
+    # requestPasswordReset per address and IP; requestEmailVerification per account. In
+    # the buckets NEURALL_RATE_LIMIT_BACKEND names, like rate_limits.
     reset_throttle: ResetThrottle
     verification_throttle: VerificationThrottle
     # API-key usage rows, written in batches; started and closed by the app's cleanup_ctx.
@@ -68,6 +69,8 @@ class Services:
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
         storage = make_storage(settings)
+        # One choice of bucket store for every limit that must hold across API processes.
+        buckets = backend_factory(settings)
         return cls(
             settings=settings,
             auth_throttle=AuthThrottle(
@@ -80,9 +83,12 @@ class Services:
             reset_throttle=ResetThrottle(
                 settings.password_resets_per_email_per_hour,
                 settings.password_resets_per_ip_per_hour,
+                buckets,
             ),
-            verification_throttle=VerificationThrottle(settings.verification_emails_per_hour),
-            rate_limits=RateLimits.from_settings(settings),
+            verification_throttle=VerificationThrottle(
+                settings.verification_emails_per_hour, buckets
+            ),
+            rate_limits=RateLimits(buckets, settings),
             storage=storage,
             models=ModelStore(storage),
             usage_log=UsageLogBuffer.from_settings(settings),

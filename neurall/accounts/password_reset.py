@@ -29,7 +29,7 @@ from neurall.mail.dispatch import MailDispatch
 from neurall.mail.links import Purpose
 from neurall.orm.accounts import Account, Session
 from neurall.orm.mail import OutboxMessage
-from neurall.ratelimit import TokenBuckets
+from neurall.ratelimit import BackendFactory, RateLimit
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +38,15 @@ RESET_KIND = "password_reset"
 
 class ResetThrottle:
     """requestPasswordReset per address (one mailbox is not flooded) and per IP (one
-    client cannot probe or flood many)."""
+    client cannot probe or flood many). The buckets live where ``backend`` keeps them
+    (neurall.ratelimit.backend_factory): shared by every API process on `database`."""
 
-    def __init__(self, per_email_per_hour: int, per_ip_per_hour: int) -> None:
-        self.by_email = TokenBuckets(per_email_per_hour, 3600)
-        self.by_ip = TokenBuckets(per_ip_per_hour, 3600)
+    def __init__(
+        self, per_email_per_hour: int, per_ip_per_hour: int, backend: BackendFactory
+    ) -> None:
+        # Addresses (of accounts or not) and IPs: the shared table sees only their hashes.
+        self.by_email = RateLimit("reset-email", backend(per_email_per_hour, 3600), hash_keys=True)
+        self.by_ip = RateLimit("reset-ip", backend(per_ip_per_hour, 3600), hash_keys=True)
 
 
 async def request_password_reset(
@@ -52,9 +56,9 @@ async def request_password_reset(
     only for what is not an address; RateLimited alike for every address."""
     started = time.monotonic()
     normalized = normalize_email(email, field="email")
-    throttle.by_ip.check(ip)
-    throttle.by_email.take(normalized)
-    throttle.by_ip.take(ip)
+    await throttle.by_ip.check(ip)
+    await throttle.by_email.take(normalized)
+    await throttle.by_ip.take(ip)
     try:
         message_id = await outbox.queue(RESET_KIND, normalized, None)
         # Sent once this answer has left, so the sender's work (in this process when the

@@ -20,7 +20,7 @@ from neurall.mail import links, notices, outbox
 from neurall.mail.dispatch import MailDispatch
 from neurall.mail.links import Purpose
 from neurall.orm.accounts import Account
-from neurall.ratelimit import TokenBuckets
+from neurall.ratelimit import BackendFactory, RateLimit
 
 VERIFY_KIND = "verify_email"
 CHANGE_NOTICE_KIND = "email_change_notice"
@@ -28,10 +28,12 @@ _TAKEN = "This e-mail cannot be used."
 
 
 class VerificationThrottle:
-    """Confirmation e-mails asked for again, per account (each one costs a real e-mail)."""
+    """Confirmation e-mails asked for again, per account (each one costs a real e-mail).
+    The buckets live where ``backend`` keeps them (neurall.ratelimit.backend_factory):
+    shared by every API process on `database`."""
 
-    def __init__(self, per_hour: int) -> None:
-        self.by_account = TokenBuckets(per_hour, 3600)
+    def __init__(self, per_hour: int, backend: BackendFactory) -> None:
+        self.by_account = RateLimit("verification", backend(per_hour, 3600))
 
 
 def require_verified(account: Account, settings: Settings, action: str) -> None:
@@ -68,7 +70,7 @@ async def request_verification(
     target = account.pending_email or (None if account.email_verified else account.email)
     if target is None:
         return "This address is already confirmed."
-    throttle.by_account.take(str(account.id))
+    await throttle.by_account.take(str(account.id))
     async with in_transaction():
         message_id = await queue_verification(account, target, settings)
     await mail.dispatch([message_id])

@@ -38,7 +38,8 @@ OPEN_SUBSCRIPTIONS = Gauge(
 )
 RATE_LIMIT_REFUSALS = Counter(
     "neurall_rate_limit_refusals",
-    "Requests refused by a rate limit, by limit (key, account, generate, clone, webhook).",
+    "Requests refused by a rate limit, by limit (key, account, generate, clone, webhook, "
+    "reset-email, reset-ip, verification).",
     ["limit"],
 )
 CREDITS_HELD = Gauge(

@@ -1,8 +1,8 @@
 """The Tortoise configuration, built from a database URL.
 
 One app, ``neurall``, holds every model; its migrations live in ``neurall.orm.migrations``
-and are generated with ``neurall makemigrations`` (Tortoise's own migration framework),
-so one migration file applies on SQLite and PostgreSQL alike.
+and are generated with ``make makemigrations`` (scripts/makemigrations.sh: Tortoise's own
+migration framework), so one migration file applies on SQLite and PostgreSQL alike.
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ from neurall.ids import parse_id
 from neurall.orm.accounts import Account, ApiKey
 from neurall.orm.audit import AuditEvent
 from neurall.orm.billing import LedgerEntry, Purchase
+from neurall.orm.clones import Clone
 from neurall.orm.jobs import Job, JobImage, JobSource
 from neurall.orm.privacy import DataExport, ExportStatus, UsageLog
 from neurall.orm.webhooks import WebhookDelivery, WebhookEndpoint
@@ -155,11 +156,6 @@ async def collect(account_id: uuid.UUID) -> tuple[dict[str, Any], list[tuple[str
 
 
 async def _clones(account_id: uuid.UUID) -> list[dict[str, Any]]:
-    # Export the clones' rows when the clones' model is installed.
-    try:
-        from neurall.orm.clones import Clone  # type: ignore[import-not-found]
-    except ImportError:
-        return []
     return [model_dict(c) for c in await Clone.filter(account_id=account_id)]
 
 

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from tortoise.expressions import Q
 
+from neurall.orm.clones import ACTIVE_CLONE_STATUSES, Clone
 from neurall.orm.jobs import JobImage
 from neurall.orm.privacy import DataExport, ExportStatus, UsageLog
 from neurall.retention.context import RetentionContext
@@ -89,10 +90,6 @@ def _clone_id(item: StoredObject) -> uuid.UUID | None:
 
 
 async def _active_clone_ids(ids: set[uuid.UUID | None]) -> set[uuid.UUID | None]:
-    try:
-        from neurall.orm.clones import ACTIVE_CLONE_STATUSES, Clone
-    except ImportError:
-        return set()
     found: set[uuid.UUID | None] = set()
     wanted = [i for i in ids if i is not None]
     for start in range(0, len(wanted), _BATCH):
@@ -138,8 +135,6 @@ async def orphaned_blobs(ctx: RetentionContext) -> int:
 async def _orphaned_adapters(ctx: RetentionContext, cutoff: datetime) -> int:
     """Clone weights (adapters/<clone id>.safetensors) whose clone row is gone: deleting a
     clone removes the row, then its weights; a crash in between leaves them."""
-    from neurall.orm.clones import Clone
-
     old = [o for o in await ctx.storage.list_objects("adapters") if o.modified_at < cutoff]
     by_clone = {item.key: _adapter_clone_id(item) for item in old}
     wanted = [i for i in by_clone.values() if i is not None]

@@ -1,15 +1,23 @@
 """docker-compose.yml cannot run here (no Docker engine), so it is checked against the code:
-every Neurall service runs a real `neurall` command and sets only real settings."""
+every Neurall service runs a real `neurall` command and sets only real settings, and its
+workers, like the layout docs/operations.md documents, consume every queue the code declares."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 
 from neurall.cli import _parser
-from neurall.config import Settings
+from neurall.clones.runtime import CloneRuntime
+from neurall.clones.store import ModelStore
+from neurall.config import Settings, load_settings
+from neurall.generation.runtime import GenerationRuntime
+from neurall.storage import make_storage
+from neurall.workers.actors import declare_actors
+from neurall.workers.broker import build_broker
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,3 +85,59 @@ def test_prometheus_scrapes_the_ports_compose_opens():
             served = {env.get("NEURALL_METRICS_PORT")}
             served |= {command[i + 1] for i, a in enumerate(command) if a.endswith("-port")}
             assert port in served, (job["job_name"], target)
+
+
+def _declared_queues(tmp_path: Path) -> set[str]:
+    """Every queue the actors are declared on (as `neurall worker` declares them), without
+    Dramatiq's delay queues (``<queue>.DQ``), which the worker consuming a queue also takes."""
+    settings = load_settings(data_dir=tmp_path)
+    storage = make_storage(settings)
+    models = ModelStore(storage)
+    broker = build_broker(settings)
+    declare_actors(
+        broker,
+        GenerationRuntime.from_settings(settings, storage, models),
+        CloneRuntime.from_settings(settings, storage, models),
+        settings,
+    )
+    return {q for q in broker.get_declared_queues() if not q.endswith(".DQ")}
+
+
+def _consumed(worker_commands: list[list[str]], declared: set[str]) -> set[str]:
+    consumed: set[str] = set()
+    for command in worker_commands:
+        args, _ = _parser().parse_known_args(command)
+        assert args.command == "worker", command
+        # No --queues: that worker consumes every declared queue.
+        consumed |= set(filter(None, args.queues.split(","))) if args.queues else declared
+    return consumed
+
+
+def _documented_worker_commands() -> list[list[str]]:
+    """The `neurall worker` commands of the process table in docs/operations.md."""
+    text = (ROOT / "docs/operations.md").read_text()
+    section = text.split("## Running the distributed form", 1)[1].split("\n## ", 1)[0]
+    commands = []
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and len(cells) == 3 and cells[1].startswith("`neurall worker"):
+            # Drop the optional parts ([--threads N]) and the backticks.
+            command = re.sub(r"\[[^\]]*\]", "", cells[1].strip("`"))
+            commands.append(command.split()[1:])
+    return commands
+
+
+def test_compose_consumes_every_declared_queue(tmp_path):
+    declared = _declared_queues(tmp_path)
+    assert {"generation", "training", "maintenance", "webhooks", "mail"} <= declared
+    workers = [
+        s["command"][1:] for s in _neurall_services().values() if s["command"][1] == "worker"
+    ]
+    assert declared - _consumed(workers, declared) == set()
+
+
+def test_documented_layout_consumes_every_declared_queue(tmp_path):
+    declared = _declared_queues(tmp_path)
+    workers = _documented_worker_commands()
+    assert workers, "no `neurall worker` row in docs/operations.md's process table"
+    assert declared - _consumed(workers, declared) == set()

@@ -13,13 +13,17 @@ import pytest
 
 from neurall import clock
 from neurall.accounts.password_reset import ResetThrottle, request_password_reset
+from neurall.app import create_app
+from neurall.config import Settings
 from neurall.mail.delivery import Outcome
 from neurall.orm.accounts import Account, Session
 from neurall.orm.audit import AuditEvent
 from neurall.orm.mail import EmailToken, OutboxMessage
+from neurall.orm.ratelimit import RateLimitBucket
+from neurall.ratelimit import backend_factory
 from neurall.workers.mail import build_mailer
 from tests.support.factories import sign_up
-from tests.support.graphql import PASSWORD, session_cookies, use_cookies
+from tests.support.graphql import PASSWORD, GraphQLClient, session_cookies, use_cookies
 from tests.support.smtp import SmtpServer, link_token, text_part
 
 pytestmark = pytest.mark.usefixtures("database_url")
@@ -169,7 +173,7 @@ async def test_known_and_unknown_addresses_take_the_same_request_path(
     app, started by ``client``, holds the database; the calls go around it.)"""
     await Account.create(email="ada@example.com")
     mail = _Recorded()
-    throttle = ResetThrottle(10, 10)
+    throttle = ResetThrottle(10, 10, backend_factory(settings))
     for address in ("ada@example.com", "nobody@example.com"):
         await request_password_reset(
             address, ip="192.0.2.1", throttle=throttle, settings=settings, mail=mail
@@ -191,3 +195,21 @@ async def test_known_and_unknown_addresses_take_the_same_request_path(
     assert token.id == rows[0].id  # a retried send would reuse it
     [message] = await smtp.inbox.wait_for("ada@example.com")
     assert link_token(message, "reset-password")
+
+
+async def test_api_processes_on_one_database_share_the_limits(aiohttp_client, settings: Settings):
+    """Two apps on one database stand for two API processes: with the database backend a
+    request to either spends the same buckets, and the table holds no address."""
+    shared = settings.model_copy(update={"rate_limit_backend": "database"})
+    apps = [GraphQLClient(await aiohttp_client(create_app(shared))) for _ in range(2)]
+    per_email = settings.password_resets_per_email_per_hour
+    kinds = [
+        (await apps[n % 2].data(REQUEST, {"email": "nobody@example.com"}))["requestPasswordReset"][
+            "__typename"
+        ]
+        for n in range(per_email + 1)
+    ]
+    assert kinds == ["Accepted"] * per_email + ["RateLimited"]
+    keys = await RateLimitBucket.all().values_list("key", flat=True)
+    assert len(keys) == 2  # one per address, one per IP
+    assert not [k for k in keys if "nobody" in k or "127.0.0.1" in k]

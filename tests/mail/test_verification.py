@@ -13,7 +13,7 @@ from neurall.app import create_app
 from neurall.config import load_settings
 from neurall.orm.mail import EmailToken, OutboxMessage
 from tests.support.factories import sign_up
-from tests.support.graphql import CREATE_KEY
+from tests.support.graphql import CREATE_KEY, GraphQLClient, session_cookies, use_cookies
 from tests.support.smtp import SmtpServer, html_part, link_token, text_part
 
 pytestmark = pytest.mark.usefixtures("database_url")
@@ -109,6 +109,20 @@ async def test_request_again_is_rate_limited(client, smtp: SmtpServer, settings)
     # Every link works until used (each is its own token).
     tokens = {link_token(m, "verify-email") for m in messages}
     assert len(tokens) == len(messages)
+
+
+async def test_api_processes_on_one_database_share_the_limit(aiohttp_client, settings):
+    """Two apps on one database stand for two API processes: with the database backend the
+    account's requests to either spend one bucket."""
+    shared = settings.model_copy(update={"rate_limit_backend": "database"})
+    first, second = [GraphQLClient(await aiohttp_client(create_app(shared))) for _ in range(2)]
+    await sign_up(first, "ada@example.com")
+    use_cookies(second, session_cookies(first))
+    kinds = [
+        (await (first, second)[n % 2].data(REQUEST))["requestEmailVerification"]["__typename"]
+        for n in range(settings.verification_emails_per_hour + 1)
+    ]
+    assert kinds == ["Accepted"] * settings.verification_emails_per_hour + ["RateLimited"]
 
 
 async def test_unverified_accounts_cannot_buy_or_create_keys_when_required(

@@ -73,7 +73,16 @@ def bounded_labels() -> dict[str, set[str]]:
             "retrying",
             "canceled",
         },
-        "limit": {"key", "account", "generate", "clone", "webhook"},
+        "limit": {
+            "key",
+            "account",
+            "generate",
+            "clone",
+            "webhook",
+            "reset-email",
+            "reset-ip",
+            "verification",
+        },
         "actor": {
             GENERATE_ACTOR,
             TRAIN_ACTOR,
