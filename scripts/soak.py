@@ -9,16 +9,18 @@ Starts a private PostgreSQL cluster and RabbitMQ node (tests/support/instances.p
 cancelling a random ``--cancel`` share of them. Meanwhile it SIGKILLs a worker (and
 starts a new one) every ``--kill-every`` seconds, restarts the broker's app every
 ``--broker-every`` seconds and the database every ``--database-every`` seconds, for
-``--duration`` seconds in all (submission included). Clients
-retry what they are told to retry (503 with Retry-After). Then it waits for every job
-to end and checks the invariants of tests/support/ledger.py, and prints a table
-(docs/operations.md, "Outages", has the results).
+``--duration`` seconds in all (submission included). Clients retry what they are told to
+retry (503 with Retry-After). Then it waits (up to ``--settle`` seconds) for every job to
+end, checks the invariants of tests/support/ledger.py, prints what it counted (jobs,
+ended, stuck, credits held, double charges, ledger mismatches: docs/operations.md,
+"Outages", has the results) and exits 1 when anything is stuck, held or wrong.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import signal
@@ -38,8 +40,9 @@ sys.path.insert(0, str(ROOT))
 from neurall.gpu.tiny import build_tiny_pipeline  # noqa: E402
 from tests.support.graphql import CANCEL, CREATE_KEY, GENERATE, PASSWORD, SIGN_UP  # noqa: E402
 from tests.support.instances import PrivatePostgres, PrivateRabbit  # noqa: E402
-from tests.support.jobs import payload_queues, wait_until_every_job_ended  # noqa: E402
-from tests.support.ledger import check_ledgers  # noqa: E402
+from tests.support.jobs import active_jobs, payload_queues  # noqa: E402
+from tests.support.ledger import inspect_ledgers  # noqa: E402
+from tests.support.poll import until  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
 from tests.support.processes import NEURALL, Processes, wait_http  # noqa: E402
 
@@ -146,6 +149,7 @@ def soak(args: argparse.Namespace) -> int:
         "NEURALL_BROKER_URL": rabbit.url, "NEURALL_PUBLIC_URL": f"http://127.0.0.1:{api_port}",
         "NEURALL_SECRET_KEY": "soak-secret-key-0123456789abcdef0123",
         "NEURALL_JOB_LEASE_S": str(LEASE_S), "NEURALL_REAPER_INTERVAL_S": "2",
+        "NEURALL_DISPATCH_TIMEOUT_S": str(LEASE_S),
         "NEURALL_SIGNUP_GRANT_CREDITS": str(args.jobs * 10), "NEURALL_PREVIEW_EVERY_STEPS": "0",
         "NEURALL_GENERATES_PER_MINUTE_PER_ACCOUNT": "100000",
         "NEURALL_MAX_ACTIVE_JOBS_PER_ACCOUNT": "1000",
@@ -187,15 +191,29 @@ async def _run(
     await asyncio.sleep(max(0.0, args.duration - submitted_s))
     done.set()
     await chaos
-    settle_s = await wait_until_every_job_ended(postgres.url("neurall"), args.settle)
-    tally.problems = await check_ledgers(postgres.url("neurall"))
+    database = postgres.url("neurall")
+    settle_started = time.monotonic()
+    with contextlib.suppress(AssertionError):  # counted below as stuck
+        await until(
+            lambda: active_jobs(database), lambda left: left == 0, within=args.settle, every=0.5
+        )
+    stuck = await active_jobs(database)
+    settle_s = time.monotonic() - settle_started
+    report = await inspect_ledgers(database)
+    tally.problems = report.problems()
     tally.problems += [f"payload left: {q}" for q in payload_queues(rabbit.queues())]
+    if stuck:
+        tally.problems.append(f"{stuck} jobs still queued or running after {settle_s:.0f} s")
     figures: list[tuple[str, object]] = [
         ("jobs accepted", len(tally.accepted)), ("cancels sent", tally.canceled),
+        ("jobs ended", len(tally.accepted) - stuck), ("jobs stuck (queued or running)", stuck),
+        ("credits held at the end", report.credits_held),
+        ("double charges", len(report.charged_twice)),
+        ("ledger mismatches (accounts)", len(report.mismatched_accounts)),
         ("faults injected", len(tally.faults)), ("503 answers retried", tally.retried),
         ("slowest 503 answer (ms)", f"{max(tally.unavailable_ms, default=0.0):.0f}"),
         ("submission phase (s)", f"{submitted_s:.0f}"),
-        ("every job ended after (s)", f"{settle_s:.0f}"),
+        ("every job ended after (s)", f"{settle_s:.0f}" if not stuck else "-"),
         ("invariant violations", len(tally.problems)),
     ]  # fmt: skip
     return tally, figures

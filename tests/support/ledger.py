@@ -6,6 +6,7 @@ and scripts/soak.py)."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 
 import asyncpg
 
@@ -31,11 +32,33 @@ async def assert_invariants(account_id: uuid.UUID, *, allow_debt: bool = False) 
     return account
 
 
-async def check_ledgers(database_url: str) -> list[str]:
-    """Every problem found (an empty list when the ledgers are sound)."""
+@dataclass
+class LedgerReport:
+    """What a whole database's ledgers look like after an outage or a soak."""
+
+    mismatched_accounts: list[str] = field(default_factory=list)  # balance/held vs entries
+    held_for_nothing: list[str] = field(default_factory=list)  # held beyond active jobs
+    charged_twice: list[str] = field(default_factory=list)
+    failed_but_charged: list[str] = field(default_factory=list)
+    orphaned_payloads: int = 0
+    credits_held: int = 0  # by every account, for active jobs or not
+
+    def problems(self) -> list[str]:
+        return [
+            *(f"account {a}: balance or held differs from its ledger"
+              for a in self.mismatched_accounts),
+            *self.held_for_nothing,
+            *(f"{reference} charged twice" for reference in self.charged_twice),
+            *(f"failed job {job} was charged" for job in self.failed_but_charged),
+            *([f"{self.orphaned_payloads} API payloads still marked for deletion"]
+              if self.orphaned_payloads else []),
+        ]  # fmt: skip
+
+
+async def inspect_ledgers(database_url: str) -> LedgerReport:
     conn = await asyncpg.connect(database_url)
     try:
-        problems = []
+        report = LedgerReport()
         for row in await conn.fetch(
             """
             SELECT a.id, a.balance, a.held,
@@ -50,26 +73,36 @@ async def check_ledgers(database_url: str) -> list[str]:
             FROM account a
             """
         ):
+            report.credits_held += row["held"]
             if row["balance"] != row["entries"] or row["held"] != row["held_entries"]:
-                problems.append(f"account {row['id']}: balance or held differs from its ledger")
+                report.mismatched_accounts.append(str(row["id"]))
             if row["held"] != row["active_holds"]:
-                problems.append(
+                report.held_for_nothing.append(
                     f"account {row['id']}: holds {row['held']} credits, its active jobs "
                     f"{row['active_holds']}"
                 )
-        charged_twice = await conn.fetch(
-            "SELECT reference FROM ledger_entry WHERE kind = 'CHARGE' "
-            "GROUP BY reference HAVING count(*) > 1"
+        report.charged_twice = [
+            r["reference"]
+            for r in await conn.fetch(
+                "SELECT reference FROM ledger_entry WHERE kind = 'CHARGE' "
+                "GROUP BY reference HAVING count(*) > 1"
+            )
+        ]
+        report.failed_but_charged = [
+            str(r["id"])
+            for r in await conn.fetch(
+                "SELECT j.id FROM job j JOIN ledger_entry e ON e.reference = 'job:' || j.id "
+                "WHERE j.status = 'FAILED' AND e.kind = 'CHARGE'"
+            )
+        ]
+        report.orphaned_payloads = await conn.fetchval(
+            "SELECT count(*) FROM job WHERE payload_orphaned"
         )
-        problems += [f"{r['reference']} charged twice" for r in charged_twice]
-        failed_but_charged = await conn.fetch(
-            "SELECT j.id FROM job j JOIN ledger_entry e ON e.reference = 'job:' || j.id "
-            "WHERE j.status = 'FAILED' AND e.kind = 'CHARGE'"
-        )
-        problems += [f"failed job {r['id']} was charged" for r in failed_but_charged]
-        orphaned = await conn.fetchval("SELECT count(*) FROM job WHERE payload_orphaned")
-        if orphaned:
-            problems.append(f"{orphaned} API payloads still marked for deletion")
-        return problems
+        return report
     finally:
         await conn.close()
+
+
+async def check_ledgers(database_url: str) -> list[str]:
+    """Every problem found (an empty list when the ledgers are sound)."""
+    return (await inspect_ledgers(database_url)).problems()
