@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import uuid
 from typing import Any
@@ -187,18 +188,22 @@ async def test_worker_stopped_mid_job_finishes_it_then_exits(stack, api):
 LOST_AFTER = {"NEURALL_DISPATCH_TIMEOUT_S": "3", "NEURALL_REAPER_INTERVAL_S": "1"}
 
 
-async def _charges(database_url: str, job_ids: list[str]) -> list[int]:
+async def _per_job(database_url: str, query: str, values: list[object]) -> list[int]:
     conn = await asyncpg.connect(database_url)
     try:
-        return [
-            await conn.fetchval(
-                "SELECT count(*) FROM ledger_entry WHERE reference = $1 AND kind = 'CHARGE'",
-                f"job:{job_id}",
-            )
-            for job_id in job_ids
-        ]
+        return [await conn.fetchval(query, value) for value in values]
     finally:
         await conn.close()
+
+
+async def _charges(database_url: str, job_ids: list[str]) -> list[int]:
+    query = "SELECT count(*) FROM ledger_entry WHERE reference = $1 AND kind = 'CHARGE'"
+    return await _per_job(database_url, query, [f"job:{job_id}" for job_id in job_ids])
+
+
+async def _attempts(database_url: str, job_ids: list[str]) -> list[int]:
+    query = "SELECT attempts FROM job WHERE id = $1"
+    return await _per_job(database_url, query, [uuid.UUID(job_id) for job_id in job_ids])
 
 
 async def test_jobs_whose_messages_were_purged_run_once(stack, api, rabbitmq_vhost):
@@ -216,7 +221,11 @@ async def test_jobs_whose_messages_were_purged_run_once(stack, api, rabbitmq_vho
     finally:
         stack["procs"].stop(worker)
     assert {job["status"] for job in ended} == {"SUCCEEDED"}
-    assert log.read_text().count("its message looks lost; sent again") == 8
+    # Every job was sent again; one whose copy waited in the busy worker's prefetch past
+    # the timeout may have been sent twice, and ran once all the same.
+    resent = re.findall(r"job (\S+): its message looks lost; sent again", log.read_text())
+    assert set(resent) == set(job_ids)
+    assert await _attempts(stack["db"], job_ids) == [1] * 8
     assert await _charges(stack["db"], job_ids) == [1] * 8
     held = sum(job["heldCredits"] for job in ended)
     assert (await api(ME, None))["me"] == {"credits": credits - held, "heldCredits": 0}
