@@ -2,8 +2,8 @@
 pytest-playwright's fixture names) against a `neurall serve` started as a real process on
 its embedded defaults.
 
-One server for the whole playground run (starting one builds the tiny model), each test
-with its own account. A missing browser or build fails the run: it never skips.
+One server for the whole playground run (on the run's tiny model), each test with its own
+account. A missing browser or build fails the run: it never skips.
 """
 
 from __future__ import annotations
@@ -39,10 +39,12 @@ expect.set_options(timeout=TIMEOUT_MS)
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(tmp_path_factory: pytest.TempPathFactory, tiny_models: Path) -> Iterator[Server]:
     if not (DIST / "index.html").is_file():
         pytest.fail(f"the playground is not built ({DIST}); run `make playground`", pytrace=False)
     workdir: Path = tmp_path_factory.mktemp("playground-serve")
+    (workdir / "data").mkdir()
+    (workdir / "data" / "models").symlink_to(tiny_models, target_is_directory=True)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = clean_env(
