@@ -158,6 +158,19 @@ async def _admin(sql: str) -> None:
         await conn.close()
 
 
+async def _drop_database(name: str) -> None:
+    """FORCE cannot end an autovacuum worker (a superuser's) just started on the new
+    database; it ends within moments, so the drop is tried again meanwhile."""
+    for attempt in range(50):
+        try:
+            await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except asyncpg.InsufficientPrivilegeError:
+            if attempt == 49:
+                raise
+            await asyncio.sleep(0.2)
+
+
 @dataclass
 class Stack:
     """`neurall gpu`, `neurall serve` and `neurall worker` as separate processes on a
@@ -291,7 +304,7 @@ class Stack:
             self.stop(name)
         self._log.close()
         if self.distributed:
-            asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)'))
+            asyncio.run(_drop_database(self.db))
         if self.vhost:
             _rabbitmqctl("delete_vhost", self.vhost)
 

@@ -28,6 +28,7 @@ from tests.support.services import (
     BROKER_BASE_URL,
     POSTGRES_ADMIN_URL,
     Vhost,
+    drop_database,
     pg_admin,
     rabbitmqctl,
     run_sync,
@@ -113,16 +114,9 @@ def postgres_database(postgres_server: str) -> Iterator[str]:
             await admin.close()
         await database.migrate(f"{base}/{name}")
 
-    async def drop() -> None:
-        admin = await pg_admin()
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-
     run_sync(create())
     yield f"{base}/{name}"
-    run_sync(drop())
+    run_sync(drop_database(name))
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,13 @@ import pytest
 
 from tests.support.poll import until_sync
 from tests.support.ports import free_port
-from tests.support.services import POSTGRES_ADMIN_URL, pg_admin_execute, require, run_sync
+from tests.support.services import (
+    POSTGRES_ADMIN_URL,
+    drop_database,
+    pg_admin_execute,
+    require,
+    run_sync,
+)
 
 NEURALL = [sys.executable, "-m", "neurall.cli"]
 START_TIMEOUT_S = 120.0
@@ -213,4 +219,4 @@ def distributed_stack(
                "serves": [serve for serve, _ in serves]}  # fmt: skip
     finally:
         procs.stop_all()
-        run_sync(pg_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        run_sync(drop_database(name))

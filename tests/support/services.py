@@ -68,6 +68,20 @@ async def pg_admin_execute(sql: str) -> None:
         await conn.close()
 
 
+async def drop_database(name: str) -> None:
+    """Drop a test's database, its connections with it. FORCE cannot end an autovacuum
+    worker (a superuser's process) that has just started on the new database: that one
+    ends within moments, so the drop is tried again meanwhile."""
+    for attempt in range(50):
+        try:
+            await pg_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except asyncpg.InsufficientPrivilegeError:
+            if attempt == 49:
+                raise
+            await asyncio.sleep(0.2)
+
+
 async def truncate_postgres(url: str) -> None:
     """Empty every table of ``url`` but the migrations' record."""
     conn = await asyncpg.connect(url)
