@@ -7,12 +7,12 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from neurall.gpu.guardian import descendants
+from tests.support.poll import until_sync
 from tests.support.ports import free_port
 from tests.support.processes import NEURALL, wait_http
 
@@ -80,10 +80,12 @@ def test_a_killed_neurall_gpu_takes_its_triton_server_with_it(
         assert servers, [_command_line(p) for p in tree]
         gpu.send_signal(signal.SIGKILL)
         gpu.wait(timeout=10)
-        deadline = time.monotonic() + 30
-        while any(_alive(p) for p in tree) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert not [p for p in tree if _alive(p)], [_command_line(p) for p in tree]
+        until_sync(
+            lambda: [_command_line(p) for p in tree if _alive(p)],
+            lambda alive: not alive,
+            within=30,
+            what="every process of `neurall gpu` gone",
+        )
         assert all(_port_free(p) for p in (grpc, http, metrics))
     finally:
         if gpu.poll() is None:

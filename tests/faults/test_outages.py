@@ -28,6 +28,7 @@ from tests.support.graphql import CREATE_KEY, GENERATE, ME, PASSWORD, SIGN_UP
 from tests.support.instances import PrivatePostgres, PrivateRabbit
 from tests.support.jobs import payload_queues, wait_until_every_job_ended
 from tests.support.ledger import check_ledgers
+from tests.support.poll import until
 from tests.support.ports import free_port
 from tests.support.processes import NEURALL, Processes, wait_http
 
@@ -136,25 +137,19 @@ async def api(stack: dict[str, Any]) -> AsyncIterator[Api]:
 
 async def _wait_ready(api: Api, within_s: float = 60) -> None:
     """/readyz answers 200 again: the server has its database and broker back."""
-    deadline = time.monotonic() + within_s
-    while True:
-        status, ready = await _readiness(api)
-        if status == 200 or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.5)
-    assert status == 200, ready
+    await until(
+        lambda: _readiness(api), lambda answer: answer[0] == 200, within=within_s, every=0.5,
+        what="/readyz answering 200",
+    )  # fmt: skip
 
 
 async def _wait_unready(api: Api, what: str, within_s: float = 20) -> dict[str, Any]:
     """/readyz turns 503: the server notices a lost connection on its own loop, a moment
     after the service went away (longer on a busy machine)."""
-    deadline = time.monotonic() + within_s
-    while True:
-        status, ready = await _readiness(api)
-        if status == 503 or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.2)
-    assert status == 503, (what, ready)
+    _, ready = await until(
+        lambda: _readiness(api), lambda answer: answer[0] == 503, within=within_s, every=0.2,
+        what=f"/readyz answering 503 after {what}",
+    )  # fmt: skip
     return ready
 
 
@@ -200,13 +195,10 @@ async def _after_recovery(
     await wait_until_every_job_ended(stack["db"], LEASE_S + 60 + BACKLOG_S)
     # Payloads an outage left are deleted by the reaper's first pass once the broker is
     # back, which may come a few seconds after the last job ended.
-    deadline = time.monotonic() + LEASE_S + 60
-    while True:
-        problems = await check_ledgers(stack["db"])
-        if not problems or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(1)
-    assert problems == []
+    await until(
+        lambda: check_ledgers(stack["db"]), lambda problems: problems == [],
+        within=LEASE_S + 60, every=1, what="sound ledgers",
+    )  # fmt: skip
     assert payload_queues(rabbit.queues()) == []
     conn = await asyncpg.connect(stack["db"])
     try:

@@ -21,7 +21,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -315,28 +314,31 @@ async def _until_consumers(
     stack: dict[str, Any], queue: str, count: int, within: float = 60
 ) -> None:
     """``count`` consumers on ``queue``: every worker started is taking messages."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        listed = await asyncio.to_thread(
-            rabbitmqctl, "list_consumers", "-p", _vhost(stack), "-q", "--no-table-headers",
-            "queue_name",
-        )  # fmt: skip
-        if listed.split().count(queue) >= count:
-            return
-        await asyncio.sleep(0.3)
-    raise AssertionError(f"fewer than {count} consumers on {queue}")
+
+    def consumers() -> int:
+        listed = rabbitmqctl(
+            "list_consumers", "-p", _vhost(stack), "-q", "--no-table-headers", "queue_name"
+        )
+        return listed.split().count(queue)
+
+    await until(
+        lambda: asyncio.to_thread(consumers),
+        lambda found: found >= count,
+        within=within,
+        every=0.3,
+        what=f"{count} consumers on {queue}",
+    )
 
 
 async def _until_running_on_both_workers(stack: dict[str, Any], within: float = 60) -> None:
     """Both workers run a job: with one thread each, two RUNNING jobs are one on each."""
     conn = await asyncpg.connect(stack["db"])
     try:
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            running = await conn.fetchval("SELECT count(*) FROM job WHERE status = 'RUNNING'")
-            if running >= 2:
-                return
-            await asyncio.sleep(0.1)
+        await until(
+            lambda: conn.fetchval("SELECT count(*) FROM job WHERE status = 'RUNNING'"),
+            lambda running: running >= 2,
+            within=within,
+            what="two jobs running at once, one on each worker",
+        )
     finally:
         await conn.close()
-    raise AssertionError("the workers never ran two jobs at once")

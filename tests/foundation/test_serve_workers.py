@@ -7,7 +7,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import aiohttp
 import psutil
 import pytest
 
+from tests.support.poll import until_sync
 from tests.support.ports import free_port
 from tests.support.processes import NEURALL, stop_process, wait_http
 
@@ -41,9 +41,12 @@ def served(tmp_path_factory: pytest.TempPathFactory, broker_url: str) -> Iterato
     try:
         wait_http(f"{base}/readyz", parent, log)
         # Both children listen before the test counts them.
-        deadline = time.monotonic() + 60
-        while len(_listeners(parent, port)) < 2 and time.monotonic() < deadline:
-            time.sleep(0.2)
+        until_sync(
+            lambda: _listeners(parent, port),
+            lambda listening: len(listening) >= 2,
+            within=60,
+            what="both children listening",
+        )
         yield {"parent": parent, "port": port, "base": base, "log": log}
     finally:
         stop_process(parent)
@@ -97,14 +100,12 @@ def test_the_parent_replaces_a_child_that_dies(served):
     before = _listeners(served["parent"], served["port"])
     victim = min(before)
     os.kill(victim, signal.SIGKILL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        now = _listeners(served["parent"], served["port"])
-        if len(now) == 2 and victim not in now:
-            break
-        time.sleep(0.2)
-    assert victim not in now
-    assert len(now) == 2, served["log"].read_text()[-3000:]
+    until_sync(
+        lambda: _listeners(served["parent"], served["port"]),
+        lambda now: len(now) == 2 and victim not in now,
+        within=60,
+        what="a new child beside the survivor",
+    )
     wait_http(f"{served['base']}/readyz", served["parent"], served["log"])
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ from tests.support.metrics_scrape import (
     sample_names,
     value,
 )
+from tests.support.poll import until, until_sync
 from tests.support.ports import free_port
 from tests.support.processes import distributed_stack, wait_http
 
@@ -103,14 +103,15 @@ async def _generate(api: str, request_id: str) -> str:
         assert made["_request_id"] == request_id
         assert made["generate"]["__typename"] == "Job", made
         job_id = made["generate"]["id"]
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            job = (await gql(JOB, {"id": job_id}, auth))["job"]
-            if job["status"] == "SUCCEEDED":
-                return job_id
-            assert job["status"] in ("QUEUED", "RUNNING"), job
-            await asyncio.sleep(0.2)
-        raise AssertionError(f"job {job_id} did not end")
+        job = await until(
+            lambda: gql(JOB, {"id": job_id}, auth),
+            lambda answer: answer["job"]["status"] not in ("QUEUED", "RUNNING"),
+            within=120,
+            every=0.2,
+            what=f"job {job_id} ending",
+        )
+        assert job["job"]["status"] == "SUCCEEDED", job
+        return job_id
 
 
 @pytest.fixture(scope="module")
@@ -176,13 +177,16 @@ def test_json_logs_follow_one_request_into_the_worker(stack, generated):
     request_id, job_id = generated["request_id"], generated["job_id"]
     workdir = Path(stack["data"]).parent
     serve_lines = _json_lines(next(workdir.glob("serve-*.log")))
-    deadline = time.monotonic() + 10  # the worker's last line is written after the commit
-    while True:
-        worker_lines = _json_lines(stack["worker_log"])
-        ours = [r for r in worker_lines if r.get("request_id") == request_id]
-        if any(r.get("duration_ms") is not None for r in ours) or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
+    # The worker's last line about the message is written after the job's commit.
+    worker_lines = until_sync(
+        lambda: _json_lines(stack["worker_log"]),
+        lambda lines: any(
+            r.get("request_id") == request_id and r.get("duration_ms") is not None for r in lines
+        ),
+        within=30,
+        what="the worker's line ending the message",
+    )
+    ours = [r for r in worker_lines if r.get("request_id") == request_id]
     served = [r for r in serve_lines if r.get("request_id") == request_id]
     assert any(r.get("operation") == "generate" and "duration_ms" in r for r in served), served
     assert any(r.get("job_id") == job_id for r in served), served

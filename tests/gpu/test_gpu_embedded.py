@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +17,7 @@ from neurall.gpu.embedded import EmbeddedBackend
 from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.types import GenerationResult, InferenceUnavailable, StepProgress
 from tests.support.gpu import collect, make_request
-
-
-def _wait_until(condition: Callable[[], bool], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.01)
+from tests.support.poll import until
 
 
 @contextlib.asynccontextmanager
@@ -87,7 +82,9 @@ async def test_aclose_cancels_the_pipeline_between_steps(
             if item.step == 3:
                 break
         await stream.aclose()
-        await asyncio.to_thread(_wait_until, lambda: runner.canceled_calls > 0, 10.0)
+        await until(
+            lambda: runner.canceled_calls, within=10.0, every=0.01, what="the canceled call"
+        )
     finally:
         hook.remove()
     assert runner.canceled_calls == 1

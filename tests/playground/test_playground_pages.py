@@ -4,7 +4,6 @@ screenshot at a phone's width and a desktop's, and the pieces every page shares.
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 import requests
@@ -12,6 +11,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from tests.support.browser import DESKTOP, PHONE, SCREENSHOTS, Server, gql, screenshot
+from tests.support.poll import until_sync
 
 BLOCKING = {"serious", "critical"}
 
@@ -31,10 +31,13 @@ def _seed(page: Page, server: Server) -> str:
             headers={"Authorization": f"Bearer {key['createApiKey']['secret']}"},
             timeout=15,
         ).raise_for_status()
-    deadline = time.monotonic() + 90
-    while gql(page, JOB, {"id": job_id})["job"]["status"] != "SUCCEEDED":
-        assert time.monotonic() < deadline, "the seed job never finished"
-        time.sleep(0.3)
+    until_sync(
+        lambda: gql(page, JOB, {"id": job_id})["job"]["status"],
+        lambda status: status == "SUCCEEDED",
+        within=90,
+        every=0.3,
+        what="the seed job finishing",
+    )
     return job_id
 
 
@@ -179,10 +182,13 @@ def test_history_scrolls_in_pages_and_clears_with_a_confirmation(signed_in: Page
         gql(page, GENERATE, {"i": {"prompt": f"tile {n}", "steps": 1}})["generate"]["id"]
         for n in range(26)
     ]
-    deadline = time.monotonic() + 180
-    while gql(page, JOB, {"id": ids[-1]})["job"]["status"] != "SUCCEEDED":
-        assert time.monotonic() < deadline, "the jobs never finished"
-        time.sleep(0.5)
+    until_sync(
+        lambda: gql(page, JOB, {"id": ids[-1]})["job"]["status"],
+        lambda status: status == "SUCCEEDED",
+        within=180,
+        every=0.5,
+        what="the last of the jobs finishing",
+    )
     page.get_by_role("link", name="History").click()
     items = page.locator(".gallery-item")
     # The first page (24); the next may follow at once when the end of a gallery whose

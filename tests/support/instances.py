@@ -13,11 +13,11 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.support.poll import until_sync
 from tests.support.ports import free_port
 from tests.support.services import require
 
@@ -35,11 +35,7 @@ def _run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) ->
 
 
 def _wait(check: Callable[[], bool], what: str, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{what} did not come up within {timeout_s:.0f} s")
-        time.sleep(0.2)
+    until_sync(check, within=timeout_s, what=f"{what} coming up")
 
 
 def _accepts(port: int) -> bool:
