@@ -1,5 +1,6 @@
 """The distributed form: `neurall serve` queues mail on RabbitMQ and a separate
-`neurall worker --queues mail` sends it through SMTP, retrying while the server is down."""
+`neurall worker --queues events,mail` relays the sign-up's event (which queues the
+confirmation) and sends it through SMTP, retrying while the server is down."""
 
 from __future__ import annotations
 
@@ -68,7 +69,7 @@ async def test_a_worker_sends_through_smtp_and_retries_while_it_is_down(
     smtp.stop()
     body = _post(stack["api"], SIGN_UP)
     assert body["data"]["signUp"]["__typename"] == "Session", body
-    _, log = stack["procs"].start("worker", "worker", "--threads", "2", "--queues", "mail")
+    _, log = stack["procs"].start("worker", "worker", "--threads", "2", "--queues", "events,mail")
     deadline = time.monotonic() + 120
     while "not sent, attempt 2" not in log.read_text():  # failed, retried, failed again
         assert time.monotonic() < deadline, log.read_text()[-3000:]
