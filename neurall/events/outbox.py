@@ -32,7 +32,19 @@ Wake = Callable[[Sequence[uuid.UUID], int], Awaitable[None]]
 
 _wake: Wake | None = None
 _tasks: set[asyncio.Task[None]] = set()
-_collected: ContextVar[list[uuid.UUID] | None] = ContextVar("neurall_events", default=None)
+
+
+class _Block:
+    """The events recorded inside one ``announcing`` block, while it lasts. A task
+    started inside the block carries it on in its context; once the block ended, the
+    events such a task records wake the relay on their own."""
+
+    def __init__(self) -> None:
+        self.recorded: list[uuid.UUID] = []
+        self.open = True
+
+
+_block: ContextVar[_Block | None] = ContextVar("neurall_events", default=None)
 
 
 def set_waker(wake: Wake | None) -> None:
@@ -59,9 +71,9 @@ async def record(
         occurred_at=occurred_at or clock.now(),
         payload=dict(payload or {}),
     )
-    collected = _collected.get()
-    if collected is not None:
-        collected.append(event.id)
+    block = _block.get()
+    if block is not None and block.open:
+        block.recorded.append(event.id)
     else:
         wake_soon([event.id], delay_ms=UNANNOUNCED_WAKE_DELAY_MS)
     return event.id
@@ -72,13 +84,14 @@ async def announcing() -> AsyncIterator[None]:
     """Wake the relay for the events recorded inside the block once it ends (its
     transactions committed). A block that raises wakes nothing: whatever of it committed
     waits for the sweep, and what rolled back is not there to relay."""
-    recorded: list[uuid.UUID] = []
-    token = _collected.set(recorded)
+    block = _Block()
+    token = _block.set(block)
     try:
         yield
     finally:
-        _collected.reset(token)
-    wake_soon(recorded)
+        block.open = False
+        _block.reset(token)
+    wake_soon(block.recorded)
 
 
 def wake_soon(event_ids: Sequence[uuid.UUID], *, delay_ms: int = 0) -> None:

@@ -10,6 +10,7 @@ sweep (``left_behind``, run by the maintenance tick) relays what was left behind
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Sequence
@@ -67,18 +68,30 @@ async def _hand_on(event: DomainEvent, subscribers: Sequence[Subscriber]) -> Non
         return
     handled = event.handled_by.split()
     for subscriber in subscribers:
-        if subscriber.name in handled:
+        if event_type not in subscriber.types or subscriber.name in handled:
             continue
-        after: AfterCommit | None
-        async with in_transaction():
-            after = await subscriber.handle(event, event_type)
-            handled.append(subscriber.name)
-            await DomainEvent.filter(id=event.id).update(handled_by=" ".join(handled))
+        # Shielded: a cancellation (the embedded queue's shutdown cancels actors in flight)
+        # lets this short transaction finish. Cancelled between taking the connection's
+        # lock and its BEGIN, Tortoise never releases the lock, and on SQLite every later
+        # query of the process then waits forever.
+        after = await asyncio.shield(_handle(subscriber, event, event_type, handled))
+        handled.append(subscriber.name)
         if after is not None:
             try:
                 await after()
             except Exception:
                 log.warning("%s: could not wake its queue", subscriber.name, exc_info=True)
+
+
+async def _handle(
+    subscriber: Subscriber, event: DomainEvent, event_type: EventType, handled: list[str]
+) -> AfterCommit | None:
+    """One subscriber's reaction and the note that it reacted, in one transaction."""
+    async with in_transaction():
+        after = await subscriber.handle(event, event_type)
+        noted = " ".join([*handled, subscriber.name])
+        await DomainEvent.filter(id=event.id).update(handled_by=noted)
+    return after
 
 
 async def left_behind(cutoff: datetime, limit: int = 500) -> list[uuid.UUID]:

@@ -22,6 +22,8 @@ class Subscriber(Protocol):
     anything (losing that must lose nothing: the subscriber's own sweep covers it)."""
 
     name: str
+    # The events it reacts to; the relay hands it no others (and opens no transaction).
+    types: frozenset[EventType]
 
     async def handle(self, event: DomainEvent, event_type: EventType) -> AfterCommit | None: ...
 

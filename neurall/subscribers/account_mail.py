@@ -19,13 +19,12 @@ from neurall.subscribers.context import SubscriberContext
 
 class AccountMailSubscriber:
     name = "account_mail"
+    types = frozenset({EventType.EMAIL_VERIFICATION_ISSUED})
 
     def __init__(self, context: SubscriberContext) -> None:
         self._mail = context.mail
 
     async def handle(self, event: DomainEvent, event_type: EventType) -> AfterCommit | None:
-        if event_type != EventType.EMAIL_VERIFICATION_ISSUED:
-            return None
         token = await EmailToken.get_or_none(id=uuid.UUID(str(event.payload["token_id"])))
         if token is None:
             return None  # the account was erased since

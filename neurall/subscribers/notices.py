@@ -30,6 +30,7 @@ _NOTICE = {
 
 class NoticeSubscriber:
     name = "notices"
+    types = frozenset(_NOTICE)
 
     def __init__(self, context: SubscriberContext) -> None:
         self._mail = context.mail

@@ -26,6 +26,7 @@ _WEBHOOK = {
 
 class WebhookSubscriber:
     name = "webhooks"
+    types = frozenset(_WEBHOOK)
 
     def __init__(self, _context: SubscriberContext) -> None:
         pass

@@ -112,6 +112,7 @@ async def test_a_subscriber_that_handled_an_event_is_skipped_when_it_comes_again
 
     class Failing:
         name = "failing"
+        types = frozenset(EventType)
         calls = 0
 
         async def handle(self, event: DomainEvent, event_type: EventType) -> AfterCommit | None:

@@ -29,6 +29,7 @@ PROBE_KIND = "test.probe"
 
 class Probe:
     name = "probe"
+    types = frozenset(EventType)
 
     def __init__(self, log: Path, stall_at: int | None = None) -> None:
         self.log = log
