@@ -159,17 +159,19 @@ async def _record(
     if delivery.manual:
         await _close(delivery, DeliveryStatus.FAILED)
         return None
+    # The endpoint is turned off before its delivery is closed: whoever sees the delivery
+    # FAILED sees the endpoint's state that caused it.
     if answer.status == 410:
-        await _close(delivery, DeliveryStatus.FAILED)
         await disable(endpoint, GONE, "gone")
+        await _close(delivery, DeliveryStatus.FAILED)
         return None
     failing_since = endpoint.failing_since or now
     if endpoint.failing_since is None:
         await WebhookEndpoint.filter(id=endpoint.id, failing_since=None).update(failing_since=now)
     if (now - failing_since).total_seconds() >= config.disable_after_failing_s:
-        await _close(delivery, DeliveryStatus.FAILED)
         days = config.disable_after_failing_s / 86400
         await disable(endpoint, f"Deliveries failed for {days:g} days.", "failing")
+        await _close(delivery, DeliveryStatus.FAILED)
         return None
     delay = retry_delay(delivery.attempts, answer, now)
     if delay is None:
