@@ -20,7 +20,6 @@ MODEL_MODULES = [
     "neurall.orm.ratelimit",
     "neurall.orm.mail",
     "neurall.orm.webhooks",
-    "neurall.orm.events",
 ]
 MIGRATIONS_MODULE = "neurall.orm.migrations"
 
