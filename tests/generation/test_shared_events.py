@@ -12,6 +12,7 @@ from neurall.graphql.shared_events import IdentityCache
 from tests.support.events import ws_stream
 from tests.support.factories import create_key, generate, sign_up
 from tests.support.graphql import CANCEL, EVENTS_WITH_PREVIEW, base
+from tests.support.jobs import wait_status
 from tests.support.runtime import generation_settings
 
 pytestmark = pytest.mark.usefixtures("database_url")
@@ -114,6 +115,9 @@ async def test_one_execution_per_event_for_subscribers_of_one_document(client, m
     await sign_up(client)
     key = await create_key(client)
     running = await generate(client, key, steps=150, width=72, height=64)  # holds the worker
+    # Running before the next job is queued: its start would otherwise move that job's
+    # queue position (a new seq) between the subscriptions below.
+    await wait_status(client, running["id"], "RUNNING", key)
     job = await generate(client, key, steps=4)
     streams = [await ws_stream(base(client), api_key=key).open(job["id"], query=NARROW)
                for _ in range(3)]  # fmt: skip
