@@ -71,7 +71,7 @@ def create_app(settings: Settings) -> web.Application:
     unsubscribe = unsubscribe_handler(settings.secret_key.get_secret_value())
     app.router.add_get("/unsubscribe", unsubscribe)
     app.router.add_post("/unsubscribe", unsubscribe)
-    app.router.add_post("/webhooks/stripe", stripe_webhook(settings, services))
+    app.router.add_post("/webhooks/stripe", stripe_webhook(settings))
     add_playground(app, settings)  # last: its catch-all serves the web app's own paths
     # Last start-up step: the heap built so far lives until exit (see neurall/heap.py).
     app.on_startup.append(lambda _app: _freeze_heap())

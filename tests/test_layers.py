@@ -60,3 +60,16 @@ def test_no_package_imports_another_that_imports_it_back():
 
 def test_a_cycle_would_be_found():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+DOMAIN = ["accounts", "billing", "clones", "generation", "privacy", "history", "retention"]
+REACTIONS = {"neurall.webhooks", "neurall.mail", "neurall.subscribers"}
+
+
+def test_the_domain_records_events_and_never_calls_its_reactions():
+    """Webhooks and e-mail react to domain events (neurall.subscribers); the domain only
+    records them (neurall.events), so no domain package imports a reaction."""
+    edges = _package_graph()
+    reaching = {f"neurall.{name}": edges[f"neurall.{name}"] & REACTIONS for name in DOMAIN}
+    assert {package: found for package, found in reaching.items() if found} == {}
+    assert all("neurall.events" in edges[f"neurall.{name}"] for name in DOMAIN[:4])

@@ -13,15 +13,13 @@ from datetime import timedelta
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from neurall import clock
+from neurall import clock, events
 from neurall.accounts.tokens import hash_token, looks_like_api_key, new_api_key, shown_prefix
 from neurall.accounts.viewer import DEFAULT_SCOPES, Scope
 from neurall.billing import spend_limits
 from neurall.billing.spend_limits import SpendPeriod
 from neurall.errors import InvalidInputError, NotFoundError
 from neurall.ids import parse_id
-from neurall.mail import notices
-from neurall.mail.dispatch import MailDispatch
 from neurall.orm.accounts import Account, ApiKey
 
 MAX_NAME_LENGTH = 100
@@ -43,12 +41,10 @@ def _scope_text(scopes: Iterable[Scope] | None) -> str:
     return " ".join(sorted(chosen))
 
 
-async def _insert(
-    account: Account, name: str, scopes: str, mail: MailDispatch
-) -> tuple[ApiKey, str]:
-    """The key, with the security notice that tells the owner a key was made."""
+async def _insert(account: Account, name: str, scopes: str) -> tuple[ApiKey, str]:
+    """The key, and the event that tells the owner a key was made."""
     secret = new_api_key()
-    async with in_transaction():
+    async with events.announcing(), in_transaction():
         key = await ApiKey.create(
             account=account,
             name=name,
@@ -56,13 +52,14 @@ async def _insert(
             key_hash=hash_token(secret),
             scopes=scopes,
         )
-        notice = await notices.queue(account, notices.Notice.API_KEY_CREATED, {"name": name})
-    await mail.dispatch([notice] if notice else [])
+        await events.record(
+            events.EventType.API_KEY_CREATED, subject_id=key.id, account_id=account.id
+        )
     return key, secret
 
 
 async def create_api_key(
-    account: Account, name: str, scopes: Iterable[Scope] | None, mail: MailDispatch
+    account: Account, name: str, scopes: Iterable[Scope] | None
 ) -> tuple[ApiKey, str]:
     """A new key and its secret, which the caller shows once and forgets."""
     clean_name = _clean_name(name)
@@ -72,7 +69,7 @@ async def create_api_key(
         raise InvalidInputError(
             f"An account can have at most {MAX_KEYS_PER_ACCOUNT} active keys.", ["name"]
         )
-    return await _insert(account, clean_name, scope_text, mail)
+    return await _insert(account, clean_name, scope_text)
 
 
 async def list_api_keys(account: Account) -> list[ApiKey]:
@@ -95,15 +92,13 @@ async def revoke_api_key(account: Account, key_id: str) -> ApiKey:
     return key
 
 
-async def regenerate_api_key(
-    account: Account, key_id: str, mail: MailDispatch
-) -> tuple[ApiKey, str]:
+async def regenerate_api_key(account: Account, key_id: str) -> tuple[ApiKey, str]:
     """Revoke the key and issue a new one with the same name and scopes."""
     old = await _own_key(account, key_id)
     if old.revoked_at is not None:
         raise NotFoundError("That key is revoked; create a new one.")
     await revoke_api_key(account, key_id)
-    key, secret = await _insert(account, old.name, old.scopes, mail)
+    key, secret = await _insert(account, old.name, old.scopes)
     if old.spend_limit_credits is not None:
         # The cap travels with the key, or regenerating would lift it.
         key.spend_limit_credits = old.spend_limit_credits

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from neurall import audit
+from neurall import audit, events
+from neurall.accounts import notice_switches
 from neurall.accounts.emails import normalize_email
 from neurall.accounts.passwords import (
     hash_password,
@@ -15,12 +14,10 @@ from neurall.accounts.passwords import (
     validate_password,
     verify_password,
 )
-from neurall.accounts.verification import queue_verification, start_email_change
+from neurall.accounts.verification import issue_verification, start_email_change
 from neurall.billing import ledger
 from neurall.config import Settings
 from neurall.errors import ConflictError, InvalidInputError, NotAuthenticatedError
-from neurall.mail import notices
-from neurall.mail.dispatch import MailDispatch
 from neurall.orm.accounts import Account, Session
 from neurall.ratelimit import TokenBuckets
 
@@ -62,7 +59,6 @@ async def sign_up(
     ip: str,
     throttle: AuthThrottle,
     settings: Settings,
-    mail: MailDispatch,
     user_agent: str = "",
 ) -> Account:
     """A new account; NEURALL_SIGNUP_GRANT_CREDITS free credits are granted and the
@@ -75,7 +71,7 @@ async def sign_up(
         raise ConflictError("An account with this e-mail already exists.")
     password_hash = await hash_password(password)
     try:
-        async with in_transaction():
+        async with events.announcing(), in_transaction():
             account = await Account.create(
                 email=normalized, name=display_name, password_hash=password_hash
             )
@@ -83,10 +79,9 @@ async def sign_up(
             if grant > 0:
                 await ledger.grant(account.id, grant, "sign-up", f"signup:{account.id}")
                 await account.refresh_from_db(fields=["balance", "held"])
-            message_id = await queue_verification(account, normalized, settings)
+            await issue_verification(account, normalized, settings)
     except IntegrityError:  # lost a race with a concurrent sign-up for the same address
         raise ConflictError("An account with this e-mail already exists.") from None
-    await mail.dispatch([message_id])
     await audit.record(audit.AuditEventType.SIGN_UP, account.id, ip, user_agent)
     return account
 
@@ -129,7 +124,6 @@ async def update_profile(
     name: str | None,
     *,
     settings: Settings,
-    mail: MailDispatch,
 ) -> Account:
     """Correct the name at once; a new e-mail becomes ``pending_email`` until the link
     sent to it is used (neurall.accounts.verification). Fields left out stay as they are."""
@@ -137,23 +131,23 @@ async def update_profile(
     normalized = normalize_email(email) if email is not None else None
     display_name = clean_name(name)
     updates: list[str] = []
-    message_ids: list[uuid.UUID] = []
-    async with in_transaction():
+    async with events.announcing(), in_transaction():
         if normalized is not None and normalized != (account.pending_email or account.email):
-            message_ids = await start_email_change(account, normalized, settings)
+            await start_email_change(account, normalized, settings)
             updates.append("pending_email")
         if name is not None:
             account.name = display_name
             updates.append("name")
         if updates:
             await account.save(update_fields=[*updates, "updated_at"])
-    await mail.dispatch(message_ids)
     return account
 
 
-async def set_notice(account: Account, notice_class: notices.NoticeClass, enabled: bool) -> Account:
+async def set_notice(
+    account: Account, notice_class: notice_switches.NoticeClass, enabled: bool
+) -> Account:
     """Switch one class of notices on or off (security notices have no switch)."""
-    account.notices_off = notices.with_class(account, notice_class, enabled)
+    account.notices_off = notice_switches.with_class(account, notice_class, enabled)
     await account.save(update_fields=["notices_off", "updated_at"])
     return account
 
@@ -199,7 +193,6 @@ async def change_password(
     *,
     throttle: AuthThrottle,
     keep_session: Session | None,
-    mail: MailDispatch,
 ) -> Account:
     """Set a new password and end every other session of the account (a thief signed in
     elsewhere is signed out); ``keep_session``, the one making the change, stays."""
@@ -208,12 +201,13 @@ async def change_password(
         account, current_password, field="currentPassword", throttle=throttle
     )
     account.password_hash = await hash_password(new_password)
-    async with in_transaction():
+    async with events.announcing(), in_transaction():
         await account.save(update_fields=["password_hash", "updated_at"])
         others = Session.filter(account_id=account.id)
         if keep_session is not None:
             others = others.exclude(id=keep_session.id)
         await others.delete()
-        notice = await notices.queue(account, notices.Notice.PASSWORD_CHANGED)
-    await mail.dispatch([notice] if notice else [])
+        await events.record(
+            events.EventType.PASSWORD_CHANGED, subject_id=account.id, account_id=account.id
+        )
     return account

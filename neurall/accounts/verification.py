@@ -5,25 +5,24 @@ The link goes to the address it confirms and works for NEURALL_EMAIL_VERIFICATIO
 ``pending_email`` a profile change asked for, it makes that the account's address. Until
 then the old address stays in force, so a typo or a stolen session cannot move the
 account to an address its owner does not read.
+
+The link's token is issued here and an event recorded; the mail subscriber
+(neurall.subscribers.account_mail) sends the link, rendered from the token row's id.
 """
 
 from __future__ import annotations
 
-import uuid
-
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from neurall import events
+from neurall.accounts import links
+from neurall.accounts.links import Purpose
 from neurall.config import Settings
 from neurall.errors import ForbiddenError, InvalidInputError
-from neurall.mail import links, notices, outbox
-from neurall.mail.dispatch import MailDispatch
-from neurall.mail.links import Purpose
 from neurall.orm.accounts import Account
 from neurall.ratelimit import BackendFactory, RateLimit
 
-VERIFY_KIND = "verify_email"
-CHANGE_NOTICE_KIND = "email_change_notice"
 _TAKEN = "This e-mail cannot be used."
 
 
@@ -45,7 +44,7 @@ def require_verified(account: Account, settings: Settings, action: str) -> None:
         )
 
 
-async def queue_verification(account: Account, address: str, settings: Settings) -> uuid.UUID:
+async def issue_verification(account: Account, address: str, settings: Settings) -> None:
     """A confirmation link for ``address``, in the caller's transaction."""
     token = await links.issue(
         settings.secret_key.get_secret_value(),
@@ -54,16 +53,16 @@ async def queue_verification(account: Account, address: str, settings: Settings)
         address,
         settings.email_verification_ttl_s,
     )
-    return await outbox.queue(
-        VERIFY_KIND,
-        address,
-        account.id,
-        {"token_id": str(token.id), "change": address != account.email},
+    await events.record(
+        events.EventType.EMAIL_VERIFICATION_ISSUED,
+        subject_id=account.id,
+        account_id=account.id,
+        payload={"token_id": str(token.id), "change": address != account.email},
     )
 
 
 async def request_verification(
-    account: Account, settings: Settings, throttle: VerificationThrottle, mail: MailDispatch
+    account: Account, settings: Settings, throttle: VerificationThrottle
 ) -> str:
     """Send the link again: to the pending address when there is one. Returns what the
     caller is told."""
@@ -71,9 +70,8 @@ async def request_verification(
     if target is None:
         return "This address is already confirmed."
     await throttle.by_account.take(str(account.id))
-    async with in_transaction():
-        message_id = await queue_verification(account, target, settings)
-    await mail.dispatch([message_id])
+    async with events.announcing(), in_transaction():
+        await issue_verification(account, target, settings)
     return "A confirmation link is on its way."
 
 
@@ -99,25 +97,24 @@ async def verify_email(token: str, settings: Settings) -> tuple[Account, bool]:
     return account, True
 
 
-async def start_email_change(
-    account: Account, new_email: str, settings: Settings
-) -> list[uuid.UUID]:
+async def start_email_change(account: Account, new_email: str, settings: Settings) -> None:
     """In the caller's transaction: remember ``new_email`` as pending, send it a link and
     tell the current address (without a link) that a change was asked for. Asking for the
     current address again cancels a pending change."""
     if new_email == account.email:
         account.pending_email = None
-        return []
+        return
     if await Account.filter(email=new_email).exclude(id=account.id).exists():
         raise InvalidInputError(_TAKEN, ["input.email"])
     account.pending_email = new_email
-    message_ids = [await queue_verification(account, new_email, settings)]
+    await issue_verification(account, new_email, settings)
     if account.email:
-        notice = await notices.queue(
-            account, notices.Notice.EMAIL_CHANGE_REQUESTED, {"new_email": _masked(new_email)}
+        await events.record(
+            events.EventType.EMAIL_CHANGE_REQUESTED,
+            subject_id=account.id,
+            account_id=account.id,
+            payload={"new_email": _masked(new_email)},
         )
-        message_ids += [notice] if notice else []
-    return message_ids
 
 
 def _masked(address: str) -> str:

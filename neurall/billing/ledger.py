@@ -50,21 +50,16 @@ from uuid import UUID
 from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
-from neurall import clock
+from neurall import clock, events
 from neurall.billing import spend_limits
 from neurall.errors import ForbiddenError, InsufficientCreditsError
-from neurall.mail import notices
 from neurall.metrics import CREDITS_CHARGED
 from neurall.orm.accounts import Account, ApiKey
 from neurall.orm.billing import Dispute, Hold, LedgerEntry
-from neurall.webhooks import outbox
-from neurall.webhooks.dispatch import dispatch_soon
-from neurall.webhooks.events import EventType as WebhookEventType
 
 log = logging.getLogger(__name__)
 
 OPEN, SETTLED, RELEASED = "open", "settled", "released"
-CREDITS_LOW_DISPATCH_DELAY_MS = 2000
 SPENDING_LOCKED = "Spending is paused while a payment dispute is open."
 
 
@@ -273,14 +268,17 @@ async def _write(
     log.info("ledger %s %+d (held %+d) account=%s", kind, amount, held_change, account.id)
     available_after = account.balance - account.held
     threshold = account.low_credit_threshold
-    if outbox.credits_low_crossed(threshold, available_before, available_after):
-        deliveries = await outbox.record(account.id, WebhookEventType.CREDITS_LOW)
-        # Delayed: this may run inside a caller's transaction that has yet to commit.
-        dispatch_soon(deliveries, delay_ms=CREDITS_LOW_DISPATCH_DELAY_MS)
-        # The same crossing by e-mail, in this transaction so a rollback sends nothing. A
-        # caller's ``dispatching`` block sends it after the commit; otherwise the relay does.
-        await notices.queue(
-            account,
-            notices.Notice.LOW_CREDITS,
-            {"credits": available_after, "threshold": threshold},
+    if credits_low_crossed(threshold, available_before, available_after):
+        # In this transaction, so a rollback announces nothing. A caller's ``announcing``
+        # block wakes the relay after its commit; otherwise the relay wakes after a delay.
+        await events.record(
+            events.EventType.CREDITS_LOW,
+            subject_id=account.id,
+            account_id=account.id,
+            payload={"credits": available_after, "threshold": threshold},
         )
+
+
+def credits_low_crossed(threshold: int | None, before: int, after: int) -> bool:
+    """Available credits fell from at or above the threshold to below it."""
+    return threshold is not None and before >= threshold > after

@@ -31,10 +31,8 @@ from uuid import UUID
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from neurall import clock
+from neurall import clock, events
 from neurall.billing import ledger
-from neurall.mail import notices
-from neurall.orm.accounts import Account
 from neurall.orm.billing import Dispute, Purchase, StripeEvent
 
 log = logging.getLogger(__name__)
@@ -180,11 +178,11 @@ async def _credit(purchase: Purchase) -> None:
     if credited:
         purchase.paid_at = clock.now()
         await purchase.save(update_fields=["paid_at"])
-        account = await Account.get(id=purchase.account_id)  # type: ignore[attr-defined]
-        await notices.queue(
-            account,
-            notices.Notice.RECEIPT,
-            {
+        await events.record(
+            events.EventType.CREDITS_PURCHASED,
+            subject_id=purchase.id,
+            account_id=purchase.account_id,  # type: ignore[attr-defined]
+            payload={
                 "credits": purchase.credits,
                 "amount_cents": purchase.amount_cents,
                 "currency": purchase.currency,

@@ -12,7 +12,6 @@ from neurall.clones.events import CloneEventBus, make_clone_event_bus
 from neurall.clones.store import ModelStore
 from neurall.config import Settings
 from neurall.gpu.types import TINY_MODEL, native_size
-from neurall.mail.dispatch import MailDispatch, NoDispatch
 from neurall.storage import Storage
 
 Enqueue = Callable[[uuid.UUID], Awaitable[None]]
@@ -35,8 +34,6 @@ class CloneRuntime:
         self.store = store
         self.pricing = Pricing.from_settings(settings)
         self._enqueue: Enqueue | None = None
-        # Sends the notice that training ended (set with the queue, like enqueue).
-        self.mail: MailDispatch = NoDispatch()
 
     @classmethod
     def from_settings(cls, settings: Settings, storage: Storage, store: ModelStore) -> CloneRuntime:

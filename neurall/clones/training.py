@@ -24,19 +24,14 @@ from pathlib import Path
 
 from tortoise.transactions import in_transaction
 
+from neurall import events
 from neurall.billing import ledger
 from neurall.clock import now
 from neurall.clones.events import CloneEventData
 from neurall.clones.runtime import CloneRuntime
 from neurall.clones.store import ModelStore, upload_key, upload_prefix
 from neurall.gpu.types import InferenceCanceled
-from neurall.mail import notices
-from neurall.mail import outbox as mail_outbox
-from neurall.orm.accounts import Account
 from neurall.orm.clones import ACTIVE_CLONE_STATUSES, Clone, CloneStatus
-from neurall.webhooks import outbox as webhook_outbox
-from neurall.webhooks.dispatch import dispatch_soon
-from neurall.webhooks.events import EventType as WebhookEventType
 
 log = logging.getLogger(__name__)
 
@@ -210,8 +205,7 @@ async def delete_photos(clone_id: uuid.UUID, runtime: CloneRuntime) -> None:
 
 async def _succeed(clone_id: uuid.UUID, runtime: CloneRuntime) -> None:
     key = ModelStore.key_for(clone_id)
-    deliveries: list[uuid.UUID] = []
-    async with mail_outbox.dispatching(runtime.mail), in_transaction():
+    async with events.announcing(), in_transaction():
         clone = await Clone.filter(id=clone_id).select_for_update().get_or_none()
         if clone is not None and clone.status == CloneStatus.TRAINING:
             clone.status = CloneStatus.READY
@@ -221,24 +215,19 @@ async def _succeed(clone_id: uuid.UUID, runtime: CloneRuntime) -> None:
             clone.finished_at = now()
             await clone.save()
             await ledger.settle(clone.ledger_reference, clone.held_credits)
-            await _notify(clone, notices.Notice.CLONE_READY)
-            deliveries = await webhook_outbox.record(
-                clone.account_id, WebhookEventType.CLONE_READY, subject_id=clone.id
-            )
+            await _ended(clone, events.EventType.CLONE_READY)
         else:
             clone = None
     if clone is None:
         # Deleted while it trained: the weights have no owner.
         await runtime.store.delete(key)
         return
-    dispatch_soon(deliveries)
     await runtime.bus.publish(CloneEventData.of(clone))
 
 
 async def fail_clone(clone_id: uuid.UUID, error: str, runtime: CloneRuntime) -> None:
     """End a clone for good: FAILED, nothing charged, its hold released, no weights kept."""
-    deliveries: list[uuid.UUID] = []
-    async with mail_outbox.dispatching(runtime.mail), in_transaction():
+    async with events.announcing(), in_transaction():
         clone = await Clone.filter(id=clone_id).select_for_update().get_or_none()
         ended = clone is not None and clone.status not in ACTIVE_CLONE_STATUSES
         if clone is not None and not ended:
@@ -248,11 +237,7 @@ async def fail_clone(clone_id: uuid.UUID, error: str, runtime: CloneRuntime) -> 
             clone.finished_at = now()
             await clone.save()
             await ledger.release(clone.ledger_reference)
-            await _notify(clone, notices.Notice.CLONE_FAILED)
-            deliveries = await webhook_outbox.record(
-                clone.account_id, WebhookEventType.CLONE_FAILED, subject_id=clone.id
-            )
-    dispatch_soon(deliveries)
+            await _ended(clone, events.EventType.CLONE_FAILED)
     if ended:
         return  # someone else ended it first; a READY clone keeps its weights
     # A save that raced the failure (or a deleted clone's) leaves no orphan weights.
@@ -261,11 +246,13 @@ async def fail_clone(clone_id: uuid.UUID, error: str, runtime: CloneRuntime) -> 
         await runtime.bus.publish(CloneEventData.of(clone))
 
 
-async def _notify(clone: Clone, notice: notices.Notice) -> None:
-    """The owner learns the outcome, and that the photos are gone either way."""
-    account = await Account.get_or_none(id=clone.account_id)  # type: ignore[attr-defined]
-    if account is not None:
-        await notices.queue(account, notice, {"name": clone.name})
+async def _ended(clone: Clone, event_type: events.EventType) -> None:
+    """The outcome (and so that the photos are gone either way), for its subscribers."""
+    await events.record(
+        event_type,
+        subject_id=clone.id,
+        account_id=clone.account_id,  # type: ignore[attr-defined]
+    )
 
 
 async def _tidy(clone: Clone, runtime: CloneRuntime) -> None:

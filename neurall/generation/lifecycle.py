@@ -19,12 +19,10 @@ from typing import Any
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from neurall import events
 from neurall.bus.events import EventType, ImageRef, JobEventBus, JobEventData
 from neurall.clock import now
 from neurall.orm.jobs import TERMINAL_STATUSES, Job, JobImage, JobStatus
-from neurall.webhooks import outbox
-from neurall.webhooks.dispatch import dispatch_soon
-from neurall.webhooks.events import EventType as WebhookEventType
 
 # Queue positions are announced to at most this many waiting jobs after each change; jobs
 # further back learn theirs when they move into this window.
@@ -40,12 +38,12 @@ SEQ_SLOTS_PER_STEP = 2
 
 ACTIVE = frozenset({JobStatus.QUEUED, JobStatus.RUNNING})
 
-# The job events that become webhooks (recorded in the transition's own transaction).
-WEBHOOK_EVENTS = {
-    EventType.STARTED: WebhookEventType.JOB_STARTED,
-    EventType.SUCCEEDED: WebhookEventType.JOB_SUCCEEDED,
-    EventType.FAILED: WebhookEventType.JOB_FAILED,
-    EventType.CANCELED: WebhookEventType.JOB_CANCELED,
+# The job changes that are domain events (recorded in the transition's own transaction).
+DOMAIN_EVENTS = {
+    EventType.STARTED: events.EventType.JOB_STARTED,
+    EventType.SUCCEEDED: events.EventType.JOB_SUCCEEDED,
+    EventType.FAILED: events.EventType.JOB_FAILED,
+    EventType.CANCELED: events.EventType.JOB_CANCELED,
 }
 
 
@@ -158,16 +156,14 @@ async def transition(
     is in ``allowed_from`` and, given ``attempt``, the job is still in that run (the
     reaper may have handed it to another worker); None when not (someone else moved it)."""
     allowed = frozenset(allowed_from)
-    async with in_transaction():
+    # The relay is woken after the commit, without waiting: a receiver never delays the job.
+    async with events.announcing(), in_transaction():
         job = await Job.filter(id=job_id).select_for_update().get_or_none()
         if job is None or job.status not in allowed:
             return None
         if attempt is not None and job.attempts != attempt:
             return None
-        result = await _apply(job, type_, updates, inside)
-    # After the commit, and without waiting: a receiver never delays the job.
-    dispatch_soon(result[2])
-    return result[0], result[1]
+        return await _apply(job, type_, updates, inside)
 
 
 async def _apply(
@@ -175,8 +171,8 @@ async def _apply(
     type_: EventType,
     updates: dict[str, Any] | None,
     inside: Callable[[Job], Awaitable[list[JobImage] | None]] | None,
-) -> tuple[Job, JobEventData, list[uuid.UUID]]:
-    """``transition``'s changes, inside its transaction (webhook outbox rows included)."""
+) -> tuple[Job, JobEventData]:
+    """``transition``'s changes, inside its transaction (its domain event included)."""
     if job.status == JobStatus.RUNNING:
         # Leaving (or restarting) a run: number past every per-step event the worker
         # may already have sent, which the row does not record one by one.
@@ -193,13 +189,10 @@ async def _apply(
     position = (
         await queue_position(job) if type_ in (EventType.QUEUED, EventType.POSITION) else None
     )
-    webhook_type = WEBHOOK_EVENTS.get(type_)
-    deliveries = (
-        await outbox.record(job.account_id, webhook_type, subject_id=job.id)
-        if webhook_type is not None
-        else []
-    )
-    return job, event_for(job, type_, position=position, images=images), deliveries
+    domain_type = DOMAIN_EVENTS.get(type_)
+    if domain_type is not None:
+        await events.record(domain_type, subject_id=job.id, account_id=job.account_id)
+    return job, event_for(job, type_, position=position, images=images)
 
 
 async def requeue(job_id: uuid.UUID, attempt: int) -> tuple[Job, JobEventData] | None:

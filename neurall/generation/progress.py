@@ -13,9 +13,10 @@ transactions were most of the worker's event-loop time in the benchmark's profil
   ``seq`` below the new one). That write is also the cancellation check: when it matches no
   row the job was canceled (or another worker took it over), and the worker stops the
   pipeline between steps. Cancellation is therefore noticed within one write interval.
-- ``job.progress`` webhooks (opt-in) go out at most once per second per job, recorded by a
-  background task so the step never waits for the database: a run shorter than a second
-  never even looks for subscribers.
+- ``JOB_PROGRESS`` domain events (on demand: only when a subscriber wants them, e.g. an
+  endpoint subscribed to ``job.progress`` webhooks) are recorded at most once per second
+  per job, by a background task so the step never waits for the database: a run shorter
+  than a second never even asks.
 - Terminal changes stay exactly-once guarded transitions (``lifecycle.transition``), which
   number themselves past every seq a run can send, so a CANCELED or SUCCEEDED event is never
   mistaken for an old one by a subscriber.
@@ -33,16 +34,15 @@ import struct
 import time
 import uuid
 
+from neurall import events
 from neurall.bus.events import EventType, ImageRef, JobEventBus, JobEventData
+from neurall.events import interest
 from neurall.generation.lifecycle import SEQ_SLOTS_PER_STEP
 from neurall.orm.jobs import Job, JobStatus
-from neurall.webhooks import outbox
-from neurall.webhooks.dispatch import dispatch_soon
-from neurall.webhooks.events import EventType as WebhookEventType
 
 log = logging.getLogger(__name__)
 
-# job.progress webhooks: at most one per this many seconds per job.
+# JOB_PROGRESS events: at most one per this many seconds per job.
 PROGRESS_WEBHOOK_INTERVAL_S = 1.0
 _HOOK_TASKS: set[asyncio.Task[None]] = set()
 
@@ -88,7 +88,7 @@ class ProgressReporter:
         self._began = time.monotonic()
         self._written_at = self._began
         self._pending: tuple[int, float] | None = None
-        # job.progress webhooks: None until first looked up (after a second of running).
+        # JOB_PROGRESS events: None until first asked (after a second of running).
         self._hooked: bool | None = None
         self._hooked_at = self._began
         self._hook_task: asyncio.Task[None] | None = None
@@ -128,23 +128,22 @@ class ProgressReporter:
         return True
 
     async def _webhook(self, step: int) -> None:
-        """Record (and wake the delivery of) one job.progress event, if anyone listens."""
+        """Record (and wake the relay for) one JOB_PROGRESS event, if anyone wants it."""
         try:
             if self._hooked is None:
-                self._hooked = await outbox.subscribed(
-                    self._account_id, WebhookEventType.JOB_PROGRESS
+                self._hooked = await interest.wanted(
+                    self._account_id, events.EventType.JOB_PROGRESS
                 )
             if self._hooked:
-                dispatch_soon(
-                    await outbox.record(
-                        self._account_id,
-                        WebhookEventType.JOB_PROGRESS,
+                async with events.announcing():
+                    await events.record(
+                        events.EventType.JOB_PROGRESS,
                         subject_id=self._job_id,
-                        step=step,
+                        account_id=self._account_id,
+                        payload={"step": step},
                     )
-                )
         except Exception:
-            log.warning("could not record a job.progress webhook", exc_info=True)
+            log.warning("could not record a job progress event", exc_info=True)
 
     async def write(self) -> bool:
         """Write the latest step to the row; False when the job stopped running here."""

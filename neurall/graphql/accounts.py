@@ -9,6 +9,7 @@ from typing import Annotated
 import strawberry
 
 from neurall.accounts import service, sessions
+from neurall.accounts.notice_switches import NoticeClass, switched_off
 from neurall.accounts.viewer import Scope
 from neurall.audit import AuditEventType
 from neurall.errors import DomainError
@@ -22,7 +23,6 @@ from neurall.graphql.errors import (
     returns_user_errors,
 )
 from neurall.graphql.permissions import require_scope, require_signed_in
-from neurall.mail.notices import NoticeClass, switched_off
 from neurall.orm import accounts as orm
 from neurall.web.cookies import clear_session_cookie, set_session_cookie
 
@@ -154,7 +154,6 @@ class AccountMutation:
             ip=ctx.client_ip,
             throttle=ctx.services.auth_throttle,
             settings=ctx.services.settings,
-            mail=ctx.services.mail,
             user_agent=ctx.user_agent,
         )
         return await start_session(info, account)
@@ -198,7 +197,6 @@ class AccountMutation:
             _given(input.email),
             _given(input.name),
             settings=services.settings,
-            mail=services.mail,
         )
         if input.low_credit_threshold is not strawberry.UNSET:
             # Unlike the other fields, null means something here: off.
@@ -223,7 +221,6 @@ class AccountMutation:
             new_password,
             throttle=info.context.services.auth_throttle,
             keep_session=viewer.session,
-            mail=info.context.services.mail,
         )
         await info.context.audit(AuditEventType.PASSWORD_CHANGED)
         return Account.from_model(account)

@@ -161,9 +161,7 @@ class ApiKeyMutation:
         require_verified(viewer.account, info.context.services.settings, "create API keys")
         if spend_limit is not None:
             spend_limits.validate_limit(spend_limit.credits)  # before the key exists
-        key, secret = await api_keys.create_api_key(
-            viewer.account, name, chosen, info.context.services.mail
-        )
+        key, secret = await api_keys.create_api_key(viewer.account, name, chosen)
         if spend_limit is not None and spend_limit.credits is not None:
             key = await api_keys.set_spend_limit(
                 viewer.account,
@@ -209,9 +207,7 @@ class ApiKeyMutation:
     async def regenerate_api_key(self, info: Info, id: strawberry.ID) -> CreateApiKeyResult:
         viewer = require_session(info)
         require_verified(viewer.account, info.context.services.settings, "create API keys")
-        key, secret = await api_keys.regenerate_api_key(
-            viewer.account, id, info.context.services.mail
-        )
+        key, secret = await api_keys.regenerate_api_key(viewer.account, id)
         await info.context.audit(
             AuditEventType.API_KEY_REGENERATED, api_key_id=id, new_api_key_id=key.id
         )

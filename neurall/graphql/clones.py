@@ -16,6 +16,7 @@ from typing import Annotated
 import strawberry
 from strawberry.file_uploads import Upload
 
+from neurall import events
 from neurall.accounts.viewer import Scope, Viewer
 from neurall.clones import service
 from neurall.clones.events import CloneEventData
@@ -37,7 +38,6 @@ from neurall.graphql.outages import until_outage
 from neurall.graphql.permissions import require_scope, require_viewer
 from neurall.graphql.uploads import UploadedFile
 from neurall.ids import parse_id
-from neurall.mail import outbox as mail_outbox
 from neurall.orm import clones as orm
 
 
@@ -179,8 +179,8 @@ class CloneMutation:
                     f"Image {index} is not a file: send the photos as a multipart request.",
                     [f"images.{index}"],
                 )
-        # A hold that takes the credits below the low-credit threshold queues a notice.
-        async with mail_outbox.dispatching(info.context.services.mail):
+        # A hold that takes the credits below the low-credit threshold records an event.
+        async with events.announcing():
             clone = await service.create_clone(
                 viewer.account,
                 name=input.name,

@@ -17,6 +17,7 @@ from neurall.graphql.errors import (
     returns_user_errors,
 )
 from neurall.graphql.permissions import require_signed_in
+from neurall.mail import reset_request
 
 
 @strawberry.type(description="A request was taken; the outcome arrives out of band (e-mail).")
@@ -44,7 +45,7 @@ class EmailMutation:
         viewer = require_signed_in(info)
         services = info.context.services
         message = await verification.request_verification(
-            viewer.account, services.settings, services.verification_throttle, services.mail
+            viewer.account, services.settings, services.verification_throttle
         )
         return Accepted(message=message)
 
@@ -72,7 +73,7 @@ class EmailMutation:
     @returns_user_errors
     async def request_password_reset(self, info: Info, email: str) -> RequestResult:
         ctx = info.context
-        await password_reset.request_password_reset(
+        await reset_request.request_password_reset(
             email,
             ip=ctx.client_ip,
             throttle=ctx.services.reset_throttle,
@@ -88,7 +89,7 @@ class EmailMutation:
     async def reset_password(self, info: Info, token: str, new_password: str) -> AuthResult:
         ctx = info.context
         account = await password_reset.reset_password(
-            token, new_password, settings=ctx.services.settings, mail=ctx.services.mail
+            token, new_password, settings=ctx.services.settings
         )
         # The caller's own session, if any, ended with the others: record for the account.
         await record(AuditEventType.PASSWORD_RESET, account.id, ctx.client_ip, ctx.user_agent)

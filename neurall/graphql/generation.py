@@ -14,7 +14,7 @@ from typing import Annotated
 import strawberry
 from strawberry.file_uploads import Upload
 
-from neurall import clock
+from neurall import clock, events
 from neurall.accounts.viewer import Scope, Viewer
 from neurall.bus.events import ImageRef, JobEventData
 from neurall.config import Settings
@@ -44,7 +44,6 @@ from neurall.graphql.pagination import PageInfo, clamp_first, page_info
 from neurall.graphql.permissions import require_scope
 from neurall.graphql.shared_events import shared_object
 from neurall.graphql.uploads import UploadedFile
-from neurall.mail import outbox as mail_outbox
 from neurall.orm import jobs as orm
 from neurall.orm.pages import cursor_of
 
@@ -471,8 +470,8 @@ class GenerationMutation:
         if key is not None:
             secret = settings.secret_key.get_secret_value().encode()
             digest = request_digest(viewer.account.id, input.digest_input(), secret)
-        # A hold that takes the credits below the low-credit threshold queues a notice.
-        async with mail_outbox.dispatching(info.context.services.mail):
+        # A hold that takes the credits below the low-credit threshold records an event.
+        async with events.announcing():
             submission = await service.submit_request(
                 viewer.account,
                 source,

@@ -1,9 +1,10 @@
 """Notices: short transactional e-mails about something that happened to the account.
 
-Each belongs to a class the user can switch off in the profile, except security notices
-(a password or address change, a new API key), which always go out: they are how the
-owner learns of a takeover. Notices are never suppressed by the marketing opt-out and
-never carry unsubscribe headers.
+Each belongs to a class the user can switch off in the profile
+(neurall.accounts.notice_switches), except security notices (a password or address
+change, a new API key), which always go out: they are how the owner learns of a
+takeover. They are queued by the notice subscriber (neurall.subscribers.notices). Notices
+are never suppressed by the marketing opt-out and never carry unsubscribe headers.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import uuid
 from collections.abc import Mapping
 from enum import StrEnum
 
+from neurall.accounts.notice_switches import NoticeClass, switched_off
 from neurall.config import Settings
 from neurall.mail import outbox
 from neurall.mail.message import Link, Rendered
@@ -19,14 +21,6 @@ from neurall.orm.accounts import Account
 from neurall.orm.mail import OutboxMessage
 
 KIND_PREFIX = "notice."
-
-
-class NoticeClass(StrEnum):
-    """What the profile can switch off."""
-
-    CLONES = "CLONES"
-    RECEIPTS = "RECEIPTS"
-    LOW_CREDITS = "LOW_CREDITS"
 
 
 class Notice(StrEnum):
@@ -49,17 +43,6 @@ NOTICE_CLASS: dict[Notice, NoticeClass | None] = {
     Notice.RECEIPT: NoticeClass.RECEIPTS,
     Notice.LOW_CREDITS: NoticeClass.LOW_CREDITS,
 }
-
-
-def switched_off(account: Account) -> frozenset[NoticeClass]:
-    return frozenset(NoticeClass(word) for word in account.notices_off.split())
-
-
-def with_class(account: Account, notice_class: NoticeClass, enabled: bool) -> str:
-    """The account's new ``notices_off`` value."""
-    off = set(switched_off(account))
-    (off.discard if enabled else off.add)(notice_class)
-    return " ".join(sorted(off))
 
 
 async def queue(

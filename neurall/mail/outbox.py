@@ -1,5 +1,6 @@
-"""The outbox: one row per message to send, written in the transaction of the change that
-causes it, so a change that rolls back sends nothing and one that commits is not lost.
+"""The outbox: one row per message to send, written in the transaction that decides it
+(the relay's, for a subscriber reacting to a domain event), so a change that rolls back
+sends nothing and one that commits is not lost.
 
 A sender claims a row before sending (two senders never send one row at once), deletes it
 once the SMTP server took the message, and releases it when sending failed so a retry can
@@ -10,36 +11,16 @@ by the retention sweep.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
-from contextvars import ContextVar
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from tortoise.expressions import F, Q
 
 from neurall import clock
-from neurall.mail.dispatch import MailDispatch
 from neurall.orm.mail import OutboxMessage
 
 # Longer than one SMTP conversation takes; a sender that died holding a row lets go then.
 CLAIM_S = 120
-
-# Rows queued inside ``dispatching``: sent when that block ends without an error.
-_collected: ContextVar[list[uuid.UUID] | None] = ContextVar("neurall_outbox", default=None)
-
-
-@asynccontextmanager
-async def dispatching(mail: MailDispatch) -> AsyncIterator[None]:
-    """Send the rows queued inside the block once it ends (its transactions committed),
-    for code deep in a domain flow that should not thread message ids back up. A block
-    that raises sends nothing now; whatever of it committed waits for the relay."""
-    queued: list[uuid.UUID] = []
-    token = _collected.set(queued)
-    try:
-        yield
-    finally:
-        _collected.reset(token)
-    await mail.dispatch(queued)
 
 
 async def queue(
@@ -57,9 +38,6 @@ async def queue(
         params=dict(params or {}),
         campaign_id=campaign_id,
     )
-    collected = _collected.get()
-    if collected is not None:
-        collected.append(row.id)
     return row.id
 
 
@@ -98,12 +76,3 @@ async def unclaimed_before(cutoff: datetime, limit: int = 500) -> list[uuid.UUID
         .limit(limit)
         .values_list("id", flat=True)
     )
-
-
-async def delete_for_account(account_id: uuid.UUID) -> int:
-    """Account erasure: nothing queued for the account goes out afterwards."""
-    return await OutboxMessage.filter(account_id=account_id).delete()
-
-
-async def delete_older_than(cutoff: datetime) -> int:
-    return await OutboxMessage.filter(created_at__lt=cutoff).delete()

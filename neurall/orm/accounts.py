@@ -22,7 +22,7 @@ class Account(Model):
     email_verified = fields.BooleanField(default=False)
     # A new address asked for in the profile; it replaces ``email`` only once confirmed.
     pending_email = fields.CharField(max_length=320, null=True)
-    # Space-separated notice classes switched off (neurall.mail.notices.NoticeClass).
+    # Space-separated notice classes switched off (neurall.accounts.notice_switches.NoticeClass).
     notices_off = fields.CharField(max_length=200, default="")
     # Credits: ``balance`` is the sum of ledger entries, ``held`` the part reserved by
     # queued or running work. Both change only together with a ledger entry.

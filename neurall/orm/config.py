@@ -20,6 +20,7 @@ MODEL_MODULES = [
     "neurall.orm.ratelimit",
     "neurall.orm.mail",
     "neurall.orm.webhooks",
+    "neurall.orm.events",
 ]
 MIGRATIONS_MODULE = "neurall.orm.migrations"
 

@@ -23,12 +23,12 @@ from neurall.clones.service import delete_all_clones
 from neurall.errors import InvalidInputError, RateLimitedError
 from neurall.generation.runtime import GenerationRuntime
 from neurall.history.service import delete_jobs
-from neurall.mail.outbox import delete_for_account
 from neurall.orm.accounts import Account, ApiKey, Session
 from neurall.orm.audit import AuditEvent
 from neurall.orm.billing import LedgerEntry
+from neurall.orm.events import DomainEvent
 from neurall.orm.jobs import Job
-from neurall.orm.mail import CampaignRecipient, EmailToken
+from neurall.orm.mail import CampaignRecipient, EmailToken, OutboxMessage
 from neurall.orm.privacy import DataExport, UsageLog
 from neurall.orm.webhooks import WebhookDelivery, WebhookEndpoint
 
@@ -71,7 +71,10 @@ async def erase_account(account: Account, runtime: GenerationRuntime) -> None:
         await Session.filter(account_id=account.id).delete()
         await ApiKey.filter(account_id=account.id).delete()
         await UsageLog.filter(account_id=account.id).delete()
-        await delete_for_account(account.id)
+        # Nothing queued for the account goes out afterwards, and nothing it did (the
+        # cancellations above included) is reacted to.
+        await OutboxMessage.filter(account_id=account.id).delete()
+        await DomainEvent.filter(account_id=account.id).delete()
         await EmailToken.filter(account_id=account.id).delete()
         await CampaignRecipient.filter(account_id=account.id).delete()
         await AuditEvent.filter(account_id=account.id).update(ip="", user_agent="")

@@ -9,12 +9,11 @@ from datetime import timedelta
 from tortoise.expressions import Q
 
 from neurall.audit import delete_expired_audit_events
-from neurall.mail.outbox import delete_older_than
 from neurall.orm.accounts import Session
-from neurall.orm.mail import EmailToken
+from neurall.orm.mail import EmailToken, OutboxMessage
+from neurall.orm.webhooks import WebhookDelivery
 from neurall.ratelimit_database import delete_idle_buckets
 from neurall.retention.context import RetentionContext
-from neurall.webhooks.delivery import delete_old_deliveries
 
 
 async def expired_sessions(ctx: RetentionContext) -> int:
@@ -46,9 +45,8 @@ async def unsent_mail(ctx: RetentionContext) -> int:
     queued: a week of retries is enough for any SMTP outage, and a confirmation, a reset
     link or a notice that late is useless, while the row names the recipient. Sent rows
     are deleted at once, so this is the longest any message waits in the database."""
-    return await delete_older_than(
-        ctx.now - timedelta(days=ctx.settings.mail_outbox_retention_days)
-    )
+    cutoff = ctx.now - timedelta(days=ctx.settings.mail_outbox_retention_days)
+    return await OutboxMessage.filter(created_at__lt=cutoff).delete()
 
 
 async def spent_email_links(ctx: RetentionContext) -> int:
@@ -61,4 +59,5 @@ async def spent_email_links(ctx: RetentionContext) -> int:
 async def webhook_deliveries(ctx: RetentionContext) -> int:
     """Webhook delivery log rows older than NEURALL_WEBHOOK_DELIVERY_RETENTION_DAYS (30):
     the log is there to debug an integration now; older rows only record activity."""
-    return await delete_old_deliveries(ctx.now, ctx.settings.webhook_delivery_retention_days)
+    cutoff = ctx.now - timedelta(days=ctx.settings.webhook_delivery_retention_days)
+    return await WebhookDelivery.filter(created_at__lt=cutoff).delete()

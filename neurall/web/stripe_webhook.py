@@ -16,10 +16,9 @@ from collections.abc import Awaitable, Callable
 import stripe
 from aiohttp import web
 
+from neurall import events
 from neurall.billing.webhooks import RetryLaterError, handle_event
 from neurall.config import Settings
-from neurall.mail import outbox
-from neurall.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +29,7 @@ MAX_BODY_BYTES = 512 * 1024
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
-def stripe_webhook(settings: Settings, services: Services) -> Handler:
+def stripe_webhook(settings: Settings) -> Handler:
     secret = settings.stripe_webhook_secret.get_secret_value()
 
     async def handler(request: web.Request) -> web.Response:
@@ -59,8 +58,8 @@ def stripe_webhook(settings: Settings, services: Services) -> Handler:
             log.warning("stripe webhook with a malformed body rejected")
             return _answer(400, "malformed event")
         try:
-            # The receipt a credited purchase queues goes out once the event committed.
-            async with outbox.dispatching(services.mail):
+            # The relay hears of a credited purchase (its receipt) once the event committed.
+            async with events.announcing():
                 outcome = await handle_event(event)
         except RetryLaterError:
             return _answer(503, "retry later")

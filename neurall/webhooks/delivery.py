@@ -217,11 +217,3 @@ async def overdue(now: datetime, grace_s: float) -> list[uuid.UUID]:
         .limit(1000)
         .values_list("id", flat=True)
     )
-
-
-async def delete_old_deliveries(now: datetime, retention_days: int) -> int:
-    """Delete delivery log rows older than ``retention_days`` (default 30), one bulk
-    DELETE. Why: the log exists to debug an integration this month; older rows only keep
-    a record of the account's activity."""
-    cutoff = now - timedelta(days=retention_days)
-    return await WebhookDelivery.filter(created_at__lt=cutoff).delete()

@@ -1,11 +1,10 @@
 """Recording events as pending deliveries: the transactional outbox.
 
-The code that changes a job, a clone or an account's credits calls ``record`` inside the
-same transaction, so a delivery exists exactly when the change committed: no event is
-lost to a crash between the commit and the enqueue, and none is sent for a change that
-rolled back. After the commit the caller hands the ids to ``dispatch.dispatch_soon``
-(a fire-and-forget enqueue off the caller's path); deliveries whose wake-up message was
-lost are found again by ``neurall.webhooks.delivery.overdue``.
+The webhook subscriber (neurall.subscribers.webhooks) calls ``record`` for each domain event
+inside the relay's transaction, so a delivery exists exactly when the relay noted the
+event handled. After the commit it hands the ids to ``dispatch.dispatch_soon`` (a
+fire-and-forget enqueue off the relay's path); deliveries whose wake-up message was lost
+are found again by ``neurall.webhooks.delivery.overdue``.
 
 Nothing here reads a request: a delivery names its subject by id, and the body is built
 from the subject's public fields when it is sent (neurall.webhooks.events).
@@ -21,9 +20,10 @@ from neurall.orm.webhooks import WebhookDelivery, WebhookEndpoint
 from neurall.webhooks.events import EventType
 
 
-def new_event_id() -> str:
-    """A webhook-id: unique per event, kept by every attempt and redelivery."""
-    return f"msg_{uuid.uuid4().hex}"
+def new_event_id(domain_event_id: uuid.UUID | None = None) -> str:
+    """A webhook-id: unique per event, kept by every attempt and redelivery; the domain
+    event's own id when there is one."""
+    return f"msg_{(domain_event_id or uuid.uuid4()).hex}"
 
 
 async def record(
@@ -33,6 +33,7 @@ async def record(
     subject_id: uuid.UUID | None = None,
     step: int | None = None,
     occurred_at: datetime | None = None,
+    event_id: str | None = None,
 ) -> list[uuid.UUID]:
     """A pending delivery of one event to each of the account's enabled endpoints that
     subscribed to ``event_type``; their ids (none when nobody listens)."""
@@ -42,7 +43,7 @@ async def record(
     wanted = [eid for eid, events in endpoints if event_type.name in events.split()]
     if not wanted:
         return []
-    event_id = new_event_id()
+    event_id = event_id or new_event_id()
     when = occurred_at or clock.now()
     rows = [
         WebhookDelivery(
@@ -68,8 +69,3 @@ async def subscribed(account_id: uuid.UUID, event_type: EventType) -> bool:
         "events", flat=True
     )
     return any(event_type.name in events.split() for events in rows)
-
-
-def credits_low_crossed(threshold: int | None, before: int, after: int) -> bool:
-    """Available credits fell from at or above the threshold to below it."""
-    return threshold is not None and before >= threshold > after

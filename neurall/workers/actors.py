@@ -24,6 +24,7 @@ from neurall.webhooks.http import ResolverFactory
 from neurall.workers.broker import enqueuer, queue_depth
 from neurall.workers.dead_letters import GENERATE_ACTOR, FailDeadLetteredJobs
 from neurall.workers.delivery import REDELIVERED
+from neurall.workers.events import declare_event_actors
 from neurall.workers.generation import RetryLater, run_job
 from neurall.workers.mail import MailQueue, declare_mail_actors
 from neurall.workers.maintenance import MaintenanceQueue, declare_maintenance_actors
@@ -144,7 +145,7 @@ def declare_actors(
     generate = declare_generation_actor(broker, generation, settings)
     generation.set_enqueue(enqueuer(generate), queue_depth(broker, GENERATION_QUEUE))
     clones.set_enqueue(enqueuer(declare_training_actor(broker, clones, settings)))
-    clones.mail = mail
     maintenance = declare_maintenance_actors(broker, generation, settings, mail)
     maintenance.webhooks = declare_webhook_actors(broker, settings, webhook_resolver)
+    maintenance.events = declare_event_actors(broker, settings, mail)
     return maintenance, mail

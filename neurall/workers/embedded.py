@@ -18,6 +18,8 @@ from dramatiq.asyncio import set_event_loop_thread
 
 from neurall.clones.runtime import CloneRuntime
 from neurall.config import Settings
+from neurall.events.interest import set_interest
+from neurall.events.outbox import set_waker
 from neurall.generation.reaper import reap_forever, resend_unfinished
 from neurall.generation.runtime import GenerationRuntime
 from neurall.mail.dispatch import NoDispatch
@@ -99,6 +101,8 @@ def generation_context(
                 await asyncio.gather(*(asyncio.to_thread(w.stop, 5000) for w in stopping))
                 set_event_loop_thread(None)
             set_dispatcher(None)
+            set_waker(None)
+            set_interest(None)
             await asyncio.to_thread(broker.close)
             await runtime.close()
             await clones.close()

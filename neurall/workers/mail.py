@@ -20,9 +20,8 @@ from datetime import timedelta
 import dramatiq
 
 from neurall import clock
-from neurall.accounts import mail_templates
 from neurall.config import Settings
-from neurall.mail import notices, outbox
+from neurall.mail import account_links, notices, outbox
 from neurall.mail.delivery import Mailer, Templates
 from neurall.mail.senders import SendError, make_sender
 from neurall.marketing import templates as marketing_templates
@@ -38,7 +37,7 @@ RELAY_AFTER = timedelta(minutes=10)
 def all_templates() -> Templates:
     """Every kind of message, from the packages that own them."""
     return {
-        **mail_templates.TEMPLATES,
+        **account_links.TEMPLATES,
         **notices.TEMPLATES,
         **marketing_templates.TEMPLATES,
     }

@@ -8,6 +8,8 @@ consumed by `neurall serve`'s worker threads; distributed: by `neurall worker`):
   the job reaper (neurall.generation.reaper), which each process also runs on its own,
   and queues again the e-mail whose send was lost (neurall.workers.mail).
 
+The same tick sweeps the webhooks and events queues for what was left behind.
+
 A ticker sends ``run_retention`` every NEURALL_RETENTION_INTERVAL_S: an asyncio task in
 embedded `neurall serve`, a thread in each `neurall worker` (several workers sweeping at
 once is harmless: every policy is an idempotent bulk delete).
@@ -28,6 +30,7 @@ from neurall.generation.reaper import reap
 from neurall.generation.runtime import GenerationRuntime
 from neurall.privacy.export import build_export
 from neurall.retention.sweeper import run_policies
+from neurall.workers.events import EventQueue
 from neurall.workers.mail import MailQueue
 from neurall.workers.webhooks import WebhookQueue
 
@@ -46,6 +49,8 @@ class MaintenanceQueue:
     retention_actor: dramatiq.Actor
     # The webhooks queue (declared beside): its overdue sweep runs on the same tick.
     webhooks: WebhookQueue | None = None
+    # The events queue: the sweep of events left behind runs on the same tick.
+    events: EventQueue | None = None
 
     async def build_export(self, export_id: uuid.UUID) -> None:
         # pika is blocking: publish off the loop (as the generation enqueuer does).
@@ -55,6 +60,8 @@ class MaintenanceQueue:
         self.retention_actor.send()
         if self.webhooks is not None:
             self.webhooks.sweep()
+        if self.events is not None:
+            self.events.sweep()
 
 
 def declare_maintenance_actors(

@@ -1,5 +1,6 @@
 """The distributed form: `neurall serve` queues mail on RabbitMQ and a separate
-`neurall worker --queues mail` sends it through SMTP, retrying while the server is down."""
+`neurall worker --queues events,mail` relays the sign-up's event (which queues the
+confirmation) and sends it through SMTP, retrying while the server is down."""
 
 from __future__ import annotations
 
@@ -67,7 +68,7 @@ async def test_a_worker_sends_through_smtp_and_retries_while_it_is_down(
     smtp.stop()
     body = _post(stack["api"], SIGN_UP)
     assert body["data"]["signUp"]["__typename"] == "Session", body
-    _, log = stack["procs"].start("worker", "worker", "--threads", "2", "--queues", "mail")
+    _, log = stack["procs"].start("worker", "worker", "--threads", "2", "--queues", "events,mail")
     await until(  # failed, retried, failed again
         lambda: log.read_text()[-3000:],
         lambda tail: "not sent, attempt 2" in tail,

@@ -12,10 +12,11 @@ from datetime import timedelta
 import pytest
 
 from neurall import clock
-from neurall.accounts.password_reset import ResetThrottle, request_password_reset
+from neurall.accounts.password_reset import ResetThrottle
 from neurall.app import create_app
 from neurall.config import Settings
 from neurall.mail.delivery import Outcome
+from neurall.mail.reset_request import request_password_reset
 from neurall.orm.accounts import Account, Session
 from neurall.orm.audit import AuditEvent
 from neurall.orm.mail import EmailToken, OutboxMessage

@@ -21,5 +21,6 @@ No test module imports another test module; shared fixtures live in a conftest.p
   small models
 - ``s3``, ``smtp``, ``stripe``, ``webhooks``, ``instances``, ``sentinel``, ``files``,
   ``metrics_scrape``, ``browser``: the servers, stand-ins and searches of their areas
+- ``event_probe``: a test subscriber of domain events, and a relay process to kill
 - ``fixtures``: the fixtures several directories share
 """

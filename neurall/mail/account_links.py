@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import uuid
 
-from neurall.accounts.password_reset import RESET_KIND, issue_reset_link
-from neurall.accounts.verification import VERIFY_KIND
+from neurall.accounts.links import Purpose, link_token
 from neurall.config import Settings
 from neurall.mail.delivery import Template
-from neurall.mail.links import Purpose, link_token
 from neurall.mail.message import Link, Rendered
+from neurall.mail.reset_request import RESET_KIND, issue_reset_link
 from neurall.orm.mail import OutboxMessage
+
+VERIFY_KIND = "verify_email"
 
 
 def _link(settings: Settings, fragment: str, purpose: Purpose, token_id: uuid.UUID) -> str:
