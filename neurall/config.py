@@ -479,14 +479,15 @@ class Settings(BaseSettings):
     )
     webhook_worker_threads: PositiveInt = Field(
         default=2,
-        description="Embedded serve: threads for the webhooks queue alone, so a slow "
-        "receiver never holds a generation worker.",
+        description="Embedded serve: threads for the webhooks and events queues alone "
+        "(deliveries and the event relay), so a slow receiver or a burst of events never "
+        "holds a generation worker.",
     )
     webhook_poll_ms: int = Field(
         default=1000,
         ge=10,
         le=10_000,
-        description="Embedded serve: how often idle webhook threads look for work. Each "
+        description="Embedded serve: how often idle webhook and event threads look for work. Each "
         "wake-up takes the interpreter lock from the jobs running in the same process, so "
         "idle threads wake rarely; a stop waits up to twice this for them.",
     )

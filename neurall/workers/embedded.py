@@ -28,6 +28,7 @@ from neurall.services import Services
 from neurall.webhooks.dispatch import set_dispatcher
 from neurall.workers.actors import declare_actors
 from neurall.workers.broker import build_broker
+from neurall.workers.events import EVENTS_QUEUE
 from neurall.workers.maintenance import retention_ticker
 from neurall.workers.server_loop import ServerLoop
 from neurall.workers.webhooks import WEBHOOKS_QUEUE
@@ -59,22 +60,25 @@ def generation_context(
                 server_loop = ServerLoop(asyncio.get_running_loop())
                 set_event_loop_thread(server_loop)  # type: ignore[arg-type]
                 queues = set(broker.get_declared_queues())
+                reactions = {WEBHOOKS_QUEUE, EVENTS_QUEUE}
                 worker = dramatiq.Worker(
                     broker,
                     worker_threads=settings.embedded_worker_threads,
                     worker_timeout=100,
-                    queues=queues - {WEBHOOKS_QUEUE},
+                    queues=queues - reactions,
                 )
                 worker.start()
-                # Threads of its own: a slow receiver never holds a generation worker. They
-                # poll for messages once a second by default, not ten times: each wake-up
-                # takes the GIL from the loop running the jobs, and on a loaded machine ten a
-                # second for idle threads cost a quarter of the generation throughput.
+                # Threads of their own for the reactions (the event relay and webhook
+                # deliveries): a slow receiver, or a burst of events, never holds a
+                # generation worker, nor a running job its relay. They poll for messages
+                # once a second by default, not ten times: each wake-up takes the GIL from
+                # the loop running the jobs, and on a loaded machine ten a second for idle
+                # threads cost a quarter of the generation throughput.
                 webhook_worker = dramatiq.Worker(
                     broker,
                     worker_threads=settings.webhook_worker_threads,
                     worker_timeout=settings.webhook_poll_ms,
-                    queues={WEBHOOKS_QUEUE},
+                    queues=reactions,
                 )
                 webhook_worker.start()
                 await _requeue_unfinished(runtime)

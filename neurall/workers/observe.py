@@ -3,9 +3,11 @@
 One Dramatiq middleware, on every broker (the `neurall worker` process and the queue
 embedded in `neurall serve`). It counts messages by actor and outcome, times the wait in
 the queue and the run, counts retries, and, for the duration of a message, sets the log
-context: the request id the API sent along (message option ``request_id``) and, for a
-generation message, the job id. Dramatiq's own Prometheus middleware is not used: it
-needs Dramatiq's forking CLI and a multiprocess directory, and exports the same figures.
+context: the request id the API sent along (message option ``request_id``) and the job id
+(a generation message's argument, or the ``job_id`` option of a message sent while a job
+was in the log context, such as the event relay's), so one request's lines all name its job.
+Dramatiq's own Prometheus middleware is not used: it needs Dramatiq's forking CLI and a
+multiprocess directory, and exports the same figures.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from typing import Any
 
 import dramatiq
@@ -31,14 +34,25 @@ from neurall.workers.dead_letters import GENERATE_ACTOR
 log = logging.getLogger(__name__)
 
 REQUEST_ID_OPTION = "request_id"
+JOB_ID_OPTION = "job_id"
 # Actors whose only argument is a generation job's id.
 JOB_ACTORS = frozenset({GENERATE_ACTOR})
 
 
 def message_options() -> dict[str, Any]:
-    """Options to send a message with, so its worker logs under this request's id."""
-    request_id = logs.REQUEST_ID.get()
-    return {REQUEST_ID_OPTION: request_id} if request_id else {}
+    """Options to send a message with, so its worker logs under this request's (and job's) id."""
+    context = {REQUEST_ID_OPTION: logs.REQUEST_ID.get(), JOB_ID_OPTION: logs.JOB_ID.get()}
+    return {name: value for name, value in context.items() if value}
+
+
+def _job_id(actor: str, message: Any) -> str | None:
+    candidate = message.args[0] if actor in JOB_ACTORS and message.args else None
+    candidate = candidate or message.options.get(JOB_ID_OPTION)
+    try:
+        # Only a well-formed id reaches a log line: a message can say anything.
+        return str(uuid.UUID(str(candidate))) if candidate else None
+    except ValueError:
+        return None
 
 
 class Observe(Middleware):
@@ -60,11 +74,10 @@ class Observe(Middleware):
         WORKER_MESSAGES_IN_PROGRESS.labels(actor).inc()
         self._local.started = (actor, time.monotonic())
         request_id = message.options.get(REQUEST_ID_OPTION)
-        job_id = message.args[0] if actor in JOB_ACTORS and message.args else None
         logs.restore(
             {
                 "request_id": logs.accept_request_id(request_id) if request_id else None,
-                "job_id": str(job_id) if job_id else None,
+                "job_id": _job_id(actor, message),
             }
         )
 

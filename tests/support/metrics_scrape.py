@@ -15,6 +15,8 @@ from neurall.config import Settings
 from neurall.graphql.schema import build_schema as build_served_schema
 from neurall.workers.actors import TRAIN_ACTOR
 from neurall.workers.dead_letters import GENERATE_ACTOR
+from neurall.workers.events import RELAY_ACTOR
+from neurall.workers.events import SWEEP_ACTOR as SWEEP_EVENTS_ACTOR
 from neurall.workers.mail import SEND_ACTOR
 from neurall.workers.maintenance import EXPORT_ACTOR, RETENTION_ACTOR
 from neurall.workers.webhooks import DELIVER_ACTOR, SWEEP_ACTOR
@@ -91,6 +93,8 @@ def bounded_labels() -> dict[str, set[str]]:
             RETENTION_ACTOR,
             DELIVER_ACTOR,
             SWEEP_ACTOR,
+            RELAY_ACTOR,
+            SWEEP_EVENTS_ACTOR,
             "other",
         },
         "operation_storage": {"put", "get", "delete", "delete_prefix", "list_objects"},
