@@ -63,10 +63,17 @@ class Settings(BaseSettings):
         "embedded",
         description="`embedded` (the pipeline in-process) or `grpc://host:8001` for Triton.",
     )
+    models_file: Path | None = Field(
+        None,
+        description="The model catalog, a TOML file of `[[model]]` entries (docs/models.md). "
+        "Unset: the three built-in tiny models, `tiny-sd` (the default), `tiny-sdxl` and "
+        "`tiny-flux`.",
+    )
     model: str = Field(
         "tiny",
-        description="`tiny` (the built-in random-weight model) or a diffusers model id or local "
-        "path.",
+        description="Without a catalog file, the default model's source: `tiny` (the built-in "
+        "random-weight SD 1.x model) or a diffusers SD 1.x model id or local path. Prefer "
+        "`NEURALL_MODELS_FILE`.",
     )
     secret_key: SecretStr = Field(
         SecretStr(""),
