@@ -374,4 +374,3 @@ def _entry(where: str, raw: Any) -> ModelSpec:
         preload=raw.get("preload", False),
         safety_checker=raw.get("safety_checker", True),
     )
-

@@ -54,7 +54,8 @@ def test_a_valid_file_lists_its_models_the_default_first(tmp_path):
     # Each family's defaults: FLUX is few-step flow matching with its own scheduler only.
     assert (flux.native_width, flux.default_steps, flux.schedulers) == (1024, 4, ("DEFAULT",))
     assert flux.triton_name == "neurall_flux_schnell"
-    assert catalog.get("nope") is None and catalog.get(None) is flux
+    assert catalog.get("nope") is None
+    assert catalog.get(None) is flux
 
 
 def test_without_a_file_three_tiny_models_one_per_family():
@@ -91,7 +92,9 @@ def test_a_bad_entry_is_refused_naming_the_entry_and_field(tmp_path, entry, name
     with pytest.raises(CatalogError) as raised:
         load_catalog(path)
     message = str(raised.value)
-    assert str(path) in message and "model 1" in message and names in message
+    assert str(path) in message
+    assert "model 1" in message
+    assert names in message
 
 
 def test_duplicate_ids_two_defaults_and_no_models_are_refused(tmp_path):
