@@ -22,6 +22,7 @@ class SettingsError(Exception):
 
 PositiveInt = Annotated[int, Field(gt=0)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
+NonNegativeFloat = Annotated[float, Field(ge=0)]
 
 
 class Settings(BaseSettings):
@@ -74,6 +75,12 @@ class Settings(BaseSettings):
         description="Without a catalog file, the default model's source: `tiny` (the built-in "
         "random-weight SD 1.x model) or a diffusers SD 1.x model id or local path. Prefer "
         "`NEURALL_MODELS_FILE`.",
+    )
+    gpu_memory_budget_mb: NonNegativeFloat = Field(
+        0.0,
+        description="`neurall gpu` (and the embedded backend): the memory its loaded models may "
+        "occupy, in MB (as measured at each load); a model that needs room unloads the least "
+        "recently used idle ones, which load again on their next request. 0: unlimited.",
     )
     secret_key: SecretStr = Field(
         SecretStr(""),

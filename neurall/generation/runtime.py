@@ -17,6 +17,7 @@ from neurall.bus.events import JobEventBus, JobEventData, MemoryEventBus
 from neurall.clones.store import ModelStore, adapter_files
 from neurall.config import Settings
 from neurall.gpu.backend import EMBEDDED, InferenceBackend, make_backend
+from neurall.gpu.catalog import catalog_for
 from neurall.heap import freeze_long_lived_objects
 from neurall.storage import Storage
 from neurall.storage.payloads import MemoryPayloadStore, PayloadStore, RabbitPayloadStore
@@ -107,7 +108,8 @@ class GenerationRuntime:
 def _default_inference(settings: Settings) -> InferenceBackend:
     return make_backend(
         settings.inference_url,
-        model=settings.model,
+        models=catalog_for(settings.models_file, settings.model),
+        memory_budget_bytes=int(settings.gpu_memory_budget_mb * 2**20),
         cache_dir=settings.model_cache_dir,
         timeout_s=float(settings.inference_timeout_s),
         batch_window_s=settings.embedded_batch_window_ms / 1000,

@@ -7,11 +7,12 @@ that ``neurall gpu`` starts (TritonBackend). Callers see the same stream either 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from neurall.gpu.adapter_files import AdapterFiles
+from neurall.gpu.catalog import ModelSpec
 from neurall.gpu.types import GenerationRequest, GenerationResult, StepProgress
 
 EMBEDDED = "embedded"
@@ -37,6 +38,10 @@ class InferenceBackend(Protocol):
     async def ready(self) -> bool:
         """Whether a generate call would be served now (for health checks)."""
 
+    async def model_states(self) -> dict[str, str]:
+        """Each catalog model's state by id: READY (loaded), LOADING or COLD (loads on its
+        first request); raises InferenceUnavailable when the server cannot be asked."""
+
     def generate(
         self, request: GenerationRequest
     ) -> AsyncIterator[StepProgress | GenerationResult]:
@@ -46,6 +51,7 @@ class InferenceBackend(Protocol):
 def make_backend(
     url: str,
     *,
+    models: Iterable[ModelSpec] | None = None,
     model: str = "tiny",
     cache_dir: Path | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -56,19 +62,24 @@ def make_backend(
     safety_checker: str = "",
     safety_policy: str = "blur",
     adapter_files: AdapterFiles | None = None,
+    memory_budget_bytes: int = 0,
 ) -> InferenceBackend:
     """Build the backend for ``url``: "embedded" or a Triton "grpc://host:port".
 
-    ``model``, ``cache_dir``, ``max_batch_size``, ``batch_window_s``, ``stats_path``,
-    ``device``, the safety checker and ``adapter_files`` (where clone adapters are found)
-    apply to the embedded backend (the Triton server has its own); ``timeout_s`` bounds one
+    ``models`` is the catalog (a Catalog or a list of ModelSpec; the worker passes
+    ``catalog_for(settings.models_file, settings.model)``); without it, the built-in catalog
+    with ``model`` (the older one-model setting) as the default entry's source. ``models``,
+    ``cache_dir``, ``max_batch_size``, ``batch_window_s``, ``stats_path``,
+    ``device``, the safety checker, ``adapter_files`` (where clone adapters are found) and
+    ``memory_budget_bytes`` (0: unlimited; see neurall.gpu.pool) apply to the embedded
+    backend (the Triton server has its own); ``timeout_s`` bounds one
     Triton generation.
     """
     if url == EMBEDDED:
         from neurall.gpu.embedded import EmbeddedBackend
 
         return EmbeddedBackend(
-            model=model,
+            models if models is not None else model,
             cache_dir=cache_dir,
             max_batch_size=max_batch_size,
             batch_window_s=batch_window_s,
@@ -77,6 +88,7 @@ def make_backend(
             safety_checker=safety_checker,
             safety_policy=safety_policy,
             adapter_files=adapter_files,
+            memory_budget_bytes=memory_budget_bytes,
         )
     if url.startswith("grpc://"):
         from neurall.gpu.triton_client import TritonBackend

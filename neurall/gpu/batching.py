@@ -1,9 +1,11 @@
-"""One worker thread that owns the pipeline and runs compatible pending jobs together.
+"""One worker thread that owns the pipelines and runs compatible pending jobs together.
 
 Both backends use it: the embedded one in the API/worker process, and the Triton server behind
 its model. While a batch runs, new jobs wait; when the pipeline is free the worker takes the
 oldest waiting job and every other waiting job with the same ``compatible_key`` (up to
-``max_batch_size``) and runs them in one call. This keeps batching effective under load even
+``max_batch_size``) and runs them in one call. The key starts with the model, so a batch
+never mixes models; the pipelines are a ModelPool, which loads a model on this thread when
+its first batch comes (neurall.gpu.pool). This keeps batching effective under load even
 though a decoupled Triton model hands requests over as soon as they arrive (Triton's own
 dynamic batcher only groups requests that arrive within its queue delay).
 """
@@ -23,6 +25,7 @@ from pathlib import Path
 
 from neurall.gpu import metrics
 from neurall.gpu.pipeline import Pipeline
+from neurall.gpu.pool import ModelPool
 from neurall.gpu.types import (
     GenerationRequest,
     GenerationResult,
@@ -81,11 +84,14 @@ class Job:
 
 
 class BatchRunner:
-    """Loads the pipeline on its own thread, then serves submitted jobs in batches."""
+    """Loads the pipelines on its own thread, then serves submitted jobs in batches.
+
+    ``load`` returns the ModelPool (having loaded what must be loaded at start) or, for one
+    model, its Pipeline."""
 
     def __init__(
         self,
-        load: Callable[[], Pipeline],
+        load: Callable[[], ModelPool | Pipeline],
         *,
         max_batch_size: int = 8,
         batch_window_s: float = 0.0,
@@ -100,7 +106,7 @@ class BatchRunner:
         self._pending: list[Job] = []
         self._closed = False
         self._running: list[Job] = []
-        self.loaded: concurrent.futures.Future[Pipeline] = concurrent.futures.Future()
+        self.loaded: concurrent.futures.Future[ModelPool] = concurrent.futures.Future()
         # Sizes (in requests) of every pipeline call, in order: the batching counter.
         self.batch_sizes: list[int] = []
         self.canceled_calls = 0
@@ -108,8 +114,8 @@ class BatchRunner:
         self.busy_s = 0.0
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
 
-    def start(self) -> concurrent.futures.Future[Pipeline]:
-        """Start the worker; the returned future resolves once the pipeline is loaded."""
+    def start(self) -> concurrent.futures.Future[ModelPool]:
+        """Start the worker; the returned future resolves to the pool once it is loaded."""
         self._thread.start()
         return self.loaded
 
@@ -150,15 +156,17 @@ class BatchRunner:
 
     def _main(self) -> None:
         try:
-            pipeline = self._load()
+            loaded = self._load()
+            if isinstance(loaded, Pipeline):
+                loaded = ModelPool([loaded.spec], lambda _spec: loaded, pipelines=[loaded])
         except BaseException as exc:
             logger.exception("loading the pipeline failed")
             self.loaded.set_exception(exc)
             return
-        self.loaded.set_result(pipeline)
+        self.loaded.set_result(loaded)
         metrics.PIPELINE_LOADED.set(1)
         while (batch := self._next_batch()) is not None:
-            self._run(pipeline, batch)
+            self._run(loaded, batch)
 
     def _next_batch(self) -> list[Job] | None:
         dropped: list[Job] = []
@@ -210,7 +218,7 @@ class BatchRunner:
             wait = min(wait, left)
         return [], wait
 
-    def _run(self, pipeline: Pipeline, batch: list[Job]) -> None:
+    def _run(self, pool: ModelPool, batch: list[Job]) -> None:
         total = batch[0].request.steps
 
         def on_step(step: int, previews: list[bytes | None]) -> None:
@@ -223,6 +231,7 @@ class BatchRunner:
 
         began = time.monotonic()
         try:
+            pipeline = pool.get(batch[0].request.model)
             results = pipeline.run([job.request for job in batch], on_step, should_cancel)
         except InferenceCanceled:
             self.canceled_calls += 1

@@ -56,6 +56,14 @@ FAMILY_SCHEDULERS: dict[ModelFamily, tuple[str, ...]] = {
     ModelFamily.FLUX: ("DEFAULT",),
 }
 
+# Image sides are multiples of this: 8 pixels per latent everywhere, and FLUX packs 2x2
+# latents into one token of its transformer (diffusers would round other sizes down).
+FAMILY_SIZE_MULTIPLE: dict[ModelFamily, int] = {
+    ModelFamily.SD1: 8,
+    ModelFamily.SDXL: 8,
+    ModelFamily.FLUX: 16,
+}
+
 # A source naming a model built here instead of loaded: "builtin:tiny-sd" and so on.
 BUILTIN_PREFIX = "builtin:"
 BUILTIN_SOURCES = {
@@ -68,6 +76,12 @@ _ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 MIN_SIDE = 64
 # The part of the standard price a BATCH image costs when an entry does not say.
 DEFAULT_BATCH_PERCENT = 50
+
+
+def triton_name(model_id: str) -> str:
+    """The Triton model serving catalog entry ``model_id`` (what ModelSpec.triton_name is;
+    a client needs only the request's model id to route it)."""
+    return "neurall_" + re.sub(r"[^a-z0-9_]", "_", model_id)
 
 
 class CatalogError(ValueError):
@@ -103,6 +117,8 @@ class ModelSpec:
     preload: bool = False
     # Whether the deployment's safety checker screens this model's images.
     safety_checker: bool = True
+    # Widths and heights must be multiples of this (FAMILY_SIZE_MULTIPLE: set by family).
+    size_multiple: int = 8
 
     @property
     def builtin(self) -> bool:
@@ -111,7 +127,7 @@ class ModelSpec:
     @property
     def triton_name(self) -> str:
         """The model's name on a Triton server (one Triton model per entry)."""
-        return "neurall_" + re.sub(r"[^a-z0-9_]", "_", self.id)
+        return triton_name(self.id)
 
     def supports(self, mode: str) -> bool:
         return mode in self.modes
@@ -209,6 +225,7 @@ def builtin_catalog(sd1_source: str = "builtin:tiny-sd") -> Catalog:
                 default_steps=4,
                 default_guidance=3.5,
                 schedulers=FAMILY_SCHEDULERS[ModelFamily.FLUX],
+                size_multiple=FAMILY_SIZE_MULTIPLE[ModelFamily.FLUX],
                 **tiny,
             ),
         )
@@ -312,14 +329,15 @@ def _entry(where: str, raw: Any) -> ModelSpec:
     native_h = raw.get("native_height", raw.get("native_size", native_default))
     max_w = raw.get("max_width", raw.get("max_size", max(1024, native_w)))
     max_h = raw.get("max_height", raw.get("max_size", max(1024, native_h)))
+    multiple = FAMILY_SIZE_MULTIPLE[family]
     for field, value in (
         ("native_width", native_w),
         ("native_height", native_h),
         ("max_width", max_w),
         ("max_height", max_h),
     ):
-        if value % 8 or value < MIN_SIDE:
-            raise bad(field, f"a multiple of 8, at least {MIN_SIDE}")
+        if value % multiple or value < MIN_SIDE:
+            raise bad(field, f"a multiple of {multiple} for {family}, at least {MIN_SIDE}")
     if max_w < native_w or max_h < native_h:
         raise bad("max_size", "must be at least the native size")
     default_steps = raw.get("default_steps", 4 if family is ModelFamily.FLUX else 20)
@@ -373,4 +391,5 @@ def _entry(where: str, raw: Any) -> ModelSpec:
         default=raw.get("default", False),
         preload=raw.get("preload", False),
         safety_checker=raw.get("safety_checker", True),
+        size_multiple=multiple,
     )

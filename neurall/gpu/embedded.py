@@ -1,4 +1,7 @@
-"""The pipeline in this process: the default, so `neurall serve` alone is the whole service.
+"""The pipelines in this process: the default, so `neurall serve` alone is the whole service.
+
+It serves the whole catalog: each model's pipeline is built on the runner's thread on its
+first request (entries marked ``preload`` at start), kept in a ModelPool.
 
 Inference runs on the BatchRunner's worker thread, never on the event loop; progress crosses
 back with ``loop.call_soon_threadsafe`` into a per-generation asyncio.Queue. Concurrent
@@ -10,14 +13,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
 from neurall.gpu.adapter_files import AdapterFiles
 from neurall.gpu.batching import BatchRunner
+from neurall.gpu.catalog import ModelSpec, catalog_for
 from neurall.gpu.pipeline import Pipeline
+from neurall.gpu.pool import COLD, ModelPool
 from neurall.gpu.types import (
-    TINY_MODEL,
     GenerationRequest,
     GenerationResult,
     InferenceError,
@@ -35,7 +39,7 @@ class EmbeddedBackend:
 
     def __init__(
         self,
-        model: str = TINY_MODEL,
+        models: Iterable[ModelSpec] | str | None = None,
         cache_dir: Path | None = None,
         *,
         max_batch_size: int = 8,
@@ -43,11 +47,25 @@ class EmbeddedBackend:
         stats_path: Path | None = None,
         device: str | None = None,
         pipeline: Pipeline | None = None,
+        pipelines: Iterable[Pipeline] = (),
         safety_checker: str = "",
         safety_policy: str = "blur",
         adapter_files: AdapterFiles | None = None,
+        memory_budget_bytes: int = 0,
     ) -> None:
-        self._model = model
+        """``models``: the catalog's entries (a Catalog, or a list of ModelSpec); a string is
+        the older one-model setting (see neurall.gpu.catalog.catalog_for). Already loaded
+        pipelines (``pipeline``, ``pipelines``: shared by tests, or by a process that also
+        serves Triton) are used as they are and never unloaded; without ``models``, they
+        are the whole catalog (and without either, the built-in catalog is)."""
+        given = [*([pipeline] if pipeline is not None else []), *pipelines]
+        if isinstance(models, str):
+            models = catalog_for(None, models)
+        elif models is None:
+            models = [p.spec for p in given] if given else catalog_for(None)
+        self._specs = list(models)
+        self._given = given
+        self._memory_budget_bytes = memory_budget_bytes
         self._adapter_files = adapter_files
         self._cache_dir = cache_dir
         self._device = device
@@ -55,19 +73,29 @@ class EmbeddedBackend:
         self._batch_window_s = batch_window_s
         self._stats_path = stats_path
         self._safety = (safety_checker, safety_policy)
-        # An already loaded pipeline may be shared (tests, or a process that also serves
-        # Triton); otherwise it is loaded on start().
-        self._pipeline = pipeline
+        self._pool: ModelPool | None = None
         self._runner: BatchRunner | None = None
         self._closed = False
         self._start_lock = asyncio.Lock()
 
-    def _load(self) -> Pipeline:
-        if self._pipeline is not None:
-            return self._pipeline
+    def _load(self) -> ModelPool:
+        """The pool, with the preloaded entries loaded (on the runner's thread); a restart
+        after close() keeps the pipelines already loaded."""
+        if self._pool is not None:
+            return self._pool
+        pool = ModelPool(
+            self._specs,
+            self._load_one,
+            memory_budget_bytes=self._memory_budget_bytes,
+            pipelines=self._given,
+        )
+        pool.preload()
+        return pool
+
+    def _load_one(self, spec: ModelSpec) -> Pipeline:
         checker, policy = self._safety
         return Pipeline.load(
-            self._model,
+            spec,
             self._cache_dir,
             device=self._device,
             safety_checker=checker,
@@ -78,6 +106,16 @@ class EmbeddedBackend:
     @property
     def runner(self) -> BatchRunner | None:
         return self._runner
+
+    @property
+    def pool(self) -> ModelPool | None:
+        return self._pool
+
+    async def model_states(self) -> dict[str, str]:
+        """Each catalog model's state: READY (built), LOADING (being built) or COLD."""
+        if self._pool is None:
+            return {spec.id: COLD for spec in self._specs}
+        return self._pool.states()
 
     async def start(self) -> None:
         async with self._start_lock:
@@ -94,10 +132,10 @@ class EmbeddedBackend:
             try:
                 # Shielded: a caller giving up must not cancel the loader's future, which
                 # the runner thread completes either way.
-                self._pipeline = await asyncio.shield(asyncio.wrap_future(self._runner.loaded))
+                self._pool = await asyncio.shield(asyncio.wrap_future(self._runner.loaded))
             except Exception as exc:
                 self._runner = None
-                raise InferenceError(f"could not load model {self._model!r}: {exc}") from exc
+                raise InferenceError(f"could not load the models: {exc}") from exc
 
     async def close(self) -> None:
         self._closed = True
@@ -118,6 +156,8 @@ class EmbeddedBackend:
         runner = self._runner
         if runner is None:
             raise InferenceUnavailable("the embedded backend is closed")
+        if not any(spec.id == request.model for spec in self._specs):
+            raise InferenceError(f"unknown model {request.model!r}")
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[_Item] = asyncio.Queue()
 

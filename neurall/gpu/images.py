@@ -49,8 +49,11 @@ def latent_preview_png(latents: torch.Tensor) -> bytes:
     if latents.shape[1] == _SD1_LATENT_RGB.shape[0]:
         rgb = torch.einsum("nchw,cr->nrhw", latents, _SD1_LATENT_RGB)
     else:
-        # Unknown latent space: show the first three channels as-is.
+        # Unknown latent space (SDXL's is close to SD's; FLUX has 16 channels, the tiny
+        # one 1): show the first three channels as-is, or one as grey.
         rgb = latents[:, :3]
+        if rgb.shape[1] < 3:
+            rgb = rgb[:, :1].expand(-1, 3, -1, -1)
     # The projection yields roughly [-1, 1]; map to [0, 1].
     rgb = ((rgb + 1.0) / 2.0).clamp(0.0, 1.0)
     side = max(rgb.shape[-2:])

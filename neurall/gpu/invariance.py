@@ -41,14 +41,26 @@ def _row_invariant_linear(self: torch.nn.Linear, x: torch.Tensor) -> torch.Tenso
     return torch.cat(rows)
 
 
+# Per-sample embedding paths ((batch, features) matrices): the UNet's timestep embedding and
+# SDXL's added size/text embedding; FLUX's timestep/guidance/pooled-text embedding and the
+# AdaLayerNorm projections it feeds (``norm1.linear`` and the like take that embedding).
+_EMBEDDING_MODULES = ("time_embedding", "add_embedding", "time_text_embed", "norm_out")
+
+
 def _patch_time_embedding(unet: torch.nn.Module) -> None:
     # Instance-level forward overrides keep the module tree and state_dict keys unchanged,
     # so saving the model or attaching LoRA adapters is unaffected.
     linears: list[torch.nn.Module] = []
-    time_embedding = getattr(unet, "time_embedding", None)
-    if time_embedding is not None:
-        linears += [m for m in time_embedding.modules() if isinstance(m, torch.nn.Linear)]
+    for name in _EMBEDDING_MODULES:
+        embedding = getattr(unet, name, None)
+        if embedding is not None:
+            linears += [m for m in embedding.modules() if isinstance(m, torch.nn.Linear)]
     for module in unet.modules():
+        norm_linear = getattr(module, "linear", None)
+        if module.__class__.__name__.startswith("AdaLayerNorm") and isinstance(
+            norm_linear, torch.nn.Linear
+        ):
+            linears.append(norm_linear)
         proj = getattr(module, "time_emb_proj", None)
         if isinstance(proj, torch.nn.Linear):
             linears.append(proj)
@@ -59,7 +71,7 @@ def _patch_time_embedding(unet: torch.nn.Module) -> None:
 def _pad_single_sample(
     module: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
-    sample = args[0] if args else kwargs.get("sample")
+    sample = args[0] if args else kwargs.get("sample", kwargs.get("hidden_states"))
     if not isinstance(sample, torch.Tensor) or sample.shape[0] != 1:
         module._neurall_padded = False  # type: ignore[assignment]
         return None
@@ -84,12 +96,21 @@ def _unpad_output(module: torch.nn.Module, args: Any, kwargs: Any, output: Any) 
 
 
 def make_batch_invariant(pipe: Any) -> None:
-    """Apply the three fixes above to a loaded diffusers pipeline, in place."""
+    """Apply the three fixes above to a loaded diffusers pipeline, in place (the denoiser is
+    the UNet, or FLUX's transformer: the same hooks fit both)."""
     unet = getattr(pipe, "unet", None)
+    if unet is None:
+        unet = getattr(pipe, "transformer", None)
     if unet is not None:
         _patch_time_embedding(unet)
         unet.register_forward_pre_hook(_pad_single_sample, with_kwargs=True)
         unet.register_forward_hook(_unpad_output, with_kwargs=True)
+    # SDXL's second text encoder projects the pooled output, a (batch, features) matrix like
+    # the timestep embedding's, with the same batch-size dependence.
+    for name in ("text_encoder", "text_encoder_2"):
+        projection = getattr(getattr(pipe, name, None), "text_projection", None)
+        if isinstance(projection, torch.nn.Linear):
+            projection.forward = types.MethodType(_row_invariant_linear, projection)
     vae = getattr(pipe, "vae", None)
     if vae is not None and hasattr(vae, "enable_slicing"):
         vae.enable_slicing()

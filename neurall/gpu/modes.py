@@ -1,10 +1,10 @@
 """Which diffusers pipeline runs a request, and the image arguments it takes.
 
 Text-to-image, image-to-image and inpainting pipelines share the loaded components (UNet,
-VAE, text encoder): diffusers' ``AutoPipelineFor*.from_pipe`` builds each from the loaded
-text-to-image pipeline without copying weights, and picks the class that fits the model
-(SD 1.x, SDXL, ...). A 4-channel UNet (every text-to-image model, the tiny one included)
-inpaints through diffusers' legacy path, which blends the kept latents back at each step.
+VAE, text encoder): each family's pipeline class's ``from_pipe`` builds it from the loaded
+text-to-image pipeline without copying weights (neurall.gpu.families). A 4-channel UNet
+(every text-to-image model, the tiny one included) inpaints through diffusers' legacy path,
+which blends the kept latents back at each step.
 
 Two strengths are decided here rather than in diffusers, so that the contract's promise
 ("0.0 keeps it, 1.0 ignores it") holds exactly:
@@ -48,18 +48,6 @@ def call_strength(request: GenerationRequest) -> float | None:
     if effective_mode(request) in (TEXT_TO_IMAGE, KEEP):
         return None
     return 1.0 if request.strength is None else float(request.strength)
-
-
-def pipeline_for(mode: str, base: Any) -> Any:
-    """The diffusers pipeline for ``mode`` sharing ``base``'s components."""
-    if mode == TEXT_TO_IMAGE:
-        return base
-    from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting
-
-    auto = AutoPipelineForImage2Image if mode == IMAGE_TO_IMAGE else AutoPipelineForInpainting
-    pipe = auto.from_pipe(base)
-    pipe.set_progress_bar_config(disable=True)
-    return pipe
 
 
 def decode_rgb(png: bytes) -> Image.Image:

@@ -1,5 +1,8 @@
 """The built-in tiny Stable Diffusion pipeline: random weights, small configs, CPU-fast.
 
+(The tiny SDXL and FLUX pipelines are in neurall.gpu.tiny_families; ``build_builtin`` builds
+any of the three.)
+
 No model can be downloaded where Neurall is developed and tested, so the default model is built
 locally from configs. It produces noise-like pictures, but it exercises every part of a real
 StableDiffusionPipeline (tokenizer, text encoder, UNet with cross-attention, VAE, scheduler),
@@ -13,6 +16,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,15 +79,15 @@ def write_char_tokenizer(directory: Path, max_tokens: int = TINY_MAX_TOKENS) -> 
     return len(vocab)
 
 
-def assemble_pipeline(unet: Any, vae: Any, text_encoder: Any, tokenizer_dir: Path) -> Any:
-    """A StableDiffusionPipeline of these parts, the tokenizer in ``tokenizer_dir``, and the
-    scheduler every built-in model uses."""
-    from diffusers import DDIMScheduler, StableDiffusionPipeline
-    from transformers import CLIPTokenizer
+def tiny_ddim_scheduler() -> Any:
+    """The scheduler of the built-in SD 1.x and SDXL models: SD's noise schedule, DDIM.
 
-    # DDIM with eta=0 is deterministic given the initial latents: the only randomness of a
-    # generation is the starting noise, which is drawn per image from its own seed.
-    scheduler = DDIMScheduler(
+    DDIM with eta=0 is deterministic given the initial latents: the only randomness of a
+    generation is the starting noise, which is drawn per image from its own seed.
+    """
+    from diffusers import DDIMScheduler
+
+    return DDIMScheduler(
         beta_start=0.00085,
         beta_end=0.012,
         beta_schedule="scaled_linear",
@@ -91,6 +95,15 @@ def assemble_pipeline(unet: Any, vae: Any, text_encoder: Any, tokenizer_dir: Pat
         set_alpha_to_one=False,
         steps_offset=1,
     )
+
+
+def assemble_pipeline(unet: Any, vae: Any, text_encoder: Any, tokenizer_dir: Path) -> Any:
+    """A StableDiffusionPipeline of these parts, the tokenizer in ``tokenizer_dir``, and the
+    scheduler every built-in model uses."""
+    from diffusers import StableDiffusionPipeline
+    from transformers import CLIPTokenizer
+
+    scheduler = tiny_ddim_scheduler()
     return StableDiffusionPipeline(
         vae=vae,
         text_encoder=text_encoder,
@@ -153,11 +166,39 @@ def _build(target: Path) -> None:
     )
     pipe = assemble_pipeline(unet, vae, text_encoder, tokenizer_dir)
     pipe.save_pretrained(target, safe_serialization=True)
-    (target / _DONE_MARKER).write_text("ok\n", encoding="utf-8")
 
 
-def build_tiny_pipeline(path: Path) -> Path:
-    """Build the tiny pipeline into ``path`` unless a complete build is already there.
+# The built-in models' directories under the model cache, by catalog source.
+BUILTIN_DIRS = {
+    "builtin:tiny-sd": "tiny-sd",
+    "builtin:tiny-sdxl": "tiny-sdxl",
+    "builtin:tiny-flux": "tiny-flux",
+}
+
+
+def _builder(source: str) -> Callable[[Path], None]:
+    if source == "builtin:tiny-sd":
+        return _build
+    from neurall.gpu import tiny_families
+
+    if source == "builtin:tiny-sdxl":
+        return tiny_families.build_tiny_sdxl
+    if source == "builtin:tiny-flux":
+        return tiny_families.build_tiny_flux
+    raise ValueError(f"no built-in model {source!r}")
+
+
+def build_builtin(source: str, cache_dir: Path) -> Path:
+    """The directory of built-in model ``source`` (e.g. "builtin:tiny-sdxl") under
+    ``cache_dir``, built there first unless a complete build is already there."""
+    if source not in BUILTIN_DIRS:
+        raise ValueError(f"no built-in model {source!r}")
+    return build_tiny_pipeline(Path(cache_dir) / BUILTIN_DIRS[source], source)
+
+
+def build_tiny_pipeline(path: Path, source: str = "builtin:tiny-sd") -> Path:
+    """Build the tiny pipeline ``source`` (the SD 1.x one by default) into ``path`` unless a
+    complete build is already there.
 
     The build goes to a sibling temporary directory that is renamed into place, so a crash or a
     concurrent builder never leaves a half-written model at ``path``.
@@ -168,9 +209,10 @@ def build_tiny_pipeline(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
     try:
-        logger.info("building the tiny pipeline into %s", path)
+        logger.info("building the tiny pipeline %s into %s", source, path)
         with MODEL_LOAD_LOCK:
-            _build(staging / "model")
+            _builder(source)(staging / "model")
+            (staging / "model" / _DONE_MARKER).write_text("ok\n", encoding="utf-8")
         if path.exists() and not (path / _DONE_MARKER).is_file():
             # A leftover without the marker predates atomic builds or was hand-edited.
             shutil.rmtree(path)

@@ -9,8 +9,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-# The built-in model (random weights, built locally; see neurall.gpu.tiny).
+# The built-in model (random weights, built locally; see neurall.gpu.tiny): the older
+# one-model setting's value (NEURALL_MODEL).
 TINY_MODEL = "tiny"
+# The catalog id a request names when it names none (rows stored before the catalog).
+DEFAULT_MODEL = "tiny-sd"
 
 
 def native_size(model: str) -> int:
@@ -76,6 +79,8 @@ class GenerationRequest:
     guidance_scale: float
     seed: int
     num_images: int
+    # The catalog entry that generates it (neurall.gpu.catalog, ModelSpec.id).
+    model: str = DEFAULT_MODEL
     # The caller's trained clone to generate with (an id), as sent: the shorthand for
     # ``adapters=(AdapterWeight(clone_id, 1.0),)``, which it is expanded to.
     clone_id: str | None = None
@@ -103,6 +108,8 @@ class GenerationRequest:
             raise ValueError("width and height must be positive multiples of 8")
         if self.steps <= 0:
             raise ValueError("steps must be positive")
+        if not self.model:
+            raise ValueError("model must name a catalog entry")
         if self.num_images <= 0:
             raise ValueError("num_images must be positive")
         if self.preview_every < 0:
@@ -142,7 +149,7 @@ class GenerationRequest:
         # Prompts of API jobs must never reach logs; a repr() in a log line or a traceback
         # would leak them, so the default dataclass repr is replaced.
         return (
-            f"GenerationRequest({self.width}x{self.height}, steps={self.steps}, "
+            f"GenerationRequest({self.model}, {self.width}x{self.height}, steps={self.steps}, "
             f"guidance_scale={self.guidance_scale}, num_images={self.num_images}, "
             f"adapters={len(self.adapters)}, "
             f"preview_every={self.preview_every}, mode={self.mode}, "
