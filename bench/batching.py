@@ -39,7 +39,7 @@ def _start(max_batch_size: int, log: Any, model: str, device: str) -> tuple[subp
         stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=dict(os.environ, PYTHONUNBUFFERED="1"),
         **server_popen_options(),
     )  # fmt: skip
-    wait_http(f"http://127.0.0.1:{http}/v2/models/neurall_txt2img/ready", process, 600)
+    wait_http(f"http://127.0.0.1:{http}/v2/models/neurall_models/ready", process, 600)
     return process, f"grpc://127.0.0.1:{grpc}"
 
 

@@ -277,7 +277,7 @@ class Stack:
         )
         wait_http(f"{self.api}/healthz", serve, timeout_s=600)
         if self.triton:
-            ready = f"http://127.0.0.1:{self.triton_http}/v2/models/neurall_txt2img/ready"
+            ready = f"http://127.0.0.1:{self.triton_http}/v2/models/neurall_models/ready"
             wait_http(ready, triton, timeout_s=600)
         if worker and self.distributed:
             self.start("worker", "worker", "--threads", str(self.worker_threads))

@@ -255,11 +255,15 @@ def _gpu(settings: Settings, args: argparse.Namespace) -> None:
     from neurall.clones.store import adapter_files
     from neurall.gpu import triton_server
 
-    # The model, its cache and the safety checker follow the settings unless given
-    # explicitly; clone adapters come from the deployment's storage (NEURALL_STORAGE_URL).
+    # The catalog, its cache, the memory budget and the safety checker follow the settings
+    # unless given explicitly; clone adapters come from the deployment's storage
+    # (NEURALL_STORAGE_URL).
     defaults = ["--model", settings.model, "--cache-dir", str(settings.model_cache_dir)]
     defaults += ["--safety-checker", settings.safety_checker]
     defaults += ["--safety-policy", settings.safety_policy]
+    defaults += ["--memory-budget-mb", str(settings.gpu_memory_budget_mb)]
+    if settings.models_file is not None:
+        defaults += ["--models-file", str(settings.models_file)]
     triton_server.main([*defaults, *args.gpu_args], adapter_files(settings))
 
 

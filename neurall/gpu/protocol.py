@@ -1,4 +1,9 @@
-"""The wire format of the "neurall_txt2img" Triton model, shared by server and client.
+"""The wire format of the Triton models of `neurall gpu`, shared by server and client.
+
+Each catalog entry is one Triton model, named ``triton_name(model_id)`` ("neurall_" and the
+id), all with this format. The model STATES_MODEL ("neurall_models") answers any request
+with the JSON object {model id: "READY" | "LOADING" | "COLD"}; it is bound last, so its
+readiness means the server serves every model (the preloaded ones loaded).
 
 Every tensor has a leading batch dimension of 1 per request (Triton's dynamic batcher adds it).
 One stream response per denoising step (KIND_STEP), then one KIND_FINAL with the PNGs and the
@@ -18,7 +23,10 @@ import numpy as np
 from neurall.gpu.codec import decode_value, encode_value, field_types
 from neurall.gpu.types import GenerationRequest
 
-MODEL_NAME = "neurall_txt2img"
+STATES_MODEL = "neurall_models"
+# STATES_MODEL's tensors (no batch dimension): any "query" (ignored), one JSON "states".
+STATES_INPUT = "query"
+STATES_OUTPUT = "states"
 
 KIND_STEP = 0
 KIND_FINAL = 1

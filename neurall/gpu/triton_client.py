@@ -10,22 +10,27 @@ stops listening). Transport failures (server down, unreachable, deadline) become
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
-from tritonclient.grpc import InferInput
+import numpy as np
+from tritonclient.grpc import InferInput, InferRequestedOutput
 from tritonclient.grpc import aio as grpc_aio
 from tritonclient.utils import InferenceServerException
 
+from neurall.gpu.catalog import triton_name
 from neurall.gpu.protocol import (
     INPUTS,
     KIND_ERROR,
     KIND_FINAL,
     KIND_STEP,
-    MODEL_NAME,
+    STATES_INPUT,
+    STATES_MODEL,
+    STATES_OUTPUT,
     to_tensors,
 )
 from neurall.gpu.types import (
@@ -142,10 +147,28 @@ class TritonBackend:
         try:
             return bool(
                 await client.is_server_ready(client_timeout=READY_TIMEOUT_S)
-                and await client.is_model_ready(MODEL_NAME, client_timeout=READY_TIMEOUT_S)
+                and await client.is_model_ready(STATES_MODEL, client_timeout=READY_TIMEOUT_S)
             )
         except (InferenceServerException, grpc.RpcError, OSError):
             return False
+
+    async def model_states(self) -> dict[str, str]:
+        """Each catalog model's state on the server: READY, LOADING or COLD."""
+        query = InferInput(STATES_INPUT, [1], "BYTES")
+        query.set_data_from_numpy(np.array([b""], dtype=np.object_))
+        try:
+            result = await self._client().infer(
+                STATES_MODEL,
+                [query],
+                outputs=[InferRequestedOutput(STATES_OUTPUT)],
+                client_timeout=READY_TIMEOUT_S,
+            )
+        except InferenceServerException as exc:
+            raise _triton_error(exc.status(), exc.message()) from exc
+        except grpc.RpcError as exc:
+            raise _rpc_error(exc) from exc
+        raw = result.as_numpy(STATES_OUTPUT).reshape(-1)[0]
+        return dict(json.loads(bytes(raw)))
 
     async def generate(
         self, request: GenerationRequest
@@ -154,7 +177,7 @@ class TritonBackend:
         inputs = _inputs(request)
 
         async def outgoing() -> AsyncIterator[dict[str, Any]]:
-            yield {"model_name": MODEL_NAME, "inputs": inputs}
+            yield {"model_name": triton_name(request.model), "inputs": inputs}
             # Keep our half open until the answer is in, so that the stream ends only when the
             # server is done with it.
             await finished.wait()

@@ -1,6 +1,13 @@
-"""`neurall gpu`: the pipeline served by NVIDIA Triton through PyTriton.
+"""`neurall gpu`: the catalog's pipelines served by NVIDIA Triton through PyTriton.
 
-The model "neurall_txt2img" is decoupled (one request, many responses: a response per
+Each catalog entry is a Triton model named ``spec.triton_name`` ("neurall_<id>"); all of them
+feed one BatchRunner, whose ModelPool loads a model on its first request (entries marked
+``preload`` before Triton starts) and unloads the least recently used ones to stay within
+the memory budget (``--memory-budget-mb``; neurall.gpu.pool). The model "neurall_models"
+reports each model's state (READY, LOADING, COLD) as JSON; it is bound last, so its
+readiness is the server's.
+
+Each model is decoupled (one request, many responses: a response per
 denoising step, then the images) with Triton's dynamic batcher in front. PyTriton hands the
 infer function each batch Triton formed; the requests go to a BatchRunner, which merges them
 with anything else waiting for the pipeline (so a busy GPU runs compatible requests together)
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import signal
@@ -23,7 +31,7 @@ import socket
 import sys
 import sysconfig
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +40,18 @@ import numpy as np
 from neurall.gpu import guardian
 from neurall.gpu.adapter_files import AdapterFiles
 from neurall.gpu.batching import BatchRunner
+from neurall.gpu.catalog import ModelSpec, catalog_for
 from neurall.gpu.pipeline import Pipeline
+from neurall.gpu.pool import ModelPool
 from neurall.gpu.protocol import (
     INPUTS,
     KIND_ERROR,
     KIND_FINAL,
     KIND_STEP,
-    MODEL_NAME,
     OUTPUTS,
+    STATES_INPUT,
+    STATES_MODEL,
+    STATES_OUTPUT,
     from_tensors,
 )
 from neurall.gpu.types import (
@@ -84,10 +96,12 @@ def _encode(outcome: StepProgress | GenerationResult | BaseException) -> Respons
 
 
 class TritonModel:
-    """The infer function bound on PyTriton; it runs on PyTriton's asyncio loop."""
+    """The infer function bound on PyTriton for one catalog model; it runs on PyTriton's
+    asyncio loop. A request naming another model is refused (a client routes by model)."""
 
-    def __init__(self, runner: BatchRunner) -> None:
+    def __init__(self, runner: BatchRunner, model_id: str) -> None:
         self._runner = runner
+        self._model_id = model_id
 
     async def infer(self, requests: list[Any]) -> AsyncIterator[list[Response]]:
         loop = asyncio.get_running_loop()
@@ -117,6 +131,10 @@ class TritonModel:
                 request = from_tensors(raw)
             except (ValueError, TypeError, UnicodeDecodeError, KeyError) as exc:
                 invalid.append((index, InferenceError(f"invalid request: {exc}")))
+                continue
+            if request.model != self._model_id:
+                wrong = f"a request for model {request.model!r} sent to {self._model_id!r}"
+                invalid.append((index, InferenceError(wrong)))
                 continue
             try:
                 jobs.append(self._runner.submit(request, sink(index), sink(index), flush))
@@ -148,6 +166,26 @@ class TritonModel:
             # this stops the work.
             for job in jobs:
                 job.cancel()
+
+
+class StatesModel:
+    """The infer function of "neurall_models": every model's state, as JSON."""
+
+    def __init__(self, pool: ModelPool) -> None:
+        self._pool = pool
+
+    def infer(self, requests: list[Any]) -> list[Response]:
+        states = json.dumps(self._pool.states()).encode("utf-8")
+        return [{STATES_OUTPUT: np.array([states], dtype=np.object_)} for _ in requests]
+
+
+def _states_tensors() -> tuple[list[Any], list[Any]]:
+    from pytriton.model_config import Tensor
+
+    return (
+        [Tensor(name=STATES_INPUT, dtype=np.bytes_, shape=(1,))],
+        [Tensor(name=STATES_OUTPUT, dtype=np.bytes_, shape=(1,))],
+    )
 
 
 def _tensors() -> tuple[list[Any], list[Any]]:
@@ -187,7 +225,7 @@ def _require_free_port(host: str, port: int) -> None:
 
 
 def serve(
-    model: str = TINY_MODEL,
+    models: Iterable[ModelSpec] | str = TINY_MODEL,
     cache_dir: Path = Path("neurall-data/models"),
     host: str = "0.0.0.0",  # noqa: S104 - a GPU server is reached from other machines
     grpc_port: int = 8001,
@@ -202,8 +240,11 @@ def serve(
     safety_policy: str = "blur",
     pipeline_metrics_port: int | None = None,
     adapter_files: AdapterFiles | None = None,
+    memory_budget_bytes: int = 0,
 ) -> None:
-    """Load the pipeline, then serve it on Triton until interrupted (SIGINT or SIGTERM).
+    """Load the preloaded models, then serve the catalog ``models`` (a Catalog or a list of
+    ModelSpec; a string: the older one-model setting) on Triton until interrupted (SIGINT
+    or SIGTERM); the others load on their first request, within ``memory_budget_bytes``.
 
     Clone adapters named by requests are found through ``adapter_files`` (`neurall gpu`
     gives it the deployment's store; see neurall.clones.store.adapter_files)."""
@@ -219,15 +260,26 @@ def serve(
     pytriton_logger = logging.getLogger("pytriton")
     if pytriton_logger.getEffectiveLevel() < logging.INFO:
         pytriton_logger.setLevel(logging.INFO)
+    specs = list(catalog_for(None, models) if isinstance(models, str) else models)
+
+    def load_pool() -> ModelPool:
+        pool = ModelPool(
+            specs,
+            lambda spec: Pipeline.load(
+                spec,
+                cache_dir,
+                device=device,
+                safety_checker=safety_checker,
+                safety_policy=safety_policy,
+                adapter_files=adapter_files,
+            ),
+            memory_budget_bytes=memory_budget_bytes,
+        )
+        pool.preload()
+        return pool
+
     runner = BatchRunner(
-        lambda: Pipeline.load(
-            model,
-            cache_dir,
-            device=device,
-            safety_checker=safety_checker,
-            safety_policy=safety_policy,
-            adapter_files=adapter_files,
-        ),
+        load_pool,
         max_batch_size=max_batch_size,
         stats_path=stats_path,
     )
@@ -238,7 +290,7 @@ def serve(
 
         start_http_server(pipeline_metrics_port, addr=host)
     # Load before Triton starts, so that Triton's readiness means "can generate now".
-    runner.start().result()
+    pool = runner.start().result()
     # SIGTERM (docker stop, systemd) must unwind through Triton's context manager, or the
     # tritonserver child process outlives us; a SIGKILL or crash is the guardian's.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -256,21 +308,31 @@ def serve(
     inputs, outputs = _tensors()
     try:
         with Triton(config=config) as triton:
+            for spec in specs:
+                triton.bind(
+                    model_name=spec.triton_name,
+                    infer_func=TritonModel(runner, spec.id).infer,
+                    inputs=inputs,
+                    outputs=outputs,
+                    config=ModelConfig(
+                        max_batch_size=max_batch_size,
+                        decoupled=True,
+                        batcher=DynamicBatcher(max_queue_delay_microseconds=max_queue_delay_us),
+                    ),
+                    strict=False,
+                )
+            states_inputs, states_outputs = _states_tensors()
             triton.bind(
-                model_name=MODEL_NAME,
-                infer_func=TritonModel(runner).infer,
-                inputs=inputs,
-                outputs=outputs,
-                config=ModelConfig(
-                    max_batch_size=max_batch_size,
-                    decoupled=True,
-                    batcher=DynamicBatcher(max_queue_delay_microseconds=max_queue_delay_us),
-                ),
+                model_name=STATES_MODEL,
+                infer_func=StatesModel(pool).infer,
+                inputs=states_inputs,
+                outputs=states_outputs,
+                config=ModelConfig(batching=False),
                 strict=False,
             )
             logger.info(
                 "serving %s: grpc %s:%d, http %d, metrics %d",
-                model,
+                ", ".join(spec.id for spec in specs),
                 host,
                 grpc_port,
                 http_port,
@@ -285,7 +347,24 @@ def main(argv: list[str] | None = None, adapter_files: AdapterFiles | None = Non
     """Command line of `neurall gpu` (also `python -m neurall.gpu.triton_server`, which then
     serves no clones: it is given no adapter store)."""
     parser = argparse.ArgumentParser(prog="neurall gpu", description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=TINY_MODEL)
+    parser.add_argument(
+        "--models-file",
+        type=Path,
+        default=None,
+        help="the model catalog (docs/models.md); default: the built-in tiny models",
+    )
+    parser.add_argument(
+        "--model",
+        default=TINY_MODEL,
+        help="without --models-file, the default entry's source (the older one-model setting)",
+    )
+    parser.add_argument(
+        "--memory-budget-mb",
+        type=float,
+        default=0.0,
+        help="memory the loaded models may occupy (MB, as measured at load); the least "
+        "recently used idle ones unload to make room; 0: unlimited",
+    )
     parser.add_argument("--cache-dir", type=Path, default=Path("neurall-data/models"))
     parser.add_argument("--host", default="0.0.0.0")  # noqa: S104 - see serve()
     parser.add_argument("--grpc-port", type=int, default=8001)
@@ -309,7 +388,7 @@ def main(argv: list[str] | None = None, adapter_files: AdapterFiles | None = Non
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     serve(
-        args.model,
+        catalog_for(args.models_file, args.model),
         args.cache_dir,
         args.host,
         args.grpc_port,
@@ -323,6 +402,7 @@ def main(argv: list[str] | None = None, adapter_files: AdapterFiles | None = Non
         safety_policy=args.safety_policy,
         pipeline_metrics_port=args.pipeline_metrics_port,
         adapter_files=adapter_files,
+        memory_budget_bytes=int(args.memory_budget_mb * 2**20),
     )
 
 

@@ -74,7 +74,7 @@ def test_a_killed_neurall_gpu_takes_its_triton_server_with_it(
             stderr=subprocess.STDOUT,
         )
     try:
-        wait_http(f"http://127.0.0.1:{http}/v2/models/neurall_txt2img/ready", gpu, log)
+        wait_http(f"http://127.0.0.1:{http}/v2/models/neurall_models/ready", gpu, log)
         tree = descendants(gpu.pid)
         servers = [p for p in tree if "tritonserver" in _command_line(p)]
         assert servers, [_command_line(p) for p in tree]

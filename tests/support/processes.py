@@ -35,7 +35,7 @@ from tests.support.services import (
 
 NEURALL = [sys.executable, "-m", "neurall.cli"]
 START_TIMEOUT_S = 120.0
-MODEL_READY = "/v2/models/neurall_txt2img/ready"
+MODEL_READY = "/v2/models/neurall_models/ready"
 
 
 def clean_env(**extra: str) -> dict[str, str]:
