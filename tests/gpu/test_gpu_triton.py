@@ -10,11 +10,13 @@ import asyncio
 import io
 import re
 import time
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from neurall.gpu.backend import InferenceBackend, make_backend
+from neurall.gpu.catalog import builtin_catalog
 from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.triton_client import TritonBackend
 from neurall.gpu.types import InferenceError, InferenceUnavailable, StepProgress
@@ -147,8 +149,58 @@ def test_triton_metrics_count_executions(triton_server: TritonServer) -> None:
     # the stats file can be lower (the runner merges waiting batches) or higher (it splits
     # incompatible requests). Both are exposed; this checks Triton's side is wired up.
     metrics = triton_server.metrics()
-    success = re.search(r'nv_inference_request_success\{model="neurall_txt2img".*\} (\d+)', metrics)
-    executions = re.search(r'nv_inference_exec_count\{model="neurall_txt2img".*\} (\d+)', metrics)
+    success = re.search(r'nv_inference_request_success\{model="neurall_tiny_sd".*\} (\d+)', metrics)
+    executions = re.search(r'nv_inference_exec_count\{model="neurall_tiny_sd".*\} (\d+)', metrics)
     assert success
     assert executions
     assert int(executions.group(1)) <= int(success.group(1))
+
+
+FAMILY_REQUESTS = {
+    "tiny-sd": {"guidance_scale": 7.5},
+    "tiny-sdxl": {"guidance_scale": 7.5, "negative_prompt": "blurry"},
+    "tiny-flux": {"guidance_scale": 3.5, "steps": 4},
+}
+
+
+@pytest.mark.asyncio
+async def test_each_family_gives_the_embedded_bytes_and_the_budget_holds(
+    triton: TritonBackend, pipeline: Pipeline, model_cache_dir: Path
+) -> None:
+    """One job per family, in an order that makes the server (whose budget holds two of the
+    three models) unload the least recently used one twice: every job succeeds with the
+    bytes the in-process pipeline gives, and the states follow."""
+    catalog = builtin_catalog()
+    assert set(await triton.model_states()) == {spec.id for spec in catalog}
+    for model_id in ["tiny-sdxl", "tiny-flux", "tiny-sd"]:
+        request = make_request(model=model_id, **FAMILY_REQUESTS[model_id])
+        steps, result = await collect(triton.generate(request))
+        assert [s.step for s in steps] == list(range(1, request.steps + 1))
+        local = (
+            pipeline
+            if model_id == "tiny-sd"
+            else Pipeline.load(catalog[model_id], model_cache_dir, device="cpu")
+        )
+        assert result.images == local.run([request])[0].images
+    assert await triton.model_states() == {
+        "tiny-sd": "READY",
+        "tiny-sdxl": "COLD",
+        "tiny-flux": "READY",
+    }
+
+
+@pytest.mark.asyncio
+async def test_a_request_for_another_triton_model_is_refused(
+    triton_server: TritonServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client routes by the request's model; a request sent to another model's endpoint
+    fails rather than running on the wrong weights."""
+    from neurall.gpu import triton_client
+
+    backend = TritonBackend(triton_server.url, timeout_s=60)
+    monkeypatch.setattr(triton_client, "triton_name", lambda _model_id: "neurall_tiny_sd")
+    try:
+        with pytest.raises(InferenceError, match="sent to 'tiny-sd'"):
+            await collect(backend.generate(make_request(model="tiny-flux", steps=2)))
+    finally:
+        await backend.close()

@@ -14,8 +14,10 @@ import pytest
 from aiohttp import web
 from filelock import FileLock
 
+from neurall.gpu.catalog import builtin_catalog
 from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.tiny import build_tiny_pipeline
+from tests.support.gpu import two_of_three_budget_mb
 from tests.support.processes import distributed_stack
 from tests.support.s3 import new_bucket
 from tests.support.stack_api import StackApi, stack_account
@@ -75,7 +77,16 @@ def triton_server(
     """`neurall gpu` in a subprocess, as deployed on a host of its own: it reads clone
     adapters from an S3 bucket (``server.bucket``); stopped with SIGTERM at the end."""
     workdir = tmp_path_factory.mktemp("triton")
-    with running_triton_server(model_cache_dir, workdir, new_bucket(s3_endpoint)) as server:
+    # A memory budget that holds two of the three built-in models, not all three, so that
+    # serving all of them loads and unloads (tests/gpu/test_gpu_triton.py).
+    sizes = [
+        Pipeline.load(spec, model_cache_dir, device="cpu").memory_bytes
+        for spec in builtin_catalog()
+    ]
+    budget = ("--memory-budget-mb", f"{two_of_three_budget_mb(sizes):.6f}")
+    with running_triton_server(
+        model_cache_dir, workdir, new_bucket(s3_endpoint), extra_args=budget
+    ) as server:
         yield server
 
 

@@ -162,3 +162,29 @@ def save_adapter(model_dir: Path, path: Path, seed: int, alpha: float | None = N
     )
     save_file(get_peft_model_state_dict(unet), str(path), metadata=metadata)
     return path
+
+
+def save_denoiser_adapter(model_dir: Path, path: Path, seed: int) -> Path:
+    """A LoRA of random weights on the denoiser of the tiny model in ``model_dir``: its UNet,
+    or FLUX's transformer (whose attention has the same projections), saved as training
+    saves one."""
+    import torch
+    from diffusers import FluxTransformer2DModel, UNet2DConditionModel
+    from peft import LoraConfig, get_peft_model_state_dict
+    from safetensors.torch import save_file
+
+    torch.manual_seed(seed)
+    if (model_dir / "transformer").is_dir():
+        denoiser = FluxTransformer2DModel.from_pretrained(model_dir / "transformer")
+    else:
+        denoiser = UNet2DConditionModel.from_pretrained(model_dir / "unet")
+    denoiser.add_adapter(
+        LoraConfig(r=4, lora_alpha=4, target_modules=LORA_TARGETS, init_lora_weights=False)
+    )
+    save_file(get_peft_model_state_dict(denoiser), str(path))
+    return path
+
+
+def two_of_three_budget_mb(sizes: list[int]) -> float:
+    """A memory budget (MB) that fits any two of three models of ``sizes`` bytes, not all."""
+    return (sum(sizes) - min(sizes) / 2) / 2**20
