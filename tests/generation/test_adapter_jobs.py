@@ -18,7 +18,7 @@ from neurall.generation import service
 from neurall.generation.params import validate
 from neurall.generation.runtime import GenerationRuntime
 from neurall.gpu.types import AdapterWeight
-from neurall.graphql.generation import GenerateParams
+from neurall.graphql.generation.types import GenerateParams
 from neurall.orm.accounts import Account
 from neurall.orm.clones import Clone, CloneStatus
 from neurall.orm.jobs import Job, JobImage, JobSource, JobStatus

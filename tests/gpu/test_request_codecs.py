@@ -144,7 +144,7 @@ def test_the_graphql_input_carries_exactly_the_records_stored_fields():
     """GraphQL converts its input to the record by field name, so the two must agree: a
     field added to one and not the other fails here, not silently at run time. Derived
     fields (the mode) are set by validation, not sent."""
-    from neurall.graphql.generation import GenerateInput
+    from neurall.graphql.generation.inputs import GenerateInput
 
     sent = {f.name for f in dataclasses.fields(GenerateInput)}
     assert sent == {f.name for f in codec.payload_fields() if not f.metadata.get("derived")}
