@@ -33,6 +33,7 @@ from neurall.graphql.errors import ALL_ERROR_TYPES, should_mask
 from neurall.graphql.generation.cancel_job import CancelJobMutation
 from neurall.graphql.generation.generate import GenerateMutation
 from neurall.graphql.generation.job_events import GenerationSubscription
+from neurall.graphql.generation.models import ModelQuery
 from neurall.graphql.generation.queries import GenerationQuery
 from neurall.graphql.history import HistoryMutation, HistoryQuery
 from neurall.graphql.limits import limit_operation
@@ -52,6 +53,7 @@ Query = merge_types(
         AccountQuery,
         ApiKeyQuery,
         GenerationQuery,
+        ModelQuery,
         BillingQuery,
         HistoryQuery,
         PrivacyQuery,

@@ -129,6 +129,7 @@ def test_stored_params_of_earlier_jobs_still_decode():
         "mode": "TEXT_TO_IMAGE",
         "scheduler": "DEFAULT",
         "strength": None,
+        "model": "tiny-sd",
     }
 
 

@@ -8,5 +8,6 @@
 - ``access``: the checks and the runtime every resolver here starts from;
 - ``queries``: job, jobs and estimateCost;
 - ``generate`` and ``cancel_job``: one mutation each, with its result union;
-- ``job_events``: the jobEvents subscription.
+- ``job_events``: the jobEvents subscription;
+- ``models``: the Model type and the models and model queries (the catalog).
 """

@@ -54,7 +54,7 @@ class GenerateMutation:
         viewer = generate_viewer(info)
         key = gen_params.check_idempotency_key(idempotency_key)
         settings = info.context.services.settings
-        params = await input.to_request(settings)
+        params = await input.to_request(settings, info.context.services.catalog)
         source = orm.JobSource.API if viewer.via_api_key else orm.JobSource.PLAYGROUND
         digest = None
         if key is not None:
@@ -76,4 +76,5 @@ class GenerateMutation:
         if not submission.replayed:  # a replay made nothing new: usage counts it once
             info.context.usage_reference = job.ledger_reference
             info.context.usage_images = job.num_images
+            info.context.usage_model = job.model
         return await job_type(info, job)

@@ -14,6 +14,7 @@ from neurall.config import Settings
 from neurall.errors import InvalidInputError
 from neurall.generation import inputs
 from neurall.generation import params as gen_params
+from neurall.gpu.catalog import Catalog
 from neurall.gpu.types import GenerationRequest
 from neurall.graphql.generation.enums import Scheduler
 from neurall.graphql.uploads import UploadedFile
@@ -70,6 +71,11 @@ class GenerateInput:
         description="Inpainting: white is repainted, black kept. Needs initImage of the same "
         "size. Deleted once the job ends.",
     )
+    model: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="A Model.id from models; omitted: the default model. Sizes, steps, modes "
+        "and schedulers are checked against that model.",
+    )
 
     def sent(self) -> dict[str, object]:
         """What the caller sent, by the record's field names (enums as their values, nested
@@ -92,13 +98,14 @@ class GenerateInput:
                 )
         return values
 
-    async def to_request(self, settings: Settings) -> GenerationRequest:
-        """The one conversion to the request record: the fields carry its names. Input
-        images are decoded on a thread, so a big upload does not stall the event loop."""
+    async def to_request(self, settings: Settings, catalog: Catalog) -> GenerationRequest:
+        """The one conversion to the request record: the fields carry its names, checked
+        against the chosen model of ``catalog``. Input images are decoded on a thread, so
+        a big upload does not stall the event loop."""
         sent = self.sent()
         if any(sent[name] is not None for name in _UPLOADS):
-            return await asyncio.to_thread(gen_params.validate, sent, settings)
-        return gen_params.validate(sent, settings)
+            return await asyncio.to_thread(gen_params.validate, sent, settings, catalog)
+        return gen_params.validate(sent, settings, catalog)
 
     def digest_input(self) -> dict[str, object]:
         """What the idempotency digest covers: uploads by the SHA-256 of their bytes."""

@@ -49,7 +49,9 @@ class GenerationQuery:
     async def estimate_cost(self, info: Info, input: GenerateInput) -> int:
         public_viewer(info)
         try:
-            params = await input.to_request(info.context.services.settings)
+            params = await input.to_request(
+                info.context.services.settings, info.context.services.catalog
+            )
         except DomainError as exc:
             raise PublicError(exc) from None
         return service.estimate_cost(params, generation_runtime(info))

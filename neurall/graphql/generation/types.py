@@ -45,13 +45,16 @@ class GenerateParams:
     mode: GenerationMode
     scheduler: Scheduler
     strength: float | None
+    model: strawberry.ID = strawberry.field(description="The Model.id it was sent for.")
 
     @classmethod
-    def from_stored(cls, stored: dict[str, object]) -> GenerateParams:
+    def from_stored(cls, stored: dict[str, object], model: str) -> GenerateParams:
         """A playground job's stored parameters (the record's stored fields, by name), read
-        through the record, so rows written before a field existed show its default."""
+        through the record, so rows written before a field existed show its default;
+        ``model``: the job's (its row is what ran and priced it)."""
         record = codec.from_json_dict(stored)
         values = {f.name: getattr(record, f.name) for f in codec.stored_fields()}
+        values["model"] = strawberry.ID(model)
         values["adapters"] = [
             Adapter(clone_id=strawberry.ID(a.clone_id), weight=a.weight) for a in record.adapters
         ]
@@ -110,6 +113,10 @@ class Job:
     cost_credits: int | None = strawberry.field(
         description="Credits finally charged (set when the job ends)."
     )
+    model: strawberry.ID = strawberry.field(
+        description="The Model.id that ran (or will run) the job; kept for API jobs too, "
+        "since it prices them."
+    )
     params: GenerateParams | None = strawberry.field(
         description="The request as sent. Kept for PLAYGROUND jobs; always null for API jobs."
     )
@@ -135,7 +142,7 @@ async def job_types(info: Info, jobs: Sequence[orm.Job]) -> list[Job]:
 def _job(info: Info, job: orm.Job, event: JobEventData) -> Job:
     params = None
     if job.source == orm.JobSource.PLAYGROUND and job.params is not None:
-        params = GenerateParams.from_stored(job.params)
+        params = GenerateParams.from_stored(job.params, job.model)
     return Job(
         id=strawberry.ID(str(job.id)),
         status=JobStatus(job.status),
@@ -147,6 +154,7 @@ def _job(info: Info, job: orm.Job, event: JobEventData) -> Job:
         eta_seconds=event.eta_seconds,
         held_credits=job.held_credits,
         cost_credits=job.cost_credits,
+        model=strawberry.ID(job.model),
         params=params,
         images=[_image(info, i) for i in event.images if not _expired(i)],
         error=job.error,
