@@ -48,13 +48,13 @@ class GenerateParams:
     model: strawberry.ID = strawberry.field(description="The Model.id it was sent for.")
 
     @classmethod
-    def from_stored(cls, stored: dict[str, object], model: str) -> GenerateParams:
+    def from_stored(cls, stored: dict[str, object], model: str | None = None) -> GenerateParams:
         """A playground job's stored parameters (the record's stored fields, by name), read
         through the record, so rows written before a field existed show its default;
-        ``model``: the job's (its row is what ran and priced it)."""
+        ``model``: the job's, when given (its row is what ran and priced it)."""
         record = codec.from_json_dict(stored)
         values = {f.name: getattr(record, f.name) for f in codec.stored_fields()}
-        values["model"] = strawberry.ID(model)
+        values["model"] = strawberry.ID(model or record.model)
         values["adapters"] = [
             Adapter(clone_id=strawberry.ID(a.clone_id), weight=a.weight) for a in record.adapters
         ]
