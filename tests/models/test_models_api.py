@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from neurall.cli import main
-from tests.support.catalogs import MODEL, MODELS, catalog_file
+from tests.support.catalogs import MODEL, MODELS, PRICED, catalog_file
 
 
 @pytest.mark.usefixtures("database_url")
@@ -45,3 +45,16 @@ def test_a_bad_catalog_file_stops_serve_and_worker_with_its_message(tmp_path, mo
     assert "model catalog" in message
     assert f"{bad}: model 1 ('x'): field 'family'" in message
     assert not (tmp_path / "data" / "neurall.sqlite3").exists()  # stopped before migrating
+
+
+def test_models_list_prints_each_model_with_its_prices(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NEURALL_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("NEURALL_MODELS_FILE", str(catalog_file(tmp_path, PRICED)))
+    main(["models", "list"])
+    lines = [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert lines[0][:5] == ["id", "family", "default", "credits", "batch"]
+    assert lines[1:] == [
+        ["priced", "SD1", "yes", "3", "2", "embedded"],
+        ["flux-priced", "FLUX", "5", "3", "embedded"],
+        ["pixel-steps", "SDXL", "1", "1", "embedded"],
+    ]
