@@ -9,6 +9,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from neurall.config import Settings, SettingsError, load_settings
+from neurall.gpu.catalog import Catalog, CatalogError, catalog_for
 
 if TYPE_CHECKING:
     from neurall.webhooks.secret_store import Resealed
@@ -20,8 +21,16 @@ log = logging.getLogger("neurall")
 CHATTY_LOGGERS = ("tortoise.db_client", "aiosqlite", "pika", "aiormq", "aio_pika")
 
 
+def _catalog(settings: Settings) -> Catalog:
+    """The deployment's model catalog; a bad file raises CatalogError, which ``main`` says
+    in one line (the file, the entry and the field) before exiting non-zero."""
+    return catalog_for(settings.models_file, settings.model)
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
     from neurall.orm import database
+
+    _catalog(settings)  # before anything starts: a bad catalog file stops serve here
 
     if args.workers > 1 and settings.is_embedded_broker:
         # The in-process queue and its actors live in one process's memory: a second API
@@ -75,9 +84,9 @@ def _serve_process(host: str, port: int, log_level: str, settings: Settings | No
             if settings.log_format != "text":
                 configure_logging(log_level, settings.log_format)
             app = create_app(settings)
-        except SettingsError as exc:
+        except (SettingsError, CatalogError) as exc:
             # Said once per child, without a traceback; the parent then stops them all.
-            sys.exit(str(exc))
+            sys.exit(_refusal(exc))
     else:
         app = create_app(settings)
     # aiohttp's banner is printed, not logged: in JSON logs it would be the one non-JSON
@@ -247,6 +256,7 @@ def _marketing_send(settings: Settings, args: argparse.Namespace) -> None:
 def _worker(settings: Settings, args: argparse.Namespace) -> None:
     from neurall.workers.process import run_worker
 
+    _catalog(settings)  # before connecting: a bad catalog file stops the worker here
     queues = set(filter(None, args.queues.split(","))) if args.queues else None
     run_worker(settings, threads=args.threads, queues=queues)
 
@@ -265,6 +275,47 @@ def _gpu(settings: Settings, args: argparse.Namespace) -> None:
     if settings.models_file is not None:
         defaults += ["--models-file", str(settings.models_file)]
     triton_server.main([*defaults, *args.gpu_args], adapter_files(settings))
+
+
+def _models_list(settings: Settings, _args: argparse.Namespace) -> None:
+    from neurall.billing.pricing import Pricing, batch_list_price, list_price
+    from neurall.generation.model_states import backend_states
+    from neurall.gpu.backend import EMBEDDED, make_backend
+
+    catalog = _catalog(settings)
+    pricing = Pricing.from_settings(settings)
+    server = settings.inference_url
+    if server == EMBEDDED:
+        # The pipeline lives inside each `neurall serve`: nothing to ask from here.
+        states = dict.fromkeys((spec.id for spec in catalog), "embedded")
+    else:
+
+        async def ask() -> dict[str, str]:
+            backend = make_backend(server, timeout_s=float(settings.inference_timeout_s))
+            await backend.start()
+            try:
+                return {k: v.value for k, v in (await backend_states(backend, catalog)).items()}
+            finally:
+                await backend.close()
+
+        states = asyncio.run(ask())
+    rows = [("id", "family", "default", "credits", "batch", f"state ({server})")]
+    for spec in catalog:
+        rows.append(
+            (
+                spec.id,
+                spec.family.value,
+                "yes" if spec is catalog.default else "",
+                str(list_price(spec, pricing)),
+                str(batch_list_price(spec, pricing)),
+                states[spec.id],
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
 
 
 def _config_docs(args: argparse.Namespace) -> None:
@@ -322,6 +373,12 @@ def _parser() -> argparse.ArgumentParser:
     # Its options are neurall.gpu.triton_server's own: main() passes the rest through.
     gpu.set_defaults(func=_gpu)
     commands.add_parser("schema", help="print the GraphQL schema (SDL)").set_defaults(func=_schema)
+    models = commands.add_parser("models", help="the model catalog").add_subparsers(
+        dest="models_command", required=True
+    )
+    models.add_parser(
+        "list", help="each model's id, family, prices and state on the GPU server"
+    ).set_defaults(func=_models_list)
     credits = commands.add_parser("credits", help="manage credits").add_subparsers(
         dest="credits_command", required=True
     )
@@ -394,8 +451,15 @@ def main(argv: list[str] | None = None) -> None:
             configure_logging(args.log_level, settings.log_format)
         # Some settings are checked where they are used (NEURALL_STORAGE_URL's details).
         args.func(settings, args)
-    except SettingsError as exc:
-        sys.exit(str(exc))
+    except (SettingsError, CatalogError) as exc:
+        sys.exit(_refusal(exc))
+
+
+def _refusal(exc: SettingsError | CatalogError) -> str:
+    """The one line a process that cannot start prints (exit status 1, no traceback)."""
+    if isinstance(exc, CatalogError):
+        return f"neurall: the model catalog (NEURALL_MODELS_FILE) is unusable: {exc}"
+    return str(exc)
 
 
 if __name__ == "__main__":

@@ -241,12 +241,13 @@ class Settings(BaseSettings):
     # Generation (neurall/generation/, neurall/workers/, neurall/gpu/).
     default_image_size: NonNegativeInt = Field(
         0,
-        description="Width and height when `generate` omits them; 0: the model's native size "
-        "(64 tiny, 512 otherwise).",
+        description="Width and height when `generate` omits them, for every model; 0: the "
+        "chosen model's native size (its catalog entry, docs/models.md).",
     )
     max_image_side: PositiveInt = Field(
         1024,
-        description="Largest width or height `generate` accepts (multiples of 8, from 64).",
+        description="Largest width or height `generate` accepts (multiples of 8, from 64), "
+        "whatever the model: a model's own maximum above it is capped to it.",
     )
     generation_max_retries: NonNegativeInt = Field(
         5,

@@ -18,6 +18,7 @@ from neurall.clones.runtime import CloneRuntime
 from neurall.clones.store import ModelStore
 from neurall.config import Settings
 from neurall.generation.runtime import GenerationRuntime
+from neurall.gpu.catalog import Catalog, catalog_for
 from neurall.mail.dispatch import MailDispatch, NoDispatch
 from neurall.privacy.usage import UsageLogBuffer
 from neurall.ratelimit import RateLimits, backend_factory
@@ -37,6 +38,9 @@ class MaintenanceQueue(Protocol):
 @dataclass
 class Services:
     settings: Settings
+    # The model catalog (NEURALL_MODELS_FILE, or the built-in models): read once here, so
+    # a bad file stops the process at start (CatalogError, naming the entry and field).
+    catalog: Catalog
     auth_throttle: AuthThrottle
     # Per-request and per-operation token buckets (neurall.ratelimit.RateLimits).
     rate_limits: RateLimits
@@ -73,6 +77,7 @@ class Services:
         buckets = backend_factory(settings)
         return cls(
             settings=settings,
+            catalog=catalog_for(settings.models_file, settings.model),
             auth_throttle=AuthThrottle(
                 failures_per_email=settings.login_failures_per_email,
                 failures_per_ip=settings.login_failures_per_ip,

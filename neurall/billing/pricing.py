@@ -10,6 +10,17 @@ Generation, per image::
 1 credit, at 30 steps 2, a 1024x1024 image at 30 steps 6. The work a denoiser does grows
 with pixels times steps, so that is what is priced.
 
+A catalog entry with its own price (``credits_per_image``, for one image at its native
+size and default steps) scales that price by the same work instead::
+
+    per_image = ceil(credits_per_image * (width * height * steps)
+                     / (native_width * native_height * default_steps) * multiplier), at least 1
+
+An entry without a price uses the pixel-step rule above, the same for every model. The
+model's list prices (``list_price``, ``batch_list_price``) are one image at its native size
+and default steps; the BATCH one is the entry's own, else ``DEFAULT_BATCH_PERCENT`` of the
+standard one, rounded up.
+
 A canceled or failed job is charged only for the steps it completed, rounded down in the
 user's favour (``partial_charge``), and nothing if it never started.
 
@@ -21,6 +32,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
+
+from neurall.gpu.catalog import DEFAULT_BATCH_PERCENT
 
 
 class _PricingSettings(Protocol):
@@ -61,6 +74,66 @@ def image_cost(width: int, height: int, steps: int, uses_clone: bool, pricing: P
     percent = pricing.clone_price_percent if uses_clone else 100
     work = width * height * steps * percent
     return max(1, _ceil_div(work, pricing.credit_pixel_steps * 100))
+
+
+class ModelPrice(Protocol):
+    """What pricing reads of a catalog entry (neurall.gpu.catalog.ModelSpec)."""
+
+    @property
+    def native_width(self) -> int: ...
+    @property
+    def native_height(self) -> int: ...
+    @property
+    def default_steps(self) -> int: ...
+    @property
+    def credits_per_image(self) -> int | None: ...
+    @property
+    def batch_credits_per_image(self) -> int | None: ...
+
+
+def model_image_cost(
+    width: int, height: int, steps: int, uses_clone: bool, model: ModelPrice, pricing: Pricing
+) -> int:
+    """Credits for one image of ``model`` (at least 1): its own price scaled by the work,
+    or the pixel-step price when the entry names none."""
+    if model.credits_per_image is None:
+        return image_cost(width, height, steps, uses_clone, pricing)
+    if min(width, height, steps) < 1:
+        raise ValueError("width, height and steps are positive")
+    percent = pricing.clone_price_percent if uses_clone else 100
+    work = model.credits_per_image * width * height * steps * percent
+    native = model.native_width * model.native_height * model.default_steps * 100
+    return max(1, _ceil_div(work, native))
+
+
+def model_generation_cost(
+    width: int,
+    height: int,
+    steps: int,
+    num_images: int,
+    uses_clone: bool,
+    model: ModelPrice,
+    pricing: Pricing,
+) -> int:
+    """Credits a generation on ``model`` holds (and charges when it completes)."""
+    if num_images < 1:
+        raise ValueError("num_images is positive")
+    return model_image_cost(width, height, steps, uses_clone, model, pricing) * num_images
+
+
+def list_price(model: ModelPrice, pricing: Pricing) -> int:
+    """One image of ``model`` at its native size and default steps, without a clone."""
+    return model_image_cost(
+        model.native_width, model.native_height, model.default_steps, False, model, pricing
+    )
+
+
+def batch_list_price(model: ModelPrice, pricing: Pricing) -> int:
+    """``list_price`` at BATCH priority: the entry's own, else DEFAULT_BATCH_PERCENT of the
+    standard price, rounded up."""
+    if model.batch_credits_per_image is not None:
+        return model.batch_credits_per_image
+    return _ceil_div(list_price(model, pricing) * DEFAULT_BATCH_PERCENT, 100)
 
 
 def generation_cost(

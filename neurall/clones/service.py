@@ -29,6 +29,7 @@ from neurall.clones.training import delete_photos, fail_clone
 from neurall.clones.uploads import Upload, prepare_training_images
 from neurall.config import Settings
 from neurall.errors import InvalidInputError, NotFoundError
+from neurall.gpu.catalog import Catalog
 from neurall.gpu.types import GenerationRequest
 from neurall.ids import parse_id
 from neurall.orm.accounts import Account, ApiKey
@@ -56,10 +57,28 @@ def _default_trigger_word() -> str:
 
 
 def validate_clone_input(
-    name: str, trigger_word: str | None, training_steps: int | None, settings: Settings
-) -> tuple[str, str, int]:
-    """(name, trigger word, steps) with defaults; InvalidInputError names every bad field."""
+    name: str,
+    trigger_word: str | None,
+    training_steps: int | None,
+    settings: Settings,
+    base_model: str | None = None,
+    catalog: Catalog | None = None,
+) -> tuple[str, str, int, str]:
+    """(name, trigger word, steps, base model) with defaults (the catalog's default model
+    when ``base_model`` is None, "tiny-sd" without a catalog); InvalidInputError names every
+    bad field."""
     bad: dict[str, str] = {}
+    model = base_model or "tiny-sd"
+    if catalog is not None:
+        spec = catalog.get(base_model)
+        trainable = [s.id for s in catalog if s.supports_clones]
+        if spec is None or not spec.supports_clones:
+            what = "is not one of the models" if spec is None else "cannot train clones"
+            bad["input.baseModel"] = (
+                f"That model {what}; choose one of: {', '.join(trainable) or 'none'}."
+            )
+        else:
+            model = spec.id
     clean_name = name.strip()
     if not 1 <= len(clean_name) <= MAX_NAME_CHARS:
         bad["input.name"] = f"Names are 1 to {MAX_NAME_CHARS} characters."
@@ -76,7 +95,7 @@ def validate_clone_input(
         )
     if bad:
         raise InvalidInputError.per_field(bad)
-    return clean_name, trigger, steps
+    return clean_name, trigger, steps, model
 
 
 async def create_clone(
@@ -89,6 +108,8 @@ async def create_clone(
     runtime: CloneRuntime,
     rate_limit: RateLimit | None = None,
     api_key: ApiKey | None = None,
+    base_model: str | None = None,
+    catalog: Catalog | None = None,
 ) -> Clone:
     """Validate, store the prepared photos temporarily, hold the credits, queue training.
 
@@ -98,8 +119,8 @@ async def create_clone(
     if rate_limit is not None:
         # Before the (costly) image checks: a flood of bad uploads is limited too.
         await rate_limit.take(account.id)
-    clean_name, trigger, steps = validate_clone_input(
-        name, trigger_word, training_steps, runtime.settings
+    clean_name, trigger, steps, model = validate_clone_input(
+        name, trigger_word, training_steps, runtime.settings, base_model, catalog
     )
     prepare = functools.partial(
         prepare_training_images, list(uploads), resolution=runtime.resolution
@@ -120,6 +141,7 @@ async def create_clone(
                 trigger_word=trigger,
                 image_count=len(images),
                 total_steps=steps,
+                base_model=model,
                 held_credits=cost,
             )
     except BaseException:
@@ -185,30 +207,50 @@ async def delete_all_clones(account_id: uuid.UUID, storage: Storage, store: Mode
     return len(clones)
 
 
-async def require_ready_clone(account_id: uuid.UUID, clone_id: str) -> Clone:
-    """For ``generate(input: {cloneId})``: the caller's READY clone, else InvalidInput."""
+async def require_ready_clone(
+    account_id: uuid.UUID, clone_id: str, model: str | None = None
+) -> Clone:
+    """For ``generate(input: {cloneId})``: the caller's READY clone (trained on ``model``,
+    when given), else InvalidInput."""
     clone = await _find(account_id, clone_id, status=CloneStatus.READY)
     if clone is None:
         raise InvalidInputError(NOT_A_READY_CLONE, ["input.cloneId"])
+    if model is not None and clone.base_model != model:
+        raise InvalidInputError.per_field({"input.cloneId": _other_model(clone)})
     return clone
 
 
+def _other_model(clone: Clone) -> str:
+    # The clone is the caller's own: naming its model tells them nothing they do not own.
+    return f"This clone works only with the model {clone.base_model}."
+
+
 async def require_ready_clones(account_id: uuid.UUID, request: GenerationRequest) -> None:
-    """Every clone ``request`` generates with is the caller's and READY, else InvalidInput
-    naming each that is not, by the field it was sent in (``input.cloneId`` or
-    ``input.adapters.N.cloneId``); someone else's clone reads exactly like a missing one."""
+    """Every clone ``request`` generates with is the caller's, READY and trained on the
+    request's model, else InvalidInput naming each that is not, by the field it was sent in
+    (``input.cloneId`` or ``input.adapters.N.cloneId``); someone else's clone reads exactly
+    like a missing one."""
     if request.clone_id is not None:
-        await require_ready_clone(account_id, request.clone_id)
+        await require_ready_clone(account_id, request.clone_id, request.model)
         return
     ids = [parse_id(a.clone_id) for a in request.adapters]
-    ready = set(
-        await Clone.filter(
+    ready = {
+        clone.id: clone
+        for clone in await Clone.filter(
             account_id=account_id, status=CloneStatus.READY, id__in=[i for i in ids if i]
-        ).values_list("id", flat=True)
-    )
-    bad = [f"input.adapters.{n}.cloneId" for n, i in enumerate(ids) if i not in ready]
+        )
+    }
+    bad: dict[str, str] = {}
+    for n, clone_id in enumerate(ids):
+        clone = ready.get(clone_id) if clone_id is not None else None
+        if clone is None:
+            bad[f"input.adapters.{n}.cloneId"] = NOT_A_READY_CLONE
+        elif clone.base_model != request.model:
+            bad[f"input.adapters.{n}.cloneId"] = _other_model(clone)
+    if len(set(bad.values())) == 1:  # one sentence for them all, said once
+        raise InvalidInputError(next(iter(bad.values())), sorted(bad))
     if bad:
-        raise InvalidInputError(NOT_A_READY_CLONE, bad)
+        raise InvalidInputError.per_field(bad)
 
 
 async def adapter_keys(

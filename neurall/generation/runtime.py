@@ -17,7 +17,7 @@ from neurall.bus.events import JobEventBus, JobEventData, MemoryEventBus
 from neurall.clones.store import ModelStore, adapter_files
 from neurall.config import Settings
 from neurall.gpu.backend import EMBEDDED, InferenceBackend, make_backend
-from neurall.gpu.catalog import catalog_for
+from neurall.gpu.catalog import Catalog, catalog_for
 from neurall.heap import freeze_long_lived_objects
 from neurall.storage import Storage
 from neurall.storage.payloads import MemoryPayloadStore, PayloadStore, RabbitPayloadStore
@@ -37,8 +37,14 @@ class GenerationRuntime:
         storage: Storage,
         models: ModelStore,
         inference_factory: Callable[[], InferenceBackend] | None = None,
+        catalog: Catalog | None = None,
     ) -> None:
         self.settings = settings
+        # The models jobs may name, and their prices: the app's (Services.catalog), or read
+        # from the settings by a process of its own (raises CatalogError when unusable).
+        self.catalog = (
+            catalog if catalog is not None else catalog_for(settings.models_file, settings.model)
+        )
         self.bus = bus
         self.payloads = payloads
         self.storage = storage
@@ -49,10 +55,16 @@ class GenerationRuntime:
         self._inference_lock = asyncio.Lock()
         self._enqueue: Enqueue | None = None
         self._queue_depth: QueueDepth | None = None
+        # neurall.generation.model_states keeps its last answer here: (when, states).
+        self.model_states_cache: tuple[float, dict] | None = None
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, storage: Storage, models: ModelStore
+        cls,
+        settings: Settings,
+        storage: Storage,
+        models: ModelStore,
+        catalog: Catalog | None = None,
     ) -> GenerationRuntime:
         bus: JobEventBus
         payloads: PayloadStore
@@ -63,7 +75,9 @@ class GenerationRuntime:
 
             bus = RabbitEventBus(settings.broker_url)
             payloads = RabbitPayloadStore(settings.broker_url, settings.api_payload_ttl_s)
-        return cls(settings, bus=bus, payloads=payloads, storage=storage, models=models)
+        return cls(
+            settings, bus=bus, payloads=payloads, storage=storage, models=models, catalog=catalog
+        )
 
     def set_enqueue(self, enqueue: Enqueue, queue_depth: QueueDepth | None = None) -> None:
         """How jobs are sent, and (where the broker can tell) how many messages wait."""
@@ -96,6 +110,10 @@ class GenerationRuntime:
                 # An embedded pipeline just loaded: keep collections off its objects.
                 freeze_long_lived_objects()
             return self._inference
+
+    def started_inference(self) -> InferenceBackend | None:
+        """The backend if a job (or a caller of ``inference``) started it; never starts it."""
+        return self._inference
 
     async def close(self) -> None:
         inference, self._inference = self._inference, None

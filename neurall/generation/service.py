@@ -40,13 +40,15 @@ ACTIVE_CAP_RETRY_AFTER_S = 5.0
 
 
 def estimate_cost(params: GenerationRequest, runtime: GenerationRuntime) -> int:
-    return pricing.generation_cost(
+    """What the request holds: priced by its model's catalog entry (validated already)."""
+    return pricing.model_generation_cost(
         params.width,
         params.height,
         params.steps,
         params.num_images,
         # The clone surcharge is one, however many clones are blended.
         bool(params.adapters),
+        runtime.catalog[params.model],
         runtime.pricing,
     )
 
@@ -137,6 +139,7 @@ async def submit_request(
                 params=codec.to_json_dict(params) if source == JobSource.PLAYGROUND else None,
                 total_steps=params.steps,
                 num_images=params.num_images,
+                model=params.model,
                 held_credits=cost,
                 seq=1,
                 dispatched_at=now(),

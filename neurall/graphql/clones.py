@@ -59,6 +59,11 @@ class CreateCloneInput:
     training_steps: int | None = strawberry.field(
         default=None, description="Defaults to the server's setting; bounded by the server."
     )
+    base_model: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The Model.id to train on (one with supportsClones); omitted: the default "
+        "model. The clone works only with this model.",
+    )
 
 
 @strawberry.type(description="A custom model fine-tuned on a user's photos.")
@@ -83,6 +88,10 @@ class Clone:
         description="Credits finally charged (set when training ends; 0 if it failed)."
     )
     finished_at: datetime | None
+    base_model: strawberry.ID = strawberry.field(
+        description="The Model.id the clone was trained on; generate refuses it with any "
+        "other model (InvalidInput)."
+    )
 
 
 def clone_type(clone: orm.Clone) -> Clone:
@@ -102,6 +111,7 @@ def clone_type(clone: orm.Clone) -> Clone:
         held_credits=clone.held_credits,
         cost_credits=clone.cost_credits,
         finished_at=clone.finished_at,
+        base_model=strawberry.ID(clone.base_model),
     )
 
 
@@ -190,8 +200,11 @@ class CloneMutation:
                 runtime=_runtime(info),
                 rate_limit=info.context.services.rate_limits.create_clone,
                 api_key=viewer.api_key,
+                base_model=None if input.base_model is None else str(input.base_model),
+                catalog=info.context.services.catalog,
             )
         info.context.usage_reference = clone.ledger_reference
+        info.context.usage_model = clone.base_model
         return clone_type(clone)
 
     @strawberry.mutation(description="Deletes the clone and its trained weights.")

@@ -26,6 +26,8 @@ class Context:
     # reference of its work (usage() sums what that was charged) and the images asked for.
     usage_reference: str | None = None
     usage_images: int = 0
+    # ... and the model (catalog id) that work runs on.
+    usage_model: str | None = None
 
     @property
     def client_ip(self) -> str:

@@ -10,7 +10,8 @@ from neurall.errors import DomainError
 from neurall.graphql.context import Info
 from neurall.graphql.deleted import Deleted, DeleteResult
 from neurall.graphql.errors import PublicError, returns_user_errors
-from neurall.graphql.generation import Job, generation_runtime, job_types
+from neurall.graphql.generation.access import generation_runtime
+from neurall.graphql.generation.types import Job, job_types
 from neurall.graphql.pagination import PageInfo, clamp_first, page_info
 from neurall.graphql.permissions import require_session
 from neurall.history import service

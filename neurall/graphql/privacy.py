@@ -21,7 +21,7 @@ from neurall.graphql.errors import (
     RateLimited,
     returns_user_errors,
 )
-from neurall.graphql.generation import generation_runtime
+from neurall.graphql.generation.access import generation_runtime
 from neurall.graphql.permissions import require_scope, require_signed_in
 from neurall.orm import privacy as orm
 from neurall.privacy import erasure, export, usage

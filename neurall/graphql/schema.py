@@ -30,11 +30,11 @@ from neurall.graphql.billing import BillingMutation, BillingQuery
 from neurall.graphql.clones import CloneMutation, CloneQuery, CloneSubscription
 from neurall.graphql.email import EmailMutation
 from neurall.graphql.errors import ALL_ERROR_TYPES, should_mask
-from neurall.graphql.generation import (
-    GenerationMutation,
-    GenerationQuery,
-    GenerationSubscription,
-)
+from neurall.graphql.generation.cancel_job import CancelJobMutation
+from neurall.graphql.generation.generate import GenerateMutation
+from neurall.graphql.generation.job_events import GenerationSubscription
+from neurall.graphql.generation.models import ModelQuery
+from neurall.graphql.generation.queries import GenerationQuery
 from neurall.graphql.history import HistoryMutation, HistoryQuery
 from neurall.graphql.limits import limit_operation
 from neurall.graphql.outages import replace_outage_errors
@@ -53,6 +53,7 @@ Query = merge_types(
         AccountQuery,
         ApiKeyQuery,
         GenerationQuery,
+        ModelQuery,
         BillingQuery,
         HistoryQuery,
         PrivacyQuery,
@@ -66,7 +67,8 @@ Mutation = merge_types(
         AccountMutation,
         EmailMutation,
         ApiKeyMutation,
-        GenerationMutation,
+        GenerateMutation,
+        CancelJobMutation,
         BillingMutation,
         HistoryMutation,
         PrivacyMutation,

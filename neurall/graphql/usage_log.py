@@ -61,6 +61,7 @@ async def log_usage(execution_context: ExecutionContext, started: float) -> None
         user_agent=context.user_agent,
         ledger_reference=context.usage_reference,
         images=context.usage_images,
+        model=context.usage_model,
     )
     try:
         # Queued and written with others in one insert, within the flush interval.

@@ -33,6 +33,9 @@ class Clone(Model):
     name = fields.CharField(max_length=100)
     trigger_word = fields.CharField(max_length=32)
     status = fields.CharEnumField(CloneStatus, max_length=16, default=CloneStatus.QUEUED)
+    # The catalog entry it is trained on; it generates only with that model. Clones older
+    # than the catalog were trained on the one model, "tiny-sd" in the built-in catalog.
+    base_model = fields.CharField(max_length=64, default="tiny-sd", db_default="tiny-sd")
     image_count = fields.IntField()
     step = fields.IntField(default=0)
     total_steps = fields.IntField()

@@ -47,6 +47,10 @@ class Job(Model):
     params = fields.JSONField(null=True)
     total_steps = fields.IntField()
     num_images = fields.IntField()
+    # The catalog entry that runs the job (neurall.gpu.catalog): kept for API jobs too,
+    # whose request is not, since it prices them. Rows older than the catalog ran the one
+    # model a deployment had, which the built-in catalog calls "tiny-sd".
+    model = fields.CharField(max_length=64, default="tiny-sd", db_default="tiny-sd")
     step = fields.IntField(default=0)
     eta_seconds = fields.FloatField(null=True)
     # The last JobEvent.seq given out; events are numbered from 1.

@@ -27,6 +27,8 @@ class UsageLog(Model):
     # was finally charged, not what was held.
     images = fields.IntField(default=0)
     ledger_reference = fields.CharField(max_length=255, null=True)
+    # The model (catalog id) of the job the operation created; null when it created none.
+    model = fields.CharField(max_length=64, null=True)
     # "ok" or "error" (the operation returned GraphQL errors).
     status = fields.CharField(max_length=8)
     ip = fields.CharField(max_length=64)

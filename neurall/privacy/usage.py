@@ -54,10 +54,12 @@ def usage_row(
     user_agent: str,
     ledger_reference: str | None = None,
     images: int = 0,
+    model: str | None = None,
 ) -> UsageLog:
     """The row of one operation, not yet saved, stamped with the time it ended (not the
     time its batch is written). ``ledger_reference`` names the work the operation created
-    ("job:<id>"), None for an operation (or an idempotent replay) that created none."""
+    ("job:<id>"), None for an operation (or an idempotent replay) that created none;
+    ``model`` the catalog id that work runs on."""
     return UsageLog(
         account_id=account_id,
         api_key_id=api_key_id,
@@ -65,6 +67,7 @@ def usage_row(
         duration_ms=max(0, duration_ms),
         ledger_reference=ledger_reference,
         images=images,
+        model=model,
         status="ok" if ok else "error",
         ip=ip[:64],
         user_agent=user_agent[:_MAX_USER_AGENT],

@@ -40,7 +40,9 @@ def generation_context(
     settings: Settings, services: Services
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(_app: web.Application) -> AsyncIterator[None]:
-        runtime = GenerationRuntime.from_settings(settings, services.storage, services.models)
+        runtime = GenerationRuntime.from_settings(
+            settings, services.storage, services.models, services.catalog
+        )
         await runtime.start()
         clones = CloneRuntime.from_settings(settings, services.storage, services.models)
         await clones.start()

@@ -60,10 +60,17 @@ async def _load_params(job: Job, runtime: GenerationRuntime) -> GenerationReques
 async def _for_this_run(
     job: Job, params: GenerationRequest, runtime: GenerationRuntime
 ) -> GenerationRequest:
-    """The request with the run fields this deployment fills in."""
+    """The request with the run fields this deployment fills in, on the job's model (the
+    job row's, which priced it: the stored request of a job older than the catalog has
+    none)."""
     # The owner's READY clones at run time (one may have been deleted since submission).
     keys = await adapter_keys(job.account_id, params, runtime.models)
-    return replace(params, adapter_keys=keys, preview_every=runtime.settings.preview_every_steps)
+    return replace(
+        params,
+        adapter_keys=keys,
+        preview_every=runtime.settings.preview_every_steps,
+        model=job.model,
+    )
 
 
 async def run_job(job_id: str, runtime: GenerationRuntime, *, redelivered: bool = False) -> None:

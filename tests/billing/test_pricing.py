@@ -73,3 +73,28 @@ def test_training_cost():
 def test_nonsense_inputs_are_rejected(bad):
     with pytest.raises(ValueError, match="positive"):
         generation_cost(*bad, False, DEFAULT)
+
+
+def test_a_model_with_a_price_scales_it_by_the_work():
+    from neurall.billing.pricing import (
+        batch_list_price,
+        list_price,
+        model_generation_cost,
+        model_image_cost,
+    )
+    from neurall.gpu.catalog import ModelFamily, ModelSpec
+
+    sdxl = ModelSpec(
+        "sdxl", "SDXL", ModelFamily.SDXL, "x", native_width=1024, native_height=1024,
+        default_steps=30, credits_per_image=4,
+    )  # fmt: skip
+    assert (list_price(sdxl, DEFAULT), batch_list_price(sdxl, DEFAULT)) == (4, 2)
+    # Half the pixels at the default steps: half the price; with a clone, 150% of it.
+    assert model_image_cost(1024, 512, 30, False, sdxl, DEFAULT) == 2
+    assert model_image_cost(1024, 512, 30, True, sdxl, DEFAULT) == 3
+    assert model_image_cost(64, 64, 1, False, sdxl, DEFAULT) == 1  # never free
+    assert model_generation_cost(1024, 1024, 60, 2, False, sdxl, DEFAULT) == 16
+    # Without a price of its own: the pixel-step price, whatever the model.
+    unpriced = ModelSpec("sd", "SD", ModelFamily.SD1, "x")
+    assert model_image_cost(1024, 1024, 30, False, unpriced, DEFAULT) == 6
+    assert batch_list_price(unpriced, DEFAULT) == 1

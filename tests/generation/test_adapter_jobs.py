@@ -17,8 +17,9 @@ from neurall.errors import InvalidInputError
 from neurall.generation import service
 from neurall.generation.params import validate
 from neurall.generation.runtime import GenerationRuntime
+from neurall.gpu.catalog import builtin_catalog
 from neurall.gpu.types import AdapterWeight
-from neurall.graphql.generation import GenerateParams
+from neurall.graphql.generation.types import GenerateParams
 from neurall.orm.accounts import Account
 from neurall.orm.clones import Clone, CloneStatus
 from neurall.orm.jobs import Job, JobImage, JobSource, JobStatus
@@ -118,8 +119,8 @@ async def test_only_the_callers_ready_clones_and_a_stranger_s_reads_like_none(ru
 
 def test_the_clone_surcharge_is_applied_once() -> None:
     clones = [str(uuid.UUID(int=i)) for i in range(1, 5)]
-    # estimate_cost reads only the runtime's prices.
-    runtime = SimpleNamespace(pricing=Pricing())
+    # estimate_cost reads only the runtime's prices and its catalog.
+    runtime = SimpleNamespace(pricing=Pricing(), catalog=builtin_catalog())
 
     def cost(sent: dict[str, object]) -> int:
         # 512x512 at 20 steps is one credit: the surcharge shows.

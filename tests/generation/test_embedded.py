@@ -207,7 +207,7 @@ async def test_each_bad_field_gets_its_own_readable_message(client):
     assert result["errors"] == [
         {"field": "input.guidanceScale", "message": "Guidance must be between 0 and 30."},
         {"field": "input.numImages", "message": "The number of images must be between 1 and 8."},
-        {"field": "input.steps", "message": "Steps must be between 1 and 150."},
+        {"field": "input.steps", "message": "Steps must be between 1 and 150 for this model."},
     ]
     # The summary joins the same sentences, so it names no internal field either.
     assert result["message"] == " ".join(e["message"] for e in result["errors"])

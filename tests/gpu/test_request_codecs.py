@@ -133,6 +133,7 @@ def test_stored_params_of_earlier_jobs_still_decode():
         "mode": "TEXT_TO_IMAGE",
         "scheduler": "DEFAULT",
         "strength": None,
+        "model": "tiny-sd",
     }
 
 
@@ -148,7 +149,7 @@ def test_the_graphql_input_carries_exactly_the_records_stored_fields():
     """GraphQL converts its input to the record by field name, so the two must agree: a
     field added to one and not the other fails here, not silently at run time. Derived
     fields (the mode) are set by validation, not sent."""
-    from neurall.graphql.generation import GenerateInput
+    from neurall.graphql.generation.inputs import GenerateInput
 
     sent = {f.name for f in dataclasses.fields(GenerateInput)}
     if "model" not in sent:

@@ -100,6 +100,9 @@ ROWS = [
     ),
     row("jobs", "{ jobs { edges { cursor } } }", **same(NA, "ok", "ok", FB, FB)),
     row("estimateCost", '{ estimateCost(input: {prompt: "p"}) }', **same(NA, "ok", "ok", FB, FB)),
+    # The catalog is public: anyone, with any key, may read it.
+    row("models", "{ models { id } }", **same("ok", "ok", "ok", "ok", "ok")),
+    row("model", '{ model(id: "tiny-sd") { id } }', **same("ok", "ok", "ok", "ok", "ok")),
     # Invalid input on purpose: it proves the caller got past authorization, and no job runs.
     row(
         "generate",
