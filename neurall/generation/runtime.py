@@ -50,7 +50,9 @@ class GenerationRuntime:
         self.storage = storage
         self.models = models
         self.pricing = Pricing.from_settings(settings)
-        self._inference_factory = inference_factory or (lambda: _default_inference(settings))
+        self._inference_factory = inference_factory or (
+            lambda: _default_inference(settings, self.catalog)
+        )
         self._inference: InferenceBackend | None = None
         self._inference_lock = asyncio.Lock()
         self._enqueue: Enqueue | None = None
@@ -123,10 +125,10 @@ class GenerationRuntime:
         await self.bus.close()
 
 
-def _default_inference(settings: Settings) -> InferenceBackend:
+def _default_inference(settings: Settings, catalog: Catalog) -> InferenceBackend:
     return make_backend(
         settings.inference_url,
-        models=catalog_for(settings.models_file, settings.model),
+        models=catalog,
         memory_budget_bytes=int(settings.gpu_memory_budget_mb * 2**20),
         cache_dir=settings.model_cache_dir,
         timeout_s=float(settings.inference_timeout_s),

@@ -100,8 +100,6 @@ class GenerationRequest:
     # The input image and the inpainting mask: PNG bytes, already validated, width x height.
     init_image: bytes | None = field(default=None, metadata=INPUT_FIELD)
     mask: bytes | None = field(default=None, metadata=INPUT_FIELD)
-    # The catalog entry (neurall.gpu.catalog, ModelSpec.id) that runs the request.
-    model: str = "tiny-sd"
 
     def __post_init__(self) -> None:
         # Validation belongs to the API layer (server bounds); these checks only keep a
