@@ -170,7 +170,6 @@ async def test_each_family_gives_the_embedded_bytes_and_the_budget_holds(
     """One job per family, in an order that makes the server (whose budget holds two of the
     three models) unload the least recently used one twice: every job succeeds with the
     bytes the in-process pipeline gives, and the states follow."""
-    catalog = builtin_catalog()
     # Each job may wait for its model's load and for the requests of earlier tests still
     # running on the shared server: more room than the usual minute on a loaded machine.
     async with started_triton_client(triton_server.url, timeout_s=300) as triton:
