@@ -83,15 +83,17 @@ def open_inputs(init_image: Any, mask: Any, bad: dict[str, str]) -> OpenedInputs
     return inputs
 
 
-def default_size(image_size: tuple[int, int], min_side: int, max_side: int) -> tuple[int, int]:
+def default_size(
+    image_size: tuple[int, int], min_side: int, max_side: int, multiple: int = 8
+) -> tuple[int, int]:
     """The image's size, shrunk (keeping its shape) to fit ``max_side``, each side rounded to
-    a multiple of 8 and kept within [min_side, max_side]."""
+    a multiple of ``multiple`` (the model's) and kept within [min_side, max_side]."""
     width, height = image_size
     scale = min(1.0, max_side / max(width, height))
 
     def side(value: int) -> int:
-        rounded = round(value * scale / 8) * 8
-        return max(min_side, min(max_side, rounded))
+        rounded = round(value * scale / multiple) * multiple
+        return max(min_side, min(max_side - max_side % multiple, rounded))
 
     return side(width), side(height)
 

@@ -110,13 +110,16 @@ def validate(
     image_size = default_size(spec, settings)
     if opened is not None:
         # Unset sides follow the input image.
-        image_size = inputs.default_size(opened.size, MIN_SIDE, min(max_w, max_h))
+        image_size = inputs.default_size(
+            opened.size, MIN_SIDE, min(max_w, max_h), spec.size_multiple
+        )
     width, height = _or(sent, "width", image_size[0]), _or(sent, "height", image_size[1])
+    step = spec.size_multiple
     for name, value, limit in (("width", width, max_w), ("height", height, max_h)):
-        if value % 8 or not MIN_SIDE <= value <= limit:
+        if value % step or not MIN_SIDE <= value <= limit:
             bad[f"input.{name}"] = (
-                f"{name.capitalize()} must be a multiple of 8 between {MIN_SIDE} and {limit}"
-                " for this model."
+                f"{name.capitalize()} must be a multiple of {step} between {MIN_SIDE} and "
+                f"{limit} for this model."
             )
     steps = _or(sent, "steps", spec.default_steps)
     if not 1 <= steps <= spec.max_steps:

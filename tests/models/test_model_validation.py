@@ -41,6 +41,15 @@ def test_defaults_are_the_chosen_models():
     assert (default.model, default.steps, default.guidance_scale) == ("tiny-sd", 20, 7.5)
 
 
+def test_flux_sides_are_multiples_of_sixteen():
+    # FLUX packs 2x2 latents into one token: a side of 72 pixels (9 latents) cannot be.
+    errors = _refused({"model": "tiny-flux", "width": 72})
+    assert errors == {
+        "input.width": "Width must be a multiple of 16 between 64 and 1024 for this model."
+    }
+    assert validate({"prompt": "a fox", "width": 72}, SETTINGS, CATALOG).width == 72
+
+
 def test_an_unknown_model_is_refused_on_its_field():
     errors = _refused({"model": "sd-9000"})
     assert list(errors) == ["input.model"]
