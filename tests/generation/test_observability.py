@@ -122,6 +122,16 @@ def generated(stack: dict[str, Any]) -> dict[str, str]:
 
 
 def test_every_process_exposes_parseable_bounded_metrics(stack, generated):
+    # The worker counts a message once its actor returned, which is after the job's
+    # commit (and the wake-ups sent after it): the job can read SUCCEEDED a little earlier.
+    until_sync(
+        lambda: _scrape(stack["metrics"]["worker"]),
+        lambda worker: value(
+            worker, "neurall_worker_messages_total", actor="generate_image", outcome="done"
+        ),
+        within=30,
+        what="the worker counting the generation message",
+    )
     scraped = {name: _scrape(url) for name, url in stack["metrics"].items()}
     for parsed in scraped.values():
         assert_bounded(parsed)
