@@ -8,7 +8,10 @@ metadata=...)``. The rank and target modules are read from the tensors themselve
 scale (``lora_alpha / r``) is not in the tensors, so it comes from the safetensors metadata:
 either diffusers' ``"lora_adapter_metadata"`` (a JSON LoraConfig dict) or a plain
 ``"lora_alpha"`` entry. Without either, ``lora_alpha = r`` (scale 1) is assumed; trainers that
-use another alpha must write it.
+use another alpha must write it. Training also records the model family it trained on
+(``"family"``) and the catalog id of its base model (``"base_model"``); an adapter of another
+family than the pipeline's is refused with both named (its layers could otherwise half-fit,
+or fail with a shape error). Files without the entry (older ones) are tried as before.
 
 A request may blend several adapters, each at its weight: they are activated together with
 ``set_adapters(names, weights)``, which scales each LoRA's contribution (diffusers' multi-LoRA
@@ -32,6 +35,10 @@ from neurall.gpu.adapter_files import AdapterFiles
 from neurall.gpu.types import MAX_ADAPTERS, InferenceError
 
 logger = logging.getLogger(__name__)
+
+# Metadata keys the trainer writes (neurall.gpu.training).
+FAMILY_KEY = "family"
+BASE_MODEL_KEY = "base_model"
 
 _PREFIXES = ("base_model.model.", "unet.")
 _LORA_A_SUFFIX = ".lora_A.weight"
@@ -73,11 +80,21 @@ _ActiveSet = tuple[tuple[str, float], ...]
 
 
 class AdapterCache:
-    """Activates a weighted set of adapters on ``unet``; keeps ``capacity`` of them loaded
-    (more while one set needs more: a set's own adapters are never evicted for each other)."""
+    """Activates a weighted set of adapters on ``unet`` (any denoiser: FLUX's transformer
+    too); keeps ``capacity`` of them loaded (more while one set needs more: a set's own
+    adapters are never evicted for each other). ``family``: the model's, which an adapter's
+    recorded family must match (None: not checked)."""
 
-    def __init__(self, unet: Any, capacity: int = 4, files: AdapterFiles | None = None) -> None:
+    def __init__(
+        self,
+        unet: Any,
+        capacity: int = 4,
+        files: AdapterFiles | None = None,
+        *,
+        family: str | None = None,
+    ) -> None:
         self._unet = unet
+        self._family = family
         self._files = files
         self._capacity = max(1, capacity)
         # (resolved path, mtime_ns, size) -> PEFT adapter name; a retrained clone that
@@ -143,6 +160,7 @@ class AdapterCache:
             state = _normalise_keys(load_file(str(path), device=str(self._unet.device)))
         except Exception as exc:  # safetensors raises its own error types
             raise InferenceError(f"unreadable adapter file: {path.name}") from exc
+        self._check_family(path, metadata)
         config = _lora_config(state, metadata)
         self._counter += 1
         name = f"clone{self._counter}"
@@ -161,6 +179,16 @@ class AdapterCache:
             raise InferenceError(f"adapter does not fit this model: {path.name}")
         logger.info("loaded LoRA adapter %s as %s (rank %d)", path.name, name, config.r)
         return name
+
+    def _check_family(self, path: Path, metadata: dict[str, str]) -> None:
+        trained_on = metadata.get(FAMILY_KEY)
+        if self._family is None or trained_on is None or trained_on == str(self._family):
+            return
+        base = metadata.get(BASE_MODEL_KEY)
+        raise InferenceError(
+            f"adapter {path.name} was trained on a {trained_on} model"
+            f"{f' ({base})' if base else ''} and cannot be used with this {self._family} model"
+        )
 
     def _safe_delete(self, name: str) -> None:
         try:

@@ -1,8 +1,10 @@
-"""The pieces of DreamBooth-style LoRA training: model parts, encodings, one optimiser step.
+"""The pieces of DreamBooth-style LoRA training that every family shares, and SD 1.x's own.
 
-``neurall.gpu.training`` drives these; they are separate so that the loop there stays short.
-"Parts" is a dict of the pipeline components training needs (tokenizer, text_encoder, vae,
-unet, scheduler), loaded fresh from the model directory, never shared with inference.
+``neurall.gpu.training`` drives these (through a family's recipe,
+``neurall.gpu.training_families``); they are separate so that the loop there stays short.
+"Parts" is a dict of the pipeline components training needs (for SD 1.x: tokenizer,
+text_encoder, vae, unet, scheduler), loaded fresh from the model directory, never shared
+with inference.
 """
 
 from __future__ import annotations
@@ -18,20 +20,21 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps
 
+from neurall.gpu.catalog import ModelSpec
 from neurall.gpu.loading import MODEL_LOAD_LOCK
-from neurall.gpu.tiny import build_tiny_pipeline
-from neurall.gpu.types import TINY_MODEL
+from neurall.gpu.tiny import build_builtin
 
+# The UNet's attention projections (self- and cross-attention), SD 1.x and SDXL alike.
 LORA_TARGET_MODULES = ("to_k", "to_q", "to_v", "to_out.0")
 
 
-def source(model: str | Path, cache_dir: Path | None) -> str:
-    """Where to load ``model`` from: a path or hub id as given, or the tiny model, built."""
-    if str(model) == TINY_MODEL:
+def source(spec: ModelSpec, cache_dir: Path | None) -> str:
+    """Where to load ``spec``'s model from: a path or hub id as given, or a built-in, built."""
+    if spec.builtin:
         if cache_dir is None:
-            raise ValueError("the tiny model needs a cache_dir to be built in")
-        return str(build_tiny_pipeline(Path(cache_dir) / "tiny-sd"))
-    return str(model)
+            raise ValueError("a built-in model needs a cache_dir to be built in")
+        return str(build_builtin(spec.source, Path(cache_dir)))
+    return spec.source
 
 
 def pixels(images: list[bytes], resolution: int) -> torch.Tensor:
@@ -76,19 +79,26 @@ def load(src: str, device: str, dtype: torch.dtype, cache_dir: Path | None) -> d
     return parts
 
 
-def check_supported(parts: dict[str, Any]) -> None:
-    """Refuse models whose UNet needs more conditioning than a text embedding."""
-    config = parts["unet"].config
-    if config.get("addition_embed_type") is not None:
-        # SDXL-style UNets need pooled text embeddings and size conditioning as well.
-        raise ValueError("LoRA training supports Stable Diffusion 1.x/2.x-style models only")
+def check_supported(parts: dict[str, Any], addition_embed_type: str | None = None) -> None:
+    """Refuse a UNet whose extra conditioning is not ``addition_embed_type`` (SD 1.x: none;
+    SDXL: "text_time", the pooled text embedding and size ids) or whose prediction is not
+    one the loss knows."""
+    found = parts["unet"].config.get("addition_embed_type")
+    if found != addition_embed_type:
+        raise ValueError(
+            f"the model's UNet takes {found or 'no'} added conditioning where its family's "
+            f"takes {addition_embed_type or 'none'}: is its catalog entry's family right?"
+        )
     prediction = parts["scheduler"].config.prediction_type
     if prediction not in ("epsilon", "v_prediction"):
         raise ValueError(f"unsupported prediction type {prediction!r}")
 
 
-def add_lora(unet: Any, rank: int, alpha: float) -> list[torch.nn.Parameter]:
-    """Attach a fresh LoRA adapter (draws from the global RNG); returns its parameters."""
+def add_lora(
+    denoiser: Any, rank: int, alpha: float, targets: tuple[str, ...] = LORA_TARGET_MODULES
+) -> list[torch.nn.Parameter]:
+    """Attach a fresh LoRA adapter on ``targets`` of ``denoiser`` (a UNet or FLUX's
+    transformer; draws from the global RNG); returns its parameters."""
     from peft import LoraConfig
 
     # Gaussian A, zero B: training starts exactly at the base model.
@@ -96,22 +106,28 @@ def add_lora(unet: Any, rank: int, alpha: float) -> list[torch.nn.Parameter]:
         r=rank,
         lora_alpha=alpha,
         init_lora_weights="gaussian",
-        target_modules=list(LORA_TARGET_MODULES),
+        target_modules=list(targets),
     )
-    unet.add_adapter(config)
-    params = [p for p in unet.parameters() if p.requires_grad]
+    denoiser.add_adapter(config)
+    params = [p for p in denoiser.parameters() if p.requires_grad]
     for param in params:
         # fp16 weights cannot take small Adam updates; PEFT casts activations to match.
         param.data = param.data.float()
-    unet.train()
+    denoiser.train()
     return params
+
+
+def check_prompt_fits(tokenizer: Any, prompt: str, max_length: int | None = None) -> None:
+    """Refuse a prompt the text encoder would truncate: the trigger word could be cut off."""
+    limit = tokenizer.model_max_length if max_length is None else max_length
+    if len(tokenizer(prompt).input_ids) > limit:
+        raise ValueError("the trigger word makes the prompt too long for this model")
 
 
 @torch.no_grad()
 def encode_prompt(parts: dict[str, Any], prompt: str, device: str) -> torch.Tensor:
     tokenizer = parts["tokenizer"]
-    if len(tokenizer(prompt).input_ids) > tokenizer.model_max_length:
-        raise ValueError("the trigger word makes the prompt too long for this model")
+    check_prompt_fits(tokenizer, prompt)
     ids = tokenizer(
         prompt,
         padding="max_length",
@@ -123,11 +139,8 @@ def encode_prompt(parts: dict[str, Any], prompt: str, device: str) -> torch.Tens
 
 
 @torch.no_grad()
-def encode_images(
-    parts: dict[str, Any], pixels: torch.Tensor, device: str
-) -> tuple[torch.Tensor, torch.Tensor]:
+def encode_images(vae: Any, pixels: torch.Tensor, device: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Each image's latent distribution (mean, std), scaled; sampled afresh at every step."""
-    vae = parts["vae"]
     means, stds = [], []
     for image in pixels:  # one at a time: 20 images at 512 px at once is a lot of activations
         dist = vae.encode(image[None].to(device, vae.dtype)).latent_dist
@@ -148,19 +161,37 @@ def batches(count: int, batch_size: int, generator: torch.Generator) -> Iterator
         del queue[:batch_size]
 
 
+def sample_latents(
+    mean: torch.Tensor, std: torch.Tensor, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A draw of each image's latent and a noise of the same shape."""
+    device = mean.device
+    # Random numbers come from the CPU generator, so a seed means the same on every device.
+    latents = mean + std * torch.randn(mean.shape, generator=generator).to(device)
+    noise = torch.randn(mean.shape, generator=generator).to(device)
+    return latents, noise
+
+
+def expand(condition: Any, size: int) -> Any:
+    """``condition``'s tensors (one row: the one prompt), repeated for a batch of ``size``."""
+    if isinstance(condition, dict):
+        return {key: expand(value, size) for key, value in condition.items()}
+    return condition.expand(size, *condition.shape[1:])
+
+
 def step(
     parts: dict[str, Any],
-    context: torch.Tensor,
+    condition: dict[str, Any],
     mean: torch.Tensor,
     std: torch.Tensor,
     generator: torch.Generator,
 ) -> torch.Tensor:
+    """The noise-prediction loss of a UNet (SD 1.x, SDXL) on one batch; ``condition`` holds
+    the UNet's keyword arguments for one row (the text embedding, SDXL's added ones)."""
     unet, scheduler = parts["unet"], parts["scheduler"]
     device = mean.device
     size = mean.shape[0]
-    # Random numbers come from the CPU generator, so a seed means the same on every device.
-    latents = mean + std * torch.randn(mean.shape, generator=generator).to(device)
-    noise = torch.randn(mean.shape, generator=generator).to(device)
+    latents, noise = sample_latents(mean, std, generator)
     # Stratified timesteps: one from each 1/size slice of the schedule, which lowers the
     # variance of small-batch losses without changing what is learned.
     total = int(scheduler.config.num_train_timesteps)
@@ -172,9 +203,5 @@ def step(
         target = scheduler.get_velocity(latents, noise, timesteps)
     else:
         target = noise
-    prediction = unet(
-        noisy.to(unet.dtype),
-        timesteps,
-        encoder_hidden_states=context.expand(size, -1, -1),
-    ).sample
+    prediction = unet(noisy.to(unet.dtype), timesteps, **expand(condition, size)).sample
     return F.mse_loss(prediction.float(), target.float())

@@ -113,7 +113,9 @@ class Pipeline:
         pipe.set_progress_bar_config(disable=True)
         _install_log_filter(pipe)
         make_batch_invariant(pipe)
-        self._adapters = AdapterCache(families.denoiser(pipe), adapter_cache_size, adapter_files)
+        self._adapters = AdapterCache(
+            families.denoiser(pipe), adapter_cache_size, adapter_files, family=self.spec.family
+        )
         # The model's own scheduler: every call's scheduler is built from its config.
         self._default_scheduler = pipe.scheduler
         # Image-to-image and inpainting pipelines, built on first use from pipe's components.

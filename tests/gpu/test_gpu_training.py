@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import shutil
@@ -11,10 +10,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 from safetensors import safe_open
 from safetensors.torch import load_file
 
@@ -28,7 +25,7 @@ from neurall.gpu.training import (
 )
 from neurall.gpu.triton_client import TritonBackend
 from neurall.gpu.types import GenerationRequest, InferenceCanceled
-from tests.support.gpu import collect, make_request
+from tests.support.gpu import collect, make_request, training_photos
 from tests.support.triton import TritonServer
 
 pytestmark = pytest.mark.slow
@@ -37,22 +34,6 @@ STEPS = 30
 # The tiny model's weights are random, so it needs a far larger rate than a real model's 1e-4
 # to move visibly in 30 steps; a batch of all four photos steadies the per-step loss.
 FAST = {"learning_rate": 5e-2, "batch_size": 4, "resolution": 64}
-
-
-def _photos(seed: int = 0, count: int = 4) -> list[bytes]:
-    """Synthetic "photos": a coloured disc on a plain background, as uploads.py outputs them."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:64, 0:64]
-    photos = []
-    for _ in range(count):
-        colour, background = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
-        cx, cy, radius = rng.integers(16, 48), rng.integers(16, 48), rng.integers(8, 20)
-        disc = (xx - cx) ** 2 + (yy - cy) ** 2 < radius**2
-        pixels = np.where(disc[..., None], colour, background).astype(np.uint8)
-        buffer = io.BytesIO()
-        Image.fromarray(pixels).save(buffer, format="PNG")
-        photos.append(buffer.getvalue())
-    return photos
 
 
 @dataclass(frozen=True)
@@ -68,7 +49,7 @@ def trained(model_cache_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     progress: list[tuple[int, int, float]] = []
     result = train_lora(
         "tiny",
-        _photos(),
+        training_photos(),
         "sks",
         STEPS,
         path,
@@ -170,7 +151,7 @@ def test_half_precision_base_as_on_gpus(
     # float16 kernels exist too (slowly), so that mix is exercised here.
     path = tmp_path / "half.safetensors"
     result = train_lora(
-        "tiny", _photos(), "sks", 6, path, seed=0, cache_dir=model_cache_dir,
+        "tiny", training_photos(), "sks", 6, path, seed=0, cache_dir=model_cache_dir,
         dtype=torch.float16, **FAST,
     )  # fmt: skip
     assert all(math.isfinite(loss) for loss in result.losses)
@@ -185,7 +166,7 @@ def test_same_seed_same_adapter(model_cache_dir: Path, tmp_path: Path) -> None:
     def run(seed: int, name: str) -> tuple[list[float], dict]:
         path = tmp_path / name
         result = train_lora(
-            "tiny", _photos(), "sks", 4, path, seed=seed, cache_dir=model_cache_dir, **FAST
+            "tiny", training_photos(), "sks", 4, path, seed=seed, cache_dir=model_cache_dir, **FAST
         )
         return result.losses, load_file(str(path))
 
@@ -207,7 +188,7 @@ def test_cancel_stops_between_steps_and_saves_nothing(
     with pytest.raises(TrainingCanceled) as info:
         train_lora(
             "tiny",
-            _photos(),
+            training_photos(),
             "sks",
             STEPS,
             previous,
@@ -232,7 +213,7 @@ def test_failures_leave_no_temporary_files(model_cache_dir: Path, tmp_path: Path
     with pytest.raises(RuntimeError, match="event bus down"):
         train_lora(
             "tiny",
-            _photos(),
+            training_photos(),
             "sks",
             5,
             tmp_path / "a.safetensors",
@@ -246,7 +227,9 @@ def test_failures_leave_no_temporary_files(model_cache_dir: Path, tmp_path: Path
     blocker = tmp_path / "b.safetensors"
     blocker.mkdir()
     with pytest.raises(IsADirectoryError):
-        train_lora("tiny", _photos(), "sks", 2, blocker, seed=0, cache_dir=model_cache_dir, **FAST)
+        train_lora(
+            "tiny", training_photos(), "sks", 2, blocker, seed=0, cache_dir=model_cache_dir, **FAST
+        )
     assert [p.name for p in tmp_path.iterdir()] == ["b.safetensors"]
     assert list(blocker.iterdir()) == []
 
@@ -272,7 +255,7 @@ def test_bad_arguments(
     with pytest.raises(ValueError, match=message):
         train_lora(
             "tiny",
-            _photos() if images is None else images,
+            training_photos() if images is None else images,
             trigger,
             steps,
             tmp_path / "x.safetensors",

@@ -185,6 +185,25 @@ def save_denoiser_adapter(model_dir: Path, path: Path, seed: int) -> Path:
     return path
 
 
+def training_photos(seed: int = 0, count: int = 4) -> list[bytes]:
+    """Synthetic 64x64 clone "photos": a coloured disc on a plain background, as uploads.py
+    outputs them."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:64, 0:64]
+    photos = []
+    for _ in range(count):
+        colour, background = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
+        cx, cy, radius = rng.integers(16, 48), rng.integers(16, 48), rng.integers(8, 20)
+        disc = (xx - cx) ** 2 + (yy - cy) ** 2 < radius**2
+        pixels = np.where(disc[..., None], colour, background).astype(np.uint8)
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, format="PNG")
+        photos.append(buffer.getvalue())
+    return photos
+
+
 def two_of_three_budget_mb(sizes: list[int]) -> float:
     """A memory budget (MB) that fits any two of three models of ``sizes`` bytes, not all."""
     return (sum(sizes) - min(sizes) / 2) / 2**20
