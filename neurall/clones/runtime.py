@@ -11,7 +11,7 @@ from neurall.billing.pricing import Pricing
 from neurall.clones.events import CloneEventBus, make_clone_event_bus
 from neurall.clones.store import ModelStore
 from neurall.config import Settings
-from neurall.gpu.types import TINY_MODEL, native_size
+from neurall.gpu.catalog import Catalog, ModelSpec, catalog_for
 from neurall.storage import Storage
 
 Enqueue = Callable[[uuid.UUID], Awaitable[None]]
@@ -27,8 +27,13 @@ class CloneRuntime:
         bus: CloneEventBus,
         storage: Storage,
         store: ModelStore,
+        catalog: Catalog | None = None,
     ) -> None:
         self.settings = settings
+        # The models clones are trained on (each clone names its base model).
+        self.catalog = (
+            catalog if catalog is not None else catalog_for(settings.models_file, settings.model)
+        )
         self.bus = bus
         self.storage = storage
         self.store = store
@@ -44,20 +49,16 @@ class CloneRuntime:
             store=store,
         )
 
-    @property
-    def is_tiny(self) -> bool:
-        return self.settings.model == TINY_MODEL
+    def resolution(self, base: ModelSpec) -> int:
+        """Training resolution on ``base``: the setting (rounded down to the model's size
+        step), or the model's native size."""
+        side = self.settings.clone_training_resolution or base.native_width
+        return max(base.size_multiple, side - side % base.size_multiple)
 
-    @property
-    def resolution(self) -> int:
-        """Training resolution: the setting, or the model's native size."""
-        return self.settings.clone_training_resolution or native_size(self.settings.model)
-
-    @property
-    def learning_rate(self) -> float:
+    def learning_rate(self, base: ModelSpec) -> float:
         if self.settings.clone_learning_rate:
             return self.settings.clone_learning_rate
-        return TINY_LEARNING_RATE if self.is_tiny else MODEL_LEARNING_RATE
+        return TINY_LEARNING_RATE if base.builtin else MODEL_LEARNING_RATE
 
     def set_enqueue(self, enqueue: Enqueue) -> None:
         self._enqueue = enqueue

@@ -119,11 +119,12 @@ async def create_clone(
     if rate_limit is not None:
         # Before the (costly) image checks: a flood of bad uploads is limited too.
         await rate_limit.take(account.id)
+    catalog = catalog or runtime.catalog
     clean_name, trigger, steps, model = validate_clone_input(
         name, trigger_word, training_steps, runtime.settings, base_model, catalog
     )
     prepare = functools.partial(
-        prepare_training_images, list(uploads), resolution=runtime.resolution
+        prepare_training_images, list(uploads), resolution=runtime.resolution(catalog[model])
     )
     images = await asyncio.get_running_loop().run_in_executor(None, prepare)
     cost = pricing.training_cost(steps, len(images), runtime.pricing)

@@ -126,16 +126,19 @@ async def _train(clone: Clone, images: list[bytes], runtime: CloneRuntime) -> No
     # partial adapter, and a killed worker leaves nothing in it.
     scratch = tempfile.TemporaryDirectory(prefix="neurall-clone-")
     adapter = Path(scratch.name) / ModelStore.key_for(clone.id)
+    base = runtime.catalog.get(clone.base_model)
+    if base is None:
+        raise ValueError(f"the clone's base model {clone.base_model!r} is not served here")
     call = functools.partial(
         train_lora,
-        settings.model,
+        base,
         images,
         clone.trigger_word,
         clone.total_steps,
         adapter,
         seed=clone.id.int % 2**31,
-        resolution=runtime.resolution,
-        learning_rate=runtime.learning_rate,
+        resolution=runtime.resolution(base),
+        learning_rate=runtime.learning_rate(base),
         batch_size=min(settings.clone_training_batch_size, len(images)),
         cache_dir=settings.model_cache_dir,
         on_step=on_step,

@@ -5,6 +5,7 @@ the credits are settled exactly once."""
 from __future__ import annotations
 
 import asyncio
+import json
 import statistics
 import time
 
@@ -220,3 +221,29 @@ async def test_delete_all_clones_for_erasure(runtime: CloneRuntime):
     assert await runtime.storage.get(upload_key(other.id, 0)) is not None
     # The queued clone's hold went back; the trained one's charge stays (a financial record).
     assert await ledger.entry_totals(first.account_id) == (99, 0)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_clone_trains_on_its_base_model_and_generates_only_with_it(
+    runtime: CloneRuntime,
+):
+    """A clone on tiny SDXL is trained by SDXL's recipe: its stored adapter says so, which
+    is what the pipelines check before using it (tests/gpu/test_gpu_training_families.py)."""
+    account = await make_account()
+    clone = await service.create_clone(
+        account,
+        name="Ada",
+        trigger_word="sks",
+        training_steps=3,
+        uploads=photos(3),
+        runtime=runtime,
+        base_model="tiny-sdxl",
+    )
+    assert clone.base_model == "tiny-sdxl"
+    await run_training(str(clone.id), runtime)
+    done = await Clone.get(id=clone.id)
+    assert done.status == CloneStatus.READY, done.error
+    adapter = await runtime.storage.get(ModelStore.storage_key(done.adapter_key))
+    header_size = int.from_bytes(adapter[:8], "little")
+    metadata = json.loads(adapter[8 : 8 + header_size])["__metadata__"]
+    assert (metadata["family"], metadata["base_model"]) == ("SDXL", "tiny-sdxl")
