@@ -1,4 +1,4 @@
-"""`python -m bench [all|overhead|queue|fanout|batching|api|gpu ...] [--quick] [--out PATH]
+"""`python -m bench [all|overhead|queue|fanout|batching|api|gpu|models ...] [--quick] [--out PATH]
 [--server-cpus LIST --client-cpus LIST] [--api-processes N]`
 
 Runs the benchmarks, prints each figure beside the baseline measured in the same
@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import api, api_processes, batching, events, gpu, overhead
+from bench import api, api_processes, batching, events, gpu, models, overhead
 from bench.common import ROOT, Stack, parse_cpus, pin
 
 # Benches that run against the distributed stack share one (started once, in this order:
@@ -39,8 +39,9 @@ ALONE: dict[str, Callable[[bool], dict[str, Any]]] = {
     "batching": batching.run,
     "api": api.run,
     "gpu": gpu.run,
+    "models": models.run,
 }
-BENCHES = ["overhead", "queue", "fanout", "batching", "api", "gpu"]
+BENCHES = ["overhead", "queue", "fanout", "batching", "api", "gpu", "models"]
 
 
 def _row(name: str, value: str, baseline: str, ratio: str, goal: str) -> str:
@@ -120,6 +121,21 @@ def table(results: dict[str, Any]) -> list[str]:
             f"bare broadcast {b['median']:.1f} / {b['p99']:.1f}",
             f"p99 {d['p99'] / b['p99']:.2f}x the bare one",
             f"p99 < 50 ms: {'met' if d['p99'] < 50 else 'NOT met'}",
+        ))  # fmt: skip
+    if "models" in results:
+        m = results["models"]
+        spread, cold = m["spread"], m["cold"]
+        rows.append(_row(
+            f"{len(m['params']['models'])} loaded models, {m['params']['jobs']} jobs spread "
+            "across them (images/s)",
+            f"{spread['spread_images_per_s']['median']:.1f}",
+            f"model after model {spread['model_after_model_images_per_s']['median']:.1f}",
+            f"{spread['ratio']:.2f}", f">= 0.8: {'met' if spread['ratio'] >= 0.8 else 'NOT met'}",
+        ))  # fmt: skip
+        rows.append(_row(
+            f"first job on a {cold['state_before']} model ({cold['model']}), s",
+            f"{cold['cold_first_job_s']:.2f}", f"READY {cold['ready_job_s']:.2f}",
+            f"load {cold['load_cost_s']:.2f} s", "reported",
         ))  # fmt: skip
     return rows
 

@@ -85,6 +85,12 @@ def test_quick_run_measures_every_figure(tmp_path: Path) -> None:
     assert fanout["bare_broadcast_delivery_ms"]["n"] == 50 * 3
     assert _finite(fanout["kb_per_subscription"])
 
+    models = results["models"]
+    assert models["params"]["models"] == ["tiny-sd", "tiny-sdxl", "tiny-flux"]
+    assert _finite(models["spread"]["ratio"])
+    assert models["cold"]["state_before"] == "COLD"
+    assert _finite(models["cold"]["load_cost_s"])
+
     # The table printed for the README has a row per figure.
     assert stdout.count("\n| ") >= 10
 
