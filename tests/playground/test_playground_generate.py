@@ -83,6 +83,46 @@ def test_sign_up_generate_watch_it_form_reload_and_delete_from_history(signed_in
     expect(page.get_by_text("Nothing here yet")).to_be_visible()
 
 
+def test_the_model_picker_sets_the_form_and_the_job_names_its_model(signed_in: Page) -> None:
+    page = signed_in
+    picker = page.get_by_label("Model", exact=True)
+    price = " \N{EM DASH} " + r"\d+ credits?/image$"  # Playwright matches in JavaScript
+    expect(picker.locator("option")).to_have_text(
+        [re.compile(rf"^Tiny SD 1\.x{price}"), re.compile(rf"^Tiny SDXL{price}"),
+         re.compile(rf"^Tiny FLUX{price}")]
+    )
+    expect(picker).to_have_value("tiny-sd")
+    expect(page.get_by_test_id("model-about")).to_contain_text("Stable Diffusion 1.x")
+    expect(page.get_by_label("Negative prompt (optional)")).to_be_visible()
+    assert page.get_by_label("Scheduler").locator("option").count() > 1
+
+    # The estimate follows the model.
+    with page.expect_request(
+        lambda r: "EstimateCost(" in (r.post_data or "") and '"tiny-flux"' in (r.post_data or "")
+    ):
+        picker.select_option("tiny-flux")
+    expect(page.get_by_test_id("model-about")).to_contain_text("FLUX")
+    expect(page.get_by_label("Negative prompt (optional)")).to_have_count(0)
+    expect(page.get_by_test_id("no-negative-prompt")).to_contain_text("Tiny FLUX")
+    expect(page.get_by_label("Scheduler").locator("option")).to_have_text(["Model default"])
+    expect(page.get_by_label("Steps")).to_have_value("4")
+    page.get_by_label("Size").select_option("custom")
+    expect(page.get_by_label("Width (px)")).to_have_attribute("step", "16")
+    page.get_by_label("Size").select_option("default")
+    page.get_by_label("Prompt", exact=True).fill("a paper boat on a pond")
+    expect(page.get_by_test_id("estimate")).to_have_text(re.compile(r"^\d+ credits?$"))
+    screenshot(page, "generate-model-picker")
+
+    page.get_by_role("button", name="Generate", exact=True).click()
+    job = page.locator(JOB)
+    expect(job.get_by_test_id("job-model")).to_have_text("Tiny FLUX")
+    expect(job).to_have_attribute("data-status", "SUCCEEDED", timeout=180_000)
+    screenshot(page, "generate-model-job")
+    page.goto(f"/history/{job_attr(page, 'job-id')}")
+    expect(page.get_by_test_id("job-model")).to_have_text("Tiny FLUX")
+    screenshot(page, "history-detail-model")
+
+
 def field_error(page: Page, label: str) -> Locator:
     """The message the form shows beside the field with this label (aria-describedby)."""
     field = page.get_by_label(label, exact=True)

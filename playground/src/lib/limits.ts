@@ -2,8 +2,8 @@
 // so that a GraphQL variable error (a number outside a 32-bit Int) never reaches anyone.
 // They are the server's defaults (neurall/generation/params.py, the clone and checkout
 // settings); tests/playground/test_playground_build.py keeps them equal. A server set up
-// with other bounds still answers InvalidInput, shown at the same field. The model catalog
-// (`models`, with maxSteps and maxWidth per model) will replace the generation ones.
+// with other bounds still answers InvalidInput, shown at the same field. The Generate form
+// takes steps and sizes from the chosen model (`models`) and uses these only until it loads.
 export const LIMITS = {
   minSide: 64,
   maxSide: 1024,

@@ -38,6 +38,7 @@ export const JobFields = graphql(`
     etaSeconds
     heldCredits
     costCredits
+    model
     error
     createdAt
     startedAt
@@ -52,6 +53,10 @@ export const JobFields = graphql(`
       seed
       numImages
       cloneId
+      model
+      mode
+      scheduler
+      strength
     }
     images {
       url
@@ -77,6 +82,7 @@ export const CloneFields = graphql(`
     totalSteps
     loss
     imageCount
+    baseModel
   }
 `);
 
@@ -161,6 +167,31 @@ export const SetMarketingOptInMutation = graphql(`
       ... on UserError {
         message
       }
+    }
+  }
+`);
+
+// The server's model catalog, the default first (no authentication needed).
+export const ModelsQuery = graphql(`
+  query Models {
+    models {
+      id
+      name
+      description
+      family
+      nativeWidth
+      nativeHeight
+      maxWidth
+      maxHeight
+      defaultSteps
+      maxSteps
+      modes
+      schedulers
+      supportsClones
+      creditsPerImage
+      batchCreditsPerImage
+      state
+      isDefault
     }
   }
 `);

@@ -2,12 +2,14 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { FormEvent } from "react";
 import { useClient, useMutation, useQuery } from "urql";
 import { ErrorNote, Field, StatusBadge } from "../components/ui";
-import type { GenerateInput, JobFieldsFragment } from "../gql/graphql";
+import type { GenerateInput, JobFieldsFragment, Scheduler } from "../gql/graphql";
 import { errorMessage } from "../lib/client";
 import { formatCredits, formatEta, invalidInput } from "../lib/format";
 import { isTerminal, useJobEvents } from "../lib/jobEvents";
 import { LIMITS, checkDecimal, checkWhole } from "../lib/limits";
 import type { JobState } from "../lib/jobEvents";
+import { FAMILY_NAMES, SCHEDULER_NAMES, modelName, modelOption, sizeStep, takesNegativePrompt, useModels } from "../lib/models";
+import type { Model } from "../lib/models";
 import { CancelJobMutation, ClonesQuery, EstimateCostQuery, GenerateMutation, JobQuery } from "../lib/operations";
 import { Link, useRouter } from "../lib/router";
 import { useSession } from "../lib/session";
@@ -17,6 +19,8 @@ const MAX_PROMPT_CHARS = 2000;
 const ACTIVE_JOB_KEY = "neurall.activeJob";
 
 interface FormState {
+  /** The chosen Model.id; "" until the catalog has loaded (the server's default). */
+  model: string;
   prompt: string;
   negativePrompt: string;
   size: string;
@@ -28,33 +32,83 @@ interface FormState {
   seed: string;
   numImages: string;
   cloneId: string;
+  scheduler: Scheduler;
+  initImage: File | null;
+  mask: File | null;
+  strength: string;
 }
 
+// Guidance starts empty: the server then uses the model's own (7.5 for Stable Diffusion,
+// 3.5 for FLUX), which the catalog does not list.
 const DEFAULTS: FormState = {
+  model: "",
   prompt: "",
   negativePrompt: "",
   size: "default",
   width: "512",
   height: "512",
   steps: "20",
-  guidanceScale: "7.5",
+  guidanceScale: "",
   randomSeed: true,
   seed: "",
   numImages: "1",
   cloneId: "",
+  scheduler: "DEFAULT",
+  initImage: null,
+  mask: null,
+  strength: "",
 };
 
-function toInput(form: FormState): GenerateInput {
+/** The form's values that follow a model: its native size and default steps; a scheduler,
+ * start image, mask or clone it does not take is dropped. ``first``: the catalog has just
+ * arrived, and whatever was already typed stays. */
+function withModel(form: FormState, model: Model, first = false): FormState {
+  const keep = (key: "width" | "height" | "steps", value: number) =>
+    first && form[key] !== DEFAULTS[key] ? form[key] : String(value);
+  const takesImages = model.modes.includes("IMAGE_TO_IMAGE") || model.modes.includes("INPAINT");
+  const size = form.size === "default" || form.size === "custom" || fits(form.size, model) ? form.size : "default";
+  return {
+    ...form,
+    model: model.id,
+    size,
+    width: keep("width", model.nativeWidth),
+    height: keep("height", model.nativeHeight),
+    steps: keep("steps", model.defaultSteps),
+    scheduler: model.schedulers.includes(form.scheduler) ? form.scheduler : "DEFAULT",
+    initImage: takesImages ? form.initImage : null,
+    mask: model.modes.includes("INPAINT") ? form.mask : null,
+    strength: takesImages ? form.strength : "",
+    cloneId: model.supportsClones ? form.cloneId : "",
+  };
+}
+
+/** Whether a preset size ("768x512") is within the model's bounds and size step. */
+function fits(size: string, model: Model): boolean {
+  const [w, h] = size.split("x").map(Number);
+  const step = sizeStep(model);
+  return w <= model.maxWidth && h <= model.maxHeight && w % step === 0 && h % step === 0;
+}
+
+/** What generate is sent. ``priced`` leaves out the start image and mask: the estimate is
+ * a plain query, and the price does not depend on them. */
+function toInput(form: FormState, model: Model | null, priced = false): GenerateInput {
   const int = (v: string) => (v.trim() === "" ? null : Number.parseInt(v, 10));
   const input: GenerateInput = {
     prompt: form.prompt,
-    negativePrompt: form.negativePrompt.trim() ? form.negativePrompt : null,
+    negativePrompt: form.negativePrompt.trim() && takesNegativePrompt(model) ? form.negativePrompt : null,
     steps: int(form.steps),
     guidanceScale: form.guidanceScale.trim() === "" ? null : Number.parseFloat(form.guidanceScale),
     numImages: int(form.numImages) ?? 1,
     seed: form.randomSeed ? null : int(form.seed),
     cloneId: form.cloneId || null,
+    scheduler: form.scheduler,
   };
+  if (form.model) input.model = form.model;
+  if (form.initImage && !priced) {
+    input.initImage = form.initImage;
+    if (form.mask) input.mask = form.mask;
+    if (form.strength.trim()) input.strength = Number.parseFloat(form.strength);
+  }
   if (form.size === "custom") {
     input.width = int(form.width);
     input.height = int(form.height);
@@ -67,11 +121,14 @@ function toInput(form: FormState): GenerateInput {
 }
 
 // The form's fields, by the key InvalidInput's paths give them ("input.steps" is "steps").
-const FORM_FIELDS = ["prompt", "negativePrompt", "width", "height", "steps", "guidanceScale", "numImages", "seed", "cloneId"];
+const FORM_FIELDS = [
+  "model", "prompt", "negativePrompt", "width", "height", "steps", "guidanceScale", "numImages", "seed", "cloneId",
+  "scheduler", "initImage", "mask", "strength",
+];
 
 /** What is wrong with the form's numbers (and prompt lengths) before anything is sent,
  * in the server's words, by field. */
-function checkForm(form: FormState): Record<string, string> {
+function checkForm(form: FormState, model: Model | null): Record<string, string> {
   const out: Record<string, string> = {};
   const put = (key: string, problem: string | null) => {
     if (problem) out[key] = problem;
@@ -80,13 +137,15 @@ function checkForm(form: FormState): Record<string, string> {
   if (form.negativePrompt.length > MAX_PROMPT_CHARS)
     put("negativePrompt", `The negative prompt is at most ${MAX_PROMPT_CHARS.toLocaleString("en")} characters.`);
   if (form.size === "custom") {
-    for (const [key, label] of [["width", "Width"], ["height", "Height"]] as const) {
+    const step = sizeStep(model);
+    for (const [key, label, max] of [["width", "Width", model?.maxWidth ?? LIMITS.maxSide], ["height", "Height", model?.maxHeight ?? LIMITS.maxSide]] as const) {
       const value = form[key];
-      if (checkWhole(value, LIMITS.minSide, LIMITS.maxSide, label) || (value.trim() && Number(value) % 8))
-        put(key, `${label} must be a multiple of 8 between ${LIMITS.minSide} and ${LIMITS.maxSide.toLocaleString("en")}.`);
+      if (checkWhole(value, LIMITS.minSide, max, label) || (value.trim() && Number(value) % step))
+        put(key, `${label} must be a multiple of ${step} between ${LIMITS.minSide} and ${max.toLocaleString("en")}.`);
     }
   }
-  put("steps", checkWhole(form.steps, 1, LIMITS.maxSteps, "Steps"));
+  put("steps", checkWhole(form.steps, 1, model?.maxSteps ?? LIMITS.maxSteps, "Steps"));
+  if (form.initImage) put("strength", checkDecimal(form.strength, 0, 1, "Strength"));
   put("guidanceScale", checkDecimal(form.guidanceScale, 0, LIMITS.maxGuidance, "Guidance"));
   put("numImages", checkWhole(form.numImages, 1, LIMITS.maxImages, "The number of images"));
   if (!form.randomSeed) put("seed", checkWhole(form.seed, 0, LIMITS.maxSeed, "The seed"));
@@ -114,8 +173,16 @@ export function GeneratePage() {
   const [generateState, generate] = useMutation(GenerateMutation);
   const [cancelState, cancelJob] = useMutation(CancelJobMutation);
   const [clones] = useQuery({ query: ClonesQuery });
+  const { models, fetching: modelsFetching, error: modelsError } = useModels();
+  const model = models.find((m) => m.id === form.model) ?? null;
   const output = useRef<HTMLDivElement>(null);
-  const readyClones = useMemo(() => (clones.data?.clones ?? []).filter((c) => c.status === "READY"), [clones.data]);
+  const initImageInput = useRef<HTMLInputElement>(null);
+  const maskInput = useRef<HTMLInputElement>(null);
+  // A clone works only with the model it was trained on.
+  const readyClones = useMemo(
+    () => (clones.data?.clones ?? []).filter((c) => c.status === "READY" && (!form.model || c.baseModel === form.model)),
+    [clones.data, form.model],
+  );
 
   const update = <K extends keyof FormState>(key: K, value: FormState[K]) => {
     setForm((f) => ({ ...f, [key]: value }));
@@ -124,6 +191,26 @@ export function GeneratePage() {
       return rest;
     });
   };
+
+  // Once the catalog arrives, the default model's defaults (unless "Generate again" has
+  // already filled the form).
+  useEffect(() => {
+    const first = models[0];
+    if (first) setForm((f) => (f.model ? f : withModel(f, first, true)));
+  }, [models]);
+
+  const chooseModel = (id: string) => {
+    const chosen = models.find((m) => m.id === id);
+    if (!chosen) return;
+    setForm((f) => withModel(f, chosen));
+    setErrors({});
+  };
+
+  // A file input cannot be set, only cleared: when the form drops its file, so does it.
+  useEffect(() => {
+    if (!form.initImage && initImageInput.current) initImageInput.current.value = "";
+    if (!form.mask && maskInput.current) maskInput.current.value = "";
+  }, [form.initImage, form.mask]);
 
   // "Generate again" (?again=<job id>) and "Generate with this clone" (?clone=<id>).
   const again = location.search.get("again");
@@ -138,6 +225,7 @@ export function GeneratePage() {
         if (!params) return;
         const size = `${params.width}x${params.height}`;
         setForm({
+          model: params.model,
           prompt: params.prompt,
           negativePrompt: params.negativePrompt ?? "",
           size: SIZES.includes(size as (typeof SIZES)[number]) ? size : "custom",
@@ -149,19 +237,25 @@ export function GeneratePage() {
           seed: String(params.seed),
           numImages: String(params.numImages),
           cloneId: params.cloneId ?? "",
+          scheduler: params.scheduler,
+          // The start image and mask were deleted when the job ended.
+          initImage: null,
+          mask: null,
+          strength: "",
         });
       });
   }, [again, client]);
   useEffect(() => {
     if (!cloneParam) return;
     const clone = clones.data?.clones.find((c) => c.id === cloneParam);
-    if (!clone) return;
+    const base = models.find((m) => m.id === clone?.baseModel);
+    if (!clone || !base) return;
     setForm((f) => ({
-      ...f,
+      ...(f.model === base.id ? f : withModel(f, base)),
       cloneId: clone.id,
       prompt: f.prompt || `a photo of ${clone.triggerWord} person`,
     }));
-  }, [cloneParam, clones.data]);
+  }, [cloneParam, clones.data, models]);
 
   // A job still running when the page was left (or reloaded) is followed again.
   useEffect(() => {
@@ -179,8 +273,9 @@ export function GeneratePage() {
 
   // The estimate follows the form as the user types (debounced), once its numbers are
   // within bounds: out of bounds, the fields say what is wrong and nothing is sent.
-  const input = useMemo(() => toInput(form), [form]);
-  const problems = useMemo(() => checkForm(form), [form]);
+  const input = useMemo(() => toInput(form, model), [form, model]);
+  const pricedInput = useMemo(() => toInput(form, model, true), [form, model]);
+  const problems = useMemo(() => checkForm(form, model), [form, model]);
   const sendable = Object.keys(problems).length === 0;
   useEffect(() => {
     if (!sendable) {
@@ -190,7 +285,7 @@ export function GeneratePage() {
     let stale = false;
     setEstimate((e) => ({ ...e, busy: true }));
     const timer = window.setTimeout(async () => {
-      const priced = { ...input, prompt: input.prompt.trim() ? input.prompt : "estimate" };
+      const priced = { ...pricedInput, prompt: pricedInput.prompt.trim() ? pricedInput.prompt : "estimate" };
       const result = await client.query(EstimateCostQuery, { input: priced }, { requestPolicy: "network-only" }).toPromise();
       if (stale) return;
       if (result.error) setEstimate({ cost: null, error: errorMessage(result.error), busy: false });
@@ -200,7 +295,7 @@ export function GeneratePage() {
       stale = true;
       window.clearTimeout(timer);
     };
-  }, [input, sendable, client]);
+  }, [pricedInput, sendable, client]);
 
   const onEnd = useCallback(
     (_state: JobState) => {
@@ -260,6 +355,8 @@ export function GeneratePage() {
   // What the server said wins; until it says anything, the form's own checks.
   const shown: Record<string, string> = { ...problems, ...errors };
   const custom = form.size === "custom";
+  const step = sizeStep(model);
+  const takesImage = model ? model.modes.includes("IMAGE_TO_IMAGE") || model.modes.includes("INPAINT") : false;
 
   return (
     <section className="generate">
@@ -269,6 +366,37 @@ export function GeneratePage() {
       </hgroup>
       <div className="generate-grid">
         <form onSubmit={submit} noValidate aria-label="Generation settings" className="card">
+          <div className="field model-picker">
+            <label htmlFor="model">Model</label>
+            <select id="model" name="model" value={form.model} onChange={(e) => chooseModel(e.target.value)}
+              disabled={models.length === 0}
+              aria-invalid={shown.model ? true : undefined}
+              aria-describedby={[model ? "model-about" : "", shown.model || modelsError ? "model-error" : ""].filter(Boolean).join(" ") || undefined}>
+              {models.length ? (
+                models.map((m) => (
+                  <option key={m.id} value={m.id}>
+                    {modelOption(m)}
+                  </option>
+                ))
+              ) : (
+                <option value="">{modelsFetching ? "Loading models…" : "The server's default"}</option>
+              )}
+            </select>
+            {model ? (
+              <small id="model-about" className="model-about" data-testid="model-about">
+                {model.description ? <span>{model.description}</span> : null}
+                <span className="model-facts">
+                  {FAMILY_NAMES[model.family]} · native {model.nativeWidth} × {model.nativeHeight}, up to{" "}
+                  {model.maxWidth.toLocaleString("en")} × {model.maxHeight.toLocaleString("en")} · {model.defaultSteps} steps by default
+                </span>
+              </small>
+            ) : null}
+            {shown.model || modelsError ? (
+              <small id="model-error" className="field-error">
+                {shown.model || modelsError}
+              </small>
+            ) : null}
+          </div>
           <div className="field">
             <label htmlFor="prompt">Prompt</label>
             <textarea
@@ -288,30 +416,36 @@ export function GeneratePage() {
               </small>
             ) : null}
           </div>
-          <div className="field">
-            <label htmlFor="negative-prompt">Negative prompt (optional)</label>
-            <textarea
-              id="negative-prompt"
-              name="negativePrompt"
-              rows={2}
-              value={form.negativePrompt}
-              onChange={(e) => update("negativePrompt", e.target.value)}
-              placeholder="blurry, low quality"
-              aria-invalid={shown.negativePrompt ? true : undefined}
-              aria-describedby={shown.negativePrompt ? "negative-error" : undefined}
-            />
-            {shown.negativePrompt ? (
-              <small id="negative-error" className="field-error">
-                {shown.negativePrompt}
-              </small>
-            ) : null}
-          </div>
+          {takesNegativePrompt(model) ? (
+            <div className="field">
+              <label htmlFor="negative-prompt">Negative prompt (optional)</label>
+              <textarea
+                id="negative-prompt"
+                name="negativePrompt"
+                rows={2}
+                value={form.negativePrompt}
+                onChange={(e) => update("negativePrompt", e.target.value)}
+                placeholder="blurry, low quality"
+                aria-invalid={shown.negativePrompt ? true : undefined}
+                aria-describedby={shown.negativePrompt ? "negative-error" : undefined}
+              />
+              {shown.negativePrompt ? (
+                <small id="negative-error" className="field-error">
+                  {shown.negativePrompt}
+                </small>
+              ) : null}
+            </div>
+          ) : (
+            <p className="field-note" data-testid="no-negative-prompt">
+              No negative prompt: {model?.name ?? "this model"} does not take one. Say only what you want to see.
+            </p>
+          )}
           <div className="grid-2">
             <div className="field">
               <label htmlFor="size">Size</label>
               <select id="size" name="size" value={form.size} onChange={(e) => update("size", e.target.value)}>
-                <option value="default">Model default</option>
-                {SIZES.filter((s) => s !== "default" && s !== "custom").map((s) => (
+                <option value="default">Model default{model ? ` (${model.nativeWidth} × ${model.nativeHeight})` : ""}</option>
+                {SIZES.filter((s) => s !== "default" && s !== "custom" && (!model || fits(s, model))).map((s) => (
                   <option key={s} value={s}>
                     {s.replace("x", " × ")}
                   </option>
@@ -319,6 +453,39 @@ export function GeneratePage() {
                 <option value="custom">Custom…</option>
               </select>
             </div>
+            <div className="field">
+              <label htmlFor="scheduler">Scheduler</label>
+              <select id="scheduler" name="scheduler" value={form.scheduler} onChange={(e) => update("scheduler", e.target.value as Scheduler)}
+                aria-invalid={shown.scheduler ? true : undefined}
+                aria-describedby={shown.scheduler ? "scheduler-error" : undefined}>
+                {(model?.schedulers ?? (["DEFAULT"] as Scheduler[])).map((name) => (
+                  <option key={name} value={name}>
+                    {SCHEDULER_NAMES[name]}
+                  </option>
+                ))}
+              </select>
+              {shown.scheduler ? <small id="scheduler-error" className="field-error">{shown.scheduler}</small> : null}
+            </div>
+          </div>
+          {custom || shown.width || shown.height ? (
+            <div className="grid-2">
+              <Field label="Width (px)" name="width" type="number" inputMode="numeric" min={LIMITS.minSide} max={model?.maxWidth ?? LIMITS.maxSide} step={step}
+                value={form.width} onChange={(e) => { update("width", e.target.value); update("size", "custom"); }} error={shown.width}
+                hint={`A multiple of ${step}.`} />
+              <Field label="Height (px)" name="height" type="number" inputMode="numeric" min={LIMITS.minSide} max={model?.maxHeight ?? LIMITS.maxSide} step={step}
+                value={form.height} onChange={(e) => { update("height", e.target.value); update("size", "custom"); }} error={shown.height}
+                hint={`A multiple of ${step}.`} />
+            </div>
+          ) : null}
+          <div className="grid-3">
+            <Field label="Steps" name="steps" type="number" inputMode="numeric" min={1} max={model?.maxSteps ?? LIMITS.maxSteps} value={form.steps}
+              onChange={(e) => update("steps", e.target.value)} error={shown.steps} />
+            <Field label="Guidance" name="guidanceScale" type="number" inputMode="decimal" min={0} max={LIMITS.maxGuidance} step={0.5}
+              value={form.guidanceScale} placeholder="Default" onChange={(e) => update("guidanceScale", e.target.value)} error={shown.guidanceScale} />
+            <Field label="Images" name="numImages" type="number" inputMode="numeric" min={1} max={LIMITS.maxImages} value={form.numImages}
+              onChange={(e) => update("numImages", e.target.value)} error={shown.numImages} />
+          </div>
+          {model?.supportsClones !== false ? (
             <div className="field">
               <label htmlFor="clone">Clone</label>
               <select id="clone" name="cloneId" value={form.cloneId} onChange={(e) => update("cloneId", e.target.value)}
@@ -333,25 +500,48 @@ export function GeneratePage() {
               </select>
               {shown.cloneId ? <small id="clone-error" className="field-error">{shown.cloneId}</small> : null}
             </div>
-          </div>
-          {custom || shown.width || shown.height ? (
-            <div className="grid-2">
-              <Field label="Width (px)" name="width" type="number" inputMode="numeric" min={LIMITS.minSide} max={LIMITS.maxSide} step={8}
-                value={form.width} onChange={(e) => { update("width", e.target.value); update("size", "custom"); }} error={shown.width}
-                hint="A multiple of 8." />
-              <Field label="Height (px)" name="height" type="number" inputMode="numeric" min={LIMITS.minSide} max={LIMITS.maxSide} step={8}
-                value={form.height} onChange={(e) => { update("height", e.target.value); update("size", "custom"); }} error={shown.height}
-                hint="A multiple of 8." />
-            </div>
           ) : null}
-          <div className="grid-3">
-            <Field label="Steps" name="steps" type="number" inputMode="numeric" min={1} max={LIMITS.maxSteps} value={form.steps}
-              onChange={(e) => update("steps", e.target.value)} error={shown.steps} />
-            <Field label="Guidance" name="guidanceScale" type="number" inputMode="decimal" min={0} max={LIMITS.maxGuidance} step={0.5}
-              value={form.guidanceScale} onChange={(e) => update("guidanceScale", e.target.value)} error={shown.guidanceScale} />
-            <Field label="Images" name="numImages" type="number" inputMode="numeric" min={1} max={LIMITS.maxImages} value={form.numImages}
-              onChange={(e) => update("numImages", e.target.value)} error={shown.numImages} />
-          </div>
+          {takesImage ? (
+            <details className="image-input" open={Boolean(form.initImage || shown.initImage || shown.mask || shown.strength) || undefined}>
+              <summary>Start from an image (optional)</summary>
+              <div className="field">
+                <label htmlFor="init-image">Start image</label>
+                <input id="init-image" ref={initImageInput} type="file" name="initImage" accept="image/png,image/jpeg,image/webp"
+                  onChange={(e) => update("initImage", e.target.files?.[0] ?? null)}
+                  aria-invalid={shown.initImage ? true : undefined}
+                  aria-describedby={shown.initImage ? "init-image-error" : "init-image-hint"} />
+                {shown.initImage ? (
+                  <small id="init-image-error" className="field-error">{shown.initImage}</small>
+                ) : (
+                  <small id="init-image-hint">
+                    {model?.modes.includes("IMAGE_TO_IMAGE") ? "The image is redrawn from your prompt" : "Inpainting only: add a mask"}; PNG, JPEG or WebP,
+                    deleted when the job ends.
+                  </small>
+                )}
+              </div>
+              {form.initImage || shown.strength || shown.mask ? (
+                <div className="grid-2">
+                  <Field label="Strength" name="strength" type="number" inputMode="decimal" min={0} max={1} step={0.05} placeholder="Default"
+                    value={form.strength} onChange={(e) => update("strength", e.target.value)} error={shown.strength}
+                    hint="0 keeps the image, 1 ignores it." />
+                  {model?.modes.includes("INPAINT") ? (
+                    <div className="field">
+                      <label htmlFor="mask">Mask (inpainting)</label>
+                      <input id="mask" ref={maskInput} type="file" name="mask" accept="image/png,image/jpeg,image/webp"
+                        onChange={(e) => update("mask", e.target.files?.[0] ?? null)}
+                        aria-invalid={shown.mask ? true : undefined}
+                        aria-describedby={shown.mask ? "mask-error" : "mask-hint"} />
+                      {shown.mask ? (
+                        <small id="mask-error" className="field-error">{shown.mask}</small>
+                      ) : (
+                        <small id="mask-hint">White is repainted, black kept.</small>
+                      )}
+                    </div>
+                  ) : null}
+                </div>
+              ) : null}
+            </details>
+          ) : null}
           <fieldset className="seed">
             <legend>Seed</legend>
             <label htmlFor="random-seed">
@@ -391,7 +581,7 @@ export function GeneratePage() {
         </form>
         <div className="card output" aria-live="polite" ref={output}>
           {live ? (
-            <JobView state={live} cancel={cancel} canceling={cancelState.fetching}
+            <JobView state={live} model={modelName(models, job?.model)} cancel={cancel} canceling={cancelState.fetching}
               reuseSeed={(seed) => setForm((f) => ({ ...f, randomSeed: false, seed: String(seed) }))}
               dismiss={() => { setJob(null); navigate("/", { replace: true }); }} />
           ) : (
@@ -408,12 +598,15 @@ export function GeneratePage() {
 
 function JobView({
   state,
+  model,
   cancel,
   canceling,
   reuseSeed,
   dismiss,
 }: {
   state: JobState;
+  /** The name of the model that runs the job. */
+  model: string;
   cancel: () => void;
   canceling: boolean;
   reuseSeed: (seed: number) => void;
@@ -435,6 +628,11 @@ function JobView({
     >
       <div className="job-head">
         <StatusBadge status={state.status} />
+        {model ? (
+          <span className="job-model" data-testid="job-model">
+            {model}
+          </span>
+        ) : null}
         {state.status === "QUEUED" ? (
           <span data-testid="queue-position">
             {state.queuePosition === null ? "Waiting for a worker" : state.queuePosition === 0 ? "Next in the queue" : `Position in queue: ${state.queuePosition}`}

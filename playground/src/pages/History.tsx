@@ -4,6 +4,7 @@ import { ConfirmDialog, Empty, ErrorNote, Loading, StatusBadge, SuccessNote } fr
 import type { HistoryQuery as HistoryData, JobFieldsFragment } from "../gql/graphql";
 import { errorMessage } from "../lib/client";
 import { formatCredits, formatDate } from "../lib/format";
+import { SCHEDULER_NAMES, modelName, useModels } from "../lib/models";
 import { ClearHistoryMutation, DeleteHistoryItemMutation, HistoryQuery, JobQuery } from "../lib/operations";
 import { Link, useRouter } from "../lib/router";
 import { useSession } from "../lib/session";
@@ -207,12 +208,15 @@ export function HistoryDetailPage({ jobId }: { jobId: string }) {
 
 function JobParams({ job }: { job: JobFieldsFragment }) {
   const p = job.params;
+  const { models } = useModels();
   return (
     <dl className="params">
       <dt>Status</dt>
       <dd>
         <StatusBadge status={job.status} />
       </dd>
+      <dt>Model</dt>
+      <dd data-testid="job-model">{modelName(models, job.model ?? p?.model)}</dd>
       <dt>Created</dt>
       <dd>{formatDate(job.createdAt)}</dd>
       {p ? (
@@ -231,6 +235,21 @@ function JobParams({ job }: { job: JobFieldsFragment }) {
           <dd>{p.steps}</dd>
           <dt>Guidance</dt>
           <dd>{p.guidanceScale}</dd>
+          {p.scheduler !== "DEFAULT" ? (
+            <>
+              <dt>Scheduler</dt>
+              <dd>{SCHEDULER_NAMES[p.scheduler]}</dd>
+            </>
+          ) : null}
+          {p.mode !== "TEXT_TO_IMAGE" ? (
+            <>
+              <dt>Mode</dt>
+              <dd>
+                {p.mode === "INPAINT" ? "Inpainting" : "Image to image"}
+                {p.strength !== null && p.strength !== undefined ? `, strength ${p.strength}` : ""}
+              </dd>
+            </>
+          ) : null}
           <dt>Seed</dt>
           <dd>{p.seed}</dd>
           <dt>Images</dt>
