@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -101,10 +102,21 @@ def summary(samples: Sequence[float]) -> dict[str, float]:
     }
 
 
+# Above the kernel's ephemeral range (32768-60999) and the tests' range (10000-31999): a
+# port bind(0) gave out was free only until the next outgoing connection took it, and a
+# server starting a moment later failed with "address in use".
+BENCH_PORTS = range(61_000, 65_536)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    for port in random.sample(BENCH_PORTS, 200):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port for the bench's servers")
 
 
 def wait_http(url: str, process: subprocess.Popen | None = None, timeout_s: float = 180) -> None:

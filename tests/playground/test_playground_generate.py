@@ -88,8 +88,11 @@ def test_the_model_picker_sets_the_form_and_the_job_names_its_model(signed_in: P
     picker = page.get_by_label("Model", exact=True)
     price = " \N{EM DASH} " + r"\d+ credits?/image$"  # Playwright matches in JavaScript
     expect(picker.locator("option")).to_have_text(
-        [re.compile(rf"^Tiny SD 1\.x{price}"), re.compile(rf"^Tiny SDXL{price}"),
-         re.compile(rf"^Tiny FLUX{price}")]
+        [
+            re.compile(rf"^Tiny SD 1\.x{price}"),
+            re.compile(rf"^Tiny SDXL{price}"),
+            re.compile(rf"^Tiny FLUX{price}"),
+        ]
     )
     expect(picker).to_have_value("tiny-sd")
     expect(page.get_by_test_id("model-about")).to_contain_text("Stable Diffusion 1.x")
