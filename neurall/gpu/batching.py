@@ -109,6 +109,9 @@ class BatchRunner:
         self.loaded: concurrent.futures.Future[ModelPool] = concurrent.futures.Future()
         # Sizes (in requests) of every pipeline call, in order: the batching counter.
         self.batch_sizes: list[int] = []
+        # The models of each call's requests (one, as a batch never mixes models): the log
+        # that shows it.
+        self.batch_models: list[list[str]] = []
         self.canceled_calls = 0
         # Seconds spent inside pipeline calls: against wall time, how busy the GPU was kept.
         self.busy_s = 0.0
@@ -255,6 +258,7 @@ class BatchRunner:
         else:
             outcomes = list(results)
             self.batch_sizes.append(len(batch))
+            self.batch_models.append(sorted({job.request.model for job in batch}))
             metrics.PIPELINE_CALLS.labels("ok").inc()
             metrics.BATCH_SIZE.observe(len(batch))
         busy = time.monotonic() - began
@@ -272,6 +276,7 @@ class BatchRunner:
             "pipeline_calls": len(self.batch_sizes),
             "requests": sum(self.batch_sizes),
             "batch_sizes": list(self.batch_sizes[-1000:]),
+            "batch_models": list(self.batch_models[-1000:]),
             "canceled_calls": self.canceled_calls,
             "busy_s": self.busy_s,
         }

@@ -213,3 +213,30 @@ async def test_a_request_for_another_triton_model_is_refused(
             await collect(backend.generate(make_request(model="tiny-flux", steps=2)))
     finally:
         await backend.close()
+
+
+@pytest.mark.asyncio
+async def test_three_models_under_mixed_load_give_each_job_its_own_bytes(
+    triton_server: TritonServer, pipeline: Pipeline, model_cache_dir: Path
+) -> None:
+    """Jobs for all three models at once, on the server whose budget holds two of them:
+    every job gets the bytes it gets alone, and no pipeline call held two models."""
+    catalog = builtin_catalog()
+    requests = [
+        make_request(model=model_id, seed=300 + i, **FAMILY_REQUESTS[model_id])
+        for i in range(2)
+        for model_id in ("tiny-sd", "tiny-sdxl", "tiny-flux")
+    ]
+    before = len(triton_server.stats()["batch_models"])
+    async with started_triton_client(triton_server.url, timeout_s=300) as triton:
+        outputs = await asyncio.gather(*(collect(triton.generate(r)) for r in requests))
+    calls = triton_server.stats()["batch_models"][before:]
+    assert all(len(models) == 1 for models in calls), calls
+    assert {models[0] for models in calls} == {spec.id for spec in catalog}
+    local = {"tiny-sd": pipeline}
+    for request, (_, result) in zip(requests, outputs, strict=True):
+        if request.model not in local:
+            local[request.model] = Pipeline.load(
+                catalog[request.model], model_cache_dir, device="cpu"
+            )
+        assert result.images == local[request.model].run([request])[0].images, request.model

@@ -118,12 +118,16 @@ def test_every_main_page_is_accessible_and_photographed(verified: Page, server: 
 
 
 def test_keyboard_alone_reaches_the_app(verified: Page, server: Server) -> None:
-    page = verified  # no banner: the prompt is the first field after the skip link
+    page = verified  # no banner: the model picker is the first field after the skip link
     page.reload()
     page.get_by_role("heading", name="Generate", level=1).wait_for()
+    # The picker appears once the models are read; only then is the form's order final.
+    expect(page.get_by_label("Model", exact=True)).to_be_visible()
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
     page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Model", exact=True)).to_be_focused()
     page.keyboard.press("Tab")
     expect(page.get_by_label("Prompt", exact=True)).to_be_focused()
     page.keyboard.type("a paper boat")

@@ -38,6 +38,7 @@ class TritonServer:
                 "pipeline_calls": 0,
                 "requests": 0,
                 "batch_sizes": [],
+                "batch_models": [],
                 "canceled_calls": 0,
                 "busy_s": 0.0,
             }

@@ -124,8 +124,14 @@ async def test_every_event_type_reaches_the_receiver_signed_and_thin(client, rec
     assert len(receiver.of_type("credits.low")) == 1  # only when it crosses
 
     # The delivery log: statuses and timings, never a body.
-    log = await deliveries(client, created["endpoint"]["id"], api_key=key)
-    assert {d["status"] for d in log} == {"SUCCEEDED"}
+    # A delivery is marked SUCCEEDED once the receiver's answer is in, just after the
+    # receiver saw its body.
+    log = await until(
+        lambda: deliveries(client, created["endpoint"]["id"], api_key=key),
+        lambda rows: {d["status"] for d in rows} == {"SUCCEEDED"},
+        within=30,
+        what="every delivery marked SUCCEEDED",
+    )
     assert all(d["responseStatus"] == 200 and d["attempts"] == 1 for d in log)
     assert all(d["durationMs"] is not None and d["nextAttemptAt"] is None for d in log)
     for row in await WebhookDelivery.all().values():
