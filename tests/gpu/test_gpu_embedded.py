@@ -176,7 +176,13 @@ async def test_the_embedded_pipeline_writes_its_batching_counters(
         await collect(backend.generate(make_request(steps=2)))
     stats = json.loads(stats_path.read_text(encoding="utf-8"))
     busy_s = stats.pop("busy_s")
-    assert stats == {"pipeline_calls": 1, "requests": 1, "batch_sizes": [1], "canceled_calls": 0}
+    assert stats == {
+        "pipeline_calls": 1,
+        "requests": 1,
+        "batch_sizes": [1],
+        "batch_models": [["tiny-sd"]],
+        "canceled_calls": 0,
+    }
     assert 0 < busy_s < time.monotonic() - began
 
 
