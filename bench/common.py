@@ -106,16 +106,22 @@ def summary(samples: Sequence[float]) -> dict[str, float]:
 # port bind(0) gave out was free only until the next outgoing connection took it, and a
 # server starting a moment later failed with "address in use".
 BENCH_PORTS = range(61_000, 65_536)
+# Ports handed out by this process: a port is bound only when its server starts, so two
+# picks before that must not return the same one.
+_handed_out: set[int] = set()
 
 
 def free_port() -> int:
     for port in random.sample(BENCH_PORTS, 200):
+        if port in _handed_out:
+            continue
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return port
+        _handed_out.add(port)
+        return port
     raise RuntimeError("no free port for the bench's servers")
 
 
