@@ -41,12 +41,19 @@ class CloneRuntime:
         self._enqueue: Enqueue | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, storage: Storage, store: ModelStore) -> CloneRuntime:
+    def from_settings(
+        cls,
+        settings: Settings,
+        storage: Storage,
+        store: ModelStore,
+        catalog: Catalog | None = None,
+    ) -> CloneRuntime:
         return cls(
             settings,
             bus=make_clone_event_bus(None if settings.is_embedded_broker else settings.broker_url),
             storage=storage,
             store=store,
+            catalog=catalog,
         )
 
     def resolution(self, base: ModelSpec) -> int:

@@ -44,7 +44,9 @@ def generation_context(
             settings, services.storage, services.models, services.catalog
         )
         await runtime.start()
-        clones = CloneRuntime.from_settings(settings, services.storage, services.models)
+        clones = CloneRuntime.from_settings(
+            settings, services.storage, services.models, services.catalog
+        )
         await clones.start()
         broker = build_broker(settings)
         services.maintenance, services.mail = declare_actors(

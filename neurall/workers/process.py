@@ -110,7 +110,8 @@ def run_worker(
     models = ModelStore(storage)
     runtime = GenerationRuntime.from_settings(settings, storage, models)
     broker = build_broker(settings, worker=True)
-    clones = CloneRuntime.from_settings(settings, storage, models)
+    # One reading of the catalog file for both runtimes.
+    clones = CloneRuntime.from_settings(settings, storage, models, runtime.catalog)
     broker.add_middleware(WorkerResources(settings, runtime, clones))
     maintenance, _mail = declare_actors(broker, runtime, clones, settings)
     stop = threading.Event()
