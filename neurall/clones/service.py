@@ -61,24 +61,20 @@ def validate_clone_input(
     trigger_word: str | None,
     training_steps: int | None,
     settings: Settings,
-    base_model: str | None = None,
-    catalog: Catalog | None = None,
+    base_model: str | None,
+    catalog: Catalog,
 ) -> tuple[str, str, int, str]:
     """(name, trigger word, steps, base model) with defaults (the catalog's default model
-    when ``base_model`` is None, "tiny-sd" without a catalog); InvalidInputError names every
-    bad field."""
+    when ``base_model`` is None); InvalidInputError names every bad field."""
     bad: dict[str, str] = {}
-    model = base_model or "tiny-sd"
-    if catalog is not None:
-        spec = catalog.get(base_model)
+    spec = catalog.get(base_model)
+    model = spec.id if spec is not None else ""
+    if spec is None or not spec.supports_clones:
         trainable = [s.id for s in catalog if s.supports_clones]
-        if spec is None or not spec.supports_clones:
-            what = "is not one of the models" if spec is None else "cannot train clones"
-            bad["input.baseModel"] = (
-                f"That model {what}; choose one of: {', '.join(trainable) or 'none'}."
-            )
-        else:
-            model = spec.id
+        what = "is not one of the models" if spec is None else "cannot train clones"
+        bad["input.baseModel"] = (
+            f"That model {what}; choose one of: {', '.join(trainable) or 'none'}."
+        )
     clean_name = name.strip()
     if not 1 <= len(clean_name) <= MAX_NAME_CHARS:
         bad["input.name"] = f"Names are 1 to {MAX_NAME_CHARS} characters."
