@@ -15,7 +15,7 @@ from neurall import errors
 from neurall.generation.result_links import sign, verify
 from neurall.web.openai.edits_form import pipeline_mask
 from neurall.web.openai.errors import OpenAIError, from_domain, param_for
-from neurall.web.openai.orders import EDIT_EXTRA, EXTRA, read_order
+from neurall.web.openai.orders import EXTRA, read_order
 
 
 def test_domain_fields_name_the_openai_request_fields():
@@ -57,9 +57,7 @@ def test_a_body_reads_into_the_records_field_names():
         "seed": 3,
         "scheduler": "EULER",
     }
-    form = read_order(
-        {"prompt": "p", "n": "2", "strength": "0.5"}, extra=EDIT_EXTRA, from_form=True
-    )
+    form = read_order({"prompt": "p", "n": "2", "strength": "0.5"}, extra=EXTRA, from_form=True)
     assert (form.sent["num_images"], form.sent["strength"]) == (2, 0.5)
 
 

@@ -34,7 +34,7 @@ from neurall.web.cors import cors_headers
 from neurall.web.openai.call import Call
 from neurall.web.openai.edits_form import pipeline_mask, read_form
 from neurall.web.openai.errors import OpenAIError, invalid
-from neurall.web.openai.orders import EDIT_EXTRA, EXTRA, Order, read_order
+from neurall.web.openai.orders import EXTRA, Order, read_order
 from neurall.web.origins import trusted_origins
 
 log = logging.getLogger(__name__)
@@ -61,9 +61,7 @@ async def edits(call: Call) -> web.StreamResponse:
     # Decoding the mask is CPU work on untrusted bytes: off the event loop.
     converted = await asyncio.to_thread(pipeline_mask, mask) if mask is not None else None
     images = {"init_image": form.files["image"], "mask": converted}
-    return await _generate(
-        call, read_order(form.text, extra=EDIT_EXTRA, from_form=True, images=images)
-    )
+    return await _generate(call, read_order(form.text, extra=EXTRA, from_form=True, images=images))
 
 
 def _runtime(call: Call) -> GenerationRuntime:
@@ -172,8 +170,11 @@ async def _answer(call: Call, job: Job, response_format: str) -> web.StreamRespo
         # call's and CORS's headers are added now, as the answer is sent before they could.
         headers = {**NO_STORE, **call.headers, **cors_headers(request, _trusted(call))}
         response = web.json_response(answer, headers=headers)
-        await response.prepare(request)
-        await response.write_eof()
+        try:
+            await response.prepare(request)
+            await response.write_eof()
+        except ConnectionError:
+            return False  # the client left: the images stay until their TTL, then go
         return True
 
     await hand_over(viewer, job.id, call.services.storage, send)

@@ -26,15 +26,16 @@ RESPONSE_FORMATS = ("url", "b64_json")
 # not keep.
 IGNORED = ("quality", "style", "user", "background", "moderation", "output_format")
 # Neurall's parameters, by the record's field name, and the Python type each takes.
+# ``strength`` means something only for an edit; a generation that sends it is refused by
+# the domain, as GraphQL's generate is, rather than silently ignored.
 EXTRA: dict[str, type] = {
     "negative_prompt": str,
     "seed": int,
     "steps": int,
     "guidance_scale": float,
     "scheduler": str,
+    "strength": float,
 }
-# Only an edit starts from an image.
-EDIT_EXTRA: dict[str, type] = {**EXTRA, "strength": float}
 # Being added to the domain (job priorities): accepted once the request record has it.
 PRIORITY = "priority"
 
