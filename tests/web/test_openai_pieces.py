@@ -6,13 +6,18 @@ from __future__ import annotations
 import io
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import numpy as np
 import pytest
+from aiohttp import web
 from PIL import Image
 
 from neurall import errors
 from neurall.generation.result_links import sign, verify
+from neurall.outages import RETRY_AFTER_S, ServiceUnavailableError
+from neurall.services import Services
+from neurall.web.openai.call import Call, route
 from neurall.web.openai.edits_form import pipeline_mask
 from neurall.web.openai.errors import OpenAIError, from_domain, param_for
 from neurall.web.openai.orders import EXTRA, read_order
@@ -99,3 +104,17 @@ def test_a_signed_link_is_refused_when_tampered_or_expired():
     assert verify("secret", f"{raw_id}.{int(expires) + 60}.{signature}", datetime.now(UTC)) is None
     assert verify("secret", token, later + timedelta(seconds=1)) is None
     assert verify("secret", "garbage", datetime.now(UTC)) is None
+
+
+async def test_an_outage_is_a_503_with_retry_after_in_openais_shape(aiohttp_client):
+    async def broker_down(_call: Call) -> web.StreamResponse:
+        raise ServiceUnavailableError("the broker")
+
+    app = web.Application()
+    # No key is sent, so the frame never reaches for the services.
+    app.router.add_get("/v1/x", route(cast(Services, None), "x", broker_down, scope=None))
+    http = await aiohttp_client(app)
+    response = await http.get("/v1/x")
+    assert response.status == 503
+    assert response.headers["Retry-After"] == str(RETRY_AFTER_S)
+    assert (await response.json())["error"]["code"] == "service_unavailable"
