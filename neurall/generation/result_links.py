@@ -46,7 +46,9 @@ def verify(secret_key: str, token: str, at: datetime) -> uuid.UUID | None:
         expires = int(raw_expires)
     except ValueError:
         return None
-    if not hmac.compare_digest(signature, _signature(secret_key, image_id, expires)):
+    # As bytes: compare_digest refuses str with non-ASCII characters, which a URL can carry.
+    expected = _signature(secret_key, image_id, expires).encode()
+    if not hmac.compare_digest(signature.encode(), expected):
         return None
     if datetime.fromtimestamp(expires, UTC) <= at:
         return None

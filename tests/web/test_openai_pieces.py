@@ -71,6 +71,7 @@ def test_a_body_reads_into_the_records_field_names():
     [
         ({}, "prompt"),
         ({"prompt": "p", "size": "64"}, "size"),
+        ({"prompt": "p", "size": "64x²"}, "size"),
         ({"prompt": "p", "n": "2"}, "n"),  # JSON numbers are numbers
         ({"prompt": "p", "n": True}, "n"),
         ({"prompt": "p", "guidance_scale": float("nan")}, "guidance_scale"),
@@ -104,6 +105,7 @@ def test_a_signed_link_is_refused_when_tampered_or_expired():
     assert verify("secret", f"{raw_id}.{int(expires) + 60}.{signature}", datetime.now(UTC)) is None
     assert verify("secret", token, later + timedelta(seconds=1)) is None
     assert verify("secret", "garbage", datetime.now(UTC)) is None
+    assert verify("secret", f"{raw_id}.{expires}.é", datetime.now(UTC)) is None
 
 
 async def test_an_outage_is_a_503_with_retry_after_in_openais_shape(aiohttp_client):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -86,14 +87,15 @@ def _typed(name: str, value: Any, kind: type, *, from_form: bool) -> Any:
 _KIND_NAMES = {str: "a string", int: "an integer", float: "a number"}
 
 
+_SIZE = re.compile(r"(\d{1,6})[xX](\d{1,6})", re.ASCII)
+
+
 def parse_size(value: Any) -> tuple[int | None, int | None]:
     """``size`` ("512x768"; "auto" or none: the model's default) as width and height."""
     if value is None or value == "auto":
         return None, None
-    if isinstance(value, str):
-        width, sep, height = value.lower().partition("x")
-        if sep and width.isdigit() and height.isdigit():
-            return int(width), int(height)
+    if isinstance(value, str) and (found := _SIZE.fullmatch(value)):
+        return int(found[1]), int(found[2])
     raise invalid('\'size\' must be WIDTHxHEIGHT in pixels, e.g. "512x512", or "auto".', "size")
 
 
