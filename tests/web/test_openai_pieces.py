@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from aiohttp import web
 from PIL import Image
+from prometheus_client import REGISTRY
 
 from neurall import errors
 from neurall.generation.result_links import sign, verify
@@ -120,3 +121,5 @@ async def test_an_outage_is_a_503_with_retry_after_in_openais_shape(aiohttp_clie
     assert response.status == 503
     assert response.headers["Retry-After"] == str(RETRY_AFTER_S)
     assert (await response.json())["error"]["code"] == "service_unavailable"
+    labels = {"operation": "x", "status": "503"}
+    assert (REGISTRY.get_sample_value("neurall_openai_calls_total", labels) or 0) >= 1

@@ -25,6 +25,7 @@ from neurall.errors import (
     NotAuthenticatedError,
     RateLimitedError,
 )
+from neurall.metrics import OPENAI_CALLS, OPENAI_DURATION
 from neurall.outages import is_outage
 from neurall.privacy.usage import usage_row
 from neurall.ratelimit import rate_limit_headers, take_request
@@ -84,7 +85,10 @@ def route(
                 # By type and traceback only: messages of some errors quote the request.
                 log.error("unexpected error in %s", operation, exc_info=exc)
                 response = unexpected().response(call.headers)
-        await _record_usage(call, operation, started, response.status < 400)
+        elapsed = time.perf_counter() - started
+        OPENAI_CALLS.labels(operation, str(response.status)).inc()
+        OPENAI_DURATION.labels(operation).observe(elapsed)
+        await _record_usage(call, operation, elapsed, response.status < 400)
         return response
 
     return serve
@@ -115,7 +119,7 @@ async def _run(call: Call, handler: Handler, scope: Scope | None) -> web.StreamR
     return response
 
 
-async def _record_usage(call: Call, operation: str, started: float, ok: bool) -> None:
+async def _record_usage(call: Call, operation: str, elapsed_s: float, ok: bool) -> None:
     viewer = call.viewer
     if viewer is None or viewer.api_key is None:
         return
@@ -123,7 +127,7 @@ async def _record_usage(call: Call, operation: str, started: float, ok: bool) ->
         account_id=viewer.account.id,
         api_key_id=viewer.api_key.id,
         operation=operation,
-        duration_ms=int((time.perf_counter() - started) * 1000),
+        duration_ms=int(elapsed_s * 1000),
         ok=ok,
         ip=call.request.remote or "unknown",
         user_agent=call.request.headers.get("User-Agent", ""),
