@@ -199,7 +199,7 @@ async def test_rate_limits_answer_429_with_retry_after(openai_serve, account):
     async with aiohttp.ClientSession() as http:
         headers = {"Authorization": f"Bearer {account.key}"}
         statuses = []
-        for _ in range(25):
+        for _ in range(60):  # tokens refill slowly (20 a minute): a 429 comes well before
             async with http.get(openai_serve["base"] + "/v1/models", headers=headers) as r:
                 statuses.append(r.status)
                 if r.status == 429:
@@ -207,7 +207,7 @@ async def test_rate_limits_answer_429_with_retry_after(openai_serve, account):
                     break
                 assert r.headers["RateLimit-Limit"] == "20"
     assert statuses[-1] == 429
-    assert statuses.count(200) == 20
+    assert statuses.count(200) >= 20
     assert body["error"]["code"] == "rate_limit_exceeded"
     assert int(limited["Retry-After"]) >= 1
     assert limited["RateLimit-Remaining"] == "0"
@@ -247,16 +247,18 @@ async def test_a_client_that_hangs_up_cancels_its_job(openai_serve, account):
                 json=body,
                 headers={"Authorization": f"Bearer {account.key}"},
             )
-    edges = (await account(JOBS))["jobs"]["edges"]
-    assert len(edges) == 1
-    job = await until(
-        lambda: account(JOB, {"id": edges[0]["node"]["id"]}),
-        lambda data: data["job"]["status"] == "CANCELED",
-        within=30,
+    # The server may still be submitting the job when the client leaves: it is canceled
+    # either way, once the call finds its client gone.
+    jobs = await until(
+        lambda: account(JOBS),
+        lambda data: [e["node"]["status"] for e in data["jobs"]["edges"]] == ["CANCELED"],
+        within=60,
         what="the job canceled once its client left",
     )
-    # Charged for the steps it finished, as any cancel.
-    assert job["job"]["costCredits"] is not None
+    job = (await account(JOB, {"id": jobs["jobs"]["edges"][0]["node"]["id"]}))["job"]
+    # Settled as any cancel: charged for the steps it finished, the rest released.
+    assert job["costCredits"] is not None
+    assert (await account(ME))["me"]["heldCredits"] == 0
 
 
 async def test_sentinel_sweep_through_the_openai_routes(openai_serve, account, rabbitmq_vhost):
