@@ -178,7 +178,8 @@ async def _answer(call: Call, job: Job, response_format: str) -> web.StreamRespo
         return True
 
     await hand_over(viewer, job.id, call.services.storage, send)
-    assert response is not None  # send always runs
+    if response is None:  # hand_over always calls send, even with no image left
+        raise RuntimeError("the answer was not sent")
     return response
 
 
