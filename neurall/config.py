@@ -23,6 +23,7 @@ class SettingsError(Exception):
 PositiveInt = Annotated[int, Field(gt=0)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
 NonNegativeFloat = Annotated[float, Field(ge=0)]
+PositiveFloat = Annotated[float, Field(gt=0)]
 
 
 class Settings(BaseSettings):
@@ -329,6 +330,12 @@ class Settings(BaseSettings):
         15 * 60,
         description="API job results carry `expiresAt` this long after they are made, and are "
         "discarded then (the privacy policy's promise: 15 minutes).",
+    )
+    openai_wait_s: PositiveFloat = Field(
+        120.0,
+        description="How long an OpenAI-compatible images call (`/v1/images/*`) waits for "
+        "its job before answering 504 with the job's id (the job goes on; read it through "
+        "GraphQL). docs/openai-compat.md.",
     )
     api_payload_ttl_s: PositiveInt = Field(
         3600,
