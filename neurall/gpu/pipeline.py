@@ -11,6 +11,7 @@ dependence of the kernels themselves (see that module for what was measured).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -30,6 +31,8 @@ from neurall.gpu.images import latent_preview_png
 from neurall.gpu.invariance import make_batch_invariant
 from neurall.gpu.loading import MODEL_LOAD_LOCK
 from neurall.gpu.modes import KEEP, call_strength, effective_mode, finish, image_arguments, kept
+from neurall.gpu.optimization import Optimization
+from neurall.gpu.optimize import OptimizedPipeline, apply
 from neurall.gpu.safety import SafetyChecker, screened_results
 from neurall.gpu.schedulers import build_scheduler
 from neurall.gpu.tiny import build_builtin
@@ -105,6 +108,7 @@ class Pipeline:
         adapter_cache_size: int = 4,
         safety: SafetyChecker | None = None,
         adapter_files: AdapterFiles | None = None,
+        optimization: Optimization | None = None,
     ) -> None:
         self._pipe = pipe
         self.spec = spec_for(TINY_MODEL) if spec is None else spec
@@ -123,6 +127,11 @@ class Pipeline:
         self.calls = 0  # pipeline calls (batches) so far; read by stats and tests
         # What the model occupies where it runs, measured at load (ModelPool's budget).
         self.memory_bytes = module_bytes(pipe)
+        # After the invariance patches: the compiled forward must wrap the patched modules.
+        self.optimized: OptimizedPipeline | None = None
+        self.warmup_s = 0.0
+        if optimization is not None:
+            self.optimized = apply(pipe, families.denoiser(pipe), optimization)
 
     @classmethod
     def load(
@@ -135,11 +144,13 @@ class Pipeline:
         safety_checker: str = "",
         safety_policy: str = "blur",
         adapter_files: AdapterFiles | None = None,
+        optimization: Optimization | None = None,
     ) -> Pipeline:
         """Load the catalog entry ``model`` (a built-in source is built under ``cache_dir``;
         a string: see ``spec_for``), and the safety checker at ``safety_checker`` when set
         and the entry asks for it (see neurall.gpu.safety); clone adapters are found through
-        ``adapter_files`` (none: requests with one fail)."""
+        ``adapter_files`` (none: requests with one fail). With ``optimization`` the pipeline
+        is optimized and warmed up before it is returned (neurall.gpu.optimize)."""
         spec = spec_for(model)
         if device is None:
             device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -181,11 +192,43 @@ class Pipeline:
             adapter_cache_size=adapter_cache_size,
             safety=safety,
             adapter_files=adapter_files,
+            optimization=optimization,
         )
+        if optimization is not None:
+            loaded.warm_up()
+            used = torch.cuda.memory_allocated(device) - before if on_cuda else 0
         if used > 0:
             # On a GPU, what the allocator handed out (the safety checker's share included).
             loaded.memory_bytes = used
         return loaded
+
+    def warm_up(self, sizes: list[tuple[int, int]] | None = None) -> float:
+        """Run one short generation per warm-up size (the entry's ``warmup_sizes``, else
+        its native size) and compile batch, so that compiling happens now and not in a
+        user's job; returns the seconds it took (also ``warmup_s``)."""
+        if self.optimized is None:
+            return 0.0
+        spec, options = self.spec, self.optimized.options
+        sizes = sizes or list(spec.warmup_sizes) or [(spec.native_width, spec.native_height)]
+        started = time.monotonic()
+        with self.optimized.warming():
+            for width, height in sizes:
+                for batch in options.batches:
+                    request = GenerationRequest(
+                        prompt="warm-up", negative_prompt=None, width=width, height=height,
+                        steps=options.warmup_steps, guidance_scale=spec.default_guidance,
+                        seed=0, num_images=batch, model=spec.id,
+                    )  # fmt: skip
+                    self.run([request])
+        self.warmup_s = time.monotonic() - started
+        logger.info(
+            "warmed up model %s (%s, batches %s) in %.1fs",
+            spec.id,
+            sizes,
+            options.batches,
+            self.warmup_s,
+        )
+        return self.warmup_s
 
     def release(self) -> None:
         """Drop the model's weights (the pool unloads it); the object is unusable after."""
@@ -302,16 +345,10 @@ class Pipeline:
                 arguments["negative_prompt"] = negatives
             if mode == IMAGE_TO_IMAGE and families.takes_size_in_image_to_image(family):
                 arguments.update(width=first.width, height=first.height)
-            output = pipe(
-                **arguments,
-                prompt=prompts,
-                num_inference_steps=first.steps,
-                guidance_scale=first.guidance_scale,
-                generator=generators,
-                output_type="np",
-                callback_on_step_end=callback,
-                callback_on_step_end_tensor_inputs=["latents"],
-            )
+            optimized = self.optimized
+            around = optimized.call(adapters=bool(first.adapters)) if optimized else None
+            with around or contextlib.nullcontext():
+                output = self._call(pipe, arguments, prompts, first, generators, callback)
             self.calls += 1
             logger.info(
                 "pipeline call %s %s batch_size=%d images=%d %dx%d steps=%d in %.2fs",
@@ -326,6 +363,26 @@ class Pipeline:
             )
         return screened_results(
             np.stack(finish(mode, requests, list(output.images))), spans, self._safety
+        )
+
+    @staticmethod
+    def _call(
+        pipe: Any,
+        arguments: dict[str, Any],
+        prompts: list[str],
+        first: GenerationRequest,
+        generators: list[torch.Generator],
+        callback: Callable[..., dict],
+    ) -> Any:
+        return pipe(
+            **arguments,
+            prompt=prompts,
+            num_inference_steps=first.steps,
+            guidance_scale=first.guidance_scale,
+            generator=generators,
+            output_type="np",
+            callback_on_step_end=callback,
+            callback_on_step_end_tensor_inputs=["latents"],
         )
 
     def _check(self, request: GenerationRequest) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -31,7 +32,7 @@ import socket
 import sys
 import sysconfig
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ from neurall.gpu import guardian
 from neurall.gpu.adapter_files import AdapterFiles
 from neurall.gpu.batching import BatchRunner
 from neurall.gpu.catalog import ModelSpec, catalog_for
+from neurall.gpu.optimization import DEFAULT_BATCHES, SETTINGS, Chooser, chooser, parse_batches
 from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.pool import ModelPool
 from neurall.gpu.protocol import (
@@ -209,6 +211,32 @@ def prepare_environment() -> None:
             os.environ["LD_LIBRARY_PATH"] = os.pathsep.join(p for p in (libdir, current) if p)
 
 
+@contextlib.contextmanager
+def stub_python_path(folders: str) -> Iterator[None]:
+    """Put ``folders`` (os.pathsep-separated; empty: nothing) first on the Python path of
+    the processes started inside this block (tritonserver, and so its Python backend
+    stubs), never this process's own.
+
+    PyTriton 0.7's stub fails on numpy 2 (it dies decoding a request's string tensor:
+    "unpack_from requires a buffer of at least ... bytes", checked with numpy 2.3), while a
+    GPU image's torch and transformers may need numpy 2. The stub only moves tensors
+    between Triton and this process (PyTriton's own buffer format, no pickles), so it can
+    run numpy 1.26 from a folder of its own while this process keeps numpy 2.
+    """
+    if not folders:
+        yield
+        return
+    before = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (folders, before) if p)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = before
+
+
 def _require_free_port(host: str, port: int) -> None:
     """Exit with a clear message rather than half-start on a port already taken, typically
     by an orphaned tritonserver of an earlier `neurall gpu` that was killed."""
@@ -241,13 +269,17 @@ def serve(
     pipeline_metrics_port: int | None = None,
     adapter_files: AdapterFiles | None = None,
     memory_budget_bytes: int = 0,
+    stub_pythonpath: str = "",
+    optimization: Chooser | None = None,
 ) -> None:
     """Load the preloaded models, then serve the catalog ``models`` (a Catalog or a list of
     ModelSpec; a string: the older one-model setting) on Triton until interrupted (SIGINT
     or SIGTERM); the others load on their first request, within ``memory_budget_bytes``.
 
     Clone adapters named by requests are found through ``adapter_files`` (`neurall gpu`
-    gives it the deployment's store; see neurall.clones.store.adapter_files)."""
+    gives it the deployment's store; see neurall.clones.store.adapter_files).
+    ``stub_pythonpath``: see ``stub_python_path``; ``optimization``: how each entry's pipeline is
+    optimized and warmed up at load (neurall.gpu.optimize; None: not at all)."""
     from pytriton.model_config import DynamicBatcher, ModelConfig
     from pytriton.triton import Triton, TritonConfig
 
@@ -272,6 +304,7 @@ def serve(
                 safety_checker=safety_checker,
                 safety_policy=safety_policy,
                 adapter_files=adapter_files,
+                optimization=optimization(spec) if optimization else None,
             ),
             memory_budget_bytes=memory_budget_bytes,
         )
@@ -307,7 +340,11 @@ def serve(
     )
     inputs, outputs = _tensors()
     try:
-        with Triton(config=config) as triton:
+        with contextlib.ExitStack() as running:
+            # Only the server is started with the stub's path: later children of this
+            # process (torch.compile's workers) keep its own.
+            with stub_python_path(stub_pythonpath):
+                triton = running.enter_context(Triton(config=config))
             for spec in specs:
                 triton.bind(
                     model_name=spec.triton_name,
@@ -385,6 +422,28 @@ def main(argv: list[str] | None = None, adapter_files: AdapterFiles | None = Non
         help="serve the pipeline's Prometheus metrics on this port (default: not served); "
         "Triton's own are on --metrics-port",
     )
+    parser.add_argument(
+        "--compile",
+        choices=SETTINGS,
+        default="off",
+        help="the optimized pipeline (compiled denoiser, warm-up at load): off, on, or auto "
+        "(on for CUDA); a catalog entry's `optimize` overrides it",
+    )
+    parser.add_argument(
+        "--compile-batches",
+        type=parse_batches,
+        default=DEFAULT_BATCHES,
+        help='images per call compiled at warm-up, e.g. "1,2,4,8"',
+    )
+    parser.add_argument(
+        "--cuda-graphs", action="store_true", help="compile in reduce-overhead mode (CUDA graphs)"
+    )
+    parser.add_argument(
+        "--stub-pythonpath",
+        default="",
+        help="folders first on the Triton Python stub's path only (a numpy 1.x for PyTriton "
+        "0.7 where this process has numpy 2)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     serve(
@@ -403,6 +462,10 @@ def main(argv: list[str] | None = None, adapter_files: AdapterFiles | None = Non
         pipeline_metrics_port=args.pipeline_metrics_port,
         adapter_files=adapter_files,
         memory_budget_bytes=int(args.memory_budget_mb * 2**20),
+        stub_pythonpath=args.stub_pythonpath,
+        optimization=chooser(
+            args.compile, args.device, batches=args.compile_batches, cuda_graphs=args.cuda_graphs
+        ),
     )
 
 
