@@ -274,7 +274,7 @@ def _gpu(settings: Settings, args: argparse.Namespace) -> None:
     defaults += ["--memory-budget-mb", str(settings.gpu_memory_budget_mb)]
     defaults += ["--compile", settings.pipeline_compile]
     defaults += ["--compile-batches", settings.pipeline_compile_batches]
-    defaults += ["--stub-pythonpath", settings.triton_stub_pythonpath]
+    defaults += ["--stub-python", settings.triton_stub_python]
     if settings.pipeline_cuda_graphs:
         defaults += ["--cuda-graphs"]
     if settings.models_file is not None:

@@ -334,11 +334,12 @@ class Settings(BaseSettings):
         description="With the optimized pipeline on CUDA, compile in `reduce-overhead` mode: "
         "each denoising step replays as a CUDA graph.",
     )
-    triton_stub_pythonpath: str = Field(
+    triton_stub_python: str = Field(
         "",
-        description="`neurall gpu`: folders put first on the Python path of Triton's Python "
-        "backend stub only, never of `neurall gpu` itself: a numpy 1.26 for PyTriton 0.7's "
-        "stub on a machine whose own numpy is 2 (docs/performance.md). Empty: none.",
+        description="`neurall gpu`: a Python environment (a venv's folder) that runs Triton's "
+        "Python backend stub only, never `neurall gpu` itself: one with numpy 1.26 for "
+        "PyTriton 0.7's stub on a machine whose own numpy is 2 (docs/performance.md). Empty: "
+        "the interpreter running `neurall gpu`.",
     )
     embedded_stats_file: Path | None = Field(
         None,

@@ -3,25 +3,30 @@
 The measuring machines (docs/performance.md, "Taking the GPU figures") have Python 3.12,
 torch, numpy 2, transformers, peft and accelerate, and no network. Everything else Neurall
 imports travels with a run, as wheels, and one run carries at most 64 MiB with the project's
-files. nvidia-pytriton alone is 55 MB, so the wheels come in two folders, one per run:
+files. So the wheels come in numbered folders, one per run, each at most ``FOLDER_MIB``:
 
-- ``gpu-wheels/first``: nvidia-pytriton (its Triton server binaries are inside the wheel);
-- ``gpu-wheels/second``: the rest of Neurall's runtime closure (diffusers, tritonclient,
-  aiohttp, Strawberry, Tortoise, ...), pinned to the versions this checkout's ``.venv`` has,
-  less what the GPU image already provides (``ON_GPU_IMAGE``).
+- ``gpu-wheels/1``: nvidia-pytriton alone (55 MB; Triton's server binaries are inside);
+- ``gpu-wheels/2``, ``3``: the rest of Neurall's runtime closure (diffusers, tritonclient,
+  aiohttp, Strawberry, Tortoise, ...), pinned to the versions of this checkout's ``.venv``,
+  less what the GPU image already has (``ON_GPU_IMAGE``), plus numpy 1.26 for PyTriton's
+  Triton stub (it fails on numpy 2; docs/performance.md), packed largest first.
 
-Build here (``build``; needs the package index, which this machine reaches)::
+Build here (``build``; needs the package index)::
 
     .venv/bin/python scripts/gpu_wheels.py build
 
 Install there (``install``; no network: ``pip --no-index``), each run its own folder, into
-one folder outside the checkout that stays on the machine between runs::
+a virtual environment outside the checkout that stays on the machine between runs (it sees
+the image's packages: ``--system-site-packages``). A venv, not ``pip --target``: PyTriton
+finds its bundled libraries only when it sits in a site-packages folder. numpy 1.26 goes to
+a second environment, ``<venv>-stub``, that runs only Triton's stub (``neurall gpu
+--stub-python``, NEURALL_TRITON_STUB_PYTHON) and sees the first one's packages after its own::
 
-    python3 scripts/gpu_wheels.py install gpu-wheels/first --target $HOME/neurall-site
+    python3 scripts/gpu_wheels.py install gpu-wheels/1 --venv $HOME/neurall-venv
 
 ``install`` skips a wheel whose distribution the machine's Python already has (whatever
-version; the image's own packages win), so a richer image costs nothing and a poorer one is
-told what is missing by ``check``. Everything is ``--no-deps``: the closure is computed here.
+version: the image's own packages win), so a richer image costs nothing; ``check`` imports
+what the GPU check needs. Everything is ``--no-deps``: the closure is computed here.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ PLATFORMS = [f"manylinux_2_{minor}_x86_64" for minor in range(35, 16, -1)] + [
     "manylinux2014_x86_64"
 ]
 FIRST = ["nvidia-pytriton"]
+# Each folder with the project's files (about 6 MiB) must fit one run's 64 MiB.
+FOLDER_MIB = 56
 # On the GPU image already (docs/performance.md): torch and what it pulls in, numpy,
 # transformers, peft, accelerate and their own dependencies. Carrying them would shadow
 # the image's builds (torch's CUDA build above all) and cost most of the 64 MiB.
@@ -54,9 +61,8 @@ ON_GPU_IMAGE = {
 }  # fmt: skip
 # Imported only by features the GPU check never turns on (S3 storage): 14 MB left behind.
 NOT_NEEDED = {"aiobotocore", "botocore", "jmespath", "aioitertools"}
-# numpy 1.26 for cp312 (about 18 MB): only if PyTriton's Triton stub needs it (see
-# docs/performance.md: it does not, so it is built only on request with --numpy1).
-NUMPY1 = "numpy==1.26.4"
+# For the Triton stub's environment only (about 18 MB for cp312).
+STUB_NUMPY = "numpy==1.26.4"
 
 
 def normalise(name: str) -> str:
@@ -108,12 +114,36 @@ def folder_mib(folder: Path) -> float:
     return sum(path.stat().st_size for path in folder.glob("*.whl")) / 2**20
 
 
-def build(dest: Path, numpy1: bool) -> None:
-    first = [f"{name}=={metadata.version(name)}" for name in FIRST]
-    download(first, dest / "first")
-    download(second_run_pins() + ([NUMPY1] if numpy1 else []), dest / "second")
-    for name in ("first", "second"):
-        folder = dest / name
+def pack(wheels: list[Path], limit_mib: float) -> list[list[Path]]:
+    """``wheels`` in as few groups of at most ``limit_mib`` as first-fit, largest first,
+    gives."""
+    groups: list[list[Path]] = []
+    sizes: list[float] = []
+    for wheel in sorted(wheels, key=lambda w: w.stat().st_size, reverse=True):
+        mib = wheel.stat().st_size / 2**20
+        index = next((i for i, used in enumerate(sizes) if used + mib <= limit_mib), None)
+        if index is None:
+            groups.append([])
+            sizes.append(0.0)
+            index = len(groups) - 1
+        groups[index].append(wheel)
+        sizes[index] += mib
+    return groups
+
+
+def build(dest: Path) -> None:
+    import shutil
+
+    shutil.rmtree(dest, ignore_errors=True)
+    download([f"{name}=={metadata.version(name)}" for name in FIRST], dest / "1")
+    staging = dest / "staging"
+    download([*second_run_pins(), STUB_NUMPY], staging)
+    for number, group in enumerate(pack(sorted(staging.glob("*.whl")), FOLDER_MIB), start=2):
+        (dest / str(number)).mkdir()
+        for wheel in group:
+            wheel.rename(dest / str(number) / wheel.name)
+    staging.rmdir()
+    for folder in sorted(dest.iterdir()):
         print(f"{folder}: {len(list(folder.glob('*.whl')))} wheels, {folder_mib(folder):.1f} MiB")
 
 
@@ -129,24 +159,63 @@ def installed(name: str) -> bool:
     return True
 
 
-def install(folder: Path, target: Path) -> None:
-    """Install the wheels of ``folder`` the running Python lacks into ``target``."""
+def _site_packages(python: Path) -> str:
+    code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    return subprocess.run(
+        [python, "-c", code], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def _venv(path: Path, *, system: bool) -> Path:
+    """The venv at ``path`` (made without pip: the image's pip runs it, through
+    ``--system-site-packages`` or the stub's .pth), its python."""
+    if not (path / "bin" / "python").exists():
+        options = ["--system-site-packages"] if system else []
+        subprocess.run(
+            [sys.executable, "-m", "venv", "--without-pip", *options, str(path)], check=True
+        )
+    return path / "bin" / "python"
+
+
+def _pip_install(python: Path, wheels: list[Path], target: str | None = None) -> None:
+    where = ["--target", target, "--upgrade"] if target else []
+    subprocess.run(
+        [python, "-m", "pip", "install", "--no-deps", "--no-index", *where, *map(str, wheels)],
+        check=True,
+    )
+
+
+def install(folder: Path, venv: Path) -> None:
+    """Install the wheels of ``folder`` the machine's Python lacks into ``venv``; numpy
+    (the stub's) into ``<venv>-stub``."""
     wheels = sorted(folder.glob("*.whl"))
     if not wheels:
         raise SystemExit(f"no wheels in {folder}")
-    missing = [w for w in wheels if not installed(wheel_distribution(w))]
+    stub_numpy = [w for w in wheels if wheel_distribution(w) == "numpy"]
+    missing = [w for w in wheels if w not in stub_numpy and not installed(wheel_distribution(w))]
     for wheel in wheels:
-        state = "install" if wheel in missing else "present, skipped"
+        state = (
+            "stub environment"
+            if wheel in stub_numpy
+            else "install"
+            if wheel in missing
+            else "present, skipped"
+        )
         print(f"{wheel.name}: {state}")
+    python = _venv(venv, system=True)
     if missing:
-        target.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [
-                sys.executable, "-m", "pip", "install", "--no-deps", "--no-index",
-                "--upgrade", "--target", str(target), *map(str, missing),
-            ],
-            check=True,
-        )  # fmt: skip
+        _pip_install(python, missing)
+    if stub_numpy:
+        stub_python = _venv(venv.parent / f"{venv.name}-stub", system=False)
+        stub_site = _site_packages(stub_python)
+        # pip from the main venv (the image's), installing into the stub's folder.
+        _pip_install(python, stub_numpy, target=stub_site)
+        # After its own numpy: the main venv's packages (PyTriton's proxy, pyzmq), then the
+        # image's.
+        import site
+
+        paths = [_site_packages(python), *site.getsitepackages()]
+        (Path(stub_site) / "neurall-main-venv.pth").write_text("\n".join(paths) + "\n")
 
 
 def check() -> None:
@@ -173,21 +242,20 @@ def check() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    built = commands.add_parser("build", help="download the two wheel folders (here)")
+    built = commands.add_parser("build", help="download the wheel folders (here)")
     built.add_argument("--dest", type=Path, default=DEST)
-    built.add_argument("--numpy1", action="store_true", help=f"also carry {NUMPY1}")
     commands.add_parser("pins", help="print the second run's pins")
     installing = commands.add_parser("install", help="install one folder (on the GPU machine)")
     installing.add_argument("folder", type=Path)
-    installing.add_argument("--target", type=Path, required=True)
+    installing.add_argument("--venv", type=Path, required=True)
     commands.add_parser("check", help="import what the GPU check needs")
     args = parser.parse_args()
     if args.command == "build":
-        build(args.dest, args.numpy1)
+        build(args.dest)
     elif args.command == "pins":
         print("\n".join(second_run_pins()))
     elif args.command == "install":
-        install(args.folder, args.target)
+        install(args.folder, args.venv)
     else:
         check()
 

@@ -108,7 +108,6 @@ class Pipeline:
         adapter_cache_size: int = 4,
         safety: SafetyChecker | None = None,
         adapter_files: AdapterFiles | None = None,
-        optimization: Optimization | None = None,
     ) -> None:
         self._pipe = pipe
         self.spec = spec_for(TINY_MODEL) if spec is None else spec
@@ -127,11 +126,8 @@ class Pipeline:
         self.calls = 0  # pipeline calls (batches) so far; read by stats and tests
         # What the model occupies where it runs, measured at load (ModelPool's budget).
         self.memory_bytes = module_bytes(pipe)
-        # After the invariance patches: the compiled forward must wrap the patched modules.
-        self.optimized: OptimizedPipeline | None = None
+        self.optimized: OptimizedPipeline | None = None  # see optimize()
         self.warmup_s = 0.0
-        if optimization is not None:
-            self.optimized = apply(pipe, families.denoiser(pipe), optimization)
 
     @classmethod
     def load(
@@ -192,15 +188,22 @@ class Pipeline:
             adapter_cache_size=adapter_cache_size,
             safety=safety,
             adapter_files=adapter_files,
-            optimization=optimization,
         )
         if optimization is not None:
-            loaded.warm_up()
+            loaded.optimize(optimization)
             used = torch.cuda.memory_allocated(device) - before if on_cuda else 0
         if used > 0:
             # On a GPU, what the allocator handed out (the safety checker's share included).
             loaded.memory_bytes = used
         return loaded
+
+    def optimize(self, options: Optimization) -> float:
+        """Optimize this pipeline in place (neurall.gpu.optimize: after the invariance
+        patches, so that the compiled forward wraps the patched modules), then warm it up;
+        returns the warm-up's seconds."""
+        with self._lock:
+            self.optimized = apply(self._pipe, families.denoiser(self._pipe), options)
+        return self.warm_up()
 
     def warm_up(self, sizes: list[tuple[int, int]] | None = None) -> float:
         """Run one short generation per warm-up size (the entry's ``warmup_sizes``, else

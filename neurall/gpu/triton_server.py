@@ -212,29 +212,30 @@ def prepare_environment() -> None:
 
 
 @contextlib.contextmanager
-def stub_python_path(folders: str) -> Iterator[None]:
-    """Put ``folders`` (os.pathsep-separated; empty: nothing) first on the Python path of
-    the processes started inside this block (tritonserver, and so its Python backend
-    stubs), never this process's own.
+def stub_python_env(environment: str) -> Iterator[None]:
+    """Run the Triton Python backend stubs started inside this block on the Python
+    environment (a venv's folder) ``environment``; empty: this process's own, as PyTriton
+    does.
 
-    PyTriton 0.7's stub fails on numpy 2 (it dies decoding a request's string tensor:
-    "unpack_from requires a buffer of at least ... bytes", checked with numpy 2.3), while a
-    GPU image's torch and transformers may need numpy 2. The stub only moves tensors
-    between Triton and this process (PyTriton's own buffer format, no pickles), so it can
-    run numpy 1.26 from a folder of its own while this process keeps numpy 2.
+    PyTriton 0.7's stub dies on numpy 2 decoding a request's string tensor ("unpack_from
+    requires a buffer of at least ... bytes", reproduced here with numpy 2.3), while a GPU
+    image's torch and transformers may need numpy 2. The stub only moves tensors between
+    Triton and this process (PyTriton's own buffer format, no pickles), so it can run a
+    numpy 1.26 of its own. The stub ignores PYTHONPATH and takes its environment from the
+    first ``python`` on PATH, which PyTriton sets to its own interpreter's folder through
+    ``get_triton_python_backend_python_env``; that function is replaced while Triton starts.
     """
-    if not folders:
+    if not environment:
         yield
         return
-    before = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (folders, before) if p)
+    from pytriton.server import triton_server as pytriton_server
+
+    original = pytriton_server.get_triton_python_backend_python_env
+    pytriton_server.get_triton_python_backend_python_env = lambda: Path(environment)
     try:
         yield
     finally:
-        if before is None:
-            os.environ.pop("PYTHONPATH", None)
-        else:
-            os.environ["PYTHONPATH"] = before
+        pytriton_server.get_triton_python_backend_python_env = original
 
 
 def _require_free_port(host: str, port: int) -> None:
@@ -269,7 +270,7 @@ def serve(
     pipeline_metrics_port: int | None = None,
     adapter_files: AdapterFiles | None = None,
     memory_budget_bytes: int = 0,
-    stub_pythonpath: str = "",
+    stub_python: str = "",
     optimization: Chooser | None = None,
 ) -> None:
     """Load the preloaded models, then serve the catalog ``models`` (a Catalog or a list of
@@ -278,7 +279,7 @@ def serve(
 
     Clone adapters named by requests are found through ``adapter_files`` (`neurall gpu`
     gives it the deployment's store; see neurall.clones.store.adapter_files).
-    ``stub_pythonpath``: see ``stub_python_path``; ``optimization``: how each entry's pipeline is
+    ``stub_python``: see ``stub_python_env``; ``optimization``: how each entry's pipeline is
     optimized and warmed up at load (neurall.gpu.optimize; None: not at all)."""
     from pytriton.model_config import DynamicBatcher, ModelConfig
     from pytriton.triton import Triton, TritonConfig
@@ -341,9 +342,7 @@ def serve(
     inputs, outputs = _tensors()
     try:
         with contextlib.ExitStack() as running:
-            # Only the server is started with the stub's path: later children of this
-            # process (torch.compile's workers) keep its own.
-            with stub_python_path(stub_pythonpath):
+            with stub_python_env(stub_python):
                 triton = running.enter_context(Triton(config=config))
             for spec in specs:
                 triton.bind(
@@ -439,10 +438,10 @@ def main(argv: list[str] | None = None, adapter_files: AdapterFiles | None = Non
         "--cuda-graphs", action="store_true", help="compile in reduce-overhead mode (CUDA graphs)"
     )
     parser.add_argument(
-        "--stub-pythonpath",
+        "--stub-python",
         default="",
-        help="folders first on the Triton Python stub's path only (a numpy 1.x for PyTriton "
-        "0.7 where this process has numpy 2)",
+        help="a Python environment (venv folder) for Triton's Python stub only: one with "
+        "numpy 1.26 for PyTriton 0.7 where this process has numpy 2; default: this one's",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -462,7 +461,7 @@ def main(argv: list[str] | None = None, adapter_files: AdapterFiles | None = Non
         pipeline_metrics_port=args.pipeline_metrics_port,
         adapter_files=adapter_files,
         memory_budget_bytes=int(args.memory_budget_mb * 2**20),
-        stub_pythonpath=args.stub_pythonpath,
+        stub_python=args.stub_python,
         optimization=chooser(
             args.compile, args.device, batches=args.compile_batches, cuda_graphs=args.cuda_graphs
         ),
