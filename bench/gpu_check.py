@@ -27,8 +27,10 @@ and warm-up still run): it proves the script, not the figures. ``make test`` run
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
+import math
 import os
 import time
 import traceback
@@ -62,6 +64,8 @@ class Plan:
     device: str
     models: list[ModelCase]
     batches: tuple[int, ...]
+    # Images per call compiled at warm-up: a measured batch between two is padded up.
+    compile_batches: tuple[int, ...]
     iterations: int
     compile_backend: str
     cuda_graphs: bool
@@ -73,6 +77,11 @@ class Plan:
     per_client: int
     stack_batch: int
     notes: list[str] = field(default_factory=list)
+    # time.monotonic() after which no part or model starts (the GPU run's time limit).
+    deadline: float = math.inf
+
+    def out_of_time(self) -> bool:
+        return time.monotonic() > self.deadline
 
 
 def _tiny(source: str) -> Callable[[str, Any], Any]:
@@ -96,7 +105,8 @@ def plan(dry_run: bool, *, cuda_graphs: bool, flux_blocks: tuple[int, int]) -> P
             ModelCase("tiny-flux", "FLUX", 64, 2, 3.5, _tiny("builtin:tiny-flux"), "float32"),
         ]
         return Plan(
-            device="cpu", models=tiny, batches=(1, 2), iterations=1, compile_backend="none",
+            device="cpu", models=tiny, batches=(1, 2), compile_batches=(2,), iterations=1,
+            compile_backend="none",
             cuda_graphs=False, stack_steps=2, stack_size=64, singles=1, rounds=1,
             per_client=1, stack_batch=2,
             notes=["dry run: CPU, tiny models, nothing compiled; the figures mean nothing"],
@@ -105,14 +115,14 @@ def plan(dry_run: bool, *, cuda_graphs: bool, flux_blocks: tuple[int, int]) -> P
 
     models = [
         ModelCase("sd15-shaped", "SD1", 512, 20, 7.5, real.sd15),
-        ModelCase("sdxl-shaped", "SDXL", 1024, 20, 7.5, real.sdxl),
+        ModelCase("sdxl-shaped", "SDXL", 1024, 12, 7.5, real.sdxl),
         ModelCase(
             f"flux-shaped-{flux_blocks[0]}+{flux_blocks[1]}-blocks", "FLUX", 1024, 4, 3.5,
             partial(real.flux, blocks=flux_blocks), "bfloat16",
         ),
     ]  # fmt: skip
     return Plan(
-        device="cuda", models=models, batches=(1, 4), iterations=3,
+        device="cuda", models=models, batches=(1, 4), compile_batches=(1, 4), iterations=2,
         compile_backend="inductor", cuda_graphs=cuda_graphs, stack_steps=20, stack_size=512,
         singles=8, rounds=2, per_client=4, stack_batch=8,
         notes=[
@@ -164,8 +174,10 @@ def _diffusers_call(pipe: Any, case: ModelCase, batch: int, seed: int) -> None:
 
 
 def _images_per_s(call: Callable[[int, int], Any], batch: int, iterations: int) -> float:
-    """Images/s of ``call(batch, seed)`` after one untimed call (allocator, kernels)."""
-    call(batch, 0)
+    """Images/s of ``call(batch, seed)``, after one untimed call (allocator, kernels)
+    unless only one is asked for (the dry run)."""
+    if iterations > 1:
+        call(batch, 0)
     began = time.perf_counter()
     for i in range(iterations):
         call(batch, 1 + i)
@@ -197,7 +209,7 @@ def _one_model(plan: Plan, case: ModelCase) -> dict[str, Any]:
 
     ways["neurall_eager"] = {b: _images_per_s(serve, b, plan.iterations) for b in plan.batches}
     options = Optimization(
-        batches=plan.batches, backend=plan.compile_backend, cuda_graphs=plan.cuda_graphs
+        batches=plan.compile_batches, backend=plan.compile_backend, cuda_graphs=plan.cuda_graphs
     )
     result["warmup_s"] = served.optimize(options)
     ways["neurall_optimized"] = {b: _images_per_s(serve, b, plan.iterations) for b in plan.batches}
@@ -220,11 +232,16 @@ def _one_model(plan: Plan, case: ModelCase) -> dict[str, Any]:
     return result
 
 
-def pipeline_part(plan: Plan) -> dict[str, Any]:
+def pipeline_part(plan: Plan, save: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """Each model in turn; ``save`` is handed the results so far after each."""
     results: dict[str, Any] = {}
     for case in plan.models:
+        if plan.out_of_time():
+            results[case.name] = {"skipped": "past --deadline-s"}
+            continue
         print(f"  pipeline: {case.name}", flush=True)
         results[case.name] = _guarded(partial(_one_model, plan, case))
+        save(results)
     return results
 
 
@@ -296,25 +313,41 @@ def run(
     parts: tuple[str, ...] = PARTS,
     cuda_graphs: bool = False,
     flux_blocks: tuple[int, int] = (5, 10),
+    deadline_s: float = math.inf,
 ) -> dict[str, Any]:
-    """Run ``parts`` in order; the JSON and the table are rewritten after each part."""
+    """Run ``parts`` in the order given; the JSON and the table are rewritten after each
+    part (and each model), so a run cut short keeps what it measured; nothing starts after
+    ``deadline_s`` seconds."""
+    started = time.monotonic()
     import torch
 
     if not dry_run and not torch.cuda.is_available():
         raise SystemExit("gpu-check needs CUDA; --dry-run runs the same steps on the CPU")
-    chosen = plan(dry_run, cuda_graphs=cuda_graphs, flux_blocks=flux_blocks)
+    chosen = dataclasses.replace(
+        plan(dry_run, cuda_graphs=cuda_graphs, flux_blocks=flux_blocks),
+        deadline=started + deadline_s,
+    )
     results: dict[str, Any] = {
         "meta": {**_environment(chosen), "dry_run": dry_run, "notes": chosen.notes,
                  "batches": list(chosen.batches), "iterations": chosen.iterations,
+                 "compile_batches": list(chosen.compile_batches),
                  "compile": chosen.compile_backend, "cuda_graphs": chosen.cuda_graphs},
     }  # fmt: skip
+
+    def save_pipeline(so_far: dict[str, Any]) -> None:
+        results["pipeline"] = so_far
+        write(results, out_dir)
+
     bodies: dict[str, Callable[[], dict[str, Any]]] = {
-        "pipeline": partial(pipeline_part, chosen),
+        "pipeline": partial(pipeline_part, chosen, save_pipeline),
         "triton": partial(stack_part, chosen, triton=True),
         "embedded": partial(stack_part, chosen, triton=False),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in parts:
+        if chosen.out_of_time():
+            results[name] = {"skipped": "past --deadline-s"}
+            continue
         began = time.monotonic()
         print(f"gpu-check: {name}...", flush=True)
         results[name] = _guarded(bodies[name])
@@ -346,7 +379,15 @@ def main(argv: list[str]) -> int:
         default=Path(os.environ["OUT"]) if os.environ.get("OUT") else ROOT / "bench" / "results",
         help="where gpu-check.json and gpu-check.md go (default: $OUT, else bench/results)",
     )
-    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
+    parser.add_argument(
+        "--parts", nargs="+", choices=PARTS, default=list(PARTS), help="which, in this order"
+    )
+    parser.add_argument(
+        "--deadline-s",
+        type=float,
+        default=math.inf,
+        help="start no part or model after this many seconds (the results so far are kept)",
+    )
     parser.add_argument("--cuda-graphs", action="store_true", help="compile reduce-overhead")
     parser.add_argument(
         "--flux-blocks",
@@ -361,9 +402,10 @@ def main(argv: list[str]) -> int:
     results = run(
         dry_run=args.dry_run,
         out_dir=args.out_dir,
-        parts=tuple(p for p in PARTS if p in args.parts),
+        parts=tuple(dict.fromkeys(args.parts)),
         cuda_graphs=args.cuda_graphs,
         flux_blocks=args.flux_blocks,
+        deadline_s=args.deadline_s,
     )
     print(write(results, args.out_dir), end="")
     print(f"results written to {args.out_dir / 'gpu-check.json'} and gpu-check.md")

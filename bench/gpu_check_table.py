@@ -43,6 +43,9 @@ def _pipeline_rows(models: dict[str, Any]) -> list[str]:
     for name, m in models.items():
         if not isinstance(m, dict) or name == "wall_s":
             continue
+        if "skipped" in m:
+            rows.append(_row(f"{name}: pipeline", "skipped", "-", "-", m["skipped"]))
+            continue
         if "error" in m:
             rows.append(_row(f"{name}: pipeline", "failed", "-", "-", m["error"][:200]))
             continue
@@ -70,8 +73,9 @@ def _pipeline_rows(models: dict[str, Any]) -> list[str]:
 
 def _stack_rows(name: str, s: dict[str, Any]) -> list[str]:
     title = {"triton": "Triton stack (neurall gpu + serve)", "embedded": "embedded stack"}[name]
-    if "error" in s:
-        return [_row(f"{title}", "failed", "-", "-", s["error"][:200])]
+    if "error" in s or "skipped" in s:
+        why = s.get("error", s.get("skipped", ""))[:200]
+        return [_row(f"{title}", "failed" if "error" in s else "skipped", "-", "-", why)]
     rows = []
     one = s["single"]
     rows.append(_row(
@@ -81,8 +85,8 @@ def _stack_rows(name: str, s: dict[str, Any]) -> list[str]:
         f"overhead {one['overhead_ms']:.0f} ms = {100 * one['overhead_ratio']:.1f}%",
         f"< 5%: {_met(one['overhead_ratio'] < 0.05)}",
     ))  # fmt: skip
-    sat = s.get("saturation", {})
-    if s["params"]["rounds"] and sat.get("end_to_end_ms", {}).get("n"):
+    sat = s.get("saturation")
+    if sat and sat["end_to_end_ms"]["n"]:
         ratio = sat["jobs_per_s"] / sat["in_process_jobs_per_s"]
         busy = sat["pipeline"]["busy_fraction"]
         rows.append(_row(

@@ -97,13 +97,13 @@ def second_run_pins() -> list[str]:
     return sorted(f"{name}=={version}" for name, version in closure.items() if name not in skip)
 
 
-def download(pins: list[str], folder: Path) -> None:
+def download(pins: list[str], folder: Path, python_version: str = PYTHON_VERSION) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     platforms = [arg for platform in PLATFORMS for arg in ("--platform", platform)]
     subprocess.run(
         [
             sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-            "--python-version", PYTHON_VERSION, "--implementation", "cp", *platforms,
+            "--python-version", python_version, "--implementation", "cp", *platforms,
             "--dest", str(folder), *pins,
         ],
         check=True,
@@ -131,13 +131,14 @@ def pack(wheels: list[Path], limit_mib: float) -> list[list[Path]]:
     return groups
 
 
-def build(dest: Path) -> None:
+def build(dest: Path, python_version: str = PYTHON_VERSION) -> None:
     import shutil
 
     shutil.rmtree(dest, ignore_errors=True)
-    download([f"{name}=={metadata.version(name)}" for name in FIRST], dest / "1")
+    first = [f"{name}=={metadata.version(name)}" for name in FIRST]
+    download(first, dest / "1", python_version)
     staging = dest / "staging"
-    download([*second_run_pins(), STUB_NUMPY], staging)
+    download([*second_run_pins(), STUB_NUMPY], staging, python_version)
     for number, group in enumerate(pack(sorted(staging.glob("*.whl")), FOLDER_MIB), start=2):
         (dest / str(number)).mkdir()
         for wheel in group:
@@ -244,6 +245,12 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     built = commands.add_parser("build", help="download the wheel folders (here)")
     built.add_argument("--dest", type=Path, default=DEST)
+    built.add_argument(
+        "--python-version",
+        default=PYTHON_VERSION,
+        help="the GPU machine's (3.12); 3.11 builds the set this machine can install and "
+        "import (scripts/check_gpu_wheels.sh)",
+    )
     commands.add_parser("pins", help="print the second run's pins")
     installing = commands.add_parser("install", help="install one folder (on the GPU machine)")
     installing.add_argument("folder", type=Path)
@@ -251,7 +258,7 @@ def main() -> None:
     commands.add_parser("check", help="import what the GPU check needs")
     args = parser.parse_args()
     if args.command == "build":
-        build(args.dest)
+        build(args.dest, args.python_version)
     elif args.command == "pins":
         print("\n".join(second_run_pins()))
     elif args.command == "install":
