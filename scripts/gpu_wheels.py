@@ -220,7 +220,9 @@ def install(folder: Path, venv: Path) -> None:
 
 
 def check() -> None:
-    """Import what the GPU check imports; run with the target on PYTHONPATH."""
+    """Import what the GPU check imports, with the venv's Python."""
+    # A script's own folder is on sys.path, not the checkout it sits in.
+    sys.path.insert(0, str(ROOT))
     modules = [
         "diffusers", "tritonclient.grpc", "pytriton.triton", "aiohttp", "strawberry",
         "tortoise", "dramatiq", "neurall.cli", "neurall.app", "neurall.gpu.triton_server",
