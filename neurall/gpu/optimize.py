@@ -135,6 +135,10 @@ class OptimizedPipeline:
             denoiser.fuse_qkv_projections()
             self.fused = True
         if options.compile:
+            # One graph per (size, batch bucket); dynamo's default of 8 per function would
+            # silently send the rest to eager.
+            dynamo = torch._dynamo.config
+            dynamo.cache_size_limit = max(dynamo.cache_size_limit, 64)
             mode = "reduce-overhead" if options.cuda_graphs else None
             eager = denoiser.forward
             # Backend "none": the buckets without torch.compile (dry runs on the CPU, where
@@ -151,19 +155,22 @@ class OptimizedPipeline:
     def call(self, *, adapters: bool) -> Iterator[None]:
         """Around one pipeline call: with LoRA adapters active the denoiser runs unfused
         and eagerly (the adapters live on the separate projections, and a compiled graph
-        would not see them)."""
+        would not see them). Once any adapter has been attached, LoRA layers wrap the
+        projections for good and the graphs compiled without them would recompile, for
+        minutes, inside a user's job: from then on every call of this model is eager,
+        until it is loaded again."""
+        wrapped = getattr(self._denoiser, "_hf_peft_config_loaded", False)
+        if self.gate is not None and wrapped and self.gate.active:
+            logger.info("LoRA layers attached: this model's denoiser runs eagerly from now on")
+            self.gate.active = False
         if not adapters:
             yield
             return
         if self.fused:
             self._denoiser.unfuse_qkv_projections()
-        if self.gate is not None:
-            self.gate.active = False
         try:
             yield
         finally:
-            if self.gate is not None:
-                self.gate.active = True
             if self.fused:
                 self._denoiser.fuse_qkv_projections()
 
