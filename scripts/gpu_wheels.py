@@ -24,9 +24,9 @@ a second environment, ``<venv>-stub``, that runs only Triton's stub (``neurall g
 
     python3 scripts/gpu_wheels.py install gpu-wheels/1 --venv $HOME/neurall-venv
 
-``install`` skips a wheel whose distribution the machine's Python already has (whatever
-version: the image's own packages win), so a richer image costs nothing; ``check`` imports
-what the GPU check needs. Everything is ``--no-deps``: the closure is computed here.
+``install`` skips a wheel the machine's Python already has at that version; any other
+version of it the image has is shadowed in the venv by the one tested here. ``check``
+imports what the GPU check needs. Everything is ``--no-deps``: the closure is computed here.
 """
 
 from __future__ import annotations
@@ -152,12 +152,16 @@ def wheel_distribution(path: Path) -> str:
     return normalise(path.name.split("-")[0])
 
 
-def installed(name: str) -> bool:
+def wheel_version(path: Path) -> str:
+    return path.name.split("-")[1]
+
+
+def installed(wheel: Path) -> bool:
+    """Whether the running Python has ``wheel``'s distribution at that very version."""
     try:
-        metadata.version(name)
+        return metadata.version(wheel_distribution(wheel)) == wheel_version(wheel)
     except metadata.PackageNotFoundError:
         return False
-    return True
 
 
 def _site_packages(python: Path) -> str:
@@ -193,7 +197,7 @@ def install(folder: Path, venv: Path) -> None:
     if not wheels:
         raise SystemExit(f"no wheels in {folder}")
     stub_numpy = [w for w in wheels if wheel_distribution(w) == "numpy"]
-    missing = [w for w in wheels if w not in stub_numpy and not installed(wheel_distribution(w))]
+    missing = [w for w in wheels if w not in stub_numpy and not installed(w)]
     for wheel in wheels:
         state = (
             "stub environment"
