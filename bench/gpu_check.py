@@ -28,221 +28,21 @@ and warm-up still run): it proves the script, not the figures. ``make test`` run
 from __future__ import annotations
 
 import dataclasses
-import gc
 import json
 import math
 import os
 import time
-import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from bench import gpu_check_table, overhead
-from bench.common import MODELS, PROMPT, Stack
+from bench.common import MODELS, Stack
+from bench.gpu_check_pipeline import guarded, pipeline_part
+from bench.gpu_check_plan import Plan, plan
 
 PARTS = ("pipeline", "triton", "embedded")
-
-
-@dataclass(frozen=True)
-class ModelCase:
-    """One model of the pipeline part: how to build it, at what size and steps."""
-
-    name: str
-    family: str
-    size: int
-    steps: int
-    guidance: float
-    build: Callable[[str, Any], Any]
-    dtype: str = "float16"
-
-
-@dataclass(frozen=True)
-class Plan:
-    device: str
-    models: list[ModelCase]
-    batches: tuple[int, ...]
-    # Images per call compiled at warm-up: a measured batch between two is padded up.
-    compile_batches: tuple[int, ...]
-    iterations: int
-    compile_backend: str
-    cuda_graphs: bool
-    # The stacks: model ("tiny" or a path), steps, size, and the overhead bench's counts.
-    stack_steps: int
-    stack_size: int
-    singles: int
-    rounds: int
-    per_client: int
-    stack_batch: int
-    notes: list[str] = field(default_factory=list)
-    # time.monotonic() after which no part or model starts (the GPU run's time limit).
-    deadline: float = math.inf
-
-    def out_of_time(self) -> bool:
-        return time.monotonic() > self.deadline
-
-
-def _tiny(source: str) -> Callable[[str, Any], Any]:
-    def build(device: str, dtype: Any) -> Any:
-        from neurall.gpu.catalog import BUILTIN_SOURCES
-        from neurall.gpu.families import text_to_image_class
-        from neurall.gpu.tiny import build_builtin
-
-        path = build_builtin(source, MODELS)
-        family = BUILTIN_SOURCES[source]
-        return text_to_image_class(family).from_pretrained(str(path)).to(device, dtype)
-
-    return build
-
-
-def plan(dry_run: bool, *, cuda_graphs: bool, flux_blocks: tuple[int, int]) -> Plan:
-    if dry_run:
-        tiny = [
-            ModelCase("tiny-sd", "SD1", 64, 2, 7.5, _tiny("builtin:tiny-sd"), "float32"),
-            ModelCase("tiny-sdxl", "SDXL", 64, 2, 7.5, _tiny("builtin:tiny-sdxl"), "float32"),
-            ModelCase("tiny-flux", "FLUX", 64, 2, 3.5, _tiny("builtin:tiny-flux"), "float32"),
-        ]
-        return Plan(
-            device="cpu", models=tiny, batches=(1, 2), compile_batches=(2,), iterations=1,
-            compile_backend="none",
-            cuda_graphs=False, stack_steps=2, stack_size=64, singles=1, rounds=1,
-            per_client=1, stack_batch=2,
-            notes=["dry run: CPU, tiny models, nothing compiled; the figures mean nothing"],
-        )  # fmt: skip
-    from bench import real_size_models as real
-
-    models = [
-        ModelCase("sd15-shaped", "SD1", 512, 20, 7.5, real.sd15),
-        ModelCase("sdxl-shaped", "SDXL", 1024, 12, 7.5, real.sdxl),
-        ModelCase(
-            f"flux-shaped-{flux_blocks[0]}+{flux_blocks[1]}-blocks", "FLUX", 1024, 4, 3.5,
-            partial(real.flux, blocks=flux_blocks), "bfloat16",
-        ),
-    ]  # fmt: skip
-    return Plan(
-        device="cuda", models=models, batches=(1, 4), compile_batches=(1, 4), iterations=2,
-        compile_backend="inductor", cuda_graphs=cuda_graphs, stack_steps=20, stack_size=512,
-        singles=8, rounds=2, per_client=4, stack_batch=8,
-        notes=[
-            f"FLUX-shaped: {flux_blocks[0]} of 19 double and {flux_blocks[1]} of 38 single "
-            "blocks at FLUX.1's width; T5 2 of 24 layers",
-        ],
-    )  # fmt: skip
-
-
-def _spec(case: ModelCase) -> Any:
-    from neurall.gpu.catalog import FAMILY_SCHEDULERS, FAMILY_SIZE_MULTIPLE, ModelFamily, ModelSpec
-
-    family = ModelFamily(case.family)
-    return ModelSpec(
-        id=case.name, name=case.name, family=family, source="bench",
-        native_width=case.size, native_height=case.size, default_steps=case.steps,
-        default_guidance=case.guidance, schedulers=FAMILY_SCHEDULERS[family],
-        size_multiple=FAMILY_SIZE_MULTIPLE[family], warmup_sizes=((case.size, case.size),),
-    )  # fmt: skip
-
-
-def _requests(case: ModelCase, batch: int, seed: int) -> list[Any]:
-    from neurall.gpu.types import GenerationRequest
-
-    return [
-        GenerationRequest(
-            prompt=PROMPT,
-            negative_prompt=None,
-            width=case.size,
-            height=case.size,
-            steps=case.steps,
-            guidance_scale=case.guidance,
-            seed=seed + i,
-            num_images=1,
-            model=case.name,
-        )
-        for i in range(batch)
-    ]
-
-
-def _diffusers_call(pipe: Any, case: ModelCase, batch: int, seed: int) -> None:
-    import torch
-
-    pipe(
-        prompt=[PROMPT] * batch, num_inference_steps=case.steps, guidance_scale=case.guidance,
-        height=case.size, width=case.size, output_type="np",
-        generator=[torch.Generator("cpu").manual_seed(seed + i) for i in range(batch)],
-    )  # fmt: skip
-
-
-def _images_per_s(call: Callable[[int, int], Any], batch: int, iterations: int) -> float:
-    """Images/s of ``call(batch, seed)``, after one untimed call (allocator, kernels)
-    unless only one is asked for (the dry run)."""
-    if iterations > 1:
-        call(batch, 0)
-    began = time.perf_counter()
-    for i in range(iterations):
-        call(batch, 1 + i)
-    return batch * iterations / (time.perf_counter() - began)
-
-
-def _one_model(plan: Plan, case: ModelCase) -> dict[str, Any]:
-    import torch
-
-    from neurall.gpu.optimization import Optimization
-    from neurall.gpu.pipeline import Pipeline
-
-    dtype = getattr(torch, case.dtype)
-    began = time.perf_counter()
-    pipe = case.build(plan.device, dtype)
-    pipe.set_progress_bar_config(disable=True)
-    built_s = time.perf_counter() - began
-    result: dict[str, Any] = {"size": case.size, "steps": case.steps, "dtype": case.dtype,
-                              "build_s": built_s}  # fmt: skip
-    ways: dict[str, dict[int, float]] = {}
-    ways["diffusers"] = {
-        b: _images_per_s(partial(_diffusers_call, pipe, case), b, plan.iterations)
-        for b in plan.batches
-    }
-    served = Pipeline(pipe, spec=_spec(case))
-
-    def serve(batch: int, seed: int) -> None:
-        served.run(_requests(case, batch, seed))
-
-    ways["neurall_eager"] = {b: _images_per_s(serve, b, plan.iterations) for b in plan.batches}
-    options = Optimization(
-        batches=plan.compile_batches, backend=plan.compile_backend, cuda_graphs=plan.cuda_graphs
-    )
-    result["warmup_s"] = served.optimize(options)
-    ways["neurall_optimized"] = {b: _images_per_s(serve, b, plan.iterations) for b in plan.batches}
-    gate = served.optimized.gate if served.optimized else None
-    result["compiled_calls"] = gate.compiled_calls if gate else 0
-    result["eager_calls"] = gate.eager_calls if gate else 0
-    result["images_per_s"] = {way: {str(b): v for b, v in f.items()} for way, f in ways.items()}
-    result["ratio_to_diffusers"] = {
-        way: {str(b): f[b] / ways["diffusers"][b] for b in plan.batches}
-        for way, f in ways.items()
-        if way != "diffusers"
-    }
-    served.release()
-    del pipe
-    gc.collect()
-    if plan.device == "cuda":
-        result["peak_gib"] = torch.cuda.max_memory_allocated() / 2**30
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats()
-    return result
-
-
-def pipeline_part(plan: Plan, save: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-    """Each model in turn; ``save`` is handed the results so far after each."""
-    results: dict[str, Any] = {}
-    for case in plan.models:
-        if plan.out_of_time():
-            results[case.name] = {"skipped": "past --deadline-s"}
-            continue
-        print(f"  pipeline: {case.name}", flush=True)
-        results[case.name] = _guarded(partial(_one_model, plan, case))
-        save(results)
-    return results
 
 
 def _stack_model(plan: Plan) -> str:
@@ -274,15 +74,6 @@ def stack_part(plan: Plan, *, triton: bool) -> dict[str, Any]:
         raise
     finally:
         stack.down()
-
-
-def _guarded(body: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """A failing part is recorded with its error; the parts after it still run."""
-    try:
-        return body()
-    except Exception as exc:
-        traceback.print_exc()
-        return {"error": repr(exc)}
 
 
 def _environment(plan: Plan) -> dict[str, Any]:
@@ -350,7 +141,7 @@ def run(
             continue
         began = time.monotonic()
         print(f"gpu-check: {name}...", flush=True)
-        results[name] = _guarded(bodies[name])
+        results[name] = guarded(bodies[name])
         results[name]["wall_s"] = round(time.monotonic() - began, 1)
         write(results, out_dir)
     return results

@@ -26,6 +26,7 @@ GPU (measured by ``python -m bench gpu-check``, reported as ``warmup_s``).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,7 +34,9 @@ from typing import Any
 
 import torch
 
+from neurall.gpu.catalog import ModelSpec
 from neurall.gpu.optimization import Optimization
+from neurall.gpu.types import GenerationRequest
 
 logger = logging.getLogger(__name__)
 
@@ -192,3 +195,28 @@ def apply(pipe: Any, denoiser: torch.nn.Module, options: Optimization) -> Optimi
     optimized = OptimizedPipeline(pipe, denoiser, options)
     logger.info("pipeline optimized: %s", options)
     return optimized
+
+
+def warm_up(
+    optimized: OptimizedPipeline,
+    spec: ModelSpec,
+    run: Callable[[list[GenerationRequest]], object],
+) -> float:
+    """Run one short generation per warm-up size (the entry's ``warmup_sizes``, else its
+    native size) and batch bucket through ``run`` (the pipeline's), registering each shape
+    as a bucket; returns the seconds it took."""
+    options = optimized.options
+    sizes = list(spec.warmup_sizes) or [(spec.native_width, spec.native_height)]
+    started = time.monotonic()
+    with optimized.warming():
+        for width, height in sizes:
+            for batch in options.batches:
+                request = GenerationRequest(
+                    prompt="warm-up", negative_prompt=None, width=width, height=height,
+                    steps=options.warmup_steps, guidance_scale=spec.default_guidance,
+                    seed=0, num_images=batch, model=spec.id,
+                )  # fmt: skip
+                run([request])
+    seconds = time.monotonic() - started
+    logger.info("warmed up %s (%s, batches %s) in %.1fs", spec.id, sizes, options.batches, seconds)
+    return seconds

@@ -32,7 +32,7 @@ from neurall.gpu.invariance import make_batch_invariant
 from neurall.gpu.loading import MODEL_LOAD_LOCK
 from neurall.gpu.modes import KEEP, call_strength, effective_mode, finish, image_arguments, kept
 from neurall.gpu.optimization import Optimization
-from neurall.gpu.optimize import OptimizedPipeline, apply
+from neurall.gpu.optimize import OptimizedPipeline, apply, warm_up
 from neurall.gpu.safety import SafetyChecker, screened_results
 from neurall.gpu.schedulers import build_scheduler
 from neurall.gpu.tiny import build_builtin
@@ -205,32 +205,11 @@ class Pipeline:
             self.optimized = apply(self._pipe, families.denoiser(self._pipe), options)
         return self.warm_up()
 
-    def warm_up(self, sizes: list[tuple[int, int]] | None = None) -> float:
-        """Run one short generation per warm-up size (the entry's ``warmup_sizes``, else
-        its native size) and compile batch, so that compiling happens now and not in a
-        user's job; returns the seconds it took (also ``warmup_s``)."""
-        if self.optimized is None:
-            return 0.0
-        spec, options = self.spec, self.optimized.options
-        sizes = sizes or list(spec.warmup_sizes) or [(spec.native_width, spec.native_height)]
-        started = time.monotonic()
-        with self.optimized.warming():
-            for width, height in sizes:
-                for batch in options.batches:
-                    request = GenerationRequest(
-                        prompt="warm-up", negative_prompt=None, width=width, height=height,
-                        steps=options.warmup_steps, guidance_scale=spec.default_guidance,
-                        seed=0, num_images=batch, model=spec.id,
-                    )  # fmt: skip
-                    self.run([request])
-        self.warmup_s = time.monotonic() - started
-        logger.info(
-            "warmed up model %s (%s, batches %s) in %.1fs",
-            spec.id,
-            sizes,
-            options.batches,
-            self.warmup_s,
-        )
+    def warm_up(self) -> float:
+        """Compile now, not in a user's job: one short generation per warm-up size and
+        batch bucket (neurall.gpu.optimize.warm_up); returns its seconds (``warmup_s``)."""
+        if self.optimized is not None:
+            self.warmup_s = warm_up(self.optimized, self.spec, self.run)
         return self.warmup_s
 
     def release(self) -> None:

@@ -32,7 +32,7 @@ import socket
 import sys
 import sysconfig
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,7 @@ from neurall.gpu.protocol import (
     STATES_OUTPUT,
     from_tensors,
 )
+from neurall.gpu.stub_python import stub_python_env
 from neurall.gpu.types import (
     TINY_MODEL,
     GenerationResult,
@@ -209,33 +210,6 @@ def prepare_environment() -> None:
         current = os.environ.get("LD_LIBRARY_PATH", "")
         if libdir not in current.split(os.pathsep):
             os.environ["LD_LIBRARY_PATH"] = os.pathsep.join(p for p in (libdir, current) if p)
-
-
-@contextlib.contextmanager
-def stub_python_env(environment: str) -> Iterator[None]:
-    """Run the Triton Python backend stubs started inside this block on the Python
-    environment (a venv's folder) ``environment``; empty: this process's own, as PyTriton
-    does.
-
-    PyTriton 0.7's stub dies on numpy 2 decoding a request's string tensor ("unpack_from
-    requires a buffer of at least ... bytes", reproduced here with numpy 2.3), while a GPU
-    image's torch and transformers may need numpy 2. The stub only moves tensors between
-    Triton and this process (PyTriton's own buffer format, no pickles), so it can run a
-    numpy 1.26 of its own. The stub ignores PYTHONPATH and takes its environment from the
-    first ``python`` on PATH, which PyTriton sets to its own interpreter's folder through
-    ``get_triton_python_backend_python_env``; that function is replaced while Triton starts.
-    """
-    if not environment:
-        yield
-        return
-    from pytriton.server import triton_server as pytriton_server
-
-    original = pytriton_server.get_triton_python_backend_python_env
-    pytriton_server.get_triton_python_backend_python_env = lambda: Path(environment)
-    try:
-        yield
-    finally:
-        pytriton_server.get_triton_python_backend_python_env = original
 
 
 def _require_free_port(host: str, port: int) -> None:
