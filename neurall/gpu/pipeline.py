@@ -330,7 +330,16 @@ class Pipeline:
             optimized = self.optimized
             around = optimized.call(adapters=bool(first.adapters)) if optimized else None
             with around or contextlib.nullcontext():
-                output = self._call(pipe, arguments, prompts, first, generators, callback)
+                output = pipe(
+                    **arguments,
+                    prompt=prompts,
+                    num_inference_steps=first.steps,
+                    guidance_scale=first.guidance_scale,
+                    generator=generators,
+                    output_type="np",
+                    callback_on_step_end=callback,
+                    callback_on_step_end_tensor_inputs=["latents"],
+                )
             self.calls += 1
             logger.info(
                 "pipeline call %s %s batch_size=%d images=%d %dx%d steps=%d in %.2fs",
@@ -345,26 +354,6 @@ class Pipeline:
             )
         return screened_results(
             np.stack(finish(mode, requests, list(output.images))), spans, self._safety
-        )
-
-    @staticmethod
-    def _call(
-        pipe: Any,
-        arguments: dict[str, Any],
-        prompts: list[str],
-        first: GenerationRequest,
-        generators: list[torch.Generator],
-        callback: Callable[..., dict],
-    ) -> Any:
-        return pipe(
-            **arguments,
-            prompt=prompts,
-            num_inference_steps=first.steps,
-            guidance_scale=first.guidance_scale,
-            generator=generators,
-            output_type="np",
-            callback_on_step_end=callback,
-            callback_on_step_end_tensor_inputs=["latents"],
         )
 
     def _check(self, request: GenerationRequest) -> None:
