@@ -6,7 +6,8 @@ random weights, the tiny models' character tokenizer (and a small trained T5 tok
 FLUX; a tokenizer's vocabulary size does not change the speed). Built on the device they
 run on, where initialising billions of parameters takes seconds.
 
-- SD 1.5: UNet 860M, CLIP ViT-L/14 text encoder, the SD VAE (as bench/full_size_model.py).
+- SD 1.5: UNet 860M, CLIP ViT-L/14 text encoder, the SD VAE (bench/full_size_model.py saves it
+  for the stacks).
 - SDXL base 1.0: UNet 2.6B (transformer depths 1, 2, 10), CLIP ViT-L and OpenCLIP ViT-bigG
   text encoders, the SDXL VAE. Full size.
 - FLUX.1-dev: the transformer at its real width (24 heads of 128, 3072 wide) with
