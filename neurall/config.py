@@ -313,6 +313,35 @@ class Settings(BaseSettings):
         "burst gathers however long it lasts, and a full batch starts at once. 0: start at "
         "once. What it changed is measured in docs/performance.md.",
     )
+    pipeline_compile: Literal["off", "on", "auto"] = Field(
+        "off",
+        description="The optimized pipeline (`neurall/gpu/optimize.py`): the denoiser in "
+        "channels_last with fused QKV projections, compiled with `torch.compile` for the "
+        "shapes warmed up at load (each entry's `warmup_sizes`, else its native size, at "
+        "`NEURALL_PIPELINE_COMPILE_BATCHES` images per call); other shapes run eagerly. `on`, "
+        "`off`, or `auto` (on for CUDA, off on the CPU). The warm-up happens at load and "
+        "costs tens of seconds per compiled batch size on a GPU (docs/performance.md); a "
+        "catalog entry's `optimize` overrides this. For `neurall gpu` and the embedded "
+        "backend alike.",
+    )
+    pipeline_compile_batches: str = Field(
+        "1,2,4,8",
+        pattern=r"^\s*[1-9][0-9]*(\s*,\s*[1-9][0-9]*)*\s*$",
+        description="Images per pipeline call compiled at warm-up when the pipeline is "
+        "optimized; a call is padded up to the next of them (more of them: a longer warm-up).",
+    )
+    pipeline_cuda_graphs: bool = Field(
+        False,
+        description="With the optimized pipeline on CUDA, compile in `reduce-overhead` mode: "
+        "each denoising step replays as a CUDA graph.",
+    )
+    triton_stub_python: str = Field(
+        "",
+        description="`neurall gpu`: a Python environment (a venv's folder) that runs Triton's "
+        "Python backend stub only, never `neurall gpu` itself: one with numpy 1.26 for "
+        "PyTriton 0.7's stub on a machine whose own numpy is 2 (docs/performance.md). Empty: "
+        "the interpreter running `neurall gpu`.",
+    )
     embedded_stats_file: Path | None = Field(
         None,
         description="A JSON file the embedded pipeline rewrites after every call with its "
