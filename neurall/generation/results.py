@@ -2,10 +2,11 @@
 
 Only the job's owner gets an image; anyone else, a missing image and an expired API image
 are all "no image", so an interface answers them alike and reveals nothing about other
-accounts' images. API results are ephemeral: once an API image has been delivered in full,
-its row and file are deleted (a second fetch finds nothing and ``job.images`` no longer
-lists it). A delivery cut short, or one that sent no bytes (an HTTP HEAD), leaves it in
-place until its TTL (the expired-api-results retention policy). Playground images stay
+accounts' images. API results are ephemeral: an API image is delivered in full at most
+once. Its row is taken before its bytes go out and its file deleted once they all did (a
+second fetch finds nothing, however soon, and ``job.images`` no longer lists it). A
+delivery cut short, or one that sent no bytes (an HTTP HEAD), puts the row back: the image
+stays until its TTL (the expired-api-results retention policy). Playground images stay
 until their history item is deleted.
 
 Every interface that hands out result bytes goes through this module, so none can skip the
@@ -19,6 +20,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+
+from tortoise.exceptions import IntegrityError
 
 from neurall.accounts.viewer import Viewer
 from neurall.clock import now
@@ -42,10 +45,12 @@ class ResultImage:
 Deliver = Callable[[ResultImage], Awaitable[bool]]
 
 
-def _usable(image: JobImage | None) -> ResultImage | None:
-    """What an interface needs of ``image``, unless it is missing or has expired."""
-    if image is None or (image.expires_at is not None and image.expires_at <= now()):
-        return None
+def _live(image: JobImage | None) -> bool:
+    """Whether ``image`` exists and has not expired."""
+    return image is not None and (image.expires_at is None or image.expires_at > now())
+
+
+def _result(image: JobImage) -> ResultImage:
     return ResultImage(
         id=image.id,
         storage_key=image.storage_key,
@@ -54,39 +59,60 @@ def _usable(image: JobImage | None) -> ResultImage | None:
     )
 
 
-async def _find_image(viewer: Viewer | None, image_id: uuid.UUID) -> ResultImage | None:
-    """The image if ``viewer``'s account owns it and it has not expired; else None. With no
-    viewer (a signed link), only an API image: a link can never reach a kept one."""
+async def _find_image(viewer: Viewer | None, image_id: uuid.UUID) -> JobImage | None:
+    """The image's row if ``viewer``'s account owns it and it has not expired; else None.
+    With no viewer (a signed link), only an API image: a link can never reach a kept one."""
     if viewer is None:
-        return _usable(await JobImage.get_or_none(id=image_id, expires_at__isnull=False))
-    return _usable(await JobImage.get_or_none(id=image_id, job__account_id=viewer.account.id))
+        row = await JobImage.get_or_none(id=image_id, expires_at__isnull=False)
+    else:
+        row = await JobImage.get_or_none(id=image_id, job__account_id=viewer.account.id)
+    return row if _live(row) else None
+
+
+async def _deliver(row: JobImage, storage: Storage, deliver: Deliver) -> bool:
+    """Hand the image of ``row`` to ``deliver``; an API image at most once in full. Its row
+    is deleted before the bytes go out, so of two racing requests one gets it, and a fetch
+    made the moment a download completed finds nothing (deleted after sending, the row could
+    still be there for it). A delivery that did not complete puts the row back."""
+    image = _result(row)
+    if not image.ephemeral:
+        return await deliver(image)
+    if not await JobImage.filter(id=row.id).delete():
+        return False  # another request has it
+    delivered = False
+    try:
+        delivered = await deliver(image)
+    finally:
+        if delivered:
+            await storage.delete(image.storage_key)
+        else:
+            await _put_back(row, storage)
+    return delivered
+
+
+async def _put_back(row: JobImage, storage: Storage) -> None:
+    try:
+        await row.save(force_create=True)
+    except IntegrityError:
+        # Its job was deleted meanwhile (erasure, history deletion): the file goes too.
+        await storage.delete(row.storage_key)
 
 
 async def serve_image(
     viewer: Viewer, image_id: uuid.UUID, storage: Storage, deliver: Deliver
 ) -> bool:
-    """Hand the image to ``deliver`` when ``viewer`` may have it, and delete an API image
-    that ``deliver`` reports delivered in full. Returns whether it was delivered in full
-    (False: no such image for this viewer, or not sent whole)."""
-    image = await _find_image(viewer, image_id)
-    if image is None:
-        return False
-    delivered = await deliver(image)
-    if delivered and image.ephemeral:
-        await discard(image, storage)
-    return delivered
+    """Hand the image to ``deliver`` when ``viewer`` may have it; an API image is deleted
+    once delivered in full. Returns whether it was delivered in full (False: no such image
+    for this viewer, or not sent whole)."""
+    row = await _find_image(viewer, image_id)
+    return row is not None and await _deliver(row, storage, deliver)
 
 
 async def serve_linked_image(image_id: uuid.UUID, storage: Storage, deliver: Deliver) -> bool:
     """``serve_image`` for the bearer of a verified signed link: the API image it names,
     to anyone, deleted once delivered in full."""
-    image = await _find_image(None, image_id)
-    if image is None:
-        return False
-    delivered = await deliver(image)
-    if delivered:
-        await discard(image, storage)
-    return delivered
+    row = await _find_image(None, image_id)
+    return row is not None and await _deliver(row, storage, deliver)
 
 
 # Sends every image's bytes in one answer; True only when the whole answer went out.
@@ -98,7 +124,7 @@ async def hand_over(viewer: Viewer, job_id: uuid.UUID, storage: Storage, send: S
     them to ``send`` in one answer; once ``send`` reports it delivered, the API images are
     deleted: nothing of them is kept after the answer. Returns whether it was delivered."""
     rows = await JobImage.filter(job_id=job_id, job__account_id=viewer.account.id).order_by("index")
-    found = [image for row in rows if (image := _usable(row)) is not None]
+    found = [_result(row) for row in rows if _live(row)]
     blobs = [blob for image in found if (blob := await storage.get(image.storage_key)) is not None]
     delivered = await send(blobs)
     if delivered:

@@ -73,6 +73,27 @@ async def test_an_api_image_goes_once_delivered_whole(storage: Storage):
     assert len(handed) == 2  # nothing left to hand over
 
 
+async def test_a_fetch_while_an_api_image_goes_out_finds_nothing(storage: Storage):
+    """A client that has every byte may ask again before the server is done with the first
+    answer: that request finds nothing. A delivery that fails puts the image back."""
+    owner = Viewer(account=await make_account(0))
+    image = await _image(storage, owner.account, expires_in=timedelta(minutes=15))
+    meanwhile: list[bool] = []
+
+    async def deliver_and_ask_again(_: ResultImage) -> bool:
+        meanwhile.append(await serve_image(owner, image.id, storage, _deliverer(True)[0]))
+        return outcome
+
+    outcome = False
+    assert await serve_image(owner, image.id, storage, deliver_and_ask_again) is False
+    assert await JobImage.exists(id=image.id)
+    outcome = True
+    assert await serve_image(owner, image.id, storage, deliver_and_ask_again) is True
+    assert meanwhile == [False, False]
+    assert not await JobImage.exists(id=image.id)
+    assert await storage.stat(image.storage_key) is None
+
+
 async def test_only_the_owner_gets_an_unexpired_image_and_playground_images_stay(
     storage: Storage,
 ):
