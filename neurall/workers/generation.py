@@ -164,10 +164,6 @@ async def _start(
         # Attempts that never came back (time limit, killed workers) count too.
         await service.fail(job.id, "The job could not be completed.", runtime)
         return None
-    params = await _load_params(job, runtime)
-    if params is None:
-        await service.fail(job.id, "The request expired before it could run.", runtime)
-        return None
     first_start = job.started_at is None
     started = await transition(
         job.id,
@@ -188,6 +184,14 @@ async def _start(
         },
     )
     if started is None:
+        return None
+    # Read only once claimed: a RabbitMQ payload is held by whoever reads it, so workers
+    # racing for one job would each find it gone and fail the job.
+    params = await _load_params(started[0], runtime)
+    if params is None:
+        await service.fail(
+            job.id, "The request expired before it could run.", runtime, started[0].attempts
+        )
         return None
     if first_start:
         running = started[0]

@@ -269,10 +269,12 @@ async def test_fair_turns_the_batch_lane_and_wait_on_rabbitmq(stack, api):
     BATCH jobs, then 16 of A's jobs, then one of B's; one worker thread then starts them
     in the order their queue positions said: B's second, the BATCH jobs last. And
     ``generate(wait:)`` answers with the finished job through the RabbitMQ event bus."""
-    batch = [await api.generate(steps=1, seed=n, priority="BATCH") for n in range(2)]
-    standard = [await api.generate(steps=1, seed=n) for n in range(16)]
+    batch = [
+        await api.generate(prompt="a kite", steps=1, seed=n, priority="BATCH") for n in range(2)
+    ]
+    standard = [await api.generate(prompt="a kite", steps=1, seed=n) for n in range(16)]
     async with stack_account(stack["api"], keep_session=False) as other:
-        job_b = await other.generate(steps=1)
+        job_b = await other.generate(prompt="a kite", steps=1)
         listed = (await api(JOB_STARTS))["jobs"]["edges"] + (await other(JOB_STARTS))["jobs"][
             "edges"
         ]
