@@ -1,5 +1,5 @@
-"""`python -m bench [all|overhead|queue|fanout|batching|api|gpu|models|fairness ...] [--quick] [--out PATH]
-[--server-cpus LIST --client-cpus LIST] [--api-processes N]`
+"""`python -m bench [all|overhead|queue|fanout|batching|api|gpu|models|fairness ...]
+[--quick] [--out PATH] [--server-cpus LIST --client-cpus LIST] [--api-processes N]`
 
 Runs the benchmarks, prints each figure beside the baseline measured in the same
 run, and writes everything to a JSON file (default bench/results/results.json). Medians and

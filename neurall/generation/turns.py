@@ -243,10 +243,12 @@ async def first_waiting(limit: int) -> list[tuple[uuid.UUID, int]]:
     for priority in LANES:
         if len(order) >= limit:
             break
-        rows = await _lane_jobs(priority).limit(ANNOUNCE_SCAN).values_list("id", "account_id")
         if _rule.order == "fifo":
-            order += [job_id for job_id, _account in rows[: limit - len(order)]]
+            order += (
+                await _lane_jobs(priority).limit(limit - len(order)).values_list("id", flat=True)
+            )
             continue
+        rows = await _lane_jobs(priority).limit(ANNOUNCE_SCAN).values_list("id", "account_id")
         by_account: dict[uuid.UUID, list[uuid.UUID]] = {}
         for job_id, account_id in rows:
             by_account.setdefault(account_id, []).append(job_id)
