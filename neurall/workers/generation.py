@@ -6,8 +6,8 @@ messages are delivered at least once (RabbitMQ redelivers, and the reaper sends 
 looks lost): a message for a job that already ended tidies it up (credits settled, payload
 gone), then takes its turn all the same; a turn left over finds nothing waiting and is
 dropped. The same message handled again (redelivered, or retried) takes over the run it
-started, whose worker is gone; any other run whose worker died is the reaper's, once its
-lease expires. Starting is a guarded transition from the state the job was read in, so of
+started, whose worker is gone, or starts nothing if that run has ended; any other run
+whose worker died is the reaper's, once its lease expires. Starting is a guarded transition from the state the job was read in, so of
 two workers picking one job only one starts it. Finishing is guarded too, so a job ends
 exactly once, and the ledger settles by reference, so it is charged exactly once.
 """
@@ -139,12 +139,17 @@ async def _take_turn(
     queue's rule picks; None when nothing waits. Each job tried leaves the queue (started
     here or elsewhere, or failed), so the loop ends."""
     if message_id is not None:
-        previous = await Job.get_or_none(status=JobStatus.RUNNING, started_by=message_id)
-        if previous is not None:
+        previous = await Job.filter(started_by=message_id).first()
+        if previous is not None and previous.status == JobStatus.RUNNING:
             log.info("job %s: its worker is gone; starting it over", previous.id)
             started = await _start(previous, runtime, message_id)
             if started is not None:
                 return started
+        elif previous is not None and previous.status in TERMINAL_STATUSES:
+            # This turn was taken, by a run that ended (its worker died before the
+            # acknowledgement): another start would leave some job without a turn.
+            return None
+        # (QUEUED: put back for a retry of this very message, which is its turn.)
     tried: set[uuid.UUID] = set()
     while (job := await turns.next_job(tried)) is not None:
         tried.add(job.id)

@@ -98,6 +98,10 @@ async def test_a_message_handled_again_takes_over_its_run_and_a_spare_turn_is_dr
     done = await Job.get(id=first.id)
     assert (done.status, done.attempts) == (JobStatus.SUCCEEDED, 2)
     assert (await Job.get(id=second.id)).status == JobStatus.QUEUED
+    # Once more after that run ended (a crash before the acknowledgement): its turn was
+    # taken, so it starts nothing.
+    await run_job(str(second.id), runtime, message_id="m-1")
+    assert (await Job.get(id=second.id)).status == JobStatus.QUEUED
     # Another message takes the next turn; a spare copy finds nothing and is dropped.
     await run_job(str(first.id), runtime, message_id="m-2")
     await run_job(str(second.id), runtime, message_id="m-3")
