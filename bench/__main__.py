@@ -1,5 +1,6 @@
 """`python -m bench [all|overhead|queue|fanout|batching|api|gpu|models|fairness ...]
-[--quick] [--out PATH] [--server-cpus LIST --client-cpus LIST] [--api-processes N]`
+[--quick] [--out PATH] [--server-cpus LIST --client-cpus LIST] [--api-processes N]`, and
+`python -m bench gpu-check [--dry-run]` (bench/gpu_check.py: every GPU figure in one run)
 
 Runs the benchmarks, prints each figure beside the baseline measured in the same
 run, and writes everything to a JSON file (default bench/results/results.json). Medians and
@@ -232,6 +233,12 @@ def _all() -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["gpu-check"]:
+        # Its own command line (bench/gpu_check.py): one prepared run of every GPU figure.
+        from bench import gpu_check
+
+        return gpu_check.main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("which", nargs="*", default=["all"], choices=["all", *BENCHES])
     parser.add_argument("--quick", action="store_true", help="few repetitions (smoke test)")

@@ -13,10 +13,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from neurall.gpu.tiny import assemble_pipeline, write_char_tokenizer
-
 FULL_SIZE_NATIVE = 512
-MAX_TOKENS = 77
 _DONE_MARKER = ".neurall-full-size-complete"
 
 
@@ -25,48 +22,12 @@ def build_full_size_pipeline(path: Path) -> Path:
     if (path / _DONE_MARKER).is_file():
         return path
     import torch
-    from diffusers import AutoencoderKL, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel
+
+    from bench.real_size_models import sd15
 
     shutil.rmtree(path, ignore_errors=True)
-    tokenizer_dir = path / "tokenizer"
-    tokenizer_dir.mkdir(parents=True)
-    vocab_size = write_char_tokenizer(tokenizer_dir, MAX_TOKENS)
     # Initialising 1B parameters is much faster on the GPU than on the CPU.
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    with torch.device(device):
-        unet = UNet2DConditionModel(
-            sample_size=FULL_SIZE_NATIVE // 8,
-            layers_per_block=2,
-            block_out_channels=(320, 640, 1280, 1280),
-            down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
-            up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
-            cross_attention_dim=768,
-            attention_head_dim=8,
-        )
-        vae = AutoencoderKL(
-            down_block_types=("DownEncoderBlock2D",) * 4,
-            up_block_types=("UpDecoderBlock2D",) * 4,
-            block_out_channels=(128, 256, 512, 512),
-            layers_per_block=2,
-            latent_channels=4,
-            sample_size=FULL_SIZE_NATIVE,
-        )
-        text_encoder = CLIPTextModel(
-            CLIPTextConfig(
-                vocab_size=vocab_size,
-                hidden_size=768,
-                intermediate_size=3072,
-                num_hidden_layers=12,
-                num_attention_heads=12,
-                max_position_embeddings=MAX_TOKENS,
-                hidden_act="quick_gelu",
-                bos_token_id=0,
-                eos_token_id=1,
-                pad_token_id=1,
-            )
-        )
-    pipe = assemble_pipeline(unet, vae, text_encoder, tokenizer_dir)
-    pipe.to(torch.float16).save_pretrained(path, safe_serialization=True)
+    sd15(device, torch.float16).save_pretrained(path, safe_serialization=True)
     (path / _DONE_MARKER).write_text("ok\n", encoding="utf-8")
     return path

@@ -24,6 +24,7 @@ from neurall.web.csrf import csrf_middleware
 from neurall.web.exports import export_handler
 from neurall.web.images import image_handler
 from neurall.web.metrics import metrics_handler
+from neurall.web.openai import add_openai_routes
 from neurall.web.outages import outage_middleware
 from neurall.web.playground import add_playground
 from neurall.web.request_id import request_id_middleware
@@ -72,6 +73,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/unsubscribe", unsubscribe)
     app.router.add_post("/unsubscribe", unsubscribe)
     app.router.add_post("/webhooks/stripe", stripe_webhook(settings))
+    add_openai_routes(app, services)
     add_playground(app, settings)  # last: its catch-all serves the web app's own paths
     # Last start-up step: the heap built so far lives until exit (see neurall/heap.py).
     app.on_startup.append(lambda _app: _freeze_heap())

@@ -272,6 +272,11 @@ def _gpu(settings: Settings, args: argparse.Namespace) -> None:
     defaults += ["--safety-checker", settings.safety_checker]
     defaults += ["--safety-policy", settings.safety_policy]
     defaults += ["--memory-budget-mb", str(settings.gpu_memory_budget_mb)]
+    defaults += ["--compile", settings.pipeline_compile]
+    defaults += ["--compile-batches", settings.pipeline_compile_batches]
+    defaults += ["--stub-python", settings.triton_stub_python]
+    if settings.pipeline_cuda_graphs:
+        defaults += ["--cuda-graphs"]
     if settings.models_file is not None:
         defaults += ["--models-file", str(settings.models_file)]
     triton_server.main([*defaults, *args.gpu_args], adapter_files(settings))

@@ -23,6 +23,7 @@ class SettingsError(Exception):
 PositiveInt = Annotated[int, Field(gt=0)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
 NonNegativeFloat = Annotated[float, Field(ge=0)]
+PositiveFloat = Annotated[float, Field(gt=0)]
 
 
 class Settings(BaseSettings):
@@ -331,6 +332,35 @@ class Settings(BaseSettings):
         "burst gathers however long it lasts, and a full batch starts at once. 0: start at "
         "once. What it changed is measured in docs/performance.md.",
     )
+    pipeline_compile: Literal["off", "on", "auto"] = Field(
+        "off",
+        description="The optimized pipeline (`neurall/gpu/optimize.py`): the denoiser in "
+        "channels_last with fused QKV projections, compiled with `torch.compile` for the "
+        "shapes warmed up at load (each entry's `warmup_sizes`, else its native size, at "
+        "`NEURALL_PIPELINE_COMPILE_BATCHES` images per call); other shapes run eagerly. `on`, "
+        "`off`, or `auto` (on for CUDA, off on the CPU). The warm-up happens at load and "
+        "costs tens of seconds per compiled batch size on a GPU (docs/performance.md); a "
+        "catalog entry's `optimize` overrides this. For `neurall gpu` and the embedded "
+        "backend alike.",
+    )
+    pipeline_compile_batches: str = Field(
+        "1,2,4,8",
+        pattern=r"^\s*[1-9][0-9]*(\s*,\s*[1-9][0-9]*)*\s*$",
+        description="Images per pipeline call compiled at warm-up when the pipeline is "
+        "optimized; a call is padded up to the next of them (more of them: a longer warm-up).",
+    )
+    pipeline_cuda_graphs: bool = Field(
+        False,
+        description="With the optimized pipeline on CUDA, compile in `reduce-overhead` mode: "
+        "each denoising step replays as a CUDA graph.",
+    )
+    triton_stub_python: str = Field(
+        "",
+        description="`neurall gpu`: a Python environment (a venv's folder) that runs Triton's "
+        "Python backend stub only, never `neurall gpu` itself: one with numpy 1.26 for "
+        "PyTriton 0.7's stub on a machine whose own numpy is 2 (docs/performance.md). Empty: "
+        "the interpreter running `neurall gpu`.",
+    )
     embedded_stats_file: Path | None = Field(
         None,
         description="A JSON file the embedded pipeline rewrites after every call with its "
@@ -348,6 +378,12 @@ class Settings(BaseSettings):
         15 * 60,
         description="API job results carry `expiresAt` this long after they are made, and are "
         "discarded then (the privacy policy's promise: 15 minutes).",
+    )
+    openai_wait_s: PositiveFloat = Field(
+        120.0,
+        description="How long an OpenAI-compatible images call (`/v1/images/*`) waits for "
+        "its job before answering 504 with the job's id (the job goes on; read it through "
+        "GraphQL). docs/openai-compat.md.",
     )
     api_payload_ttl_s: PositiveInt = Field(
         3600,

@@ -204,3 +204,31 @@ class RateLimits:
     @classmethod
     def from_settings(cls, settings: Settings) -> RateLimits:
         return cls(backend_factory(settings), settings)
+
+
+async def take_request(limits: RateLimits, account_id: object, api_key_id: object | None) -> Quota:
+    """Charge one request to the caller's API key (when it came through one) and account,
+    or raise RateLimitedError charging neither. Returns the quota of whichever bucket has
+    the fewest tokens left, for the RateLimit header fields. Every interface that serves
+    authenticated requests (GraphQL, the OpenAI-compatible routes) charges through here."""
+    # Check both before taking either, so a refused request costs nothing.
+    if api_key_id is not None:
+        await limits.per_api_key.check(api_key_id)
+    await limits.per_account.check(account_id)
+    quotas = []
+    if api_key_id is not None:
+        quotas.append(await limits.per_api_key.take(api_key_id))
+    quotas.append(await limits.per_account.take(account_id))
+    return min(quotas, key=lambda q: q.remaining)
+
+
+def rate_limit_headers(quota: Quota | None, retry_after_s: float | None = None) -> dict[str, str]:
+    """The IETF RateLimit header fields for ``quota`` (a request let through), or for a
+    refused one (``quota`` None: nothing remains until ``retry_after_s``)."""
+    if quota is None:
+        return {"RateLimit-Remaining": "0", "RateLimit-Reset": str(math.ceil(retry_after_s or 0))}
+    return {
+        "RateLimit-Limit": str(quota.limit),
+        "RateLimit-Remaining": str(quota.remaining),
+        "RateLimit-Reset": str(quota.reset_s),
+    }

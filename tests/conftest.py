@@ -41,6 +41,11 @@ WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 # Tests start and stop an app each: its idle webhook threads wake ten times a second here,
 # so a stop waits a fifth of a second for them, not two seconds.
 os.environ.setdefault("NEURALL_WEBHOOK_POLL_MS", "100")
+# One torch thread a process, here and in every process the tests start (they inherit the
+# environment; torch is not imported yet). On the tiny models, intra-op threads only add
+# overhead: one thread runs the tiny pipeline in less wall time and on less than half the
+# CPU of two, and a run has several test processes and servers sharing two cores.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 # The fixtures that bring an external service, and the marker each gives a test that uses
 # it, directly or through another fixture: the markers follow the fixtures, never a list

@@ -75,7 +75,9 @@ async def redeem(secret_key: str, token: str, purpose: Purpose) -> EmailToken:
         token_id = uuid.UUID(hex=raw_id)
     except ValueError:
         raise InvalidInputError(_INVALID, ["token"]) from None
-    if not hmac.compare_digest(signature, _signature(secret_key, purpose, token_id)):
+    if not hmac.compare_digest(
+        signature.encode(), _signature(secret_key, purpose, token_id).encode()
+    ):
         raise InvalidInputError(_INVALID, ["token"])
     now = clock.now()
     redeemed = await EmailToken.filter(

@@ -52,7 +52,8 @@ def looks_like_api_key(value: str) -> bool:
     if len(value) != expected_length or not value.startswith(API_KEY_PREFIX):
         return False
     body = value[len(API_KEY_PREFIX) : -_CHECKSUM_LENGTH]
-    return hmac.compare_digest(value[-_CHECKSUM_LENGTH:], _checksum(body))
+    # As bytes: compare_digest refuses str with non-ASCII characters, which a caller may send.
+    return hmac.compare_digest(value[-_CHECKSUM_LENGTH:].encode(), _checksum(body).encode())
 
 
 def shown_prefix(api_key: str) -> str:

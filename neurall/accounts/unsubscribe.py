@@ -41,7 +41,7 @@ def _verified_account_id(secret_key: str, token: str) -> uuid.UUID:
         account_id = uuid.UUID(hex=raw_id)
     except ValueError:
         raise InvalidInputError("This unsubscribe link is not valid.", ["token"]) from None
-    if not hmac.compare_digest(signature, _signature(secret_key, account_id)):
+    if not hmac.compare_digest(signature.encode(), _signature(secret_key, account_id).encode()):
         raise InvalidInputError("This unsubscribe link is not valid.", ["token"])
     return account_id
 

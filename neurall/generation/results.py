@@ -8,8 +8,10 @@ lists it). A delivery cut short, or one that sent no bytes (an HTTP HEAD), leave
 place until its TTL (the expired-api-results retention policy). Playground images stay
 until their history item is deleted.
 
-Every interface that hands out result bytes (the /images route, and any other API that
-returns images) goes through ``serve_image``, so none can skip the deletion.
+Every interface that hands out result bytes goes through this module, so none can skip the
+deletion: ``serve_image`` for the /images route, ``serve_linked_image`` for a signed link
+(neurall.generation.result_links: no viewer, API images only), and ``hand_over`` for an
+answer that carries the images themselves (the OpenAI-compatible ``b64_json``).
 """
 
 from __future__ import annotations
@@ -40,9 +42,8 @@ class ResultImage:
 Deliver = Callable[[ResultImage], Awaitable[bool]]
 
 
-async def _find_image(viewer: Viewer, image_id: uuid.UUID) -> ResultImage | None:
-    """The image if ``viewer``'s account owns it and it has not expired; else None."""
-    image = await JobImage.get_or_none(id=image_id, job__account_id=viewer.account.id)
+def _usable(image: JobImage | None) -> ResultImage | None:
+    """What an interface needs of ``image``, unless it is missing or has expired."""
     if image is None or (image.expires_at is not None and image.expires_at <= now()):
         return None
     return ResultImage(
@@ -51,6 +52,14 @@ async def _find_image(viewer: Viewer, image_id: uuid.UUID) -> ResultImage | None
         content_type=image.content_type,
         ephemeral=image.expires_at is not None,
     )
+
+
+async def _find_image(viewer: Viewer | None, image_id: uuid.UUID) -> ResultImage | None:
+    """The image if ``viewer``'s account owns it and it has not expired; else None. With no
+    viewer (a signed link), only an API image: a link can never reach a kept one."""
+    if viewer is None:
+        return _usable(await JobImage.get_or_none(id=image_id, expires_at__isnull=False))
+    return _usable(await JobImage.get_or_none(id=image_id, job__account_id=viewer.account.id))
 
 
 async def serve_image(
@@ -65,6 +74,37 @@ async def serve_image(
     delivered = await deliver(image)
     if delivered and image.ephemeral:
         await discard(image, storage)
+    return delivered
+
+
+async def serve_linked_image(image_id: uuid.UUID, storage: Storage, deliver: Deliver) -> bool:
+    """``serve_image`` for the bearer of a verified signed link: the API image it names,
+    to anyone, deleted once delivered in full."""
+    image = await _find_image(None, image_id)
+    if image is None:
+        return False
+    delivered = await deliver(image)
+    if delivered:
+        await discard(image, storage)
+    return delivered
+
+
+# Sends every image's bytes in one answer; True only when the whole answer went out.
+Send = Callable[[list[bytes]], Awaitable[bool]]
+
+
+async def hand_over(viewer: Viewer, job_id: uuid.UUID, storage: Storage, send: Send) -> bool:
+    """Read the images of ``viewer``'s job (those still there, in order) whole and hand
+    them to ``send`` in one answer; once ``send`` reports it delivered, the API images are
+    deleted: nothing of them is kept after the answer. Returns whether it was delivered."""
+    rows = await JobImage.filter(job_id=job_id, job__account_id=viewer.account.id).order_by("index")
+    found = [image for row in rows if (image := _usable(row)) is not None]
+    blobs = [blob for image in found if (blob := await storage.get(image.storage_key)) is not None]
+    delivered = await send(blobs)
+    if delivered:
+        for image in found:
+            if image.ephemeral:
+                await discard(image, storage)
     return delivered
 
 

@@ -19,6 +19,7 @@ from neurall.config import Settings
 from neurall.generation import turns
 from neurall.gpu.backend import EMBEDDED, InferenceBackend, make_backend
 from neurall.gpu.catalog import Catalog, catalog_for
+from neurall.gpu.optimization import chooser, parse_batches
 from neurall.heap import freeze_long_lived_objects
 from neurall.storage import Storage
 from neurall.storage.payloads import MemoryPayloadStore, PayloadStore, RabbitPayloadStore
@@ -133,6 +134,12 @@ def _default_inference(settings: Settings, catalog: Catalog) -> InferenceBackend
         settings.inference_url,
         models=catalog,
         memory_budget_bytes=int(settings.gpu_memory_budget_mb * 2**20),
+        optimization=chooser(
+            settings.pipeline_compile,
+            None,
+            batches=parse_batches(settings.pipeline_compile_batches),
+            cuda_graphs=settings.pipeline_cuda_graphs,
+        ),
         cache_dir=settings.model_cache_dir,
         timeout_s=float(settings.inference_timeout_s),
         batch_window_s=settings.embedded_batch_window_ms / 1000,

@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 
 from neurall.gpu.adapter_files import AdapterFiles
 from neurall.gpu.catalog import ModelSpec
+from neurall.gpu.optimization import Chooser
 from neurall.gpu.types import GenerationRequest, GenerationResult, StepProgress
 
 EMBEDDED = "embedded"
@@ -63,6 +64,7 @@ def make_backend(
     safety_policy: str = "blur",
     adapter_files: AdapterFiles | None = None,
     memory_budget_bytes: int = 0,
+    optimization: Chooser | None = None,
 ) -> InferenceBackend:
     """Build the backend for ``url``: "embedded" or a Triton "grpc://host:port".
 
@@ -71,7 +73,8 @@ def make_backend(
     with ``model`` (the older one-model setting) as the default entry's source. ``models``,
     ``cache_dir``, ``max_batch_size``, ``batch_window_s``, ``stats_path``,
     ``device``, the safety checker, ``adapter_files`` (where clone adapters are found) and
-    ``memory_budget_bytes`` (0: unlimited; see neurall.gpu.pool) apply to the embedded
+    ``memory_budget_bytes`` (0: unlimited; see neurall.gpu.pool) and ``optimization`` (each
+    entry's, see neurall.gpu.optimize) apply to the embedded
     backend (the Triton server has its own); ``timeout_s`` bounds one
     Triton generation.
     """
@@ -89,6 +92,7 @@ def make_backend(
             safety_policy=safety_policy,
             adapter_files=adapter_files,
             memory_budget_bytes=memory_budget_bytes,
+            optimization=optimization,
         )
     if url.startswith("grpc://"):
         from neurall.gpu.triton_client import TritonBackend

@@ -119,6 +119,11 @@ class ModelSpec:
     safety_checker: bool = True
     # Widths and heights must be multiples of this (FAMILY_SIZE_MULTIPLE: set by family).
     size_multiple: int = 8
+    # The optimized pipeline (neurall.gpu.optimize): None follows NEURALL_PIPELINE_COMPILE.
+    optimize: bool | None = None
+    # (width, height) compiled at warm-up when optimized; empty: the native size. Other
+    # sizes still work, eagerly.
+    warmup_sizes: tuple[tuple[int, int], ...] = ()
 
     @property
     def builtin(self) -> bool:
@@ -284,6 +289,8 @@ _FIELDS = {
     "default": bool,
     "preload": bool,
     "safety_checker": bool,
+    "optimize": bool,
+    "warmup_sizes": list,
 }
 
 
@@ -370,6 +377,7 @@ def _entry(where: str, raw: Any) -> ModelSpec:
         and prices["batch_credits_per_image"] > prices["credits_per_image"]
     ):
         raise bad("batch_credits_per_image", "at most credits_per_image")
+    warmup_sizes = tuple(_size(bad, pair, multiple) for pair in raw.get("warmup_sizes", []))
     return ModelSpec(
         id=model_id,
         name=raw.get("name", model_id),
@@ -392,4 +400,19 @@ def _entry(where: str, raw: Any) -> ModelSpec:
         preload=raw.get("preload", False),
         safety_checker=raw.get("safety_checker", True),
         size_multiple=multiple,
+        optimize=raw.get("optimize"),
+        warmup_sizes=warmup_sizes,
     )
+
+
+def _size(bad: Any, pair: Any, multiple: int) -> tuple[int, int]:
+    """One ``warmup_sizes`` item: a [width, height] pair of valid sides."""
+    if (
+        not isinstance(pair, list)
+        or len(pair) != 2
+        or not all(isinstance(side, int) and not isinstance(side, bool) for side in pair)
+        or any(side % multiple or side < MIN_SIDE for side in pair)
+    ):
+        why = f"[width, height] pairs, multiples of {multiple}, at least {MIN_SIDE}"
+        raise bad("warmup_sizes", why)
+    return pair[0], pair[1]

@@ -19,6 +19,7 @@ from pathlib import Path
 from neurall.gpu.adapter_files import AdapterFiles
 from neurall.gpu.batching import BatchRunner
 from neurall.gpu.catalog import ModelSpec, catalog_for
+from neurall.gpu.optimization import Chooser
 from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.pool import COLD, ModelPool
 from neurall.gpu.types import (
@@ -52,6 +53,7 @@ class EmbeddedBackend:
         safety_policy: str = "blur",
         adapter_files: AdapterFiles | None = None,
         memory_budget_bytes: int = 0,
+        optimization: Chooser | None = None,
     ) -> None:
         """``models``: the catalog's entries (a Catalog, or a list of ModelSpec); a string is
         the older one-model setting (see neurall.gpu.catalog.catalog_for). Already loaded
@@ -66,6 +68,7 @@ class EmbeddedBackend:
         self._specs = list(models)
         self._given = given
         self._memory_budget_bytes = memory_budget_bytes
+        self._optimization = optimization
         self._adapter_files = adapter_files
         self._cache_dir = cache_dir
         self._device = device
@@ -101,6 +104,7 @@ class EmbeddedBackend:
             safety_checker=checker,
             safety_policy=policy,
             adapter_files=self._adapter_files,
+            optimization=self._optimization(spec) if self._optimization else None,
         )
 
     @property

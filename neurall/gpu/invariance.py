@@ -33,6 +33,11 @@ import torch.nn.functional as F
 def _row_invariant_linear(self: torch.nn.Linear, x: torch.Tensor) -> torch.Tensor:
     if x.dim() != 2 or x.shape[0] == 1:
         return F.linear(x, self.weight, self.bias)
+    if torch.compiler.is_compiling():
+        # Inside torch.compile (neurall.gpu.optimize) the equality test below would break
+        # the graph (a data-dependent branch) at every embedding layer; row by row is just
+        # as invariant, and a compiled graph of a fixed batch makes the rows cheap.
+        return torch.cat([F.linear(x[i : i + 1], self.weight, self.bias) for i in range(len(x))])
     first = x[:1]
     if torch.equal(x, first.expand_as(x)):
         # The usual case: one timestep for the whole batch.

@@ -11,6 +11,7 @@ dependence of the kernels themselves (see that module for what was measured).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -30,6 +31,8 @@ from neurall.gpu.images import latent_preview_png
 from neurall.gpu.invariance import make_batch_invariant
 from neurall.gpu.loading import MODEL_LOAD_LOCK
 from neurall.gpu.modes import KEEP, call_strength, effective_mode, finish, image_arguments, kept
+from neurall.gpu.optimization import Optimization
+from neurall.gpu.optimize import OptimizedPipeline, apply, warm_up
 from neurall.gpu.safety import SafetyChecker, screened_results
 from neurall.gpu.schedulers import build_scheduler
 from neurall.gpu.tiny import build_builtin
@@ -123,6 +126,8 @@ class Pipeline:
         self.calls = 0  # pipeline calls (batches) so far; read by stats and tests
         # What the model occupies where it runs, measured at load (ModelPool's budget).
         self.memory_bytes = module_bytes(pipe)
+        self.optimized: OptimizedPipeline | None = None  # see optimize()
+        self.warmup_s = 0.0
 
     @classmethod
     def load(
@@ -135,11 +140,13 @@ class Pipeline:
         safety_checker: str = "",
         safety_policy: str = "blur",
         adapter_files: AdapterFiles | None = None,
+        optimization: Optimization | None = None,
     ) -> Pipeline:
         """Load the catalog entry ``model`` (a built-in source is built under ``cache_dir``;
         a string: see ``spec_for``), and the safety checker at ``safety_checker`` when set
         and the entry asks for it (see neurall.gpu.safety); clone adapters are found through
-        ``adapter_files`` (none: requests with one fail)."""
+        ``adapter_files`` (none: requests with one fail). With ``optimization`` the pipeline
+        is optimized and warmed up before it is returned (neurall.gpu.optimize)."""
         spec = spec_for(model)
         if device is None:
             device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -182,10 +189,28 @@ class Pipeline:
             safety=safety,
             adapter_files=adapter_files,
         )
+        if optimization is not None:
+            loaded.optimize(optimization)
+            used = torch.cuda.memory_allocated(device) - before if on_cuda else 0
         if used > 0:
             # On a GPU, what the allocator handed out (the safety checker's share included).
             loaded.memory_bytes = used
         return loaded
+
+    def optimize(self, options: Optimization) -> float:
+        """Optimize this pipeline in place (neurall.gpu.optimize: after the invariance
+        patches, so that the compiled forward wraps the patched modules), then warm it up;
+        returns the warm-up's seconds."""
+        with self._lock:
+            self.optimized = apply(self._pipe, families.denoiser(self._pipe), options)
+        return self.warm_up()
+
+    def warm_up(self) -> float:
+        """Compile now, not in a user's job: one short generation per warm-up size and
+        batch bucket (neurall.gpu.optimize.warm_up); returns its seconds (``warmup_s``)."""
+        if self.optimized is not None:
+            self.warmup_s = warm_up(self.optimized, self.spec, self.run)
+        return self.warmup_s
 
     def release(self) -> None:
         """Drop the model's weights (the pool unloads it); the object is unusable after."""
@@ -302,16 +327,19 @@ class Pipeline:
                 arguments["negative_prompt"] = negatives
             if mode == IMAGE_TO_IMAGE and families.takes_size_in_image_to_image(family):
                 arguments.update(width=first.width, height=first.height)
-            output = pipe(
-                **arguments,
-                prompt=prompts,
-                num_inference_steps=first.steps,
-                guidance_scale=first.guidance_scale,
-                generator=generators,
-                output_type="np",
-                callback_on_step_end=callback,
-                callback_on_step_end_tensor_inputs=["latents"],
-            )
+            optimized = self.optimized
+            around = optimized.call(adapters=bool(first.adapters)) if optimized else None
+            with around or contextlib.nullcontext():
+                output = pipe(
+                    **arguments,
+                    prompt=prompts,
+                    num_inference_steps=first.steps,
+                    guidance_scale=first.guidance_scale,
+                    generator=generators,
+                    output_type="np",
+                    callback_on_step_end=callback,
+                    callback_on_step_end_tensor_inputs=["latents"],
+                )
             self.calls += 1
             logger.info(
                 "pipeline call %s %s batch_size=%d images=%d %dx%d steps=%d in %.2fs",

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -41,6 +42,7 @@ from neurall.gpu import guardian
 from neurall.gpu.adapter_files import AdapterFiles
 from neurall.gpu.batching import BatchRunner
 from neurall.gpu.catalog import ModelSpec, catalog_for
+from neurall.gpu.optimization import DEFAULT_BATCHES, SETTINGS, Chooser, chooser, parse_batches
 from neurall.gpu.pipeline import Pipeline
 from neurall.gpu.pool import ModelPool
 from neurall.gpu.protocol import (
@@ -54,6 +56,7 @@ from neurall.gpu.protocol import (
     STATES_OUTPUT,
     from_tensors,
 )
+from neurall.gpu.stub_python import stub_python_env
 from neurall.gpu.types import (
     TINY_MODEL,
     GenerationResult,
@@ -241,13 +244,17 @@ def serve(
     pipeline_metrics_port: int | None = None,
     adapter_files: AdapterFiles | None = None,
     memory_budget_bytes: int = 0,
+    stub_python: str = "",
+    optimization: Chooser | None = None,
 ) -> None:
     """Load the preloaded models, then serve the catalog ``models`` (a Catalog or a list of
     ModelSpec; a string: the older one-model setting) on Triton until interrupted (SIGINT
     or SIGTERM); the others load on their first request, within ``memory_budget_bytes``.
 
     Clone adapters named by requests are found through ``adapter_files`` (`neurall gpu`
-    gives it the deployment's store; see neurall.clones.store.adapter_files)."""
+    gives it the deployment's store; see neurall.clones.store.adapter_files).
+    ``stub_python``: see ``stub_python_env``; ``optimization``: how each entry's pipeline is
+    optimized and warmed up at load (neurall.gpu.optimize; None: not at all)."""
     from pytriton.model_config import DynamicBatcher, ModelConfig
     from pytriton.triton import Triton, TritonConfig
 
@@ -272,6 +279,7 @@ def serve(
                 safety_checker=safety_checker,
                 safety_policy=safety_policy,
                 adapter_files=adapter_files,
+                optimization=optimization(spec) if optimization else None,
             ),
             memory_budget_bytes=memory_budget_bytes,
         )
@@ -307,7 +315,9 @@ def serve(
     )
     inputs, outputs = _tensors()
     try:
-        with Triton(config=config) as triton:
+        with contextlib.ExitStack() as running:
+            with stub_python_env(stub_python):
+                triton = running.enter_context(Triton(config=config))
             for spec in specs:
                 triton.bind(
                     model_name=spec.triton_name,
@@ -385,6 +395,28 @@ def main(argv: list[str] | None = None, adapter_files: AdapterFiles | None = Non
         help="serve the pipeline's Prometheus metrics on this port (default: not served); "
         "Triton's own are on --metrics-port",
     )
+    parser.add_argument(
+        "--compile",
+        choices=SETTINGS,
+        default="off",
+        help="the optimized pipeline (compiled denoiser, warm-up at load): off, on, or auto "
+        "(on for CUDA); a catalog entry's `optimize` overrides it",
+    )
+    parser.add_argument(
+        "--compile-batches",
+        type=parse_batches,
+        default=DEFAULT_BATCHES,
+        help='images per call compiled at warm-up, e.g. "1,2,4,8"',
+    )
+    parser.add_argument(
+        "--cuda-graphs", action="store_true", help="compile in reduce-overhead mode (CUDA graphs)"
+    )
+    parser.add_argument(
+        "--stub-python",
+        default="",
+        help="a Python environment (venv folder) for Triton's Python stub only: one with "
+        "numpy 1.26 for PyTriton 0.7 where this process has numpy 2; default: this one's",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     serve(
@@ -403,6 +435,10 @@ def main(argv: list[str] | None = None, adapter_files: AdapterFiles | None = Non
         pipeline_metrics_port=args.pipeline_metrics_port,
         adapter_files=adapter_files,
         memory_budget_bytes=int(args.memory_budget_mb * 2**20),
+        stub_python=args.stub_python,
+        optimization=chooser(
+            args.compile, args.device, batches=args.compile_batches, cuda_graphs=args.cuda_graphs
+        ),
     )
 
 

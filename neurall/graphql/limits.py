@@ -18,14 +18,12 @@ fewest tokens left, so clients can pace themselves before they are refused.
 
 from __future__ import annotations
 
-import math
-
 from aiohttp import web
 from graphql import GraphQLError
 
 from neurall.errors import RateLimitedError
 from neurall.graphql.context import Context
-from neurall.ratelimit import Quota
+from neurall.ratelimit import rate_limit_headers, take_request
 
 
 class RateLimitedGraphQLError(GraphQLError):
@@ -49,30 +47,16 @@ async def take_request_tokens(context: Context) -> None:
     viewer = context.viewer
     if viewer is None:
         return
-    limits = context.services.rate_limits
+    api_key_id = viewer.api_key.id if viewer.api_key is not None else None
     try:
-        # Check both before taking either, so a refused request costs nothing.
-        if viewer.api_key is not None:
-            await limits.per_api_key.check(viewer.api_key.id)
-        await limits.per_account.check(viewer.account.id)
-        quotas = []
-        if viewer.api_key is not None:
-            quotas.append(await limits.per_api_key.take(viewer.api_key.id))
-        quotas.append(await limits.per_account.take(viewer.account.id))
+        quota = await take_request(context.services.rate_limits, viewer.account.id, api_key_id)
     except RateLimitedError as exc:
-        _set_headers(context, None, exc.retry_after_s)
+        _set_headers(context, rate_limit_headers(None, exc.retry_after_s))
         raise RateLimitedGraphQLError(exc) from None
-    _set_headers(context, min(quotas, key=lambda q: q.remaining), None)
+    _set_headers(context, rate_limit_headers(quota))
 
 
-def _set_headers(context: Context, quota: Quota | None, retry_after_s: float | None) -> None:
+def _set_headers(context: Context, headers: dict[str, str]) -> None:
     response = context.response
-    if not isinstance(response, web.Response):
-        return  # a websocket: its handshake's headers are long gone
-    if quota is None:
-        response.headers["RateLimit-Remaining"] = "0"
-        response.headers["RateLimit-Reset"] = str(math.ceil(retry_after_s or 0))
-        return
-    response.headers["RateLimit-Limit"] = str(quota.limit)
-    response.headers["RateLimit-Remaining"] = str(quota.remaining)
-    response.headers["RateLimit-Reset"] = str(quota.reset_s)
+    if isinstance(response, web.Response):  # not a websocket: its handshake's are long gone
+        response.headers.update(headers)

@@ -32,6 +32,19 @@ GRAPHQL_DURATION = Histogram(
     ["operation", "type"],
     buckets=_API_BUCKETS,
 )
+OPENAI_CALLS = Counter(
+    "neurall_openai_calls",
+    "Calls of the OpenAI-compatible API by operation (images.generate, images.edit, "
+    "models.list) and HTTP status.",
+    ["operation", "status"],
+)
+OPENAI_DURATION = Histogram(
+    "neurall_openai_duration_seconds",
+    "Time to answer an OpenAI-compatible call, by operation: an images call waits for its "
+    "job, so this is about the job's time from submission to its end.",
+    ["operation"],
+    buckets=_JOB_BUCKETS,
+)
 OPEN_WEBSOCKETS = Gauge("neurall_websockets_open", "GraphQL websockets open now.")
 OPEN_SUBSCRIPTIONS = Gauge(
     "neurall_subscriptions_open", "GraphQL subscriptions running now, by root field.", ["operation"]

@@ -24,11 +24,12 @@ def _ensure_sqlite_dir(database_url: str) -> None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
-async def migrate(database_url: str) -> None:
-    """Apply every pending migration. Safe to run again: applied ones are recorded."""
+async def migrate(database_url: str, target: str | None = None) -> None:
+    """Apply every pending migration, or those up to ``target`` ("neurall.0008_domain_events").
+    Safe to run again: applied ones are recorded."""
     _ensure_sqlite_dir(database_url)
     try:
-        await tortoise_migrate(config=tortoise_config(database_url))
+        await tortoise_migrate(config=tortoise_config(database_url), target=target)
     finally:
         await Tortoise.close_connections()
 

@@ -18,8 +18,9 @@ from neurall.web.csrf import CSRF_HEADERS
 from neurall.web.origins import normalize_origin, trusted_origins
 
 ALLOWED_METHODS = "GET, POST"
-ALLOWED_HEADERS = ", ".join(("Authorization", "Content-Type", *CSRF_HEADERS))
-EXPOSED_HEADERS = "Retry-After"
+# Idempotency-Key: the OpenAI-compatible routes take it as a header (neurall.web.openai).
+ALLOWED_HEADERS = ", ".join(("Authorization", "Content-Type", "Idempotency-Key", *CSRF_HEADERS))
+EXPOSED_HEADERS = "Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset"
 PREFLIGHT_MAX_AGE_S = 600
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -31,6 +32,16 @@ def _cors_headers(origin: str) -> dict[str, str]:
         "Access-Control-Allow-Credentials": "true",
         "Access-Control-Expose-Headers": EXPOSED_HEADERS,
     }
+
+
+def cors_headers(request: web.Request, trusted: frozenset[str]) -> dict[str, str]:
+    """The headers this middleware adds to a response to ``request``, for a handler that
+    sends its response itself: the middleware sees such a response only once it is sent."""
+    raw_origin = request.headers.get("Origin")
+    origin = normalize_origin(raw_origin) if raw_origin else None
+    if origin is None or origin not in trusted:
+        return {"Vary": "Origin"}
+    return {"Vary": "Origin", **_cors_headers(origin)}
 
 
 def cors_middleware(settings: Settings) -> Callable[..., Awaitable[web.StreamResponse]]:

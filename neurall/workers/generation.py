@@ -7,8 +7,9 @@ looks lost): a message for a job that already ended tidies it up (credits settle
 gone), then takes its turn all the same; a turn left over finds nothing waiting and is
 dropped. The same message handled again (redelivered, or retried) takes over the run it
 started, whose worker is gone, or starts nothing if that run has ended; any other run
-whose worker died is the reaper's, once its lease expires. Starting is a guarded transition from the state the job was read in, so of
-two workers picking one job only one starts it. Finishing is guarded too, so a job ends
+whose worker died is the reaper's, once its lease expires. Starting is a guarded
+transition from the state the job was read in, so of two workers picking one job only
+one starts it. Finishing is guarded too, so a job ends
 exactly once, and the ledger settles by reference, so it is charged exactly once.
 """
 

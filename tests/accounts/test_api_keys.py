@@ -46,6 +46,7 @@ async def test_created_key_has_the_documented_format_and_default_scopes(client):
     assert secret.startswith("nk_")
     assert looks_like_api_key(secret)
     assert not looks_like_api_key(secret[:-1] + ("A" if secret[-1] != "A" else "B"))
+    assert not looks_like_api_key(secret[:-2] + "éé")
     assert created["apiKey"]["name"] == "ci"
     assert sorted(created["apiKey"]["scopes"]) == ["CLONE", "GENERATE", "READ"]
     assert secret.startswith(created["apiKey"]["prefix"])
@@ -76,6 +77,9 @@ async def test_key_authenticates_http_requests_and_records_last_use(client):
 async def test_bad_key_is_not_authenticated_even_with_a_cookie(client):
     await sign_up(client)
     body = await client.post(ME, api_key="nk_not-a-real-key")
+    assert body["data"]["me"] is None
+    # Of a key's length, ending in characters a checksum never has: not an error either.
+    body = await client.post(ME, api_key=(await create_key(client))[:-2] + "éé")
     assert body["data"]["me"] is None
 
 

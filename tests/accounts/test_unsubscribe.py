@@ -49,13 +49,16 @@ async def test_the_url_carries_the_token(settings):
     assert url.startswith(f"{settings.public_url}/unsubscribe?token={account_id.hex}.")
 
 
-@pytest.mark.parametrize("tamper", ["signature", "account", "empty", "garbage", "other-key"])
+@pytest.mark.parametrize(
+    "tamper", ["signature", "non-ascii", "account", "empty", "garbage", "other-key"]
+)
 async def test_tampered_tokens_are_rejected_and_change_nothing(client, settings, tamper):
     account, token = await _account_and_token(client, settings)
     account_hex, signature = token.split(".")
     other = Account(id=uuid.uuid4())
     bad = {
         "signature": f"{account_hex}.{signature[:-2]}xx",
+        "non-ascii": f"{account_hex}.{signature[:-2]}éé",
         "account": f"{other.id.hex}.{signature}",
         "empty": "",
         "garbage": "not-a-token",

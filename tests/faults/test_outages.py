@@ -87,8 +87,6 @@ def stack(
         "NEURALL_GENERATION_MAX_BACKOFF_MS": "2000",
         "NEURALL_GENERATION_MAX_RETRIES": "8",
         "NEURALL_PREVIEW_EVERY_STEPS": "0",
-        # Two workers and the server share this machine's cores.
-        "OMP_NUM_THREADS": "1",
     }
     subprocess.run([*NEURALL, "migrate"], env=env, check=True, capture_output=True)
     procs = Processes(workdir, env)

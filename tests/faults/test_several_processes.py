@@ -54,8 +54,6 @@ ENV = {
     "NEURALL_REAPER_INTERVAL_S": "1",
     "NEURALL_PREVIEW_EVERY_STEPS": "0",
     "NEURALL_CLONE_TRAINING_BATCH_SIZE": "3",
-    # Seven processes share this machine's cores.
-    "OMP_NUM_THREADS": "1",
 }
 
 

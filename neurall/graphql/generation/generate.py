@@ -87,8 +87,8 @@ class GenerateMutation:
             info.context.usage_images = job.num_images
             info.context.usage_model = job.model
         if wait_s:
-            job = await waiting.wait_for_end(
-                job, generation_runtime(info).bus, wait_s, gone=_client_gone(info)
+            job = await waiting.job_after_wait(
+                job, generation_runtime(info), wait_s, _client_gone(info)
             )
         return await job_type(info, job)
 
