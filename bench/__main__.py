@@ -1,5 +1,5 @@
-"""`python -m bench [all|overhead|queue|fanout|batching|api|gpu|models ...] [--quick] [--out PATH]
-[--server-cpus LIST --client-cpus LIST] [--api-processes N]`, and
+"""`python -m bench [all|overhead|queue|fanout|batching|api|gpu|models|fairness ...]
+[--quick] [--out PATH] [--server-cpus LIST --client-cpus LIST] [--api-processes N]`, and
 `python -m bench gpu-check [--dry-run]` (bench/gpu_check.py: every GPU figure in one run)
 
 Runs the benchmarks, prints each figure beside the baseline measured in the same
@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import api, api_processes, batching, events, gpu, models, overhead
+from bench import api, api_processes, batching, events, fairness, gpu, models, overhead
 from bench.common import ROOT, Stack, parse_cpus, pin
 
 # Benches that run against the distributed stack share one (started once, in this order:
@@ -41,8 +41,9 @@ ALONE: dict[str, Callable[[bool], dict[str, Any]]] = {
     "api": api.run,
     "gpu": gpu.run,
     "models": models.run,
+    "fairness": fairness.run,
 }
-BENCHES = ["overhead", "queue", "fanout", "batching", "api", "gpu", "models"]
+BENCHES = ["overhead", "queue", "fanout", "batching", "api", "gpu", "models", "fairness"]
 
 
 def _row(name: str, value: str, baseline: str, ratio: str, goal: str) -> str:
@@ -137,6 +138,21 @@ def table(results: dict[str, Any]) -> list[str]:
             f"first job on a {cold['state_before']} model ({cold['model']}), s",
             f"{cold['cold_first_job_s']:.2f}", f"READY {cold['ready_job_s']:.2f}",
             f"load {cold['load_cost_s']:.2f} s", "reported",
+        ))  # fmt: skip
+    if "fairness" in results:
+        f = results["fairness"]
+        fair, fifo, ratio = f["fair"], f["fifo"], f["throughput_ratio"]
+        wait_met = "met" if fair["newcomer_wait_runs"] <= 1.5 else "NOT met"
+        rows.append(_row(
+            f"newcomer's queue wait behind {f['params']['accounts']} full backlogs "
+            "(job run times)",
+            f"fair {fair['newcomer_wait_runs']:.2f}", f"FIFO {fifo['newcomer_wait_runs']:.1f}",
+            "-", f"<= 1.5: {wait_met}",
+        ))  # fmt: skip
+        rows.append(_row(
+            f"throughput, {f['params']['slots']} busy slots (jobs/s)",
+            f"fair {fair['jobs_per_s']:.2f}", f"FIFO {fifo['jobs_per_s']:.2f}",
+            f"{ratio:.3f}", f">= 0.97: {'met' if ratio >= 0.97 else 'NOT met'}",
         ))  # fmt: skip
     return rows
 

@@ -182,7 +182,26 @@ class Settings(BaseSettings):
     max_active_jobs_per_account: PositiveInt = Field(
         16,
         description="Jobs one account may have queued or running at once; more get "
-        "`RateLimited`, so one client cannot fill the queue ahead of everyone else.",
+        "`RateLimited`. Counts STANDARD jobs; BATCH jobs have their own cap.",
+    )
+    max_batch_jobs_per_account: PositiveInt = Field(
+        1000,
+        description="BATCH jobs one account may have queued or running at once; more get "
+        "`RateLimited`. Larger than the STANDARD cap, so bulk work is submitted at once: "
+        "BATCH jobs only take the slots no STANDARD job waits for.",
+    )
+    queue_order: Literal["fair", "fifo"] = Field(
+        "fair",
+        description="Which waiting job a free worker starts. `fair`: the next STANDARD job "
+        "comes from the waiting account with the fewest jobs started in the last "
+        "`NEURALL_FAIR_SHARE_WINDOW_S` (ties: the one whose last start is oldest), so one "
+        "account's backlog never holds another's first job for long. `fifo`: the oldest "
+        "job (the benchmark's baseline). Either way BATCH jobs wait while a STANDARD one waits.",
+    )
+    fair_share_window_s: PositiveInt = Field(
+        600,
+        description="How far back the `fair` queue order counts each account's job starts: "
+        "an account that was quiet this long is treated as new.",
     )
     audit_retention_days: PositiveInt = Field(
         365, description="Audit events older than this many days are deleted."

@@ -92,16 +92,30 @@ class ModelPrice(Protocol):
 
 
 def model_image_cost(
-    width: int, height: int, steps: int, uses_clone: bool, model: ModelPrice, pricing: Pricing
+    width: int,
+    height: int,
+    steps: int,
+    uses_clone: bool,
+    model: ModelPrice,
+    pricing: Pricing,
+    *,
+    batch: bool = False,
 ) -> int:
     """Credits for one image of ``model`` (at least 1): its own price scaled by the work,
-    or the pixel-step price when the entry names none."""
-    if model.credits_per_image is None:
-        return image_cost(width, height, steps, uses_clone, pricing)
+    or the pixel-step price when the entry names none. ``batch``: at BATCH priority, the
+    entry's batch price scaled the same way (else DEFAULT_BATCH_PERCENT of the standard
+    cost), so an image at the native size and default steps costs ``batch_list_price``."""
     if min(width, height, steps) < 1:
         raise ValueError("width, height and steps are positive")
+    per_image = model.batch_credits_per_image if batch else model.credits_per_image
+    if per_image is None:
+        if model.credits_per_image is None:
+            standard = image_cost(width, height, steps, uses_clone, pricing)
+        else:
+            standard = model_image_cost(width, height, steps, uses_clone, model, pricing)
+        return max(1, _ceil_div(standard * DEFAULT_BATCH_PERCENT, 100)) if batch else standard
     percent = pricing.clone_price_percent if uses_clone else 100
-    work = model.credits_per_image * width * height * steps * percent
+    work = per_image * width * height * steps * percent
     native = model.native_width * model.native_height * model.default_steps * 100
     return max(1, _ceil_div(work, native))
 
@@ -114,11 +128,15 @@ def model_generation_cost(
     uses_clone: bool,
     model: ModelPrice,
     pricing: Pricing,
+    *,
+    batch: bool = False,
 ) -> int:
-    """Credits a generation on ``model`` holds (and charges when it completes)."""
+    """Credits a generation on ``model`` holds (and charges when it completes); ``batch``:
+    at BATCH priority."""
     if num_images < 1:
         raise ValueError("num_images is positive")
-    return model_image_cost(width, height, steps, uses_clone, model, pricing) * num_images
+    cost = model_image_cost(width, height, steps, uses_clone, model, pricing, batch=batch)
+    return cost * num_images
 
 
 def list_price(model: ModelPrice, pricing: Pricing) -> int:
@@ -131,9 +149,15 @@ def list_price(model: ModelPrice, pricing: Pricing) -> int:
 def batch_list_price(model: ModelPrice, pricing: Pricing) -> int:
     """``list_price`` at BATCH priority: the entry's own, else DEFAULT_BATCH_PERCENT of the
     standard price, rounded up."""
-    if model.batch_credits_per_image is not None:
-        return model.batch_credits_per_image
-    return _ceil_div(list_price(model, pricing) * DEFAULT_BATCH_PERCENT, 100)
+    return model_image_cost(
+        model.native_width,
+        model.native_height,
+        model.default_steps,
+        False,
+        model,
+        pricing,
+        batch=True,
+    )
 
 
 def generation_cost(

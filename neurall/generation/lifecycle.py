@@ -10,7 +10,6 @@ numbered without a transaction (see ``SEQ_SLOTS_PER_STEP`` and neurall.generatio
 
 from __future__ import annotations
 
-import bisect
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -22,6 +21,7 @@ from tortoise.transactions import in_transaction
 from neurall import events
 from neurall.bus.events import EventType, ImageRef, JobEventBus, JobEventData
 from neurall.clock import now
+from neurall.generation import turns
 from neurall.orm.jobs import TERMINAL_STATUSES, Job, JobImage, JobStatus
 
 # Queue positions are announced to at most this many waiting jobs after each change; jobs
@@ -60,10 +60,11 @@ def image_ref(image: JobImage) -> ImageRef:
 
 
 async def queue_position(job: Job) -> int | None:
-    """Jobs queued ahead of this one (all accounts); None unless it is queued."""
+    """How many jobs start before this one under the queue's rule (neurall.generation.turns);
+    None unless it is queued."""
     if job.status != JobStatus.QUEUED:
         return None
-    return await Job.filter(status=JobStatus.QUEUED, created_at__lt=job.created_at).count()
+    return (await turns.positions([job])).get(job.id)
 
 
 def running_seq_ceiling(job: Job) -> int:
@@ -94,19 +95,9 @@ def event_for(
 
 
 async def queue_positions(jobs: Sequence[Job]) -> dict[uuid.UUID, int]:
-    """``queue_position`` of each queued job of ``jobs``, in two queries whatever their
-    number: how many wait ahead of the oldest, then the queued jobs up to the newest."""
-    queued = sorted((j for j in jobs if j.status == JobStatus.QUEUED), key=lambda j: j.created_at)
-    if not queued:
-        return {}
-    oldest, newest = queued[0].created_at, queued[-1].created_at
-    ahead_of_oldest = await Job.filter(status=JobStatus.QUEUED, created_at__lt=oldest).count()
-    between = sorted(
-        await Job.filter(
-            status=JobStatus.QUEUED, created_at__gte=oldest, created_at__lt=newest
-        ).values_list("created_at", flat=True)
-    )
-    return {j.id: ahead_of_oldest + bisect.bisect_left(between, j.created_at) for j in queued}
+    """``queue_position`` of each queued job of ``jobs``, in a few queries whatever their
+    number."""
+    return await turns.positions(jobs)
 
 
 async def snapshot(
@@ -214,21 +205,20 @@ async def announce_positions(bus: JobEventBus) -> None:
     transition each: at saturation every job start announces to every waiting job, and the
     per-job transactions were the largest cost in the worker's benchmark profile.
     """
+    first = await turns.first_waiting(POSITION_ANNOUNCE_LIMIT)
+    if not first:
+        return
+    places = dict(first)
     async with in_transaction():
-        waiting = (
-            await Job.filter(status=JobStatus.QUEUED)
-            .order_by("created_at", "id")
-            .limit(POSITION_ANNOUNCE_LIMIT)
-            .select_for_update()
-        )
+        waiting = await Job.filter(id__in=list(places), status=JobStatus.QUEUED).select_for_update()
         if not waiting:
             return
         await Job.filter(id__in=[j.id for j in waiting], status=JobStatus.QUEUED).update(
             seq=F("seq") + 1
         )
     events = []
-    for position, job in enumerate(waiting):
+    for job in sorted(waiting, key=lambda j: places[j.id]):
         job.seq += 1
-        events.append(event_for(job, EventType.POSITION, position=position))
+        events.append(event_for(job, EventType.POSITION, position=places[job.id]))
     for event in events:
         await bus.publish(event)

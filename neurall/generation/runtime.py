@@ -16,6 +16,7 @@ from neurall.billing.pricing import Pricing
 from neurall.bus.events import JobEventBus, JobEventData, MemoryEventBus
 from neurall.clones.store import ModelStore, adapter_files
 from neurall.config import Settings
+from neurall.generation import turns
 from neurall.gpu.backend import EMBEDDED, InferenceBackend, make_backend
 from neurall.gpu.catalog import Catalog, catalog_for
 from neurall.gpu.optimization import chooser, parse_batches
@@ -51,6 +52,8 @@ class GenerationRuntime:
         self.storage = storage
         self.models = models
         self.pricing = Pricing.from_settings(settings)
+        # The queue's rule (fair turns, or FIFO) for this process's picks and positions.
+        turns.use(turns.QueueRule(settings.queue_order, settings.fair_share_window_s))
         self._inference_factory = inference_factory or (
             lambda: _default_inference(settings, self.catalog)
         )

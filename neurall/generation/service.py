@@ -19,6 +19,7 @@ from neurall.billing import ledger, pricing
 from neurall.bus.events import EventType
 from neurall.clock import now
 from neurall.clones.service import require_ready_clones
+from neurall.config import Settings
 from neurall.errors import ConflictError, NotFoundError, RateLimitedError
 from neurall.generation.idempotency import check_same_request
 from neurall.generation.lifecycle import announce_positions, event_for, transition
@@ -28,7 +29,7 @@ from neurall.gpu.types import TEXT_TO_IMAGE, GenerationRequest
 from neurall.ids import parse_id
 from neurall.logs import JOB_ID
 from neurall.orm.accounts import Account, ApiKey
-from neurall.orm.jobs import TERMINAL_STATUSES, Job, JobSource, JobStatus
+from neurall.orm.jobs import TERMINAL_STATUSES, Job, JobPriority, JobSource, JobStatus
 from neurall.orm.pages import newest_first
 from neurall.outages import ServiceUnavailableError, is_outage
 from neurall.ratelimit import RateLimit
@@ -39,8 +40,13 @@ log = logging.getLogger(__name__)
 ACTIVE_CAP_RETRY_AFTER_S = 5.0
 
 
-def estimate_cost(params: GenerationRequest, runtime: GenerationRuntime) -> int:
-    """What the request holds: priced by its model's catalog entry (validated already)."""
+def estimate_cost(
+    params: GenerationRequest,
+    runtime: GenerationRuntime,
+    priority: JobPriority = JobPriority.STANDARD,
+) -> int:
+    """What the request holds: priced by its model's catalog entry (validated already), at
+    the model's BATCH price for a BATCH job."""
     return pricing.model_generation_cost(
         params.width,
         params.height,
@@ -50,6 +56,7 @@ def estimate_cost(params: GenerationRequest, runtime: GenerationRuntime) -> int:
         bool(params.adapters),
         runtime.catalog[params.model],
         runtime.pricing,
+        batch=priority == JobPriority.BATCH,
     )
 
 
@@ -75,6 +82,7 @@ async def submit(
     *,
     idempotency_key: str | None = None,
     rate_limit: RateLimit | None = None,
+    priority: JobPriority = JobPriority.STANDARD,
 ) -> Job:
     """``submit_request``'s job."""
     submission = await submit_request(
@@ -84,6 +92,7 @@ async def submit(
         runtime,
         idempotency_key=idempotency_key,
         rate_limit=rate_limit,
+        priority=priority,
     )
     return submission.job
 
@@ -98,12 +107,14 @@ async def submit_request(
     request_digest: str | None = None,
     rate_limit: RateLimit | None = None,
     api_key: ApiKey | None = None,
+    priority: JobPriority = JobPriority.STANDARD,
 ) -> Submission:
     """Hold the credits, create the job and queue it. The same idempotency key from the
     same account returns the first job (even while it runs), without a second hold or a
     rate-limit token; with a different ``request_digest`` (see generation.idempotency) it
     raises ConflictError. ``rate_limit`` is taken once the request is known to be valid.
-    ``api_key``: the key the request came through, whose spend limit the hold obeys."""
+    ``api_key``: the key the request came through, whose spend limit the hold obeys.
+    ``priority``: the lane it waits in (neurall.generation.turns), which also prices it."""
     existing = await _existing(account, idempotency_key)
     if existing is not None:
         check_same_request(existing, request_digest)
@@ -111,7 +122,7 @@ async def submit_request(
     await require_ready_clones(account.id, params)  # else InvalidInput
     if rate_limit is not None:
         await rate_limit.take(account.id)
-    cost = estimate_cost(params, runtime)
+    cost = estimate_cost(params, runtime, priority)
     job_id = uuid.uuid4()
     # An API job's request, and any job's input images, wait in the ephemeral payload store
     # (never the database); a playground job's parameters are kept in the job row as history.
@@ -129,7 +140,7 @@ async def submit_request(
             await ledger.hold(account.id, cost, f"job:{job_id}", job_id=job_id, api_key=api_key)
             # Counted under the hold's account lock, so concurrent submissions cannot all
             # slip under the cap.
-            await _check_active_jobs(account, runtime.settings.max_active_jobs_per_account)
+            await _check_active_jobs(account, priority, runtime.settings)
             job = await Job.create(
                 id=job_id,
                 account_id=account.id,
@@ -140,6 +151,7 @@ async def submit_request(
                 total_steps=params.steps,
                 num_images=params.num_images,
                 model=params.model,
+                priority=priority,
                 held_credits=cost,
                 seq=1,
                 dispatched_at=now(),
@@ -175,14 +187,24 @@ async def submit_request(
     return Submission(job, replayed=False)
 
 
-async def _check_active_jobs(account: Account, cap: int) -> None:
+async def _check_active_jobs(account: Account, priority: JobPriority, settings: Settings) -> None:
+    """Each lane has its own cap: BATCH jobs only take slots no STANDARD job wants, so an
+    account may queue far more of them (bulk work submitted at once)."""
+    cap = (
+        settings.max_batch_jobs_per_account
+        if priority == JobPriority.BATCH
+        else settings.max_active_jobs_per_account
+    )
     active = await Job.filter(
-        account_id=account.id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
+        account_id=account.id,
+        priority=priority,
+        status__in=[JobStatus.QUEUED, JobStatus.RUNNING],
     ).count()
     if active >= cap:
+        lane = "BATCH jobs" if priority == JobPriority.BATCH else "jobs"
         raise RateLimitedError(
             ACTIVE_CAP_RETRY_AFTER_S,
-            f"At most {cap} jobs may be queued or running at once; wait for one to end.",
+            f"At most {cap} {lane} may be queued or running at once; wait for one to end.",
         )
 
 

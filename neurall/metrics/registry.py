@@ -66,6 +66,12 @@ OLDEST_QUEUED_JOB_AGE = Gauge(
     "neurall_oldest_queued_job_age_seconds",
     "How long the oldest waiting generation job has waited (0: none waits).",
 )
+JOBS_WAITING = Gauge(
+    "neurall_jobs_waiting",
+    "Generation jobs waiting to run, by priority (STANDARD, BATCH) and catalog model "
+    "(read from the database).",
+    ["priority", "model"],
+)
 
 # Wherever a hold is settled (the worker, or serve when embedded).
 CREDITS_CHARGED = Counter(
@@ -89,6 +95,13 @@ WORKER_QUEUE_WAIT = Histogram(
     "Time from enqueue (or from the end of a retry delay) to the start of processing.",
     ["actor"],
     buckets=_JOB_BUCKETS,
+)
+JOB_QUEUE_WAIT = Histogram(
+    "neurall_job_queue_wait_seconds",
+    "Time from a job's submission to its first start, by priority (STANDARD, BATCH). "
+    "BATCH jobs may wait for hours on a busy server, hence the long buckets.",
+    ["priority"],
+    buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 12 * 3600),
 )
 WORKER_RUN_TIME = Histogram(
     "neurall_worker_run_seconds",

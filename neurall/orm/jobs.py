@@ -31,6 +31,14 @@ class JobSource(StrEnum):
     API = "API"
 
 
+class JobPriority(StrEnum):
+    """Which lane a job waits in (neurall.generation.turns): STANDARD jobs take fair turns
+    between accounts; BATCH jobs take only the slots no STANDARD job waits for."""
+
+    STANDARD = "STANDARD"
+    BATCH = "BATCH"
+
+
 class Job(Model):
     id = fields.UUIDField(primary_key=True)
     account: fields.ForeignKeyRelation = fields.ForeignKeyField(
@@ -51,6 +59,9 @@ class Job(Model):
     # whose request is not, since it prices them. Rows older than the catalog ran the one
     # model a deployment had, which the built-in catalog calls "tiny-sd".
     model = fields.CharField(max_length=64, default="tiny-sd", db_default="tiny-sd")
+    priority = fields.CharEnumField(
+        JobPriority, max_length=16, default=JobPriority.STANDARD, db_default="STANDARD"
+    )
     step = fields.IntField(default=0)
     eta_seconds = fields.FloatField(null=True)
     # The last JobEvent.seq given out; events are numbered from 1.
@@ -60,7 +71,8 @@ class Job(Model):
     cost_credits = fields.IntField(null=True)
     error = fields.CharField(max_length=500, null=True)
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
-    started_at = fields.DatetimeField(null=True)
+    # Indexed: the fair-turn rule counts each account's recent starts (generation.turns).
+    started_at = fields.DatetimeField(null=True, db_index=True)
     finished_at = fields.DatetimeField(null=True)
     # While RUNNING: until when the worker that runs attempt ``attempts`` holds the job. It
     # renews the lease as it works; the reaper takes over a job whose lease expired.
@@ -73,6 +85,11 @@ class Job(Model):
     # send clears ``received_at``: null means no worker has started the job since.
     dispatched_at = fields.DatetimeField(null=True, db_index=True)
     received_at = fields.DatetimeField(null=True)
+    # The message whose turn started the current run. A message is a turn, not a job: the
+    # worker that receives it starts whichever job the queue's rule picks (neurall.
+    # generation.turns). When the same message comes back (RabbitMQ redelivered it, or
+    # Dramatiq retries it), the run it started is the one to take over.
+    started_by = fields.CharField(max_length=64, null=True, db_index=True)
     # An API job ended while the broker was down, so its payload could not be deleted yet:
     # the reaper deletes it once the broker is back (the payload also expires by itself).
     payload_orphaned = fields.BooleanField(default=False)
@@ -80,6 +97,8 @@ class Job(Model):
     class Meta:
         table = "job"
         unique_together = (("account", "idempotency_key"),)
+        # The waiting jobs of one lane, oldest first: every pick and position reads them.
+        indexes = (("status", "priority", "created_at"),)
 
     @property
     def ledger_reference(self) -> str:

@@ -13,11 +13,17 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from aiohttp import web
-from tortoise.functions import Min, Sum
+from tortoise.functions import Count, Min, Sum
 
 from neurall.clock import now
 from neurall.config import Settings
-from neurall.metrics import CREDITS_HELD, JOBS_QUEUED, OLDEST_QUEUED_JOB_AGE, exposition
+from neurall.metrics import (
+    CREDITS_HELD,
+    JOBS_QUEUED,
+    JOBS_WAITING,
+    OLDEST_QUEUED_JOB_AGE,
+    exposition,
+)
 from neurall.orm.billing import Hold
 from neurall.orm.jobs import Job, JobStatus
 
@@ -55,3 +61,12 @@ async def _read_shared_gauges() -> None:
     row = await queued.annotate(first=Min("created_at")).first().values("first")
     first: datetime | None = (row or {}).get("first")
     OLDEST_QUEUED_JOB_AGE.set(max(0.0, (now() - first).total_seconds()) if first else 0.0)
+    rows = (
+        await queued.annotate(waiting=Count("id"))
+        .group_by("priority", "model")
+        .values("priority", "model", "waiting")
+    )
+    # A series that no longer waits reads 0 rather than its last value (clear, then set).
+    JOBS_WAITING.clear()
+    for row in rows:
+        JOBS_WAITING.labels(str(row["priority"]), str(row["model"])).set(int(row["waiting"]))

@@ -23,7 +23,7 @@ from neurall.outages import is_outage
 from neurall.webhooks.http import ResolverFactory
 from neurall.workers.broker import enqueuer, queue_depth
 from neurall.workers.dead_letters import GENERATE_ACTOR, FailDeadLetteredJobs
-from neurall.workers.delivery import REDELIVERED
+from neurall.workers.delivery import MESSAGE_ID
 from neurall.workers.events import declare_event_actors
 from neurall.workers.generation import RetryLater, run_job
 from neurall.workers.mail import MailQueue, declare_mail_actors
@@ -42,7 +42,8 @@ TRAIN_ACTOR = "train_clone"
 def declare_generation_actor(
     broker: dramatiq.Broker, runtime: GenerationRuntime, settings: Settings
 ) -> dramatiq.Actor:
-    """The generation actor: takes only the job id (never the request: see payloads)."""
+    """The generation actor: takes only the job id (never the request: see payloads). Each
+    message is a turn: it starts the job the queue's rule picks (neurall.generation.turns)."""
 
     async def generate_image(job_id: str) -> None:
         try:
@@ -73,7 +74,7 @@ def declare_generation_actor(
         deadline = time.monotonic() + settings.job_lease_s
         while True:
             try:
-                await run_job(job_id, runtime, redelivered=REDELIVERED.get())
+                await run_job(job_id, runtime, message_id=MESSAGE_ID.get())
                 return
             except Exception as exc:
                 if not is_outage(exc) or time.monotonic() + delay > deadline:

@@ -21,7 +21,7 @@ from dramatiq.common import dq_name
 from dramatiq.middleware import AsyncIO
 
 from neurall.config import Settings
-from neurall.workers.delivery import NoteRedelivery
+from neurall.workers.delivery import NoteDelivery
 from neurall.workers.observe import Observe, message_options
 
 
@@ -33,7 +33,7 @@ def build_broker(settings: Settings, *, worker: bool = False) -> dramatiq.Broker
         if worker:
             broker.add_middleware(AsyncIO())
     broker.add_middleware(Observe())
-    broker.add_middleware(NoteRedelivery())
+    broker.add_middleware(NoteDelivery())
     return broker
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
-import uuid
 
 import dramatiq
 from dramatiq.asyncio import get_event_loop_thread
@@ -13,6 +12,7 @@ from dramatiq.middleware import Middleware
 
 from neurall.generation.runtime import GenerationRuntime
 from neurall.generation.service import fail
+from neurall.orm.jobs import Job, JobStatus
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +21,9 @@ GENERATE_ACTOR = "generate_image"
 
 class FailDeadLetteredJobs(Middleware):
     """A generation message given up on (time limit on its last retry) is dead-lettered
-    holding only the job id; the job itself is failed here, refunded, and its payload
-    deleted, so nothing of an API job's request outlives it."""
+    holding only a job id; the job that message's turn was running (``Job.started_by``,
+    not necessarily the one it names: see neurall.generation.turns) is failed here,
+    refunded, and its payload deleted, so nothing of an API job's request outlives it."""
 
     def __init__(self, runtime: GenerationRuntime) -> None:
         self.runtime = runtime
@@ -41,6 +42,11 @@ class FailDeadLetteredJobs(Middleware):
         if isinstance(exception, asyncio.CancelledError | concurrent.futures.CancelledError):
             self._interrupted.add(message.message_id)
 
+    async def _fail_its_run(self, message_id: str) -> None:
+        job = await Job.get_or_none(status=JobStatus.RUNNING, started_by=message_id)
+        if job is not None:
+            await fail(job.id, "The job could not be completed.", self.runtime, job.attempts)
+
     def after_nack(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
         # Emitted (on the consumer thread) once a message is rejected for good.
         if message.message_id in self._interrupted:
@@ -52,7 +58,6 @@ class FailDeadLetteredJobs(Middleware):
         if loop is None:
             return
         try:
-            job_id = uuid.UUID(str(message.args[0]))
-            loop.run_coroutine(fail(job_id, "The job could not be completed.", self.runtime))
+            loop.run_coroutine(self._fail_its_run(message.message_id))
         except Exception:
             log.exception("could not fail dead-lettered message %s", message.message_id)

@@ -1,9 +1,11 @@
-"""Whether the message a worker thread is processing was delivered before.
+"""Which message a worker thread is processing, for the generation actor.
 
-RabbitMQ redelivers a message whose consumer went away without acknowledging it: the
-worker that ran the job died. The generation actor starts such a job over at once, while a
-message for a job another live worker holds (a second copy the reaper sent) is dropped.
-The flag travels into the actor's coroutine with the log context (neurall.workers.server_loop).
+A generation message is a turn (neurall.generation.turns): the job it starts is recorded
+with the message's id (``Job.started_by``). When the same message comes back, its earlier
+handling is over: RabbitMQ redelivered it because the worker that held it went away, or
+Dramatiq retries it after a time limit. The actor then takes over the run that message
+started, at once, instead of waiting for its lease to expire. The id travels into the
+actor's coroutine with the log context (neurall.workers.server_loop).
 """
 
 from __future__ import annotations
@@ -14,10 +16,9 @@ from typing import Any
 import dramatiq
 from dramatiq.middleware import Middleware
 
-REDELIVERED: ContextVar[bool] = ContextVar("neurall_redelivered", default=False)
+MESSAGE_ID: ContextVar[str | None] = ContextVar("neurall_message_id", default=None)
 
 
-class NoteRedelivery(Middleware):
+class NoteDelivery(Middleware):
     def before_process_message(self, broker: dramatiq.Broker, message: Any) -> None:
-        # Only RabbitMQ's messages carry the flag; the embedded queue never redelivers.
-        REDELIVERED.set(bool(getattr(message, "redelivered", False)))
+        MESSAGE_ID.set(str(message.message_id))

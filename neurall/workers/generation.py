@@ -1,12 +1,16 @@
-"""The generation actor's body: run one job, given only its id.
+"""The generation actor's body: take one message's turn and run the job it starts.
 
-Idempotent, because messages are delivered at least once (RabbitMQ redelivers, and the
-reaper sends again what looks lost): a job that already ended is only tidied up (credits
-settled, payload gone); a job found RUNNING starts over only when its worker is gone (the
-message is RabbitMQ's redelivery, or the lease expired), else the message is a second copy
-and is dropped. Starting is a guarded transition from the state the message found, so of
-two copies only one starts the job. Finishing is guarded too, so a job ends exactly once,
-and the ledger settles by reference, so it is charged exactly once.
+A message names a job but is a turn (neurall.generation.turns): it starts the job the
+queue's rule picks, and records its id on that job (``started_by``). Idempotent, because
+messages are delivered at least once (RabbitMQ redelivers, and the reaper sends again what
+looks lost): a message for a job that already ended tidies it up (credits settled, payload
+gone), then takes its turn all the same; a turn left over finds nothing waiting and is
+dropped. The same message handled again (redelivered, or retried) takes over the run it
+started, whose worker is gone, or starts nothing if that run has ended; any other run
+whose worker died is the reaper's, once its lease expires. Starting is a guarded
+transition from the state the job was read in, so of two workers picking one job only
+one starts it. Finishing is guarded too, so a job ends
+exactly once, and the ledger settles by reference, so it is charged exactly once.
 """
 
 from __future__ import annotations
@@ -17,10 +21,10 @@ import uuid
 from dataclasses import replace
 
 from neurall.billing import ledger
-from neurall.bus.events import EventType
+from neurall.bus.events import EventType, JobEventData
 from neurall.clock import now
 from neurall.clones.service import CloneUnavailableError, adapter_keys
-from neurall.generation import service
+from neurall.generation import service, turns
 from neurall.generation.lease import holding_lease, lease_until
 from neurall.generation.lifecycle import announce_positions, requeue, transition
 from neurall.generation.progress import ProgressReporter
@@ -33,6 +37,8 @@ from neurall.gpu.types import (
     InferenceUnavailable,
     StepProgress,
 )
+from neurall.logs import JOB_ID
+from neurall.metrics import JOB_QUEUE_WAIT
 from neurall.orm.jobs import TERMINAL_STATUSES, Job, JobImage, JobSource, JobStatus
 
 log = logging.getLogger(__name__)
@@ -73,47 +79,24 @@ async def _for_this_run(
     )
 
 
-async def run_job(job_id: str, runtime: GenerationRuntime, *, redelivered: bool = False) -> None:
-    """Run the job to an end, or raise RetryLater for a transient failure. ``redelivered``:
-    the broker delivered this message before, to a worker that went away."""
-    settings = runtime.settings
-    job = await Job.get_or_none(id=uuid.UUID(job_id))
-    if job is None:
-        return
-    if job.status in TERMINAL_STATUSES:
-        await service.cleanup_after_end(job, runtime)
-        return
-    if job.status == JobStatus.RUNNING and not redelivered and not _lease_expired(job):
-        log.info("job %s is running on another worker: duplicate message dropped", job.id)
-        return
-    if job.attempts > settings.generation_max_retries:
-        # Attempts that never came back (time limit, killed workers) count too.
-        await service.fail(job.id, "The job could not be completed.", runtime)
-        return
-    params = await _load_params(job, runtime)
-    if params is None:
-        await service.fail(job.id, "The request expired before it could run.", runtime)
-        return
-    started = await transition(
-        job.id,
-        EventType.STARTED,
-        # From what this message found: of two copies of a message, one starts the job.
-        allowed_from=[job.status],
-        attempt=job.attempts,
-        updates={
-            "status": JobStatus.RUNNING,
-            "received_at": now(),
-            "started_at": job.started_at or now(),
-            "step": 0,
-            "eta_seconds": None,
-            "error": None,
-            "attempts": job.attempts + 1,
-            "lease_expires_at": lease_until(settings.job_lease_s),
-        },
-    )
+async def run_job(
+    job_id: str, runtime: GenerationRuntime, *, message_id: str | None = None
+) -> None:
+    """Take the turn of the message for ``job_id`` (see neurall.generation.turns): start the
+    job the queue's rule picks and run it to an end, or raise RetryLater for a transient
+    failure. ``message_id``: the message's, recorded on the job it starts, so that the
+    same message handled again takes over that run."""
+    named = await Job.get_or_none(id=uuid.UUID(job_id))
+    if named is not None and named.status in TERMINAL_STATUSES:
+        # A copy of an ended job's message, or its redelivery after a crash between the
+        # commit and the acknowledgement: settle what that crash may have left.
+        await service.cleanup_after_end(named, runtime)
+    started = await _take_turn(runtime, message_id)
     if started is None:
-        return  # canceled, or started by another copy of this message, meanwhile
-    job, event = started
+        return
+    job, event, params = started
+    JOB_ID.set(str(job.id))  # the rest of this message's log lines name the job it runs
+    settings = runtime.settings
     attempt = job.attempts
     await runtime.bus.publish(event)
     await announce_positions(runtime.bus)
@@ -149,8 +132,78 @@ async def run_job(job_id: str, runtime: GenerationRuntime, *, redelivered: bool 
     await _finish(job, params, result, runtime)
 
 
-def _lease_expired(job: Job) -> bool:
-    return job.lease_expires_at is None or job.lease_expires_at < now()
+async def _take_turn(
+    runtime: GenerationRuntime, message_id: str | None
+) -> tuple[Job, JobEventData, GenerationRequest] | None:
+    """Start a job for this turn: the run this message started before, if it is still
+    RUNNING (its worker is gone: this message is being handled again), else the job the
+    queue's rule picks; None when nothing waits. Each job tried leaves the queue (started
+    here or elsewhere, or failed), so the loop ends."""
+    if message_id is not None:
+        previous = await Job.filter(started_by=message_id).first()
+        if previous is not None and previous.status == JobStatus.RUNNING:
+            log.info("job %s: its worker is gone; starting it over", previous.id)
+            started = await _start(previous, runtime, message_id)
+            if started is not None:
+                return started
+        elif previous is not None and previous.status in TERMINAL_STATUSES:
+            # This turn was taken, by a run that ended (its worker died before the
+            # acknowledgement): another start would leave some job without a turn.
+            return None
+        # (QUEUED: put back for a retry of this very message, which is its turn.)
+    tried: set[uuid.UUID] = set()
+    while (job := await turns.next_job(tried)) is not None:
+        tried.add(job.id)
+        started = await _start(job, runtime, message_id)
+        if started is not None:
+            return started
+    return None
+
+
+async def _start(
+    job: Job, runtime: GenerationRuntime, message_id: str | None
+) -> tuple[Job, JobEventData, GenerationRequest] | None:
+    """Start ``job`` (from the status it was read in); None when it cannot run (failed
+    here) or another worker moved it first."""
+    settings = runtime.settings
+    if job.attempts > settings.generation_max_retries:
+        # Attempts that never came back (time limit, killed workers) count too.
+        await service.fail(job.id, "The job could not be completed.", runtime)
+        return None
+    first_start = job.started_at is None
+    started = await transition(
+        job.id,
+        EventType.STARTED,
+        # From what was read: of two workers picking the same job, one starts it.
+        allowed_from=[job.status],
+        attempt=job.attempts,
+        updates={
+            "status": JobStatus.RUNNING,
+            "received_at": now(),
+            "started_at": job.started_at or now(),
+            "started_by": message_id,
+            "step": 0,
+            "eta_seconds": None,
+            "error": None,
+            "attempts": job.attempts + 1,
+            "lease_expires_at": lease_until(settings.job_lease_s),
+        },
+    )
+    if started is None:
+        return None
+    # Read only once claimed: a RabbitMQ payload is held by whoever reads it, so workers
+    # racing for one job would each find it gone and fail the job.
+    params = await _load_params(started[0], runtime)
+    if params is None:
+        await service.fail(
+            job.id, "The request expired before it could run.", runtime, started[0].attempts
+        )
+        return None
+    if first_start:
+        running = started[0]
+        waited = (running.started_at - running.created_at).total_seconds()
+        JOB_QUEUE_WAIT.labels(running.priority.value).observe(max(0.0, waited))
+    return started[0], started[1], params
 
 
 async def _infer(

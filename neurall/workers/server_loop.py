@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from dramatiq.middleware import Interrupt
 
 from neurall import logs
-from neurall.workers.delivery import REDELIVERED
+from neurall.workers.delivery import MESSAGE_ID
 
 R = TypeVar("R")
 
@@ -36,10 +36,10 @@ class ServerLoop:
     def run_coroutine(self, coro: Awaitable[R]) -> R:
         # run_coroutine_threadsafe schedules with a copy of the calling context: make that
         # the captured one, with this thread's log context (the message's request and job)
-        # and its message's redelivery flag carried over.
+        # and its message id carried over.
         context = self.context.copy()
         context.run(logs.restore, logs.current())
-        context.run(REDELIVERED.set, REDELIVERED.get())
+        context.run(MESSAGE_ID.set, MESSAGE_ID.get())
         future = context.run(
             asyncio.run_coroutine_threadsafe,
             coro,  # type: ignore[arg-type]

@@ -94,5 +94,11 @@ def test_quick_run_measures_every_figure(tmp_path: Path) -> None:
     assert models["cold"]["state_before"] == "COLD"
     assert _finite(models["cold"]["load_cost_s"])
 
+    fairness = results["fairness"]
+    assert fairness["params"]["accounts"] == 20
+    for order in ("fair", "fifo"):
+        assert _finite(fairness[order]["newcomer_wait_runs"])
+    assert _finite(fairness["throughput_ratio"])
+
     # The table printed for the README has a row per figure.
     assert stdout.count("\n| ") >= 10

@@ -21,10 +21,11 @@ import pytest
 
 from neurall.crash_points import EXIT_CODE
 from tests.support.events import check_progress, png_size, ws_stream
-from tests.support.graphql import GENERATE, ME, small_input
+from tests.support.graphql import GENERATE, GENERATE_WAIT, JOB_STARTS, ME, small_input
 from tests.support.ports import free_port
 from tests.support.processes import start_worker, wait_http
 from tests.support.services import rabbitmqctl
+from tests.support.stack_api import stack_account
 
 pytestmark = pytest.mark.slow
 
@@ -261,3 +262,42 @@ async def test_an_api_process_killed_between_commit_and_publish_loses_no_job(sta
     assert done["status"] == "SUCCEEDED"
     assert await _charges(stack["db"], [job_id]) == [1]
     assert (await api(ME, None))["me"]["heldCredits"] == 0
+
+
+async def test_fair_turns_the_batch_lane_and_wait_on_rabbitmq(stack, api):
+    """The rules of test_fair_queue.py on RabbitMQ, queued with no worker running: A's
+    BATCH jobs, then 16 of A's jobs, then one of B's; one worker thread then starts them
+    in the order their queue positions said: B's second, the BATCH jobs last. And
+    ``generate(wait:)`` answers with the finished job through the RabbitMQ event bus."""
+    batch = [
+        await api.generate(prompt="a kite", steps=1, seed=n, priority="BATCH") for n in range(2)
+    ]
+    standard = [await api.generate(prompt="a kite", steps=1, seed=n) for n in range(16)]
+    async with stack_account(stack["api"], keep_session=False) as other:
+        job_b = await other.generate(prompt="a kite", steps=1)
+        listed = (await api(JOB_STARTS))["jobs"]["edges"] + (await other(JOB_STARTS))["jobs"][
+            "edges"
+        ]
+        positions = {e["node"]["id"]: e["node"]["queuePosition"] for e in listed}
+        worker, _ = start_worker(stack, 1)
+        try:
+            for job_id in [*standard, *batch]:
+                await api.wait(job_id)
+            await other.wait(job_b)
+            waited = await other(GENERATE_WAIT, {"input": small_input(steps=2), "wait": 30})
+        finally:
+            stack["procs"].stop(worker)
+    assert waited["generate"]["status"] == "SUCCEEDED"
+    assert len(waited["generate"]["images"]) == 1
+    conn = await asyncpg.connect(stack["db"])
+    try:
+        rows = await conn.fetch(
+            "SELECT id::text FROM job WHERE id = ANY($1::uuid[]) ORDER BY started_at",
+            [*batch, *standard, job_b],
+        )
+    finally:
+        await conn.close()
+    started = [row["id"] for row in rows]
+    assert started == sorted(positions, key=positions.get)
+    assert started.index(job_b) == 1  # before 15 of A's 16
+    assert set(started[-2:]) == set(batch)

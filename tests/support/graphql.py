@@ -49,6 +49,23 @@ mutation($input: GenerateInput!, $key: String) {{
   }}
 }}
 """
+# ``generate`` that waits up to ``$wait`` seconds for the job to end.
+GENERATE_WAIT = f"""
+mutation($input: GenerateInput!, $wait: Int) {{
+  generate(input: $input, wait: $wait) {{
+    __typename
+    ... on Job {{ {JOB_FIELDS} priority model }}
+    ... on UserError {{ code message }}
+    ... on InvalidInput {{ fields errors {{ field message }} }}
+  }}
+}}
+"""
+# Every job of the caller, with when it started and where it waits.
+JOB_STARTS = """
+{ jobs(first: 100) { edges { node {
+  id status priority queuePosition createdAt startedAt finishedAt costCredits model
+} } } }
+"""
 CANCEL = f"""
 mutation($id: ID!) {{
   cancelJob(id: $id) {{

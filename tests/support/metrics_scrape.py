@@ -12,7 +12,9 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from neurall.config import Settings
+from neurall.gpu.catalog import builtin_catalog
 from neurall.graphql.schema import build_schema as build_served_schema
+from neurall.orm.jobs import JobPriority
 from neurall.workers.actors import TRAIN_ACTOR
 from neurall.workers.dead_letters import GENERATE_ACTOR
 from neurall.workers.events import RELAY_ACTOR
@@ -98,6 +100,9 @@ def bounded_labels() -> dict[str, set[str]]:
             "other",
         },
         "operation_storage": {"put", "get", "delete", "delete_prefix", "list_objects"},
+        "priority": {p.value for p in JobPriority},
+        # Catalog ids: the operator's file, never a caller's text (the built-in ones here).
+        "model": {spec.id for spec in builtin_catalog()},
     }
 
 

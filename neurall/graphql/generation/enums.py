@@ -15,6 +15,7 @@ import strawberry
 from neurall.bus.events import EventType
 from neurall.generation.model_states import ModelState as DomainModelState
 from neurall.gpu.catalog import ModelFamily as DomainModelFamily
+from neurall.orm.jobs import JobPriority as DomainJobPriority
 from neurall.orm.jobs import JobSource as DomainJobSource
 from neurall.orm.jobs import JobStatus as DomainJobStatus
 
@@ -25,6 +26,12 @@ JobSource = strawberry.enum(
     DomainJobSource,
     name="JobSource",
     description="PLAYGROUND jobs (session) are kept; API jobs (key) are ephemeral.",
+)
+JobPriority = strawberry.enum(
+    DomainJobPriority,
+    name="JobPriority",
+    description="Which lane a job waits in: STANDARD jobs take fair turns between "
+    "accounts; BATCH jobs run only while no STANDARD job waits, at a discount.",
 )
 JobEventType = strawberry.enum(
     EventType, name="JobEventType", description="What happened to a job."

@@ -16,8 +16,9 @@ from neurall.generation import inputs
 from neurall.generation import params as gen_params
 from neurall.gpu.catalog import Catalog
 from neurall.gpu.types import GenerationRequest
-from neurall.graphql.generation.enums import Scheduler
+from neurall.graphql.generation.enums import JobPriority, Scheduler
 from neurall.graphql.uploads import UploadedFile
+from neurall.orm.jobs import JobPriority as DomainJobPriority
 
 # Input fields that take a file part of a multipart request (GraphQL name by field name).
 _UPLOADS = {"init_image": "initImage", "mask": "mask"}
@@ -76,6 +77,15 @@ class GenerateInput:
         description="A Model.id from models; omitted: the default model. Sizes, steps, modes "
         "and schedulers are checked against that model.",
     )
+    priority: JobPriority | None = strawberry.field(
+        default=JobPriority.STANDARD,
+        description="STANDARD unless given. BATCH runs when no standard job waits, at the "
+        "model's batchCreditsPerImage.",
+    )
+
+    def lane(self) -> DomainJobPriority:
+        """The job's priority (an explicit null reads as the default, STANDARD)."""
+        return DomainJobPriority(self.priority or DomainJobPriority.STANDARD)
 
     def sent(self) -> dict[str, object]:
         """What the caller sent, by the record's field names (enums as their values, nested
@@ -103,6 +113,7 @@ class GenerateInput:
         against the chosen model of ``catalog``. Input images are decoded on a thread, so
         a big upload does not stall the event loop."""
         sent = self.sent()
+        del sent["priority"]  # the job's, not the request's: it never reaches the pipeline
         if any(sent[name] is not None for name in _UPLOADS):
             return await asyncio.to_thread(gen_params.validate, sent, settings, catalog)
         return gen_params.validate(sent, settings, catalog)

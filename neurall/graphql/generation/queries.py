@@ -54,4 +54,4 @@ class GenerationQuery:
             )
         except DomainError as exc:
             raise PublicError(exc) from None
-        return service.estimate_cost(params, generation_runtime(info))
+        return service.estimate_cost(params, generation_runtime(info), input.lane())

@@ -16,6 +16,7 @@ from neurall.graphql.context import Info
 from neurall.graphql.generation.enums import (
     GenerationMode,
     JobEventType,
+    JobPriority,
     JobSource,
     JobStatus,
     Scheduler,
@@ -46,15 +47,23 @@ class GenerateParams:
     scheduler: Scheduler
     strength: float | None
     model: strawberry.ID = strawberry.field(description="The Model.id it was sent for.")
+    priority: JobPriority = strawberry.field(description="The priority it was sent with.")
 
     @classmethod
-    def from_stored(cls, stored: dict[str, object], model: str | None = None) -> GenerateParams:
+    def from_stored(
+        cls,
+        stored: dict[str, object],
+        model: str | None = None,
+        priority: orm.JobPriority = orm.JobPriority.STANDARD,
+    ) -> GenerateParams:
         """A playground job's stored parameters (the record's stored fields, by name), read
         through the record, so rows written before a field existed show its default;
-        ``model``: the job's, when given (its row is what ran and priced it)."""
+        ``model``: the job's, when given (its row is what ran and priced it); ``priority``:
+        the job's (a property of the job, not of the request the pipeline gets)."""
         record = codec.from_json_dict(stored)
         values = {f.name: getattr(record, f.name) for f in codec.stored_fields()}
         values["model"] = strawberry.ID(model or record.model)
+        values["priority"] = priority
         values["adapters"] = [
             Adapter(clone_id=strawberry.ID(a.clone_id), weight=a.weight) for a in record.adapters
         ]
@@ -117,6 +126,10 @@ class Job:
         description="The Model.id that ran (or will run) the job; kept for API jobs too, "
         "since it prices them."
     )
+    priority: JobPriority = strawberry.field(
+        description="STANDARD jobs take fair turns between accounts; BATCH jobs run only "
+        "while no STANDARD job waits, at the model's batchCreditsPerImage."
+    )
     params: GenerateParams | None = strawberry.field(
         description="The request as sent. Kept for PLAYGROUND jobs; always null for API jobs."
     )
@@ -142,7 +155,7 @@ async def job_types(info: Info, jobs: Sequence[orm.Job]) -> list[Job]:
 def _job(info: Info, job: orm.Job, event: JobEventData) -> Job:
     params = None
     if job.source == orm.JobSource.PLAYGROUND and job.params is not None:
-        params = GenerateParams.from_stored(job.params, job.model)
+        params = GenerateParams.from_stored(job.params, job.model, job.priority)
     return Job(
         id=strawberry.ID(str(job.id)),
         status=JobStatus(job.status),
@@ -155,6 +168,7 @@ def _job(info: Info, job: orm.Job, event: JobEventData) -> Job:
         held_credits=job.held_credits,
         cost_credits=job.cost_credits,
         model=strawberry.ID(job.model),
+        priority=job.priority,
         params=params,
         images=[_image(info, i) for i in event.images if not _expired(i)],
         error=job.error,
