@@ -126,7 +126,7 @@ def test_a_dropped_socket_resumes_after_the_last_seq(server: str, account: Accou
     proxy = Proxy(server).start()
     try:
         with Client(proxy.url, api_key=account.key, retry=FAST) as c:
-            job = c.submit("a slow one", **{**SMALL, "steps": 40})
+            job = c.submit("a slow one", **{**SMALL, "steps": 24})
             events = []
             for event in c.events(job.id):
                 events.append(event)
@@ -136,6 +136,10 @@ def test_a_dropped_socket_resumes_after_the_last_seq(server: str, account: Accou
         proxy.stop()
     seqs = [e.seq for e in events]
     assert proxy.socket_count >= 2  # it did reconnect
+    # ... asking for what followed the last event it had.
+    resumed = proxy.subscribed[1]["afterSeq"]
+    assert resumed in seqs
+    assert [s for s in seqs if s > resumed] == seqs[seqs.index(resumed) + 1 :]
     assert len(seqs) == len(set(seqs))
     assert seqs == sorted(seqs)
     steps = [e.step for e in events if e.type_ == JobEventType.PROGRESS]

@@ -6,6 +6,7 @@ websocket it carries (a dropped connection)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -73,6 +74,8 @@ class Proxy:
     always_503: bool = False
     posts: list[bytes] = field(default_factory=list)
     socket_count: int = 0
+    # The variables of every subscribe message the clients sent through it.
+    subscribed: list[dict[str, Any]] = field(default_factory=list)
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
 
     def start(self) -> Proxy:
@@ -146,6 +149,9 @@ class Proxy:
             async def pump_up() -> None:
                 async for message in client:
                     if message.type == WSMsgType.TEXT:
+                        sent = json.loads(message.data)
+                        if sent.get("type") == "subscribe":
+                            self.subscribed.append(sent["payload"].get("variables") or {})
                         await server.send_str(message.data)
                 await server.close()
 

@@ -297,7 +297,7 @@ class AsyncClient:
 def _expect_job(result: Any) -> JobFields:
     if result.typename__ != "Job":
         raise from_user_error(result)
-    return result
+    return cast(JobFields, result)
 
 
 def _left(deadline: float | None) -> float | None:

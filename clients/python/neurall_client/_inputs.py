@@ -75,6 +75,6 @@ def clone_input(
     trigger_word: str | None = None,
     training_steps: int | None = None,
 ) -> CreateCloneInput:
-    given = {"base_model": base_model, "trigger_word": trigger_word,
+    given: dict[str, Any] = {"base_model": base_model, "trigger_word": trigger_word,
              "training_steps": training_steps}  # fmt: skip
     return CreateCloneInput(name=name, **{k: v for k, v in given.items() if v is not None})

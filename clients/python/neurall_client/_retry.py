@@ -26,7 +26,7 @@ class RetryPolicy:
             return None
         if retry_after is not None and retry_after > self.max_retry_after:
             return None
-        backoff = min(self.max_delay, self.base_delay * 2**attempt)
+        backoff = min(self.max_delay, self.base_delay * 2.0**attempt)
         jittered = backoff * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not a secret
         return max(jittered, retry_after or 0.0)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -31,8 +31,8 @@ class _Loop:
                                        daemon=True)  # fmt: skip
         self.thread.start()
 
-    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
+    def run(self, awaitable: Awaitable[T]) -> T:
+        return asyncio.run_coroutine_threadsafe(_await(awaitable), self.loop).result()
 
     def iterate(self, stream: AsyncIterator[T]) -> Iterator[T]:
         try:
@@ -167,6 +167,10 @@ class Client:
             return self._loop.run(self._async._download(url))
 
         return Job(job.fields, [Image(image.fields, fetch) for image in job.images])
+
+
+async def _await(awaitable: Awaitable[T]) -> T:
+    return await awaitable
 
 
 async def _make(

@@ -81,7 +81,7 @@ class Job(Generic[ImageT]):
 
     def __init__(self, fields: JobFields, images: list[ImageT]) -> None:
         self.fields = fields
-        self.images = images
+        self.images: list[ImageT] = images
 
     @property
     def id(self) -> str:
