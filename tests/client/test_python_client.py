@@ -226,7 +226,7 @@ def test_rate_limited_and_service_unavailable(server: str) -> None:
             c.create_clone("two", photos=files, base_model="tiny-sd", training_steps=1)
         assert limited.value.retry_after
         assert limited.value.retry_after > 0
-    proxy = Proxy(server, always_503=True).start()
+    proxy = Proxy(server, refuse_with=503).start()
     try:
         through = Client(proxy.url, api_key=other.key, retry=FAST)
         with through, pytest.raises(ServiceUnavailableError) as unavailable:
@@ -234,6 +234,11 @@ def test_rate_limited_and_service_unavailable(server: str) -> None:
         assert unavailable.value.retry_after == 1
         # The first try and FAST's three retries, no more.
         assert len(proxy.posts) == 1 + FAST.max_retries
+        proxy.refuse_with = 429
+        through = Client(proxy.url, api_key=other.key, retry=FAST)
+        with through, pytest.raises(RateLimitedError) as throttled:
+            through.submit("x", **SMALL)
+        assert throttled.value.retry_after == 1
     finally:
         proxy.stop()
 

@@ -64,14 +64,14 @@ def set_spend_limit(account: Account, key_id: str, credits: int) -> None:
 class Proxy:
     """A reverse proxy to ``upstream`` on its own loop and thread. ``fail_generates``: that
     many ``generate`` requests are forwarded, their answers dropped and replaced by 503
-    with Retry-After (the server did the work; the client never heard). ``always_503``:
-    every POST answers 503 without reaching the server. ``drop_sockets()`` aborts every
-    websocket it carries."""
+    with Retry-After (the server did the work; the client never heard). ``refuse_with``
+    (503 or 429): every POST gets that status and Retry-After without reaching the server.
+    ``drop_sockets()`` aborts every websocket it carries."""
 
     upstream: str
     url: str = ""
     fail_generates: int = 0
-    always_503: bool = False
+    refuse_with: int | None = None
     posts: list[bytes] = field(default_factory=list)
     socket_count: int = 0
     # The variables of every subscribe message the clients sent through it.
@@ -127,8 +127,8 @@ class Proxy:
                    if k.lower() not in ("host", "content-length")}  # fmt: skip
         if request.method == "POST":
             self.posts.append(body)
-            if self.always_503:
-                return _unavailable()
+            if self.refuse_with is not None:
+                return _unavailable(self.refuse_with)
         url = self.upstream + request.path_qs
         async with self._http.request(request.method, url, data=body, headers=headers) as up:
             answer = await up.read()
@@ -165,11 +165,11 @@ class Proxy:
         return client
 
 
-def _unavailable() -> web.Response:
+def _unavailable(status: int = 503) -> web.Response:
     return web.json_response(
         {"data": None, "errors": [{"message": "Service unavailable.",
                                    "extensions": {"code": "SERVICE_UNAVAILABLE",
                                                   "retryAfterSeconds": 1}}]},
-        status=503,
+        status=status,
         headers={"Retry-After": "1"},
     )  # fmt: skip
