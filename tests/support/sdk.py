@@ -66,17 +66,19 @@ class Proxy:
     many ``generate`` requests are forwarded, their answers dropped and replaced by 503
     with Retry-After (the server did the work; the client never heard). ``refuse_with``
     (503 or 429): every POST gets that status and Retry-After without reaching the server.
-    ``drop_sockets()`` aborts every websocket it carries."""
+    ``drop_after``: the first job event of that type (e.g. ``"PROGRESS"``) is passed on,
+    then the socket is cut at once and nothing more of it reaches the client, so a drop
+    falls mid-stream however fast the job runs."""
 
     upstream: str
     url: str = ""
     fail_generates: int = 0
+    drop_after: str | None = None
     refuse_with: int | None = None
     posts: list[bytes] = field(default_factory=list)
     socket_count: int = 0
     # The variables of every subscribe message the clients sent through it.
     subscribed: list[dict[str, Any]] = field(default_factory=list)
-    _sockets: list[web.WebSocketResponse] = field(default_factory=list)
 
     def start(self) -> Proxy:
         self._loop = asyncio.new_event_loop()
@@ -109,16 +111,6 @@ class Proxy:
         asyncio.run_coroutine_threadsafe(close(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
 
-    def drop_sockets(self) -> None:
-        def abort() -> None:
-            for socket in self._sockets:
-                # No close frame: the connection simply ends, as a network failure does.
-                if socket._req is not None and socket._req.transport is not None:
-                    socket._req.transport.abort()
-            self._sockets.clear()
-
-        self._loop.call_soon_threadsafe(abort)
-
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return await self._websocket(request)
@@ -142,7 +134,6 @@ class Proxy:
         client = web.WebSocketResponse(protocols=["graphql-transport-ws"])
         await client.prepare(request)
         self.socket_count += 1
-        self._sockets.append(client)
         url = "ws" + self.upstream[len("http") :] + request.path_qs
         async with self._http.ws_connect(url, protocols=["graphql-transport-ws"]) as server:
 
@@ -159,6 +150,12 @@ class Proxy:
             async for message in server:
                 if message.type == WSMsgType.TEXT:
                     await client.send_str(message.data)
+                    if self.drop_after is not None and _event_type(message.data) == self.drop_after:
+                        self.drop_after = None
+                        # No close frame: the connection simply ends, as a network failure
+                        # does.
+                        request.transport.abort()  # type: ignore[union-attr]
+                        break
             up.cancel()
             if server.close_code is not None and not client.closed:
                 await client.close(code=server.close_code)
@@ -173,3 +170,11 @@ def _unavailable(status: int = 503) -> web.Response:
         status=status,
         headers={"Retry-After": "1"},
     )  # fmt: skip
+
+
+def _event_type(text: str) -> str | None:
+    """The jobEvents event type a graphql-transport-ws message carries, if any."""
+    payload = json.loads(text).get("payload")
+    data = payload.get("data") if isinstance(payload, dict) else None
+    event = (data or {}).get("jobEvents") or {}
+    return event.get("type")

@@ -181,6 +181,12 @@ class AsyncClient:
         comes twice; the retry policy bounds how often in a row."""
         deadline = None if timeout is None else time.monotonic() + timeout
         last = after_seq
+        # The state a resumed stream starts with is the job's row, whose step is written
+        # only every so often (docs/api.md, "How the events are made"): measured, it came
+        # as a PROGRESS event repeating a step already seen, under a newer seq. Steps only
+        # grow within a run (a run that starts over sends STARTED first), so a PROGRESS
+        # event that does not advance is left out.
+        last_step = 0
         failures = 0
         while True:
             try:
@@ -192,6 +198,12 @@ class AsyncClient:
                     if last is not None and event.seq <= last:
                         continue
                     last, failures = event.seq, 0
+                    if event.type_ == JobEventType.STARTED:
+                        last_step = 0
+                    elif event.type_ == JobEventType.PROGRESS:
+                        if event.step <= last_step:
+                            continue
+                        last_step = event.step
                     yield event
                     if event.type_ in END_EVENTS:
                         return
