@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: serve test test-fast install services lint format check-migrations makemigrations \
-	bench docs clean playground check-playground
+	bench docs clean playground check-playground client-codegen check-client
 
 # The playground web app (playground/): built into neurall/web/playground_dist/, which
 # `neurall serve` serves at /. Rebuilt only when its sources or pinned packages change.
@@ -44,6 +44,15 @@ playground: $(PLAYGROUND_DIST)
 check-playground: $(PLAYGROUND_MODULES)
 	cd playground && npm run --silent check-codegen
 
+# The Python SDK's generated models (clients/python/neurall_client/_generated/), from the
+# contract, by ariadne-codegen in .venv-codegen (scripts/client-codegen.sh says why apart).
+client-codegen:
+	scripts/client-codegen.sh
+
+# Fails when the committed generated models are stale.
+check-client:
+	scripts/client-codegen.sh --check
+
 serve: install playground
 	$(BIN)/neurall serve --host $(HOST) --port $(PORT)
 
@@ -59,7 +68,7 @@ TEST_WORKERS ?= 4
 PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 FAST_MARKERS := not postgres and not rabbitmq and not browser and not gpu_server and not slow
 
-test: install services playground check-playground lint
+test: install services playground check-playground check-client lint
 	$(BIN)/neurall check-migrations
 	$(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "not serial" $(PYTEST_ARGS) || [ $$? -eq 5 ]
 	$(BIN)/python -m pytest -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]
@@ -91,4 +100,4 @@ makemigrations: install
 	scripts/makemigrations.sh
 
 clean:
-	rm -rf $(VENV) neurall-data .pytest_cache playground/node_modules neurall/web/playground_dist
+	rm -rf $(VENV) .venv-codegen neurall-data .pytest_cache playground/node_modules neurall/web/playground_dist

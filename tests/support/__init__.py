@@ -22,5 +22,7 @@ No test module imports another test module; shared fixtures live in a conftest.p
 - ``s3``, ``smtp``, ``stripe``, ``webhooks``, ``instances``, ``sentinel``, ``files``,
   ``metrics_scrape``, ``browser``: the servers, stand-ins and searches of their areas
 - ``event_probe``: a test subscriber of domain events, and a relay process to kill
+- ``sdk``: for the Python SDK's tests, accounts over plain HTTP and a proxy that loses
+  answers, refuses with 503 or 429, and drops websockets
 - ``fixtures``: the fixtures several directories share
 """

@@ -1,0 +1,7 @@
+from pydantic import Field
+
+from .base_model import BaseModel
+
+
+class EstimateCost(BaseModel):
+    estimate_cost: int = Field(alias="estimateCost")
