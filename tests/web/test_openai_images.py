@@ -30,6 +30,8 @@ from tests.support.stack_api import stack_account
 
 pytestmark = pytest.mark.slow
 
+JOB_COST = "query($id: ID!) { job(id: $id) { priority costCredits } }"
+MODEL_PRICES = "{ models { isDefault creditsPerImage batchCreditsPerImage } }"
 SMALL = {"steps": 2}  # extra_body: the tiny model at its native 64 x 64
 USAGE = "query($since: DateTime!) { usage(since: $since) { requests images credits } }"
 JOBS = "{ jobs(first: 5) { edges { node { id status } } } }"
@@ -113,12 +115,10 @@ async def test_b64_answers_keep_nothing_and_extra_body_reaches_the_job(openai_se
         "guidance_scale": 5.0,
         "scheduler": "euler",
     }
-    first, second = await asyncio.gather(
+    first, second, batch = await asyncio.gather(
         *(
-            client.images.generate(
-                prompt="a lighthouse", response_format="b64_json", extra_body=extra
-            )
-            for _ in range(2)
+            client.images.generate(prompt="a lighthouse", response_format="b64_json", extra_body=b)
+            for b in (extra, extra, {"seed": 7, "priority": "batch"})
         )
     )
     one, two = (base64.b64decode(a.data[0].b64_json) for a in (first, second))
@@ -126,6 +126,11 @@ async def test_b64_answers_keep_nothing_and_extra_body_reaches_the_job(openai_se
     job = (await account(JOB, {"id": first.model_extra["job_id"]}))["job"]
     assert (job["status"], job["totalSteps"], job["params"]) == ("SUCCEEDED", 3, None)
     assert job["images"] == []  # delivered inline, then deleted
+    # At the model's native size and default steps, a BATCH image costs its batch price
+    # (the tiny model's prices are both 1 credit: the lane is what this shows).
+    job = (await account(JOB_COST, {"id": batch.model_extra["job_id"]}))["job"]
+    [model] = [m for m in (await account(MODEL_PRICES, None))["models"] if m["isDefault"]]
+    assert job == {"priority": "BATCH", "costCredits": model["batchCreditsPerImage"]}
 
 
 async def test_edit_repaints_only_the_transparent_area(openai_serve, account):

@@ -97,6 +97,7 @@ async def _generate(call: Call, order: Order) -> web.StreamResponse:
             request_digest=digest,
             rate_limit=services.rate_limits.generate,
             api_key=viewer.api_key,
+            priority=order.priority,
         )
     job = submission.job
     call.headers[JOB_ID_HEADER] = str(job.id)

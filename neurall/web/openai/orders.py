@@ -10,7 +10,6 @@ extra fields (the SDKs' ``extra_body``).
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import math
 import re
@@ -18,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from neurall.gpu.types import GenerationRequest
+from neurall.orm.jobs import JobPriority
 from neurall.web.openai.errors import invalid
 
 RESPONSE_FORMATS = ("url", "b64_json")
@@ -37,12 +36,6 @@ EXTRA: dict[str, type] = {
     "scheduler": str,
     "strength": float,
 }
-# Being added to the domain (job priorities): accepted once the request record has it.
-PRIORITY = "priority"
-
-
-def domain_has_priority() -> bool:
-    return PRIORITY in {f.name for f in dataclasses.fields(GenerationRequest)}
 
 
 @dataclass(frozen=True)
@@ -51,6 +44,8 @@ class Order:
 
     sent: dict[str, Any]
     response_format: str
+    # The lane the job waits in, which also prices it (not part of the request record).
+    priority: JobPriority = JobPriority.STANDARD
 
     @property
     def has_images(self) -> bool:
@@ -59,7 +54,7 @@ class Order:
     def digest_input(self) -> dict[str, Any]:
         """What an Idempotency-Key's digest covers (neurall.generation.idempotency): the
         request as sent, images by the SHA-256 of their bytes."""
-        values = dict(self.sent)
+        values = {**self.sent, "priority": self.priority.value}
         for name in ("init_image", "mask"):
             if isinstance(values.get(name), bytes):
                 values[name] = hashlib.sha256(values[name]).hexdigest()
@@ -127,9 +122,14 @@ def read_order(
         sent[name] = _typed(name, body.get(name), kind, from_form=from_form)
     if isinstance(sent.get("scheduler"), str):
         sent["scheduler"] = sent["scheduler"].upper()  # the catalog's names are upper case
-    if body.get(PRIORITY) is not None:
-        if not domain_has_priority():
-            raise invalid("This server does not support 'priority' yet; leave it out.", PRIORITY)
-        priority = _typed(PRIORITY, body[PRIORITY], str, from_form=from_form)
-        sent[PRIORITY] = priority.upper()
-    return Order(sent=sent, response_format=response_format)
+    return Order(sent=sent, response_format=response_format, priority=_priority(body))
+
+
+def _priority(body: Mapping[str, Any]) -> JobPriority:
+    value = body.get("priority")
+    if value is None:
+        return JobPriority.STANDARD
+    if isinstance(value, str) and value.upper() in JobPriority.__members__:
+        return JobPriority(value.upper())
+    names = " or ".join(f'"{p.value.lower()}"' for p in JobPriority)
+    raise invalid(f"'priority' must be {names}.", "priority")
