@@ -4,21 +4,36 @@ A request's image must not depend on which other requests Triton's dynamic batch
 group it with: a user who re-runs a seed expects the same picture. Seeding each image with its
 own generator makes the starting noise independent, but that alone is not enough. Measured on
 CPU (torch 2.13, MKL + oneDNN, AVX-512) with the tiny pipeline, a sample's UNet output changed
-by ~1e-6 with the batch size, enough to flip a few 8-bit pixels, for three reasons:
+by ~1e-6 with the batch size, enough to flip a few 8-bit pixels, for four reasons:
 
 1. The timestep-embedding path multiplies a (batch, 128) matrix. The rows are identical (one
    timestep for the whole batch) but MKL picks a different small-M GEMM kernel per batch size,
    so the sums come out in a different order. Fix: compute rows one at a time (M=1); normally
    all rows are equal and one is computed and repeated, which is also cheaper.
-2. oneDNN convolution uses a different kernel for minibatch 1 than for minibatch >= 2 (every
-   size >= 2 agreed bit for bit once (1) was fixed). With classifier-free guidance the UNet
-   batch is always >= 2; without it, a lone sample is padded to two and the copy dropped.
+2. A convolution of minibatch 1 (on a small input) runs PyTorch's own kernel, not oneDNN's
+   as from minibatch 2 on (every size >= 2 agreed bit for bit once (1) was fixed). With
+   classifier-free guidance the UNet batch is always >= 2; without it, a lone sample is padded
+   to two and the copy dropped.
 3. The VAE decoder had the same batch-size dependence; decoding one latent at a time (diffusers'
    VAE slicing) makes every decode a minibatch of 1, batched or not.
+4. On one thread (OMP_NUM_THREADS=1, as the tests run) PyTorch computes a 1x1, stride-1
+   convolution (resnet shortcuts, SD's proj_in/proj_out) with its own per-sample GEMMs while
+   the minibatch is under 16 and with oneDNN from 16 on (aten's ``use_mkldnn``: single-threaded,
+   native 1x1 is faster); the two differ by up to ~8e-6 per convolution, ~1e-6 at the UNet
+   output. Nine images with guidance (a UNet minibatch of 18) no longer matched each alone.
+   With two or more threads every minibatch >= 2 goes to oneDNN. Fix: the denoiser's 1x1
+   convolutions cut a minibatch >= 16 into chunks of 4 to 8, so the path depends on the thread
+   count alone (bit for bit against each sample alone for minibatches 2..64 at 1, 2, 3, 4 and
+   8 threads; a few more small calls per such convolution, only for batches >= 16 on CPU).
+   LoRA layers added to a 1x1 convolution later are not chunked.
 
-The text encoder, attention and the scheduler were already batch-invariant. On CUDA the same
-changes apply but cuBLAS/cuDNN choose kernels by shape too, so byte identity across different
-batch compositions is not guaranteed there; identical inputs still give identical bytes.
+The text encoders, attention, the other GEMMs (M = batch x tokens, FLUX's transformer
+included) and the scheduler were already batch-invariant: checked end to end for the three
+tiny families with up to 20 images a call, at 1 and 2 threads.
+
+On CUDA the same changes apply but cuBLAS/cuDNN choose kernels by shape too, so byte identity
+across different batch compositions is not guaranteed there; identical inputs still give
+identical bytes.
 """
 
 from __future__ import annotations
@@ -50,6 +65,30 @@ def _row_invariant_linear(self: torch.nn.Linear, x: torch.Tensor) -> torch.Tenso
 # SDXL's added size/text embedding; FLUX's timestep/guidance/pooled-text embedding and the
 # AdaLayerNorm projections it feeds (``norm1.linear`` and the like take that embedding).
 _EMBEDDING_MODULES = ("time_embedding", "add_embedding", "time_text_embed", "norm_out")
+
+
+# (4): on one thread PyTorch takes oneDNN for a 1x1 convolution from this minibatch on. Larger
+# minibatches are cut into chunks of 4 to 8 (never 1: that is the other special case, (2)).
+_NATIVE_POINTWISE_LIMIT = 16
+_POINTWISE_CHUNK = 8
+
+
+def _chunked_pointwise_conv(self: torch.nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+    if x.dim() != 4 or x.shape[0] < _NATIVE_POINTWISE_LIMIT or x.device.type != "cpu":
+        return self._conv_forward(x, self.weight, self.bias)
+    chunks = x.tensor_split(-(-x.shape[0] // _POINTWISE_CHUNK))
+    return torch.cat([self._conv_forward(c, self.weight, self.bias) for c in chunks])
+
+
+def _patch_pointwise_convs(model: torch.nn.Module) -> None:
+    for module in model.modules():
+        if (
+            isinstance(module, torch.nn.Conv2d)
+            and module.kernel_size == (1, 1)
+            and module.stride == (1, 1)
+            and module.dilation == (1, 1)
+        ):
+            module.forward = types.MethodType(_chunked_pointwise_conv, module)
 
 
 def _patch_time_embedding(unet: torch.nn.Module) -> None:
@@ -101,13 +140,14 @@ def _unpad_output(module: torch.nn.Module, args: Any, kwargs: Any, output: Any) 
 
 
 def make_batch_invariant(pipe: Any) -> None:
-    """Apply the three fixes above to a loaded diffusers pipeline, in place (the denoiser is
+    """Apply the four fixes above to a loaded diffusers pipeline, in place (the denoiser is
     the UNet, or FLUX's transformer: the same hooks fit both)."""
     unet = getattr(pipe, "unet", None)
     if unet is None:
         unet = getattr(pipe, "transformer", None)
     if unet is not None:
         _patch_time_embedding(unet)
+        _patch_pointwise_convs(unet)
         unet.register_forward_pre_hook(_pad_single_sample, with_kwargs=True)
         unet.register_forward_hook(_unpad_output, with_kwargs=True)
     # SDXL's second text encoder projects the pooled output, a (batch, features) matrix like
