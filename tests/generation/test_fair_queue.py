@@ -44,7 +44,7 @@ async def test_fair_turns_a_batch_lane_and_truthful_positions(client):
     key_b = await account(client, "b@example.com")
     # A long job holds the one worker thread, so everything after it waits; it is
     # canceled once the queue is read, which frees the thread.
-    blocker = await submit(client, key_a, steps=150, width=128, height=128)
+    blocker = await submit(client, key_a, steps=150, width=256, height=256)
     await until(lambda: jobs(client, key_a), lambda js: js[0]["status"] == "RUNNING", within=30)
     batch = [
         (await submit(client, key_a, priority="BATCH", steps=1, seed=n))["id"] for n in range(6)
@@ -99,7 +99,7 @@ async def test_generate_waits_for_the_end_or_the_deadline(client):
     assert len(short["images"]) == 1
     # A long job: the answer comes after about the wait, with the job as it stands.
     began = time.monotonic()
-    long = await submit(client, key, wait=3, steps=150, width=128, height=128)
+    long = await submit(client, key, wait=3, steps=150, width=256, height=256)
     assert 2.5 <= time.monotonic() - began < 10
     assert long["status"] in ("QUEUED", "RUNNING")
     # A client that leaves ends its wait, never the job.

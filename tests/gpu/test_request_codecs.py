@@ -146,8 +146,9 @@ def test_a_stored_clone_id_is_one_adapter_at_weight_one():
 def test_the_graphql_input_carries_exactly_the_records_stored_fields():
     """GraphQL converts its input to the record by field name, so the two must agree: a
     field added to one and not the other fails here, not silently at run time. Derived
-    fields (the mode) are set by validation, not sent."""
-    from neurall.graphql.generation.inputs import GenerateInput
+    fields (the mode) are set by validation, not sent; the job's own fields (its priority)
+    are not the record's."""
+    from neurall.graphql.generation.inputs import JOB_FIELDS, GenerateInput
 
-    sent = {f.name for f in dataclasses.fields(GenerateInput)}
+    sent = {f.name for f in dataclasses.fields(GenerateInput)} - JOB_FIELDS
     assert sent == {f.name for f in codec.payload_fields() if not f.metadata.get("derived")}

@@ -24,6 +24,11 @@ from neurall.orm.jobs import JobPriority as DomainJobPriority
 _UPLOADS = {"init_image": "initImage", "mask": "mask"}
 
 
+# The input's fields that belong to the job, not to the request record: they say how the
+# job waits and is priced, and never reach the pipeline.
+JOB_FIELDS = frozenset({"priority"})
+
+
 @strawberry.input
 class AdapterInput:
     clone_id: strawberry.ID
@@ -112,8 +117,7 @@ class GenerateInput:
         """The one conversion to the request record: the fields carry its names, checked
         against the chosen model of ``catalog``. Input images are decoded on a thread, so
         a big upload does not stall the event loop."""
-        sent = self.sent()
-        del sent["priority"]  # the job's, not the request's: it never reaches the pipeline
+        sent = {name: v for name, v in self.sent().items() if name not in JOB_FIELDS}
         if any(sent[name] is not None for name in _UPLOADS):
             return await asyncio.to_thread(gen_params.validate, sent, settings, catalog)
         return gen_params.validate(sent, settings, catalog)
