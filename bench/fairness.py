@@ -149,8 +149,10 @@ async def _run(
     finished: list[float] = []
     refills: set[asyncio.Task[Job]] = set()
 
+    stopping = False
+
     async def slot(n: int) -> None:
-        while True:
+        while not stopping:
             job_id = await messages.get()
             message_id = f"{n}-{uuid.uuid4().hex}"
             await run_job(str(job_id), runtime, message_id=message_id)
@@ -184,10 +186,16 @@ async def _run(
         done = len(finished) - window_start
         throughput = done / (time.monotonic() - t0)
     finally:
-        refill = False
-        for task in [*workers, *refills]:
+        # Stopped between jobs, never cancelled inside one: a task cancelled within a
+        # SQLite transaction can leave the connection's lock taken, and the database's
+        # close then waits forever. A slot ends after its job; one waiting for a message
+        # holds nothing and is cancelled.
+        refill, stopping = False, True
+        await asyncio.gather(*refills, return_exceptions=True)
+        _, idle = await asyncio.wait(workers, timeout=30 * run_s + 10)
+        for task in idle:
             task.cancel()
-        await asyncio.gather(*workers, *refills, return_exceptions=True)
+        await asyncio.gather(*workers, return_exceptions=True)
     return {
         "newcomer_wait_s": wait_s,
         "newcomer_wait_runs": wait_s / run_s,
