@@ -12,9 +12,12 @@ from tortoise.context import TortoiseContext
 from tortoise.migrations.api import migrate as tortoise_migrate
 from tortoise.migrations.autodetector import MigrationAutodetector
 
+from neurall.orm import sqlite_guard
 from neurall.orm.config import APP_LABEL, tortoise_config
 
 log = logging.getLogger(__name__)
+
+sqlite_guard.install()
 
 
 def _ensure_sqlite_dir(database_url: str) -> None:
