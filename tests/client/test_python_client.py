@@ -38,8 +38,7 @@ from PIL import Image as PILImage
 
 from tests.support.clones import photos
 from tests.support.poll import until_sync
-from tests.support.ports import free_port
-from tests.support.processes import clean_env, running
+from tests.support.processes import embedded_serve
 from tests.support.sdk import Account, Proxy, set_spend_limit, sign_up
 from tests.support.webhooks import CREATE
 
@@ -51,24 +50,17 @@ FAST = RetryPolicy(max_retries=3, base_delay=0.05, max_delay=0.2)
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, tiny_models: Path) -> Iterator[str]:
-    workdir = tmp_path_factory.mktemp("sdk-serve")
-    (workdir / "data").mkdir()
-    (workdir / "data" / "models").symlink_to(tiny_models, target_is_directory=True)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = clean_env(
-        NEURALL_DATA_DIR=str(workdir / "data"),
-        NEURALL_PUBLIC_URL=base,
+    with embedded_serve(
+        tmp_path_factory.mktemp("sdk-serve"),
+        tiny_models,
         NEURALL_SIGNUPS_PER_IP_PER_HOUR="1000",
         # 100 credits: enough for every 64x64 job here, short of the InsufficientCredits one.
         NEURALL_SIGNUP_GRANT_CREDITS="100",
         # The RateLimitedError test's second clone of the hour.
         NEURALL_CLONES_PER_HOUR_PER_ACCOUNT="1",
         NEURALL_WEBHOOKS_ALLOW_INSECURE_URLS="1",
-    )
-    with running(["serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                 log=workdir / "serve.log", ready_url=f"{base}/readyz", cwd=workdir):  # fmt: skip
-        yield base
+    ) as serve:
+        yield serve.base
 
 
 @pytest.fixture(scope="module")

@@ -26,8 +26,7 @@ from playwright.sync_api import (
 
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, DIST, Server, gql, mailed_link
 from tests.support.graphql import PASSWORD
-from tests.support.ports import free_port
-from tests.support.processes import clean_env, running
+from tests.support.processes import embedded_serve
 
 VERIFY = """mutation($token: String!) {
   verifyEmail(token: $token) { ... on Account { emailVerified } }
@@ -42,14 +41,9 @@ expect.set_options(timeout=TIMEOUT_MS)
 def server(tmp_path_factory: pytest.TempPathFactory, tiny_models: Path) -> Iterator[Server]:
     if not (DIST / "index.html").is_file():
         pytest.fail(f"the playground is not built ({DIST}); run `make playground`", pytrace=False)
-    workdir: Path = tmp_path_factory.mktemp("playground-serve")
-    (workdir / "data").mkdir()
-    (workdir / "data" / "models").symlink_to(tiny_models, target_is_directory=True)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = clean_env(
-        NEURALL_DATA_DIR=str(workdir / "data"),
-        NEURALL_PUBLIC_URL=base,
+    with embedded_serve(
+        tmp_path_factory.mktemp("playground-serve"),
+        tiny_models,
         # Every test signs up from the same address.
         NEURALL_SIGNUPS_PER_IP_PER_HOUR="1000",
         NEURALL_LOGIN_FAILURES_PER_IP="1000",
@@ -58,16 +52,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, tiny_models: Path) -> Itera
         NEURALL_MAX_ACTIVE_JOBS_PER_ACCOUNT="64",
         # As in production: API keys and payments wait for a confirmed address.
         NEURALL_REQUIRE_VERIFIED_EMAIL="1",
-    )
-    log = workdir / "serve.log"
-    with running(
-        ["serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        log=log,
-        ready_url=f"{base}/readyz",
-        cwd=workdir,
-    ):
-        yield Server(base=base, log=log, data_dir=workdir / "data")
+    ) as serve:
+        yield Server(base=serve.base, log=serve.log, data_dir=serve.data)
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,33 @@ def running(
         yield process
     finally:
         stop_process(process)
+
+
+@dataclass(frozen=True)
+class EmbeddedServe:
+    """A running `neurall serve` on its embedded defaults: its URL, environment (for other
+    `neurall` commands on the same data), data directory and log."""
+
+    base: str
+    env: dict[str, str]
+    data: Path
+    log: Path
+
+
+@contextmanager
+def embedded_serve(workdir: Path, tiny_models: Path, **env: str) -> Iterator[EmbeddedServe]:
+    """`neurall serve` on its embedded defaults (SQLite, in-process queue and pipeline) in
+    ``workdir``, its data directory linking the tiny models; ``env``: more settings."""
+    data = workdir / "data"
+    data.mkdir()
+    (data / "models").symlink_to(tiny_models, target_is_directory=True)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    environment = clean_env(NEURALL_DATA_DIR=str(data), NEURALL_PUBLIC_URL=base, **env)
+    log = workdir / "serve.log"
+    args = ["serve", "--host", "127.0.0.1", "--port", str(port)]
+    with running(args, env=environment, log=log, ready_url=f"{base}/readyz", cwd=workdir):
+        yield EmbeddedServe(base=base, env=environment, data=data, log=log)
 
 
 class Processes:

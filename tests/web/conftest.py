@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.support.ports import free_port
-from tests.support.processes import clean_env, running
+from tests.support.processes import EmbeddedServe, embedded_serve
 
 # Low enough that a test reaches it in a few cheap calls, high enough for every other test
 # (each has an account and a key of its own).
@@ -17,21 +15,14 @@ REQUESTS_PER_MINUTE_PER_API_KEY = 20
 
 
 @pytest.fixture(scope="module")
-def openai_serve(tmp_path_factory: pytest.TempPathFactory, tiny_models: Path) -> Iterator[Any]:
-    """`neurall serve` on its embedded defaults (SQLite, in-process queue and pipeline):
-    ``base`` (its URL), ``env`` (for `neurall retention run`), ``root`` (its data directory
-    and log, for the sentinel search)."""
-    root = tmp_path_factory.mktemp("openai")
-    data = root / "data"
-    data.mkdir()
-    (data / "models").symlink_to(tiny_models, target_is_directory=True)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = clean_env(
-        NEURALL_DATA_DIR=str(data),
-        NEURALL_PUBLIC_URL=base,
+def openai_serve(
+    tmp_path_factory: pytest.TempPathFactory, tiny_models: Path
+) -> Iterator[EmbeddedServe]:
+    """`neurall serve` on its embedded defaults; its ``env`` runs `neurall retention run`,
+    its ``data`` directory and log are what the sentinel search reads."""
+    with embedded_serve(
+        tmp_path_factory.mktemp("openai"),
+        tiny_models,
         NEURALL_REQUESTS_PER_MINUTE_PER_API_KEY=str(REQUESTS_PER_MINUTE_PER_API_KEY),
-    )
-    args = ["serve", "--host", "127.0.0.1", "--port", str(port)]
-    with running(args, env=env, log=root / "serve.log", ready_url=f"{base}/healthz"):
-        yield {"base": base, "env": env, "root": root, "data": data}
+    ) as serve:
+        yield serve

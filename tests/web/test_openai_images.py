@@ -25,6 +25,7 @@ from PIL import Image
 from neurall.generation.result_links import sign
 from tests.support.graphql import CREATE_KEY, JOB, ME
 from tests.support.poll import until
+from tests.support.processes import EmbeddedServe
 from tests.support.sentinel import Places, image_needles, input_image, sweep
 from tests.support.stack_api import stack_account
 
@@ -38,18 +39,18 @@ JOBS = "{ jobs(first: 5) { edges { node { id status } } } }"
 
 
 @pytest.fixture
-async def account(openai_serve: dict) -> Any:
-    async with stack_account(openai_serve["base"]) as api:
+async def account(openai_serve: EmbeddedServe) -> Any:
+    async with stack_account(openai_serve.base) as api:
         yield api
 
 
-def sync_client(serve: dict, key: str) -> openai.OpenAI:
+def sync_client(serve: EmbeddedServe, key: str) -> openai.OpenAI:
     # No retries: each call must be seen once (the SDK retries 429 and 5xx by default).
-    return openai.OpenAI(base_url=serve["base"] + "/v1", api_key=key, max_retries=0)
+    return openai.OpenAI(base_url=serve.base + "/v1", api_key=key, max_retries=0)
 
 
-def async_client(serve: dict, key: str) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=serve["base"] + "/v1", api_key=key, max_retries=0)
+def async_client(serve: EmbeddedServe, key: str) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(base_url=serve.base + "/v1", api_key=key, max_retries=0)
 
 
 def fetch(url: str) -> tuple[int, bytes]:
@@ -96,9 +97,9 @@ async def test_generate_two_images_as_links_each_downloads_once_without_a_key(
     tampered = urls[1][:-2] + ("AA" if not urls[1].endswith("AA") else "BB")
     assert fetch(tampered)[0] == 403
     image_id = urls[1].rsplit("/", 1)[1].split(".")[0]
-    secret = (openai_serve["data"] / "secret_key").read_text().strip()
+    secret = (openai_serve.data / "secret_key").read_text().strip()
     past = datetime.now(UTC) - timedelta(seconds=5)
-    expired = f"{openai_serve['base']}/v1/images/results/" + sign(
+    expired = f"{openai_serve.base}/v1/images/results/" + sign(
         secret, uuid.UUID(hex=image_id), past
     )
     assert fetch(expired)[0] == 403
@@ -205,7 +206,7 @@ async def test_rate_limits_answer_429_with_retry_after(openai_serve, account):
         headers = {"Authorization": f"Bearer {account.key}"}
         statuses = []
         for _ in range(60):  # tokens refill slowly (20 a minute): a 429 comes well before
-            async with http.get(openai_serve["base"] + "/v1/models", headers=headers) as r:
+            async with http.get(openai_serve.base + "/v1/models", headers=headers) as r:
                 statuses.append(r.status)
                 if r.status == 429:
                     body, limited = await r.json(), r.headers
@@ -248,7 +249,7 @@ async def test_a_client_that_hangs_up_cancels_its_job(openai_serve, account):
     async with aiohttp.ClientSession(timeout=timeout) as http:
         with pytest.raises(asyncio.TimeoutError):
             await http.post(
-                openai_serve["base"] + "/v1/images/generations",
+                openai_serve.base + "/v1/images/generations",
                 json=body,
                 headers={"Authorization": f"Bearer {account.key}"},
             )
@@ -280,8 +281,8 @@ async def test_sentinel_sweep_through_the_openai_routes(openai_serve, account, r
         extra_body=SMALL,
     )
     edited = base64.b64decode(inline.data[0].b64_json)
-    sweep(openai_serve["env"])
-    places = Places(rabbitmq_vhost.url, rabbitmq_vhost.name, None, [openai_serve["root"]])
+    sweep(openai_serve.env)
+    places = Places(rabbitmq_vhost.url, rabbitmq_vhost.name, None, [openai_serve.data.parent])
     # The search reads the server's log, its SQLite file and its storage.
     searched = {p.name for p in places.files()}
     assert {"serve.log", "neurall.sqlite3"} <= searched
