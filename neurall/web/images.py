@@ -14,8 +14,27 @@ from aiohttp.typedefs import Handler
 from neurall.generation.results import ResultImage, serve_image
 from neurall.ids import parse_id
 from neurall.services import Services
+from neurall.storage import Storage
 from neurall.web.auth import authenticate
 from neurall.web.downloads import send_object
+
+
+class ImageAnswer:
+    """The ``deliver`` callback of neurall.generation.results for one request: streams the
+    image from storage as the answer, which it keeps (``response``, None when none was
+    sent)."""
+
+    def __init__(self, request: web.Request, storage: Storage) -> None:
+        self.request, self.storage = request, storage
+        self.response: web.StreamResponse | None = None
+
+    async def __call__(self, image: ResultImage) -> bool:
+        self.response = await send_object(
+            self.request, self.storage, image.storage_key, content_type=image.content_type
+        )
+        # A returned GET response went out whole (a dropped connection raises in
+        # send_object); a HEAD delivered nothing.
+        return self.response is not None and self.request.method == "GET"
 
 
 def image_handler(services: Services) -> Handler:
@@ -25,18 +44,8 @@ def image_handler(services: Services) -> Handler:
         image_id = parse_id(request.match_info["image_id"])
         if viewer is None or image_id is None:
             return not_found
-        response: web.StreamResponse | None = None
-
-        async def deliver(image: ResultImage) -> bool:
-            nonlocal response
-            response = await send_object(
-                request, services.storage, image.storage_key, content_type=image.content_type
-            )
-            # A returned GET response went out whole (a dropped connection raises in
-            # send_object); a HEAD delivered nothing.
-            return response is not None and request.method == "GET"
-
-        await serve_image(viewer, image_id, services.storage, deliver)
-        return response or not_found
+        answer = ImageAnswer(request, services.storage)
+        await serve_image(viewer, image_id, services.storage, answer)
+        return answer.response or not_found
 
     return handler

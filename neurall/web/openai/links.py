@@ -13,9 +13,9 @@ from aiohttp.typedefs import Handler
 
 from neurall.clock import now
 from neurall.generation.result_links import verify
-from neurall.generation.results import ResultImage, serve_linked_image
+from neurall.generation.results import serve_linked_image
 from neurall.services import Services
-from neurall.web.downloads import send_object
+from neurall.web.images import ImageAnswer
 from neurall.web.openai.errors import OpenAIError
 
 
@@ -28,21 +28,12 @@ def result_handler(services: Services) -> Handler:
             return OpenAIError(
                 403, "This link is not valid or has expired.", kind="permission_error"
             ).response()
-        response: web.StreamResponse | None = None
-
-        async def deliver(image: ResultImage) -> bool:
-            nonlocal response
-            response = await send_object(
-                request, services.storage, image.storage_key, content_type=image.content_type
-            )
-            # As /images/{id}: a returned GET response went out whole; a HEAD sent nothing.
-            return response is not None and request.method == "GET"
-
-        await serve_linked_image(image_id, services.storage, deliver)
-        if response is None:
+        answer = ImageAnswer(request, services.storage)
+        await serve_linked_image(image_id, services.storage, answer)
+        if answer.response is None:
             return OpenAIError(
                 410, "This image was already downloaded, or has expired.", code="gone"
             ).response()
-        return response
+        return answer.response
 
     return handler
