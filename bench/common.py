@@ -21,7 +21,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -325,6 +325,20 @@ class Stack:
             asyncio.run(_drop_database(self.db))
         if self.vhost:
             _rabbitmqctl("delete_vhost", self.vhost)
+
+
+def on_stack(stack: Stack, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """``measure()`` with ``stack`` up, then down; a failure prints the end of the stack
+    processes' log first (the figure alone would not say why)."""
+    try:
+        stack.up()
+        return measure()
+    except Exception:
+        log = (stack.workdir / "processes.log").read_text(errors="replace")
+        print(f"--- processes' log (end) ---\n{log[-6000:]}")
+        raise
+    finally:
+        stack.down()
 
 
 def _rabbitmqctl(*args: str) -> None:

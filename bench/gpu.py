@@ -25,7 +25,7 @@ from functools import partial
 from typing import Any
 
 from bench import batching, overhead
-from bench.common import MODELS, Stack
+from bench.common import MODELS, Stack, on_stack
 
 BATCH = 8
 
@@ -36,18 +36,6 @@ def _part(results: dict[str, Any], name: str, body: Callable[[], dict[str, Any]]
     except Exception as exc:  # recorded; the smoke test fails on it
         traceback.print_exc()
         results[name] = {"error": repr(exc)}
-
-
-def _on_stack(stack: Stack, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    try:
-        stack.up()
-        return measure()
-    except Exception:
-        log = (stack.workdir / "processes.log").read_text(errors="replace")
-        print(f"--- processes' log (end) ---\n{log[-6000:]}")
-        raise
-    finally:
-        stack.down()
 
 
 def run(quick: bool = False) -> dict[str, Any]:
@@ -71,7 +59,7 @@ def run(quick: bool = False) -> dict[str, Any]:
             worker_threads=2 * BATCH, max_batch_size=BATCH,
         )  # fmt: skip
         measure = partial(overhead.report, stack, steps, size, singles, rounds, BATCH, per_client)
-        _part(results, name, partial(_on_stack, stack, measure))
+        _part(results, name, partial(on_stack, stack, measure))
     if device == "cuda":
         batched = partial(batching.compare, rounds, steps, size, model=model, device=device)
         _part(results, "batching", batched)

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import gpu_check_table, overhead
-from bench.common import MODELS, Stack
+from bench.common import MODELS, Stack, on_stack
 from bench.gpu_check_pipeline import guarded, pipeline_part
 from bench.gpu_check_plan import Plan, plan
 
@@ -62,18 +62,11 @@ def stack_part(plan: Plan, *, triton: bool) -> dict[str, Any]:
         worker_threads=2 * plan.stack_batch, max_batch_size=plan.stack_batch,
     )  # fmt: skip
     rounds = plan.rounds if triton else 0
-    try:
-        stack.up()
-        return overhead.report(
-            stack, plan.stack_steps, plan.stack_size, plan.singles, rounds,
-            plan.stack_batch, plan.per_client,
-        )  # fmt: skip
-    except Exception:
-        log = (stack.workdir / "processes.log").read_text(errors="replace")
-        print(f"--- processes' log (end) ---\n{log[-6000:]}")
-        raise
-    finally:
-        stack.down()
+    measure = partial(
+        overhead.report, stack, plan.stack_steps, plan.stack_size, plan.singles, rounds,
+        plan.stack_batch, plan.per_client,
+    )  # fmt: skip
+    return on_stack(stack, measure)
 
 
 def _environment(plan: Plan) -> dict[str, Any]:
