@@ -8,6 +8,9 @@ while the backend is started and ready, every other model COLD. An embedded back
 asked once it was started (by the first job): asking must never load a pipeline. A Triton
 backend is started to be asked, which only opens a connection.
 
+``load_seconds`` is how long a model that is not loaded is expected to take to load (what
+it took the last time, as the backend measured it), for the ETA of a job that waits for it.
+
 Answers are kept ``TTL_S`` seconds, so a page that lists the models on every visit asks the
 GPU servers at most that often.
 """
@@ -86,3 +89,21 @@ def _state(value: str | None) -> ModelState:
         return ModelState(value)
     except ValueError:
         return ModelState.COLD
+
+
+async def load_seconds(runtime: GenerationRuntime, model_id: str) -> float | None:
+    """Seconds ``model_id`` is expected to take to load before a job can run on it: its
+    last load time when it is not READY, None when it is (or when no load was measured)."""
+    states = await model_states(runtime, runtime.catalog)
+    if states.get(model_id) == ModelState.READY:
+        return None
+    backend = await _backend(runtime)
+    ask = getattr(backend, "model_load_seconds", None)
+    if ask is None:
+        return None
+    try:
+        measured: dict[str, float] = await asyncio.wait_for(ask(), ASK_TIMEOUT_S)
+    except Exception as exc:
+        log.warning("model load times unavailable: %s", type(exc).__name__)
+        return None
+    return measured.get(model_id)

@@ -21,6 +21,12 @@ transactions were most of the worker's event-loop time in the benchmark's profil
   number themselves past every seq a run can send, so a CANCELED or SUCCEEDED event is never
   mistaken for an old one by a subscriber.
 
+``eta_seconds`` is the remaining steps times the time per step. That time is measured from
+the first step on (a model that had to load first spends its load before step 1), and until
+a second step has come, it is what the last run of the same model in this process measured
+(``step_seconds``). Before step 1 (the STARTED event) the ETA is that estimate for every step,
+plus the model's last load time when it is not loaded (``expected_start_eta``).
+
 Previews are sent as ``data:`` URLs: a few hundred bytes to a few KB (at most 64 pixels a
 side), transient like every event, and never stored.
 """
@@ -41,6 +47,24 @@ from neurall.generation.lifecycle import SEQ_SLOTS_PER_STEP
 from neurall.orm.jobs import Job, JobStatus
 
 log = logging.getLogger(__name__)
+
+# Seconds per denoising step of each model, as last measured by a run in this process.
+_STEP_SECONDS: dict[str, float] = {}
+
+
+def step_seconds(model_id: str) -> float | None:
+    """The last measured seconds per step of ``model_id`` here (None: never run here)."""
+    return _STEP_SECONDS.get(model_id)
+
+
+def expected_start_eta(model_id: str, total_steps: int, load_seconds: float | None) -> float | None:
+    """A job's ETA before its first step: every step at the model's last measured pace,
+    after its load (``load_seconds``: None when it is loaded). None when nothing is known."""
+    per_step = step_seconds(model_id)
+    if per_step is None and load_seconds is None:
+        return None
+    return (load_seconds or 0.0) + (per_step or 0.0) * total_steps
+
 
 # JOB_PROGRESS events: at most one per this many seconds per job.
 PROGRESS_WEBHOOK_INTERVAL_S = 1.0
@@ -79,6 +103,7 @@ class ProgressReporter:
         seed: int,
     ) -> None:
         self._job_id = job.id
+        self._model = job.model
         self._account_id: uuid.UUID = job.account_id  # type: ignore[attr-defined]
         self._base = job.seq  # the STARTED event's seq; the row has step 0 now
         self._total = job.total_steps
@@ -86,6 +111,8 @@ class ProgressReporter:
         self._interval = write_interval_s
         self._seed = seed
         self._began = time.monotonic()
+        self._first_step_at: float | None = None
+        self._first_step = 0
         self._written_at = self._began
         self._pending: tuple[int, float] | None = None
         # JOB_PROGRESS events: None until first asked (after a second of running).
@@ -110,7 +137,7 @@ class ProgressReporter:
     async def step(self, step: int, preview_png: bytes | None = None) -> bool:
         """Announce step ``step``; False when the job is no longer this run's to finish."""
         now = time.monotonic()
-        eta = (now - self._began) / step * (self._total - step)
+        eta = self._per_step(step, now) * (self._total - step)
         await self._bus.publish(self._event(EventType.PROGRESS, step, eta))
         if preview_png:
             preview = preview_ref(self._job_id, step, preview_png, self._seed)
@@ -126,6 +153,18 @@ class ProgressReporter:
         if now - self._written_at >= self._interval:
             return await self.write()
         return True
+
+    def _per_step(self, step: int, now: float) -> float:
+        """Seconds per step so far: measured between steps once there are two (the time
+        before step 1 may hold a model load), until then the model's last pace here."""
+        if self._first_step_at is None:
+            self._first_step_at, self._first_step = now, step
+        if step > self._first_step:
+            pace = (now - self._first_step_at) / (step - self._first_step)
+            _STEP_SECONDS[self._model] = pace
+            return pace
+        known = step_seconds(self._model)
+        return known if known is not None else (now - self._began) / max(1, step)
 
     async def _webhook(self, step: int) -> None:
         """Record (and wake the relay for) one JOB_PROGRESS event, if anyone wants it."""

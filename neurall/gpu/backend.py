@@ -43,6 +43,10 @@ class InferenceBackend(Protocol):
         """Each catalog model's state by id: READY (loaded), LOADING or COLD (loads on its
         first request); raises InferenceUnavailable when the server cannot be asked."""
 
+    async def model_load_seconds(self) -> dict[str, float]:
+        """Seconds each model took to load when it last did, by id (a model never loaded
+        there is left out); raises InferenceUnavailable when the server cannot be asked."""
+
     def generate(
         self, request: GenerationRequest
     ) -> AsyncIterator[StepProgress | GenerationResult]:

@@ -121,6 +121,10 @@ class EmbeddedBackend:
             return {spec.id: COLD for spec in self._specs}
         return self._pool.states()
 
+    async def model_load_seconds(self) -> dict[str, float]:
+        """Seconds each model took to load when it last did (left out: never loaded)."""
+        return {} if self._pool is None else self._pool.load_seconds()
+
     async def start(self) -> None:
         async with self._start_lock:
             self._closed = False

@@ -13,13 +13,16 @@ until the measured total fits. A model bigger than the whole budget still loads,
 Pipelines handed in already loaded (``pipelines``) are never unloaded: their owner shares
 them.
 
-``states`` tells any thread which models are READY (loaded), LOADING or COLD.
+``states`` tells any thread which models are READY (loaded), LOADING or COLD, and
+``load_seconds`` how long each model took to load when it last did (what a job that must
+wait for a load is told to expect).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 
@@ -53,8 +56,9 @@ class ModelPool:
         self._loaded: OrderedDict[str, Pipeline] = OrderedDict()
         self._pinned: set[str] = set()
         self._loading: set[str] = set()
-        # Each model's size as last measured, kept after it unloads.
+        # Each model's size and load time as last measured, kept after it unloads.
         self._sizes: dict[str, int] = {}
+        self._load_seconds: dict[str, float] = {}
         # Ids in the order they were unloaded (logs, tests).
         self.unloaded: list[str] = []
         for pipeline in pipelines:
@@ -82,6 +86,12 @@ class ModelPool:
                 for model_id in self._specs
             }
 
+    def load_seconds(self) -> dict[str, float]:
+        """Seconds each model took to load, the last time it did (models never loaded here
+        are left out)."""
+        with self._lock:
+            return dict(self._load_seconds)
+
     def loaded_bytes(self) -> int:
         with self._lock:
             return sum(self._sizes[model_id] for model_id in self._loaded)
@@ -105,10 +115,12 @@ class ModelPool:
             self._loading.add(model_id)
         try:
             self._make_room(self._sizes.get(model_id, 0), keep=model_id)
+            began = time.monotonic()
             pipeline = self._load(spec)
             with self._lock:
                 self._loaded[model_id] = pipeline
                 self._sizes[model_id] = pipeline.memory_bytes
+                self._load_seconds[model_id] = time.monotonic() - began
         finally:
             with self._lock:
                 self._loading.discard(model_id)

@@ -2,8 +2,10 @@
 
 Each catalog entry is one Triton model, named ``triton_name(model_id)`` ("neurall_" and the
 id), all with this format. The model STATES_MODEL ("neurall_models") answers any request
-with the JSON object {model id: "READY" | "LOADING" | "COLD"}; it is bound last, so its
-readiness means the server serves every model (the preloaded ones loaded).
+with the JSON object {"states": {model id: "READY" | "LOADING" | "COLD"}, "load_seconds":
+{model id: seconds its last load took}} (servers before load times answered the "states"
+object alone); it is bound last, so its readiness means the server serves every model (the
+preloaded ones loaded).
 
 Every tensor has a leading batch dimension of 1 per request (Triton's dynamic batcher adds it).
 One stream response per denoising step (KIND_STEP), then one KIND_FINAL with the PNGs and the

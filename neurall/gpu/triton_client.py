@@ -154,6 +154,15 @@ class TritonBackend:
 
     async def model_states(self) -> dict[str, str]:
         """Each catalog model's state on the server: READY, LOADING or COLD."""
+        report = await self._models_report()
+        return dict(report.get("states", report))
+
+    async def model_load_seconds(self) -> dict[str, float]:
+        """Seconds each model took to load on the server, the last time it did."""
+        report = await self._models_report()
+        return {key: float(value) for key, value in report.get("load_seconds", {}).items()}
+
+    async def _models_report(self) -> dict[str, Any]:
         query = InferInput(STATES_INPUT, [1], "BYTES")
         query.set_data_from_numpy(np.array([b""], dtype=np.object_))
         try:
@@ -168,7 +177,9 @@ class TritonBackend:
         except grpc.RpcError as exc:
             raise _rpc_error(exc) from exc
         raw = result.as_numpy(STATES_OUTPUT).reshape(-1)[0]
-        return dict(json.loads(bytes(raw)))
+        report = json.loads(bytes(raw))
+        # A server before load times answered the states object alone.
+        return report if isinstance(report.get("states"), dict) else {"states": report}
 
     async def generate(
         self, request: GenerationRequest

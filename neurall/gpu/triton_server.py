@@ -172,13 +172,15 @@ class TritonModel:
 
 
 class StatesModel:
-    """The infer function of "neurall_models": every model's state, as JSON."""
+    """The infer function of "neurall_models": every model's state and last load time, as
+    JSON (protocol.STATES_MODEL)."""
 
     def __init__(self, pool: ModelPool) -> None:
         self._pool = pool
 
     def infer(self, requests: list[Any]) -> list[Response]:
-        states = json.dumps(self._pool.states()).encode("utf-8")
+        report = {"states": self._pool.states(), "load_seconds": self._pool.load_seconds()}
+        states = json.dumps(report).encode("utf-8")
         return [{STATES_OUTPUT: np.array([states], dtype=np.object_)} for _ in requests]
 
 

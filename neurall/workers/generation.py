@@ -24,10 +24,10 @@ from neurall.billing import ledger
 from neurall.bus.events import EventType, JobEventData
 from neurall.clock import now
 from neurall.clones.service import CloneUnavailableError, adapter_keys
-from neurall.generation import service, turns
+from neurall.generation import model_states, service, turns
 from neurall.generation.lease import holding_lease, lease_until
 from neurall.generation.lifecycle import announce_positions, requeue, transition
-from neurall.generation.progress import ProgressReporter
+from neurall.generation.progress import ProgressReporter, expected_start_eta
 from neurall.generation.runtime import GenerationRuntime
 from neurall.gpu import codec
 from neurall.gpu.types import (
@@ -183,7 +183,9 @@ async def _start(
             "started_at": job.started_at or now(),
             "started_by": message_id,
             "step": 0,
-            "eta_seconds": None,
+            "eta_seconds": expected_start_eta(
+                job.model, job.total_steps, await model_states.load_seconds(runtime, job.model)
+            ),
             "error": None,
             "attempts": job.attempts + 1,
             "lease_expires_at": lease_until(settings.job_lease_s),

@@ -196,6 +196,10 @@ async def _one_job_per_family(
         "tiny-sdxl": "COLD",
         "tiny-flux": "READY",
     }
+    # What a job that waits for a load is told to expect: each load as last measured.
+    load_seconds = await triton.model_load_seconds()
+    assert set(load_seconds) == {spec.id for spec in catalog}
+    assert all(seconds > 0 for seconds in load_seconds.values())
 
 
 @pytest.mark.asyncio
