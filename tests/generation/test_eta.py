@@ -57,6 +57,7 @@ async def test_a_job_for_a_model_that_is_not_loaded_is_told_its_load_time(
         runtime.model_states_cache = None
         warm = await _started(runtime, account, "tiny-sd")
     # Run before: its pace is known; not loaded: the start also waits for its load.
-    assert warm.eta_seconds is not None and 0 < warm.eta_seconds < load["tiny-sd"]
+    assert warm.eta_seconds is not None
+    assert 0 < warm.eta_seconds < load["tiny-sd"]
     assert cold.eta_seconds is not None
     assert cold.eta_seconds >= load["tiny-sd"] + warm.eta_seconds * 0.5
