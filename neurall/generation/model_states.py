@@ -8,8 +8,10 @@ while the backend is started and ready, every other model COLD. An embedded back
 asked once it was started (by the first job): asking must never load a pipeline. A Triton
 backend is started to be asked, which only opens a connection.
 
-``load_seconds`` is how long a model that is not loaded is expected to take to load (what
-it took the last time, as the backend measured it), for the ETA of a job that waits for it.
+``expected_load_seconds`` is how long a model that is not loaded is expected to take to
+load (what it took the last time, as the backend measured it), for the ETA of a job that
+waits for it. It reads only what was heard: workers ask again in the background after each
+job (``refresh_soon``), so a job's start never waits on a GPU server.
 
 Answers are kept ``TTL_S`` seconds, so a page that lists the models on every visit asks the
 GPU servers at most that often.
@@ -91,19 +93,35 @@ def _state(value: str | None) -> ModelState:
         return ModelState.COLD
 
 
-async def load_seconds(runtime: GenerationRuntime, model_id: str) -> float | None:
-    """Seconds ``model_id`` is expected to take to load before a job can run on it: its
-    last load time when it is not READY, None when it is (or when no load was measured)."""
-    states = await model_states(runtime, runtime.catalog)
-    if states.get(model_id) == ModelState.READY:
+def expected_load_seconds(runtime: GenerationRuntime, model_id: str) -> float | None:
+    """How long a job that starts on ``model_id`` now will wait for its load, from what the
+    backend said last (never asks: a job's start must not wait on a GPU server): the model's
+    last load time when it was not READY, None when it was or when nothing is known."""
+    heard = runtime.model_states_cache
+    if heard is None or heard[1].get(model_id) == ModelState.READY:
         return None
-    backend = await _backend(runtime)
+    return runtime.model_load_seconds.get(model_id)
+
+
+def refresh_soon(runtime: GenerationRuntime) -> None:
+    """Ask the started backend for the states and load times in the background (one question
+    at a time), for the starts that follow."""
+    if runtime.model_states_refresh is None or runtime.model_states_refresh.done():
+        runtime.model_states_refresh = asyncio.get_running_loop().create_task(refresh(runtime))
+
+
+async def refresh(runtime: GenerationRuntime) -> None:
+    """Ask the started backend (never starting one) for the states and load times now."""
+    backend = runtime.started_inference()
+    if backend is None:
+        return
+    states = await backend_states(backend, runtime.catalog)
     ask = getattr(backend, "model_load_seconds", None)
-    if ask is None:
-        return None
-    try:
-        measured: dict[str, float] = await asyncio.wait_for(ask(), ASK_TIMEOUT_S)
-    except Exception as exc:
-        log.warning("model load times unavailable: %s", type(exc).__name__)
-        return None
-    return measured.get(model_id)
+    load: dict[str, float] = {}
+    if ask is not None:
+        try:
+            load = await asyncio.wait_for(ask(), ASK_TIMEOUT_S)
+        except Exception as exc:
+            log.warning("model load times unavailable: %s", type(exc).__name__)
+    runtime.model_states_cache = (time.monotonic(), states)
+    runtime.model_load_seconds = load

@@ -61,8 +61,11 @@ class GenerationRuntime:
         self._inference_lock = asyncio.Lock()
         self._enqueue: Enqueue | None = None
         self._queue_depth: QueueDepth | None = None
-        # neurall.generation.model_states keeps its last answer here: (when, states).
+        # neurall.generation.model_states keeps its last answers here: (when, states), each
+        # model's last load time, and the question being asked in the background.
         self.model_states_cache: tuple[float, dict] | None = None
+        self.model_load_seconds: dict[str, float] = {}
+        self.model_states_refresh: asyncio.Task[None] | None = None
 
     @classmethod
     def from_settings(
@@ -122,6 +125,8 @@ class GenerationRuntime:
         return self._inference
 
     async def close(self) -> None:
+        if self.model_states_refresh is not None:
+            self.model_states_refresh.cancel()
         inference, self._inference = self._inference, None
         if inference is not None:
             await inference.close()

@@ -184,7 +184,7 @@ async def _start(
             "started_by": message_id,
             "step": 0,
             "eta_seconds": expected_start_eta(
-                job.model, job.total_steps, await model_states.load_seconds(runtime, job.model)
+                job.model, job.total_steps, model_states.expected_load_seconds(runtime, job.model)
             ),
             "error": None,
             "attempts": job.attempts + 1,
@@ -220,13 +220,17 @@ async def _infer(
         seed=params.seed,
     )
     stream = backend.generate(await _for_this_run(job, params, runtime))
-    async with contextlib.aclosing(stream):  # leaving early cancels between steps
-        async for item in stream:
-            if isinstance(item, GenerationResult):
-                return item
-            assert isinstance(item, StepProgress)
-            if not await progress.step(item.step, item.preview_png):
-                return None  # canceled (or ended elsewhere): stop the pipeline
+    try:
+        async with contextlib.aclosing(stream):  # leaving early cancels between steps
+            async for item in stream:
+                if isinstance(item, GenerationResult):
+                    return item
+                assert isinstance(item, StepProgress)
+                if not await progress.step(item.step, item.preview_png):
+                    return None  # canceled (or ended elsewhere): stop the pipeline
+    finally:
+        # What is loaded now, for the ETA of the next starts (never asked on a start).
+        model_states.refresh_soon(runtime)
     raise InferenceUnavailable("the stream ended without a result")
 
 

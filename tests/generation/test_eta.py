@@ -9,7 +9,7 @@ import uuid
 
 from neurall.billing import ledger
 from neurall.bus.events import EventType, JobEventData
-from neurall.generation import service
+from neurall.generation import model_states, service
 from neurall.generation.params import validate
 from neurall.generation.runtime import GenerationRuntime
 from neurall.orm.accounts import Account
@@ -29,6 +29,8 @@ async def _started(runtime: GenerationRuntime, account: Account, model: str) -> 
     job = await service.submit(account, JobSource.PLAYGROUND, params, runtime)
     async with runtime.bus.subscribe(job.id) as events:
         await run_job(str(job.id), runtime)
+        # What the worker asks in the background after each job, asked before the next.
+        await model_states.refresh(runtime)
         seen = [await asyncio.wait_for(anext(events), 10)]
         while not seen[-1].terminal:
             seen.append(await asyncio.wait_for(anext(events), 10))
@@ -51,10 +53,7 @@ async def test_a_job_for_a_model_that_is_not_loaded_is_told_its_load_time(
         pool = runtime.started_inference().pool  # type: ignore[union-attr]
         load = pool.load_seconds()
         assert set(load) == {"tiny-sd", "tiny-sdxl"}
-        # (States are kept two seconds: these starts must see the state of now.)
-        runtime.model_states_cache = None
         cold = await _started(runtime, account, "tiny-sd")
-        runtime.model_states_cache = None
         warm = await _started(runtime, account, "tiny-sd")
     # Run before: its pace is known; not loaded: the start also waits for its load.
     assert warm.eta_seconds is not None
