@@ -2,12 +2,19 @@
 // (src/gql/, generated from the public contract; `npm run codegen`).
 import { graphql } from "../gql";
 
-export const FieldErrorsFragment = graphql(`
-  fragment FieldErrors on InvalidInput {
-    fields
-    errors {
-      field
-      message
+// Every expected failure (a member of a result union implementing UserError): its code
+// and sentence, and for InvalidInput the message for each field. Select it in every
+// mutation, and read the answer with `answerOf` (src/lib/answer.ts).
+export const UserErrorFieldsFragment = graphql(`
+  fragment UserErrorFields on UserError {
+    code
+    message
+    ... on InvalidInput {
+      fields
+      errors {
+        field
+        message
+      }
     }
   }
 `);
@@ -103,10 +110,7 @@ export const SignUpMutation = graphql(`
           ...AccountFields
         }
       }
-      ... on UserError {
-        message
-      }
-      ...FieldErrors
+      ...UserErrorFields
     }
   }
 `);
@@ -120,10 +124,7 @@ export const LogInMutation = graphql(`
           ...AccountFields
         }
       }
-      ... on UserError {
-        message
-      }
-      ...FieldErrors
+      ...UserErrorFields
     }
   }
 `);
@@ -139,10 +140,7 @@ export const UpdateProfileMutation = graphql(`
     updateProfile(input: $input) {
       __typename
       ...AccountFields
-      ... on UserError {
-        message
-      }
-      ...FieldErrors
+      ...UserErrorFields
     }
   }
 `);
@@ -151,10 +149,7 @@ export const ChangePasswordMutation = graphql(`
   mutation ChangePassword($currentPassword: String!, $newPassword: String!) {
     changePassword(currentPassword: $currentPassword, newPassword: $newPassword) {
       __typename
-      ... on UserError {
-        message
-      }
-      ...FieldErrors
+      ...UserErrorFields
     }
   }
 `);
@@ -164,9 +159,7 @@ export const SetMarketingOptInMutation = graphql(`
     setMarketingOptIn(optIn: $optIn) {
       __typename
       ...AccountFields
-      ... on UserError {
-        message
-      }
+      ...UserErrorFields
     }
   }
 `);
@@ -207,10 +200,7 @@ export const GenerateMutation = graphql(`
     generate(input: $input, idempotencyKey: $idempotencyKey) {
       __typename
       ...JobFields
-      ... on UserError {
-        message
-      }
-      ...FieldErrors
+      ...UserErrorFields
       ... on InsufficientCredits {
         required
         available
@@ -227,9 +217,7 @@ export const CancelJobMutation = graphql(`
     cancelJob(id: $id) {
       __typename
       ...JobFields
-      ... on UserError {
-        message
-      }
+      ...UserErrorFields
     }
   }
 `);
@@ -299,9 +287,7 @@ export const DeleteHistoryItemMutation = graphql(`
       ... on Deleted {
         deletedCount
       }
-      ... on UserError {
-        message
-      }
+      ...UserErrorFields
     }
   }
 `);
@@ -313,9 +299,7 @@ export const ClearHistoryMutation = graphql(`
       ... on Deleted {
         deletedCount
       }
-      ... on UserError {
-        message
-      }
+      ...UserErrorFields
     }
   }
 `);
@@ -350,10 +334,7 @@ export const CreateApiKeyMutation = graphql(`
           ...ApiKeyFields
         }
       }
-      ... on UserError {
-        message
-      }
-      ...FieldErrors
+      ...UserErrorFields
     }
   }
 `);
@@ -363,9 +344,7 @@ export const RevokeApiKeyMutation = graphql(`
     revokeApiKey(id: $id) {
       __typename
       ...ApiKeyFields
-      ... on UserError {
-        message
-      }
+      ...UserErrorFields
     }
   }
 `);
@@ -380,9 +359,7 @@ export const RegenerateApiKeyMutation = graphql(`
           ...ApiKeyFields
         }
       }
-      ... on UserError {
-        message
-      }
+      ...UserErrorFields
     }
   }
 `);
@@ -421,10 +398,7 @@ export const CreateCheckoutMutation = graphql(`
         url
         credits
       }
-      ... on UserError {
-        message
-      }
-      ...FieldErrors
+      ...UserErrorFields
     }
   }
 `);
@@ -442,10 +416,7 @@ export const CreateCloneMutation = graphql(`
     createClone(input: $input, images: $images) {
       __typename
       ...CloneFields
-      ... on UserError {
-        message
-      }
-      ...FieldErrors
+      ...UserErrorFields
       ... on InsufficientCredits {
         required
         available
@@ -458,9 +429,7 @@ export const DeleteCloneMutation = graphql(`
   mutation DeleteClone($id: ID!) {
     deleteClone(id: $id) {
       __typename
-      ... on UserError {
-        message
-      }
+      ...UserErrorFields
     }
   }
 `);
@@ -494,9 +463,7 @@ export const RequestDataExportMutation = graphql(`
         url
         expiresAt
       }
-      ... on UserError {
-        message
-      }
+      ...UserErrorFields
     }
   }
 `);
@@ -516,10 +483,7 @@ export const DeleteAccountMutation = graphql(`
   mutation DeleteAccount($password: String!) {
     deleteAccount(password: $password) {
       __typename
-      ... on UserError {
-        message
-      }
-      ...FieldErrors
+      ...UserErrorFields
     }
   }
 `);
@@ -531,9 +495,7 @@ export const VerifyEmailMutation = graphql(`
       ... on Account {
         ...AccountFields
       }
-      ... on UserError {
-        message
-      }
+      ...UserErrorFields
     }
   }
 `);
@@ -545,9 +507,7 @@ export const RequestEmailVerificationMutation = graphql(`
       ... on Accepted {
         message
       }
-      ... on UserError {
-        message
-      }
+      ...UserErrorFields
     }
   }
 `);
@@ -559,10 +519,7 @@ export const RequestPasswordResetMutation = graphql(`
       ... on Accepted {
         message
       }
-      ... on UserError {
-        message
-      }
-      ...FieldErrors
+      ...UserErrorFields
     }
   }
 `);
@@ -576,10 +533,7 @@ export const ResetPasswordMutation = graphql(`
           ...AccountFields
         }
       }
-      ... on UserError {
-        message
-      }
-      ...FieldErrors
+      ...UserErrorFields
     }
   }
 `);

@@ -3,8 +3,9 @@ import type { FormEvent } from "react";
 import { useMutation } from "urql";
 import { ResendButton } from "../components/EmailVerification";
 import { ErrorNote, Field, SuccessNote } from "../components/ui";
+import { answerOf } from "../lib/answer";
 import { errorMessage } from "../lib/client";
-import { formatDate, invalidInput } from "../lib/format";
+import { formatDate } from "../lib/format";
 import { ChangePasswordMutation, UpdateProfileMutation } from "../lib/operations";
 import { Link } from "../lib/router";
 import { useSession } from "../lib/session";
@@ -92,10 +93,12 @@ function ProfileForm() {
     setFields({});
     setError("");
     setSaved("");
-    const result = await updateProfile({ input: { name, email } });
-    const data = result.data?.updateProfile;
-    if (result.error) setError(errorMessage(result.error));
-    else if (data?.__typename === "Account") {
+    const data = answerOf(await updateProfile({ input: { name, email } }), (d) => d.updateProfile, {
+      error: setError,
+      fields: setFields,
+      shown: ["name", "email"],
+    });
+    if (data) {
       // A new address is only asked for: it replaces the old one once confirmed.
       setSaved(
         data.pendingEmail && data.pendingEmail !== me?.pendingEmail
@@ -104,11 +107,7 @@ function ProfileForm() {
       );
       setEmail(data.email);
       refresh();
-    } else if (data?.__typename === "InvalidInput") {
-      const { fields: byField, summary } = invalidInput(data, ["name", "email"]);
-      setFields(byField);
-      setError(summary);
-    } else if (data && "message" in data) setError(data.message);
+    }
   };
   return (
     <form onSubmit={submit} noValidate className="card" id="profile" aria-labelledby="profile-title">
@@ -138,17 +137,16 @@ function PasswordForm() {
     setError("");
     setSaved("");
     const result = await changePassword({ currentPassword: current, newPassword: next });
-    const data = result.data?.changePassword;
-    if (result.error) setError(errorMessage(result.error));
-    else if (data?.__typename === "Account") {
+    const data = answerOf(result, (d) => d.changePassword, {
+      error: setError,
+      fields: setFields,
+      shown: ["currentPassword", "newPassword"],
+    });
+    if (data) {
       setSaved("Password changed. Your other sessions were signed out.");
       setCurrent("");
       setNext("");
-    } else if (data?.__typename === "InvalidInput") {
-      const { fields: byField, summary } = invalidInput(data, ["currentPassword", "newPassword"]);
-      setFields(byField);
-      setError(summary);
-    } else if (data && "message" in data) setError(data.message);
+    }
   };
   return (
     <form onSubmit={submit} noValidate className="card" aria-labelledby="password-title">

@@ -4,7 +4,8 @@ import { useMutation, useQuery } from "urql";
 import { ConfirmDialog, Empty, ErrorNote, Field, Loading, StatusBadge } from "../components/ui";
 import type { CloneFieldsFragment } from "../gql/graphql";
 import { errorMessage, subscribe } from "../lib/client";
-import { formatDate, invalidInput } from "../lib/format";
+import { answerOf } from "../lib/answer";
+import { formatDate } from "../lib/format";
 import { LIMITS, checkWhole } from "../lib/limits";
 import { CloneEventsSubscription, ClonesQuery, CreateCloneMutation, DeleteCloneMutation } from "../lib/operations";
 import { Link } from "../lib/router";
@@ -102,25 +103,23 @@ function CreateClone({ onCreated }: { onCreated: () => void }) {
       input: { name, triggerWord: triggerWord.trim() || null, trainingSteps: steps },
       images: photos.map((p) => p.file),
     });
-    const data = result.data?.createClone;
-    if (result.error) {
-      setError(errorMessage(result.error));
-      return;
-    }
-    if (data?.__typename === "Clone") {
+    const data = answerOf(result, (d) => d.createClone, {
+      error: setError,
+      fields: (byField) => {
+        // Per-file errors ("images.3") are shown on the photo they name.
+        setPhotos((prev) => prev.map((p, i) => (byField[`images.${i}`] ? { ...p, problem: byField[`images.${i}`] } : p)));
+        setErrors(byField);
+      },
+      shown: ["name", "triggerWord", "trainingSteps", "images", "images."],
+    });
+    if (data) {
       setPhotos([]);
       setName("");
       setTriggerWord("");
       setTrainingSteps("");
       onCreated();
       refresh();
-    } else if (data?.__typename === "InvalidInput") {
-      const { fields: byField, summary } = invalidInput(data, ["name", "triggerWord", "trainingSteps", "images", "images."]);
-      // Per-file errors ("images.3") are shown on the photo they name.
-      setPhotos((prev) => prev.map((p, i) => (byField[`images.${i}`] ? { ...p, problem: byField[`images.${i}`] } : p)));
-      setErrors(byField);
-      setError(summary);
-    } else if (data && "message" in data) setError(data.message);
+    }
   };
 
   return (
@@ -223,12 +222,10 @@ function CloneCard({ clone: initial, onDeleted }: { clone: CloneFieldsFragment; 
   const remove = async () => {
     const result = await deleteClone({ id: clone.id });
     setConfirm(false);
-    const data = result.data?.deleteClone;
-    if (result.error) setError(errorMessage(result.error));
-    else if (data?.__typename === "Deleted") {
+    if (answerOf(result, (d) => d.deleteClone, { error: setError })) {
       refresh();
       onDeleted();
-    } else if (data && "message" in data) setError(data.message);
+    }
   };
 
   return (

@@ -3,8 +3,9 @@ import type { FormEvent } from "react";
 import { useClient, useMutation } from "urql";
 import { Empty, ErrorNote, Field, Loading } from "../components/ui";
 import type { LedgerQuery as LedgerData } from "../gql/graphql";
+import { answerOf } from "../lib/answer";
 import { errorMessage } from "../lib/client";
-import { formatCredits, formatDate, invalidInput } from "../lib/format";
+import { formatCredits, formatDate } from "../lib/format";
 import { LIMITS, checkWhole } from "../lib/limits";
 import { CreateCheckoutMutation, LedgerQuery } from "../lib/operations";
 import { useSession } from "../lib/session";
@@ -68,15 +69,12 @@ export function CreditsPage() {
       setBuyErrors({ credits: problem.startsWith("Credits must be between") ? `Buy between ${low} and ${high.toLocaleString("en")} credits.` : problem });
       return;
     }
-    const result = await createCheckout({ credits: Number(credits) });
-    const data = result.data?.createCheckout;
-    if (result.error) setBuyError(errorMessage(result.error));
-    else if (data?.__typename === "Checkout") window.location.assign(data.url);
-    else if (data?.__typename === "InvalidInput") {
-      const { fields, summary } = invalidInput(data, ["credits"]);
-      setBuyErrors(fields);
-      setBuyError(summary);
-    } else if (data && "message" in data) setBuyError(data.message);
+    const data = answerOf(await createCheckout({ credits: Number(credits) }), (d) => d.createCheckout, {
+      error: setBuyError,
+      fields: setBuyErrors,
+      shown: ["credits"],
+    });
+    if (data) window.location.assign(data.url);
   };
 
   return (

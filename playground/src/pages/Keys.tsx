@@ -3,8 +3,9 @@ import type { FormEvent } from "react";
 import { useMutation, useQuery } from "urql";
 import { ConfirmDialog, Empty, ErrorNote, Field, Loading } from "../components/ui";
 import type { ApiKeyFieldsFragment, ApiKeyScope } from "../gql/graphql";
+import { answerOf } from "../lib/answer";
 import { errorMessage } from "../lib/client";
-import { formatDate, invalidInput } from "../lib/format";
+import { formatDate } from "../lib/format";
 import { ApiKeysQuery, CreateApiKeyMutation, RegenerateApiKeyMutation, RevokeApiKeyMutation } from "../lib/operations";
 
 const SCOPES: { scope: ApiKeyScope; label: string }[] = [
@@ -34,19 +35,16 @@ export function KeysPage() {
       setErrors({ scopes: "Choose at least one scope." });
       return;
     }
-    const result = await createKey({ name, scopes });
-    const data = result.data?.createApiKey;
-    if (result.error) setError(errorMessage(result.error));
-    else if (data?.__typename === "CreatedApiKey") {
+    const data = answerOf(await createKey({ name, scopes }), (d) => d.createApiKey, {
+      error: setError,
+      fields: setErrors,
+      shown: ["name", "scopes"],
+    });
+    if (data) {
       setSecret({ name: data.apiKey.name, secret: data.secret });
       setName("");
       reload();
-    } else if (data?.__typename === "InvalidInput") {
-      const { fields, summary } = invalidInput(data, ["name", "scopes"]);
-      setErrors(fields);
-      setError(summary);
     }
-    else if (data && "message" in data) setError(data.message);
   };
 
   const act = async () => {
@@ -54,16 +52,10 @@ export function KeysPage() {
     const { key, action } = confirm;
     setError("");
     if (action === "revoke") {
-      const result = await revokeKey({ id: key.id });
-      const data = result.data?.revokeApiKey;
-      if (result.error) setError(errorMessage(result.error));
-      else if (data && data.__typename !== "ApiKey" && "message" in data) setError(data.message);
+      answerOf(await revokeKey({ id: key.id }), (d) => d.revokeApiKey, { error: setError });
     } else {
-      const result = await regenerateKey({ id: key.id });
-      const data = result.data?.regenerateApiKey;
-      if (result.error) setError(errorMessage(result.error));
-      else if (data?.__typename === "CreatedApiKey") setSecret({ name: data.apiKey.name, secret: data.secret });
-      else if (data && "message" in data) setError(data.message);
+      const data = answerOf(await regenerateKey({ id: key.id }), (d) => d.regenerateApiKey, { error: setError });
+      if (data) setSecret({ name: data.apiKey.name, secret: data.secret });
     }
     setConfirm(null);
     reload();
