@@ -186,7 +186,7 @@ class CloneMutation:
             # JSON variables can put anything where an Upload goes; only file parts count.
             if not isinstance(image, UploadedFile):
                 raise InvalidInputError(
-                    f"Image {index} is not a file: send the photos as a multipart request.",
+                    f"Image {index + 1} is not a file: send the photos as a multipart request.",
                     [f"images.{index}"],
                 )
         # A hold that takes the credits below the low-credit threshold records an event.

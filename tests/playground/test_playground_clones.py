@@ -49,7 +49,7 @@ def test_clone_from_the_file_chooser_watch_the_loss_then_generate_with_it(
     expect(thumbs).to_have_count(4)
     page.get_by_role("button", name="Train clone").click()
     bad = thumbs.nth(3)
-    expect(bad).to_contain_text(re.compile(r'Image 3 \("notes.png"\)'))
+    expect(bad).to_contain_text(re.compile(r'Image 4 \("notes.png"\)'))
     screenshot(page, "clones-file-error")
     expect(bad).to_have_class(re.compile(r"\bbad\b"))
     expect(thumbs.nth(0)).not_to_have_class(re.compile(r"\bbad\b"))
