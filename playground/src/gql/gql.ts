@@ -15,7 +15,7 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  */
 const documents = {
     "\n  fragment UserErrorFields on UserError {\n    code\n    message\n    ... on InvalidInput {\n      fields\n      errors {\n        field\n        message\n      }\n    }\n  }\n": types.UserErrorFieldsFragmentDoc,
-    "\n  fragment AccountFields on Account {\n    id\n    email\n    name\n    credits\n    heldCredits\n    marketingOptIn\n    emailVerified\n    pendingEmail\n    createdAt\n  }\n": types.AccountFieldsFragmentDoc,
+    "\n  fragment AccountFields on Account {\n    id\n    email\n    name\n    credits\n    heldCredits\n    marketingOptIn\n    emailVerified\n    pendingEmail\n    lowCreditThreshold\n    emailNotices\n    createdAt\n  }\n": types.AccountFieldsFragmentDoc,
     "\n  fragment JobFields on Job {\n    id\n    status\n    source\n    queuePosition\n    step\n    totalSteps\n    progress\n    etaSeconds\n    heldCredits\n    costCredits\n    model\n    error\n    createdAt\n    startedAt\n    finishedAt\n    params {\n      prompt\n      negativePrompt\n      width\n      height\n      steps\n      guidanceScale\n      seed\n      numImages\n      cloneId\n      model\n      mode\n      scheduler\n      strength\n    }\n    images {\n      url\n      width\n      height\n      seed\n      contentType\n    }\n  }\n": types.JobFieldsFragmentDoc,
     "\n  fragment CloneFields on Clone {\n    id\n    name\n    triggerWord\n    status\n    progress\n    sourceImagesDeleted\n    error\n    createdAt\n    step\n    totalSteps\n    loss\n    imageCount\n    baseModel\n  }\n": types.CloneFieldsFragmentDoc,
     "\n  query Me {\n    me {\n      ...AccountFields\n    }\n  }\n": types.MeDocument,
@@ -34,7 +34,7 @@ const documents = {
     "\n  query History($first: Int, $after: String) {\n    history(first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          id\n          createdAt\n          job {\n            ...JobFields\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": types.HistoryDocument,
     "\n  mutation DeleteHistoryItem($id: ID!) {\n    deleteHistoryItem(id: $id) {\n      __typename\n      ... on Deleted {\n        deletedCount\n      }\n      ...UserErrorFields\n    }\n  }\n": types.DeleteHistoryItemDocument,
     "\n  mutation ClearHistory {\n    clearHistory {\n      __typename\n      ... on Deleted {\n        deletedCount\n      }\n      ...UserErrorFields\n    }\n  }\n": types.ClearHistoryDocument,
-    "\n  fragment ApiKeyFields on ApiKey {\n    id\n    name\n    prefix\n    scopes\n    createdAt\n    lastUsedAt\n    revokedAt\n  }\n": types.ApiKeyFieldsFragmentDoc,
+    "\n  fragment ApiKeyFields on ApiKey {\n    id\n    name\n    prefix\n    scopes\n    createdAt\n    lastUsedAt\n    revokedAt\n    spendLimit {\n      credits\n      period\n      spent\n      resetsAt\n    }\n  }\n": types.ApiKeyFieldsFragmentDoc,
     "\n  query ApiKeys {\n    apiKeys {\n      ...ApiKeyFields\n    }\n  }\n": types.ApiKeysDocument,
     "\n  mutation CreateApiKey($name: String!, $scopes: [ApiKeyScope!]) {\n    createApiKey(name: $name, scopes: $scopes) {\n      __typename\n      ... on CreatedApiKey {\n        secret\n        apiKey {\n          ...ApiKeyFields\n        }\n      }\n      ...UserErrorFields\n    }\n  }\n": types.CreateApiKeyDocument,
     "\n  mutation RevokeApiKey($id: ID!) {\n    revokeApiKey(id: $id) {\n      __typename\n      ...ApiKeyFields\n      ...UserErrorFields\n    }\n  }\n": types.RevokeApiKeyDocument,
@@ -53,6 +53,20 @@ const documents = {
     "\n  mutation RequestEmailVerification {\n    requestEmailVerification {\n      __typename\n      ... on Accepted {\n        message\n      }\n      ...UserErrorFields\n    }\n  }\n": types.RequestEmailVerificationDocument,
     "\n  mutation RequestPasswordReset($email: String!) {\n    requestPasswordReset(email: $email) {\n      __typename\n      ... on Accepted {\n        message\n      }\n      ...UserErrorFields\n    }\n  }\n": types.RequestPasswordResetDocument,
     "\n  mutation ResetPassword($token: String!, $newPassword: String!) {\n    resetPassword(token: $token, newPassword: $newPassword) {\n      __typename\n      ... on Session {\n        account {\n          ...AccountFields\n        }\n      }\n      ...UserErrorFields\n    }\n  }\n": types.ResetPasswordDocument,
+    "\n  mutation SetApiKeySpendLimit($id: ID!, $limit: SpendLimitInput!) {\n    setApiKeySpendLimit(id: $id, limit: $limit) {\n      __typename\n      ...ApiKeyFields\n      ...UserErrorFields\n    }\n  }\n": types.SetApiKeySpendLimitDocument,
+    "\n  mutation SetEmailNotice($notice: EmailNotice!, $enabled: Boolean!) {\n    setEmailNotice(notice: $notice, enabled: $enabled) {\n      __typename\n      ...AccountFields\n      ...UserErrorFields\n    }\n  }\n": types.SetEmailNoticeDocument,
+    "\n  query CreditPrice {\n    creditPrice {\n      available\n      unavailableReason\n      unitAmount\n      currency\n      minCredits\n      maxCredits\n    }\n  }\n": types.CreditPriceDocument,
+    "\n  fragment WebhookEndpointFields on WebhookEndpoint {\n    id\n    url\n    description\n    events\n    enabled\n    disabledReason\n    createdAt\n  }\n": types.WebhookEndpointFieldsFragmentDoc,
+    "\n  fragment WebhookDeliveryFields on WebhookDelivery {\n    id\n    endpointId\n    eventId\n    eventType\n    status\n    attempts\n    responseStatus\n    durationMs\n    nextAttemptAt\n    createdAt\n    lastAttemptAt\n  }\n": types.WebhookDeliveryFieldsFragmentDoc,
+    "\n  query WebhookEndpoints {\n    webhookEndpoints {\n      ...WebhookEndpointFields\n    }\n  }\n": types.WebhookEndpointsDocument,
+    "\n  query WebhookDeliveries($endpointId: ID!, $first: Int, $after: String) {\n    webhookDeliveries(endpointId: $endpointId, first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          ...WebhookDeliveryFields\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": types.WebhookDeliveriesDocument,
+    "\n  mutation CreateWebhookEndpoint($input: WebhookEndpointInput!) {\n    createWebhookEndpoint(input: $input) {\n      __typename\n      ... on CreatedWebhookEndpoint {\n        secret\n        endpoint {\n          ...WebhookEndpointFields\n        }\n      }\n      ...UserErrorFields\n    }\n  }\n": types.CreateWebhookEndpointDocument,
+    "\n  mutation UpdateWebhookEndpoint($id: ID!, $input: WebhookEndpointUpdateInput!) {\n    updateWebhookEndpoint(id: $id, input: $input) {\n      __typename\n      ...WebhookEndpointFields\n      ...UserErrorFields\n    }\n  }\n": types.UpdateWebhookEndpointDocument,
+    "\n  mutation DeleteWebhookEndpoint($id: ID!) {\n    deleteWebhookEndpoint(id: $id) {\n      __typename\n      ... on Deleted {\n        deletedCount\n      }\n      ...UserErrorFields\n    }\n  }\n": types.DeleteWebhookEndpointDocument,
+    "\n  mutation RotateWebhookSecret($id: ID!) {\n    rotateWebhookSecret(id: $id) {\n      __typename\n      ... on CreatedWebhookEndpoint {\n        secret\n        endpoint {\n          ...WebhookEndpointFields\n        }\n      }\n      ...UserErrorFields\n    }\n  }\n": types.RotateWebhookSecretDocument,
+    "\n  mutation SendTestWebhook($id: ID!) {\n    sendTestWebhook(id: $id) {\n      __typename\n      ...WebhookDeliveryFields\n      ...UserErrorFields\n    }\n  }\n": types.SendTestWebhookDocument,
+    "\n  mutation RedeliverWebhook($deliveryId: ID!) {\n    redeliverWebhook(deliveryId: $deliveryId) {\n      __typename\n      ...WebhookDeliveryFields\n      ...UserErrorFields\n    }\n  }\n": types.RedeliverWebhookDocument,
+    "\n  query EstimateCloneCost($images: Int!, $trainingSteps: Int) {\n    estimateCloneCost(images: $images, trainingSteps: $trainingSteps)\n  }\n": types.EstimateCloneCostDocument,
 };
 
 /**
@@ -76,7 +90,7 @@ export function graphql(source: "\n  fragment UserErrorFields on UserError {\n  
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  fragment AccountFields on Account {\n    id\n    email\n    name\n    credits\n    heldCredits\n    marketingOptIn\n    emailVerified\n    pendingEmail\n    createdAt\n  }\n"): (typeof documents)["\n  fragment AccountFields on Account {\n    id\n    email\n    name\n    credits\n    heldCredits\n    marketingOptIn\n    emailVerified\n    pendingEmail\n    createdAt\n  }\n"];
+export function graphql(source: "\n  fragment AccountFields on Account {\n    id\n    email\n    name\n    credits\n    heldCredits\n    marketingOptIn\n    emailVerified\n    pendingEmail\n    lowCreditThreshold\n    emailNotices\n    createdAt\n  }\n"): (typeof documents)["\n  fragment AccountFields on Account {\n    id\n    email\n    name\n    credits\n    heldCredits\n    marketingOptIn\n    emailVerified\n    pendingEmail\n    lowCreditThreshold\n    emailNotices\n    createdAt\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -152,7 +166,7 @@ export function graphql(source: "\n  mutation ClearHistory {\n    clearHistory {
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  fragment ApiKeyFields on ApiKey {\n    id\n    name\n    prefix\n    scopes\n    createdAt\n    lastUsedAt\n    revokedAt\n  }\n"): (typeof documents)["\n  fragment ApiKeyFields on ApiKey {\n    id\n    name\n    prefix\n    scopes\n    createdAt\n    lastUsedAt\n    revokedAt\n  }\n"];
+export function graphql(source: "\n  fragment ApiKeyFields on ApiKey {\n    id\n    name\n    prefix\n    scopes\n    createdAt\n    lastUsedAt\n    revokedAt\n    spendLimit {\n      credits\n      period\n      spent\n      resetsAt\n    }\n  }\n"): (typeof documents)["\n  fragment ApiKeyFields on ApiKey {\n    id\n    name\n    prefix\n    scopes\n    createdAt\n    lastUsedAt\n    revokedAt\n    spendLimit {\n      credits\n      period\n      spent\n      resetsAt\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -225,6 +239,62 @@ export function graphql(source: "\n  mutation RequestPasswordReset($email: Strin
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation ResetPassword($token: String!, $newPassword: String!) {\n    resetPassword(token: $token, newPassword: $newPassword) {\n      __typename\n      ... on Session {\n        account {\n          ...AccountFields\n        }\n      }\n      ...UserErrorFields\n    }\n  }\n"): (typeof documents)["\n  mutation ResetPassword($token: String!, $newPassword: String!) {\n    resetPassword(token: $token, newPassword: $newPassword) {\n      __typename\n      ... on Session {\n        account {\n          ...AccountFields\n        }\n      }\n      ...UserErrorFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SetApiKeySpendLimit($id: ID!, $limit: SpendLimitInput!) {\n    setApiKeySpendLimit(id: $id, limit: $limit) {\n      __typename\n      ...ApiKeyFields\n      ...UserErrorFields\n    }\n  }\n"): (typeof documents)["\n  mutation SetApiKeySpendLimit($id: ID!, $limit: SpendLimitInput!) {\n    setApiKeySpendLimit(id: $id, limit: $limit) {\n      __typename\n      ...ApiKeyFields\n      ...UserErrorFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SetEmailNotice($notice: EmailNotice!, $enabled: Boolean!) {\n    setEmailNotice(notice: $notice, enabled: $enabled) {\n      __typename\n      ...AccountFields\n      ...UserErrorFields\n    }\n  }\n"): (typeof documents)["\n  mutation SetEmailNotice($notice: EmailNotice!, $enabled: Boolean!) {\n    setEmailNotice(notice: $notice, enabled: $enabled) {\n      __typename\n      ...AccountFields\n      ...UserErrorFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query CreditPrice {\n    creditPrice {\n      available\n      unavailableReason\n      unitAmount\n      currency\n      minCredits\n      maxCredits\n    }\n  }\n"): (typeof documents)["\n  query CreditPrice {\n    creditPrice {\n      available\n      unavailableReason\n      unitAmount\n      currency\n      minCredits\n      maxCredits\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment WebhookEndpointFields on WebhookEndpoint {\n    id\n    url\n    description\n    events\n    enabled\n    disabledReason\n    createdAt\n  }\n"): (typeof documents)["\n  fragment WebhookEndpointFields on WebhookEndpoint {\n    id\n    url\n    description\n    events\n    enabled\n    disabledReason\n    createdAt\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment WebhookDeliveryFields on WebhookDelivery {\n    id\n    endpointId\n    eventId\n    eventType\n    status\n    attempts\n    responseStatus\n    durationMs\n    nextAttemptAt\n    createdAt\n    lastAttemptAt\n  }\n"): (typeof documents)["\n  fragment WebhookDeliveryFields on WebhookDelivery {\n    id\n    endpointId\n    eventId\n    eventType\n    status\n    attempts\n    responseStatus\n    durationMs\n    nextAttemptAt\n    createdAt\n    lastAttemptAt\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query WebhookEndpoints {\n    webhookEndpoints {\n      ...WebhookEndpointFields\n    }\n  }\n"): (typeof documents)["\n  query WebhookEndpoints {\n    webhookEndpoints {\n      ...WebhookEndpointFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query WebhookDeliveries($endpointId: ID!, $first: Int, $after: String) {\n    webhookDeliveries(endpointId: $endpointId, first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          ...WebhookDeliveryFields\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n"): (typeof documents)["\n  query WebhookDeliveries($endpointId: ID!, $first: Int, $after: String) {\n    webhookDeliveries(endpointId: $endpointId, first: $first, after: $after) {\n      edges {\n        cursor\n        node {\n          ...WebhookDeliveryFields\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CreateWebhookEndpoint($input: WebhookEndpointInput!) {\n    createWebhookEndpoint(input: $input) {\n      __typename\n      ... on CreatedWebhookEndpoint {\n        secret\n        endpoint {\n          ...WebhookEndpointFields\n        }\n      }\n      ...UserErrorFields\n    }\n  }\n"): (typeof documents)["\n  mutation CreateWebhookEndpoint($input: WebhookEndpointInput!) {\n    createWebhookEndpoint(input: $input) {\n      __typename\n      ... on CreatedWebhookEndpoint {\n        secret\n        endpoint {\n          ...WebhookEndpointFields\n        }\n      }\n      ...UserErrorFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UpdateWebhookEndpoint($id: ID!, $input: WebhookEndpointUpdateInput!) {\n    updateWebhookEndpoint(id: $id, input: $input) {\n      __typename\n      ...WebhookEndpointFields\n      ...UserErrorFields\n    }\n  }\n"): (typeof documents)["\n  mutation UpdateWebhookEndpoint($id: ID!, $input: WebhookEndpointUpdateInput!) {\n    updateWebhookEndpoint(id: $id, input: $input) {\n      __typename\n      ...WebhookEndpointFields\n      ...UserErrorFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation DeleteWebhookEndpoint($id: ID!) {\n    deleteWebhookEndpoint(id: $id) {\n      __typename\n      ... on Deleted {\n        deletedCount\n      }\n      ...UserErrorFields\n    }\n  }\n"): (typeof documents)["\n  mutation DeleteWebhookEndpoint($id: ID!) {\n    deleteWebhookEndpoint(id: $id) {\n      __typename\n      ... on Deleted {\n        deletedCount\n      }\n      ...UserErrorFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RotateWebhookSecret($id: ID!) {\n    rotateWebhookSecret(id: $id) {\n      __typename\n      ... on CreatedWebhookEndpoint {\n        secret\n        endpoint {\n          ...WebhookEndpointFields\n        }\n      }\n      ...UserErrorFields\n    }\n  }\n"): (typeof documents)["\n  mutation RotateWebhookSecret($id: ID!) {\n    rotateWebhookSecret(id: $id) {\n      __typename\n      ... on CreatedWebhookEndpoint {\n        secret\n        endpoint {\n          ...WebhookEndpointFields\n        }\n      }\n      ...UserErrorFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SendTestWebhook($id: ID!) {\n    sendTestWebhook(id: $id) {\n      __typename\n      ...WebhookDeliveryFields\n      ...UserErrorFields\n    }\n  }\n"): (typeof documents)["\n  mutation SendTestWebhook($id: ID!) {\n    sendTestWebhook(id: $id) {\n      __typename\n      ...WebhookDeliveryFields\n      ...UserErrorFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RedeliverWebhook($deliveryId: ID!) {\n    redeliverWebhook(deliveryId: $deliveryId) {\n      __typename\n      ...WebhookDeliveryFields\n      ...UserErrorFields\n    }\n  }\n"): (typeof documents)["\n  mutation RedeliverWebhook($deliveryId: ID!) {\n    redeliverWebhook(deliveryId: $deliveryId) {\n      __typename\n      ...WebhookDeliveryFields\n      ...UserErrorFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query EstimateCloneCost($images: Int!, $trainingSteps: Int) {\n    estimateCloneCost(images: $images, trainingSteps: $trainingSteps)\n  }\n"): (typeof documents)["\n  query EstimateCloneCost($images: Int!, $trainingSteps: Int) {\n    estimateCloneCost(images: $images, trainingSteps: $trainingSteps)\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

@@ -29,6 +29,8 @@ export const AccountFields = graphql(`
     marketingOptIn
     emailVerified
     pendingEmail
+    lowCreditThreshold
+    emailNotices
     createdAt
   }
 `);
@@ -313,6 +315,12 @@ export const ApiKeyFields = graphql(`
     createdAt
     lastUsedAt
     revokedAt
+    spendLimit {
+      credits
+      period
+      spent
+      resetsAt
+    }
   }
 `);
 
@@ -535,5 +543,169 @@ export const ResetPasswordMutation = graphql(`
       }
       ...UserErrorFields
     }
+  }
+`);
+
+export const SetApiKeySpendLimitMutation = graphql(`
+  mutation SetApiKeySpendLimit($id: ID!, $limit: SpendLimitInput!) {
+    setApiKeySpendLimit(id: $id, limit: $limit) {
+      __typename
+      ...ApiKeyFields
+      ...UserErrorFields
+    }
+  }
+`);
+
+export const SetEmailNoticeMutation = graphql(`
+  mutation SetEmailNotice($notice: EmailNotice!, $enabled: Boolean!) {
+    setEmailNotice(notice: $notice, enabled: $enabled) {
+      __typename
+      ...AccountFields
+      ...UserErrorFields
+    }
+  }
+`);
+
+export const CreditPriceQuery = graphql(`
+  query CreditPrice {
+    creditPrice {
+      available
+      unavailableReason
+      unitAmount
+      currency
+      minCredits
+      maxCredits
+    }
+  }
+`);
+
+export const WebhookEndpointFields = graphql(`
+  fragment WebhookEndpointFields on WebhookEndpoint {
+    id
+    url
+    description
+    events
+    enabled
+    disabledReason
+    createdAt
+  }
+`);
+
+export const WebhookDeliveryFields = graphql(`
+  fragment WebhookDeliveryFields on WebhookDelivery {
+    id
+    endpointId
+    eventId
+    eventType
+    status
+    attempts
+    responseStatus
+    durationMs
+    nextAttemptAt
+    createdAt
+    lastAttemptAt
+  }
+`);
+
+export const WebhookEndpointsQuery = graphql(`
+  query WebhookEndpoints {
+    webhookEndpoints {
+      ...WebhookEndpointFields
+    }
+  }
+`);
+
+export const WebhookDeliveriesQuery = graphql(`
+  query WebhookDeliveries($endpointId: ID!, $first: Int, $after: String) {
+    webhookDeliveries(endpointId: $endpointId, first: $first, after: $after) {
+      edges {
+        cursor
+        node {
+          ...WebhookDeliveryFields
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`);
+
+export const CreateWebhookEndpointMutation = graphql(`
+  mutation CreateWebhookEndpoint($input: WebhookEndpointInput!) {
+    createWebhookEndpoint(input: $input) {
+      __typename
+      ... on CreatedWebhookEndpoint {
+        secret
+        endpoint {
+          ...WebhookEndpointFields
+        }
+      }
+      ...UserErrorFields
+    }
+  }
+`);
+
+export const UpdateWebhookEndpointMutation = graphql(`
+  mutation UpdateWebhookEndpoint($id: ID!, $input: WebhookEndpointUpdateInput!) {
+    updateWebhookEndpoint(id: $id, input: $input) {
+      __typename
+      ...WebhookEndpointFields
+      ...UserErrorFields
+    }
+  }
+`);
+
+export const DeleteWebhookEndpointMutation = graphql(`
+  mutation DeleteWebhookEndpoint($id: ID!) {
+    deleteWebhookEndpoint(id: $id) {
+      __typename
+      ... on Deleted {
+        deletedCount
+      }
+      ...UserErrorFields
+    }
+  }
+`);
+
+export const RotateWebhookSecretMutation = graphql(`
+  mutation RotateWebhookSecret($id: ID!) {
+    rotateWebhookSecret(id: $id) {
+      __typename
+      ... on CreatedWebhookEndpoint {
+        secret
+        endpoint {
+          ...WebhookEndpointFields
+        }
+      }
+      ...UserErrorFields
+    }
+  }
+`);
+
+export const SendTestWebhookMutation = graphql(`
+  mutation SendTestWebhook($id: ID!) {
+    sendTestWebhook(id: $id) {
+      __typename
+      ...WebhookDeliveryFields
+      ...UserErrorFields
+    }
+  }
+`);
+
+export const RedeliverWebhookMutation = graphql(`
+  mutation RedeliverWebhook($deliveryId: ID!) {
+    redeliverWebhook(deliveryId: $deliveryId) {
+      __typename
+      ...WebhookDeliveryFields
+      ...UserErrorFields
+    }
+  }
+`);
+
+export const EstimateCloneCostQuery = graphql(`
+  query EstimateCloneCost($images: Int!, $trainingSteps: Int) {
+    estimateCloneCost(images: $images, trainingSteps: $trainingSteps)
   }
 `);

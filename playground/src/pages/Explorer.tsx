@@ -1,14 +1,25 @@
 // The API explorer: GraphiQL from npm, in its own chunk (it is most of the app's weight),
-// so nothing loads from a CDN and the first page stays small.
+// so nothing loads from a CDN and the first page stays small. It opens without a session:
+// an integrator pastes an API key (kept in this page's memory only, sent as the
+// Authorization header), and the schema's docs come with the chunk (the public contract),
+// so they are browsable signed out and where the server turns introspection off.
 import "graphiql/graphiql.css";
 import { createGraphiQLFetcher } from "@graphiql/toolkit";
 import { GraphiQL } from "graphiql";
+import { buildSchema } from "graphql";
 import { createClient } from "graphql-ws";
-import { useEffect, useMemo, useRef } from "react";
+import { useEffect, useId, useMemo, useRef, useState } from "react";
+import contract from "../../../docs/api-contract.graphql?raw";
+import additions from "../../served-additions.graphql?raw";
 import { CSRF_HEADERS, wsUrl } from "../lib/client";
+import { Link } from "../lib/router";
+import { useSession } from "../lib/session";
 
-const EXAMPLE = `# Runs as you, with your session. Integrators send an API key instead:
-#   Authorization: Bearer nk_...
+const SCHEMA = buildSchema(`${contract}\n${additions}`);
+
+const EXAMPLE = `# Runs as you: with your session, or with the API key given above the editor
+# (sent as Authorization: Bearer nk_...). Signed out and without a key, only the
+# public fields answer (models, estimateCost); me is null.
 query Me {
   me {
     email
@@ -46,6 +57,9 @@ function labelEditors(root: HTMLElement): void {
 
 export default function ExplorerPage() {
   const frame = useRef<HTMLDivElement>(null);
+  const { me } = useSession();
+  const [apiKey, setApiKey] = useState("");
+  const keyId = useId();
   useEffect(() => {
     const root = frame.current;
     if (!root) return;
@@ -54,22 +68,47 @@ export default function ExplorerPage() {
     observer.observe(root, { childList: true, subtree: true });
     return () => observer.disconnect();
   }, []);
-  const fetcher = useMemo(
-    () =>
-      createGraphiQLFetcher({
-        url: "/graphql",
-        headers: CSRF_HEADERS,
-        wsClient: createClient({ url: wsUrl(), lazy: true }),
+  const key = apiKey.trim();
+  const fetcher = useMemo(() => {
+    const authorization: Record<string, string> = key ? { Authorization: `Bearer ${key}` } : {};
+    return createGraphiQLFetcher({
+      url: "/graphql",
+      headers: { ...CSRF_HEADERS, ...authorization },
+      wsClient: createClient({
+        url: wsUrl(),
+        lazy: true,
+        connectionParams: key ? { authorization: `Bearer ${key}` } : undefined,
       }),
-    [],
-  );
+    });
+  }, [key]);
   return (
     <section className="explorer" aria-labelledby="explorer-title">
       <h1 id="explorer-title" className="visually-hidden">
         API explorer
       </h1>
+      <div className="explorer-key">
+        <label htmlFor={keyId}>API key</label>
+        <input
+          id={keyId}
+          type="password"
+          autoComplete="off"
+          spellCheck={false}
+          placeholder="nk_…"
+          value={apiKey}
+          onChange={(e) => setApiKey(e.target.value)}
+          aria-describedby={`${keyId}-hint`}
+        />
+        <small id={`${keyId}-hint`}>
+          {key
+            ? "Requests are sent with this key, as your application would send them."
+            : me
+              ? "Empty: requests run with your session. Paste a key to call the API as your application does."
+              : <>Paste a key to call the API as your application does, or <Link href="/login">log in</Link>. The docs (top left) need neither.</>}{" "}
+          Kept in this page only: never stored, gone when you leave or reload.
+        </small>
+      </div>
       <div className="explorer-frame" ref={frame}>
-        <GraphiQL fetcher={fetcher} defaultQuery={EXAMPLE} shouldPersistHeaders={false} />
+        <GraphiQL fetcher={fetcher} schema={SCHEMA} defaultQuery={EXAMPLE} shouldPersistHeaders={false} />
       </div>
     </section>
   );
