@@ -181,6 +181,7 @@ function Notices() {
   const [error, setError] = useState("");
   const [saved, setSaved] = useState("");
   const [, setNotice] = useMutation(SetEmailNoticeMutation);
+  const [switched, setSwitched] = useState<Partial<Record<EmailNotice, boolean>>>({});
   const [state, updateProfile] = useMutation(UpdateProfileMutation);
   useEffect(() => setThreshold(me?.lowCreditThreshold?.toString() ?? ""), [me?.lowCreditThreshold]);
   if (!me) return null;
@@ -188,7 +189,10 @@ function Notices() {
   const toggle = async (notice: EmailNotice, label: string, enabled: boolean) => {
     setError("");
     setSaved("");
+    // The switch moves at once; it goes back if the server refuses.
+    setSwitched((s) => ({ ...s, [notice]: enabled }));
     const data = answerOf(await setNotice({ notice, enabled }), (d) => d.setEmailNotice, { error: setError });
+    if (!data) setSwitched((s) => ({ ...s, [notice]: !enabled }));
     if (data) {
       setSaved(`${enabled ? "On" : "Off"}: “${label}” e-mails.`);
       refresh();
@@ -234,7 +238,7 @@ function Notices() {
               id={`notice-${notice}`}
               type="checkbox"
               role="switch"
-              checked={on.has(notice)}
+              checked={switched[notice] ?? on.has(notice)}
               onChange={(e) => void toggle(notice, label, e.target.checked)}
             />
             {label}

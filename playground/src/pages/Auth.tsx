@@ -88,21 +88,23 @@ export function AuthPage({ mode }: { mode: "login" | "signup" }) {
             hint={signup ? "At least 10 characters." : undefined}
           />
           {signup ? (
-            <label htmlFor="signup-marketing" className="switch-row">
-              <input
-                id="signup-marketing"
-                type="checkbox"
-                role="switch"
-                checked={marketing}
-                onChange={(e) => setMarketing(e.target.checked)}
-                aria-describedby="signup-marketing-hint"
-              />
-              Send me news and offers by e-mail
+            <div className="switch-row">
+              <label htmlFor="signup-marketing">
+                <input
+                  id="signup-marketing"
+                  type="checkbox"
+                  role="switch"
+                  checked={marketing}
+                  onChange={(e) => setMarketing(e.target.checked)}
+                  aria-describedby="signup-marketing-hint"
+                />
+                Send me news and offers
+              </label>
               <small id="signup-marketing-hint">
-                On by default, as our privacy policy says. Turn it off here, or later from the Privacy page or any such
-                e-mail's unsubscribe link.
+                Marketing e-mail is on by default, as our privacy policy says. Turn it off here, or later on the Privacy page
+                or from any such message’s unsubscribe link.
               </small>
-            </label>
+            </div>
           ) : (
             <p className="forgot">
               <Link href="/forgot-password">Forgot password?</Link>

@@ -66,14 +66,22 @@ export function CreditsPage() {
     refresh();
   }, [load, refresh]);
 
+  // Checked as it is typed, so 0, 50 or -5 are refused before anything is sent.
+  const creditsProblem = (text: string): string => {
+    const problem = text.trim() === "" ? "Enter a number of credits." : checkWhole(text, low, high, "Credits");
+    // The server's own words: "Buy between 100 and 100,000 credits."
+    if (problem?.startsWith("Credits must be between")) return `Buy between ${low} and ${high.toLocaleString("en")} credits.`;
+    return problem ?? "";
+  };
+  const typed = credits.trim() === "" ? "" : creditsProblem(credits);
+
   const buy = async (event: FormEvent) => {
     event.preventDefault();
     setBuyErrors({});
     setBuyError("");
-    const problem = credits.trim() === "" ? "Enter a number of credits." : checkWhole(credits, low, high, "Credits");
+    const problem = creditsProblem(credits);
     if (problem) {
-      // The server's own words: "Buy between 100 and 100,000 credits."
-      setBuyErrors({ credits: problem.startsWith("Credits must be between") ? `Buy between ${low} and ${high.toLocaleString("en")} credits.` : problem });
+      setBuyErrors({ credits: problem });
       return;
     }
     const data = answerOf(await createCheckout({ credits: Number(credits) }), (d) => d.createCheckout, {
@@ -122,8 +130,7 @@ export function CreditsPage() {
         )}
         <div className="buy-row">
           <Field label="Credits to buy" name="credits" type="number" inputMode="numeric" min={low} max={high} step={100}
-            value={credits} onChange={(e) => { setCredits(e.target.value); setBuyErrors({}); }} error={buyErrors.credits}
-            disabled={Boolean(unavailable)}
+            value={credits} onChange={(e) => { setCredits(e.target.value); setBuyErrors({}); }} error={buyErrors.credits || typed}
             hint={`From ${range} at a time.${total ? ` ${Number(credits).toLocaleString("en")} credits cost ${total}.` : ""}`} />
           <button type="submit" disabled={checkoutState.fetching || Boolean(unavailable)} aria-busy={checkoutState.fetching || undefined}>
             Buy credits

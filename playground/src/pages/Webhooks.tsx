@@ -141,7 +141,7 @@ export default function WebhooksPage() {
               </p>
             ) : null}
             <p className="small-print">
-              Events: {endpoint.events.map((e) => EVENT_NAMES[e] ?? e).join(", ")} · added {formatDate(endpoint.createdAt)}
+              Events: {EVENTS.filter((e) => endpoint.events.includes(e.event)).map((e) => EVENT_NAMES[e.event]).join(", ")} · added {formatDate(endpoint.createdAt)}
             </p>
             <footer className="actions">
               <button type="button" className="small" onClick={() => test(endpoint)} aria-label={`Send a test event to ${endpoint.url}`}>
