@@ -71,6 +71,8 @@ def test_a_key_spend_limit_refuses_past_it_and_the_explorer_takes_the_key(
     # The explorer, signed out in another browser: the docs without a key, then the key.
     anonymous = browser.new_context(base_url=server.base, viewport={"width": 1280, "height": 900})
     other = anonymous.new_page()
+    elsewhere: list[str] = []
+    other.on("request", lambda r: r.url.startswith(server.base) or elsewhere.append(r.url))
     other.goto("/explorer")
     expect(other.locator(".graphiql-container")).to_be_visible()
     other.get_by_role("button", name="Show Documentation Explorer").click()
@@ -81,6 +83,8 @@ def test_a_key_spend_limit_refuses_past_it_and_the_explorer_takes_the_key(
     expect(other.locator(".result-window")).to_contain_text('"credits"')
     stored = other.evaluate("JSON.stringify(localStorage) + JSON.stringify(sessionStorage)")
     assert secret not in stored, "the key is kept in memory only"
+    assert not serious_violations(other)
+    assert not elsewhere, elsewhere
     anonymous.close()
 
 

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from standardwebhooks import Webhook
 
-from tests.support.browser import screenshot, serious_violations
+from tests.support.browser import Server, screenshot, serious_violations
 from tests.support.poll import until_sync
 
 
@@ -49,9 +49,13 @@ def receiver() -> Iterator[Receiver]:
 
 
 def test_an_endpoint_gets_a_signed_test_event_and_a_redelivery(
-    signed_in: Page, receiver: Receiver
+    signed_in: Page, receiver: Receiver, server: Server
 ) -> None:
     page = signed_in
+    # Nothing the page loads comes from another origin (the receiver is the server's
+    # business, never the browser's).
+    elsewhere: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith(server.base) else elsewhere.append(r.url))
     page.get_by_role("link", name="Webhooks").click()
     expect(page.get_by_role("heading", name="Webhooks", level=1)).to_be_visible()
     expect(page.get_by_text("No endpoints yet")).to_be_visible()
@@ -111,3 +115,4 @@ def test_an_endpoint_gets_a_signed_test_event_and_a_redelivery(
     page.get_by_role("button", name=f"Delete {receiver.url}").click()
     page.get_by_role("dialog").get_by_role("button", name="Delete endpoint").click()
     expect(page.get_by_text("No endpoints yet")).to_be_visible()
+    assert not elsewhere, elsewhere
