@@ -9,7 +9,7 @@ import re
 import requests
 from playwright.sync_api import Browser, Page, expect
 
-from tests.support.browser import Server, gql, serious_violations
+from tests.support.browser import Server, gql, screenshot, serious_violations
 
 GENERATE = """mutation($i: GenerateInput!) {
   generate(input: $i) {
@@ -79,8 +79,11 @@ def test_a_key_spend_limit_refuses_past_it_and_the_explorer_takes_the_key(
     expect(other.locator(".graphiql-doc-explorer")).to_contain_text("Query")
     other.get_by_label("API key").fill(secret)
     expect(other.get_by_text("Requests are sent with this key")).to_be_visible()
+    # The editors load in chunks of their own: run only once the query is in place.
+    expect(other.locator(".graphiql-query-editor")).to_contain_text("query Me")
     other.get_by_role("button", name=re.compile("Execute query")).click()
     expect(other.locator(".result-window")).to_contain_text('"credits"')
+    screenshot(other, "explorer-signed-out")
     stored = other.evaluate("JSON.stringify(localStorage) + JSON.stringify(sessionStorage)")
     assert secret not in stored, "the key is kept in memory only"
     assert not serious_violations(other)

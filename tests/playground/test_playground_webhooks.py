@@ -92,7 +92,7 @@ def test_an_endpoint_gets_a_signed_test_event_and_a_redelivery(
     event_id = headers["webhook-id"]
     expect(rows.first).to_contain_text(event_id)
     assert not serious_violations(page)
-    screenshot(page, "webhooks")
+    screenshot(page, "webhooks-log")
 
     # Redelivered: the same webhook-id again, a second row in the log.
     page.get_by_role("button", name=re.compile("^Redeliver Test event")).click()

@@ -17,9 +17,9 @@ import { useSession } from "../lib/session";
 
 const SCHEMA = buildSchema(`${contract}\n${additions}`);
 
-const EXAMPLE = `# Runs as you: with your session, or with the API key given above the editor
-# (sent as Authorization: Bearer nk_...). Signed out and without a key, only the
-# public fields answer (models, estimateCost); me is null.
+const EXAMPLE = `# Runs as you: your session, or the API key
+# above (sent as Authorization: Bearer nk_...).
+# Signed out, with no key, me is null.
 query Me {
   me {
     email
