@@ -6,7 +6,7 @@ import { ConfirmDialog, Empty, ErrorNote, Field, Loading, SuccessNote } from "..
 import type { ApiKeyFieldsFragment, ApiKeyScope, SpendPeriod } from "../gql/graphql";
 import { answerOf } from "../lib/answer";
 import { errorMessage } from "../lib/client";
-import { formatDate } from "../lib/format";
+import { formatCredits, formatDate } from "../lib/format";
 import {
   ApiKeysQuery,
   CreateApiKeyMutation,
@@ -158,7 +158,7 @@ const PERIOD_WORDS: Record<SpendPeriod, string> = { DAY: "day", MONTH: "month" }
 function spendText(key: ApiKeyFieldsFragment): string {
   const limit = key.spendLimit;
   if (!limit) return "No limit";
-  return `${limit.spent.toLocaleString()} of ${limit.credits.toLocaleString()} credits per ${PERIOD_WORDS[limit.period]}; resets ${formatDate(limit.resetsAt)}`;
+  return `${limit.spent.toLocaleString()} of ${formatCredits(limit.credits)} per ${PERIOD_WORDS[limit.period]}; resets ${formatDate(limit.resetsAt)}`;
 }
 
 function KeyTable({ keys, onAction }: { keys: ApiKeyFieldsFragment[]; onAction?: (key: ApiKeyFieldsFragment, action: KeyAction) => void }) {
@@ -262,7 +262,7 @@ function SpendLimitForm({ apiKey, onSaved, onClose }: { apiKey: ApiKeyFieldsFrag
       </div>
       <SuccessNote>{saved}</SuccessNote>
       <ErrorNote>{error}</ErrorNote>
-      <div className="actions">
+      <div className="form-actions">
         <button type="submit" disabled={state.fetching} aria-busy={state.fetching || undefined}>
           Save limit
         </button>
