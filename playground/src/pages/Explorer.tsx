@@ -1,12 +1,14 @@
 // The API explorer: GraphiQL from npm, in its own chunk (it is most of the app's weight),
 // so nothing loads from a CDN and the first page stays small. It opens without a session:
 // an integrator pastes an API key (kept in this page's memory only, sent as the
-// Authorization header), and the schema's docs come with the chunk (the public contract),
-// so they are browsable signed out and where the server turns introspection off.
+// Authorization header). The docs are the server's own schema, asked for without
+// credentials; where the server refuses introspection (production), the public contract
+// that comes with the chunk stands in, so they are browsable signed out either way.
 import "graphiql/graphiql.css";
 import { createGraphiQLFetcher } from "@graphiql/toolkit";
 import { GraphiQL } from "graphiql";
-import { buildSchema } from "graphql";
+import { buildClientSchema, buildSchema, getIntrospectionQuery } from "graphql";
+import type { GraphQLSchema, IntrospectionQuery } from "graphql";
 import { createClient } from "graphql-ws";
 import { useEffect, useId, useMemo, useRef, useState } from "react";
 import contract from "../../../docs/api-contract.graphql?raw";
@@ -15,7 +17,22 @@ import { CSRF_HEADERS, wsUrl } from "../lib/client";
 import { Link } from "../lib/router";
 import { useSession } from "../lib/session";
 
-const SCHEMA = buildSchema(`${contract}\n${additions}`);
+const CONTRACT = buildSchema(`${contract}\n${additions}`);
+
+async function servedSchema(): Promise<GraphQLSchema> {
+  try {
+    const response = await fetch("/graphql", {
+      method: "POST",
+      credentials: "omit",
+      headers: { "Content-Type": "application/json", ...CSRF_HEADERS },
+      body: JSON.stringify({ query: getIntrospectionQuery() }),
+    });
+    const body = (await response.json()) as { data?: IntrospectionQuery };
+    return body.data ? buildClientSchema(body.data) : CONTRACT;
+  } catch {
+    return CONTRACT;
+  }
+}
 
 const EXAMPLE = `# Runs as you: your session, or the API key
 # above (sent as Authorization: Bearer nk_...).
@@ -60,6 +77,11 @@ export default function ExplorerPage() {
   const { me } = useSession();
   const [apiKey, setApiKey] = useState("");
   const keyId = useId();
+  // null: not known yet (GraphiQL waits); never undefined, which would make it ask itself.
+  const [schema, setSchema] = useState<GraphQLSchema | null>(null);
+  useEffect(() => {
+    void servedSchema().then(setSchema);
+  }, []);
   useEffect(() => {
     const root = frame.current;
     if (!root) return;
@@ -108,7 +130,7 @@ export default function ExplorerPage() {
         </small>
       </div>
       <div className="explorer-frame" ref={frame}>
-        <GraphiQL fetcher={fetcher} schema={SCHEMA} defaultQuery={EXAMPLE} shouldPersistHeaders={false} />
+        <GraphiQL fetcher={fetcher} schema={schema} defaultQuery={EXAMPLE} shouldPersistHeaders={false} />
       </div>
     </section>
   );
