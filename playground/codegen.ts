@@ -1,6 +1,6 @@
 // GraphQL Code Generator: types every operation in src/ from the public contract plus the
 // fields the server serves beyond it (served-additions.graphql, checked against the
-// server by tests/playground/test_served_additions.py). The output in src/gql/ is
+// server by tests/playground/test_playground_build.py). The output in src/gql/ is
 // committed; `npm run check-codegen` (run by `make test`) fails when it is stale.
 import type { CodegenConfig } from "@graphql-codegen/cli";
 

@@ -121,6 +121,17 @@ async def set_spend_limit(
     return key
 
 
+REVOKED_MESSAGE = "This API key was revoked. Create a new one on the API keys page."
+
+
+async def presented_key_was_revoked(presented: str) -> bool:
+    """Whether a presented secret is a key its owner revoked. It says nothing about any
+    other key: only someone holding this very secret learns it is dead."""
+    if not looks_like_api_key(presented):
+        return False
+    return await ApiKey.filter(key_hash=hash_token(presented), revoked_at__isnull=False).exists()
+
+
 async def authenticate_api_key(presented: str) -> ApiKey | None:
     """The live key (with its account) for a presented secret, or None."""
     if not looks_like_api_key(presented):

@@ -200,6 +200,10 @@ async def change_password(
     await verify_current_password(
         account, current_password, field="currentPassword", throttle=throttle
     )
+    if new_password == current_password:
+        raise InvalidInputError(
+            "The new password is the one you use now: choose another.", ["newPassword"]
+        )
     account.password_hash = await hash_password(new_password)
     async with events.announcing(), in_transaction():
         await account.save(update_fields=["password_hash", "updated_at"])

@@ -81,7 +81,8 @@ def prepare_training_images(
 
 
 def _label(index: int, name: str) -> str:
-    return f'Image {index} ("{name}")' if name else f"Image {index}"
+    # People count photos from 1; the field path (images.<index>) stays 0-based.
+    return f'Image {index + 1} ("{name}")' if name else f"Image {index + 1}"
 
 
 def _invalid(index: int, name: str, problem: str) -> InvalidInputError:

@@ -11,6 +11,7 @@ import strawberry
 from neurall.accounts.verification import require_verified
 from neurall.accounts.viewer import Scope
 from neurall.billing import checkout, history
+from neurall.billing.payments import UNAVAILABLE_MESSAGE
 from neurall.errors import DomainError
 from neurall.graphql.context import Info
 from neurall.graphql.errors import (
@@ -93,8 +94,39 @@ CheckoutResult = Annotated[
 ]
 
 
+@strawberry.type(description="What buying credits costs here, and whether it is possible.")
+class CreditPrice:
+    available: bool = strawberry.field(
+        description="False when no payment provider is configured: createCheckout then "
+        "answers BillingUnavailable."
+    )
+    unavailable_reason: str | None = strawberry.field(
+        description="Why buying is not available, as createCheckout would say it."
+    )
+    unit_amount: int = strawberry.field(
+        description="Price of one credit in the currency's smallest unit (e.g. cents)."
+    )
+    currency: str = strawberry.field(description="ISO currency code, lower case.")
+    min_credits: int = strawberry.field(description="Fewest credits one checkout sells.")
+    max_credits: int = strawberry.field(description="Most credits one checkout sells.")
+
+
 @strawberry.type
 class BillingQuery:
+    @strawberry.field(description="The price of credits and the checkout bounds. Needs no sign-in.")
+    def credit_price(self, info: Info) -> CreditPrice:
+        services = info.context.services
+        settings = services.settings
+        available = bool(services.payments.available)
+        return CreditPrice(
+            available=available,
+            unavailable_reason=None if available else UNAVAILABLE_MESSAGE,
+            unit_amount=settings.credit_price_cents,
+            currency=settings.credit_currency,
+            min_credits=settings.checkout_min_credits,
+            max_credits=settings.checkout_max_credits,
+        )
+
     @strawberry.field(description="The caller's credit ledger, newest first (at most 100).")
     async def credit_ledger(
         self, info: Info, first: int | None = 50, after: str | None = None

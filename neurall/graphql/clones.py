@@ -18,9 +18,11 @@ from strawberry.file_uploads import Upload
 
 from neurall import events
 from neurall.accounts.viewer import Scope, Viewer
+from neurall.billing.pricing import Pricing, training_cost
 from neurall.clones import service
 from neurall.clones.events import CloneEventData
 from neurall.clones.runtime import CloneRuntime
+from neurall.clones.uploads import MAX_IMAGES
 from neurall.errors import DomainError, ForbiddenError, InvalidInputError, NotFoundError
 from neurall.graphql.context import Info
 from neurall.graphql.deleted import Deleted, DeleteResult
@@ -158,6 +160,20 @@ def _reader(info: Info) -> Viewer:
 
 @strawberry.type
 class CloneQuery:
+    @strawberry.field(
+        description="Credits createClone would hold to train on this many photos for this "
+        "many steps (omitted: the server's default). Needs no sign-in; out-of-range numbers "
+        "are priced at the nearest bound createClone accepts."
+    )
+    def estimate_clone_cost(
+        self, info: Info, images: int, training_steps: int | None = None
+    ) -> int:
+        settings = info.context.services.settings
+        steps = settings.clone_default_training_steps if training_steps is None else training_steps
+        steps = min(max(steps, 1), settings.clone_max_training_steps)
+        photos = min(max(images, 1), MAX_IMAGES)
+        return training_cost(steps, photos, Pricing.from_settings(settings))
+
     @strawberry.field(description="The caller's clones, newest first.")
     async def clones(self, info: Info) -> list[Clone]:
         viewer = _reader(info)
@@ -186,7 +202,7 @@ class CloneMutation:
             # JSON variables can put anything where an Upload goes; only file parts count.
             if not isinstance(image, UploadedFile):
                 raise InvalidInputError(
-                    f"Image {index} is not a file: send the photos as a multipart request.",
+                    f"Image {index + 1} is not a file: send the photos as a multipart request.",
                     [f"images.{index}"],
                 )
         # A hold that takes the credits below the low-credit threshold records an event.

@@ -22,6 +22,8 @@ class Context:
     viewer: Viewer | None
     # Set by Strawberry from the graphql-transport-ws connection_init payload.
     connection_params: dict[str, Any] | None = field(default=None)
+    # Why a presented API key was refused, when its holder may be told (it was revoked).
+    auth_refusal: str | None = None
     # What the operation created, for its usage log (see privacy.usage): the ledger
     # reference of its work (usage() sums what that was charged) and the images asked for.
     usage_reference: str | None = None

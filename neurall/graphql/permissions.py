@@ -11,7 +11,8 @@ from neurall.graphql.context import Info
 def require_viewer(info: Info) -> Viewer:
     viewer = info.context.viewer
     if viewer is None:
-        raise NotAuthenticatedError()
+        refusal = info.context.auth_refusal
+        raise NotAuthenticatedError(refusal) if refusal else NotAuthenticatedError()
     return viewer
 
 
@@ -28,6 +29,8 @@ def require_signed_in(info: Info) -> Viewer:
     contract's profile, checkout, export and erasure results): there an API key counts as
     not signed in."""
     viewer = info.context.viewer
+    if viewer is None and info.context.auth_refusal:
+        raise NotAuthenticatedError(info.context.auth_refusal)
     if viewer is None or viewer.session is None:
         raise NotAuthenticatedError("This needs a signed-in session; API keys cannot do it.")
     return viewer

@@ -19,7 +19,12 @@ from neurall.graphql.schema import Schema
 from neurall.graphql.uploads import UploadRequestAdapter
 from neurall.metrics import OPEN_WEBSOCKETS
 from neurall.services import Services
-from neurall.web.auth import authenticate, authorization_param, viewer_for_api_key
+from neurall.web.auth import (
+    authenticate,
+    authorization_param,
+    refusal_for_api_key,
+    viewer_for_api_key,
+)
 from neurall.web.origins import trusted_origins
 
 log = logging.getLogger(__name__)
@@ -114,7 +119,16 @@ class NeurallGraphQLView(GraphQLView[Context, None]):
         self, request: web.Request, response: web.Response | web.WebSocketResponse
     ) -> Context:
         viewer = await authenticate(request, self.services.settings)
-        return Context(request=request, response=response, services=self.services, viewer=viewer)
+        refusal = None
+        if viewer is None and "Authorization" in request.headers:
+            refusal = await refusal_for_api_key(request.headers["Authorization"])
+        return Context(
+            request=request,
+            response=response,
+            services=self.services,
+            viewer=viewer,
+            auth_refusal=refusal,
+        )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         authorization = authorization_param(context.connection_params)
@@ -122,6 +136,7 @@ class NeurallGraphQLView(GraphQLView[Context, None]):
             viewer = await viewer_for_api_key(authorization)
             if viewer is None:
                 # A socket that presents a bad key is refused, not downgraded.
-                raise ConnectionRejectionError({"message": "invalid API key"})
+                refusal = await refusal_for_api_key(authorization)
+                raise ConnectionRejectionError({"message": refusal or "invalid API key"})
             context.viewer = viewer
         return await super().on_ws_connect(context)

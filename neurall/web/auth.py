@@ -6,7 +6,11 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
-from neurall.accounts.api_keys import authenticate_api_key
+from neurall.accounts.api_keys import (
+    REVOKED_MESSAGE,
+    authenticate_api_key,
+    presented_key_was_revoked,
+)
 from neurall.accounts.sessions import resolve_session
 from neurall.accounts.viewer import Viewer
 from neurall.config import Settings
@@ -25,6 +29,14 @@ async def viewer_for_api_key(authorization: str | None) -> Viewer | None:
     token = bearer_token(authorization)
     key = await authenticate_api_key(token) if token else None
     return Viewer(account=key.account, api_key=key) if key else None
+
+
+async def refusal_for_api_key(authorization: str | None) -> str | None:
+    """Why a presented key was refused, when the caller can be told: it was revoked."""
+    token = bearer_token(authorization)
+    if token and await presented_key_was_revoked(token):
+        return REVOKED_MESSAGE
+    return None
 
 
 async def authenticate(request: web.Request, settings: Settings) -> Viewer | None:

@@ -6,9 +6,11 @@ git-ignored and shipped as package data. The app talks to the server only throug
 public GraphQL API, with the session cookie and the CSRF rules as they are.
 
 - ``/`` and every app path answer ``index.html`` (``no-cache``: a deploy is picked up on
-  the next load), so deep links and reloads work. Paths whose first segment belongs to a
-  server route (``/graphql``, ``/images/...``, ``/webhooks/...``) are never shadowed: a
-  wrong method or sub-path there still gets the server's own answer, not the app.
+  the next load), so deep links and reloads work, and a path the app does not know shows
+  the app's own not-found page. Server routes (``/graphql``) and every path under a server
+  route's first segment (``/images/...``, ``/webhooks/...``) are never shadowed: a wrong
+  method or sub-path there still gets the server's own answer, not the app. A bare segment
+  with no route of its own (``/webhooks``, the app's webhooks page) is an app path.
 - ``/assets/...`` have content hashes in their names, so they are cached for a year.
 - Every app response carries a Content-Security-Policy: scripts from this origin only and
   no inline script, so an injected ``<script>`` cannot run.
@@ -146,17 +148,24 @@ class Playground:
 def add_playground(app: web.Application, settings: Settings, dist: Path = DIST_DIR) -> None:
     """Registers the app's routes. Call it after every other route: the catch-all must
     come last, and the first path segments of the routes already there are kept off it."""
+    canonicals = [resource.canonical for resource in app.router.resources()]
     reserved = frozenset(
-        segment
-        for resource in app.router.resources()
-        if (segment := resource.canonical.lstrip("/").split("/", 1)[0])
+        segment for canonical in canonicals if (segment := canonical.lstrip("/").split("/", 1)[0])
     )
+    # A server route at exactly /<segment> keeps that path too (/graphql, /healthz); a bare
+    # segment with no route of its own (/webhooks, /images) is an app path like any other,
+    # so it gets the app (and its own not-found page) instead of a bare 404.
+    exact = frozenset(c.lstrip("/") for c in canonicals if "/" not in c.lstrip("/")) - {""}
     playground = Playground(settings, dist)
     app.router.add_get("/", playground.index)
     app.router.add_get("/assets/{path:.+}", playground.asset)
     # The catch-all does not even match under a server route's first segment, so a wrong
     # method or sub-path there keeps the server's answer (405, 404), never the app.
-    taken = "|".join(re.escape(segment) for segment in sorted(reserved | {"assets"}))
-    app.router.add_get(f"/{{tail:(?!(?:{taken})(?:/|$)).+}}", playground.fallback)
+    under = "|".join(re.escape(segment) for segment in sorted(reserved | {"assets"}))
+    taken = "|".join(re.escape(path) for path in sorted(exact | {"assets"}))
+    app.router.add_get(
+        f"/{{tail:(?!(?:{under})/)(?!(?:{taken})$).+}}",
+        playground.fallback,
+    )
     if not settings.production:
         app.middlewares.append(playground.graphiql_middleware())

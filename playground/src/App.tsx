@@ -21,14 +21,17 @@ import { ForgotPasswordPage, ResetPasswordPage } from "./pages/Password";
 import { PrivacyPage, PublicPrivacyPage } from "./pages/Privacy";
 import { UsagePage } from "./pages/Usage";
 
-// GraphiQL is large: it is its own chunk, fetched only when the explorer opens.
+// GraphiQL is large: it is its own chunk, fetched only when the explorer opens. The
+// webhooks page is for integrators only: its own chunk too, so the first load stays small.
 const ExplorerPage = lazy(() => import("./pages/Explorer"));
+const WebhooksPage = lazy(() => import("./pages/Webhooks"));
 
 const NAV: { href: string; label: string }[] = [
   { href: "/", label: "Generate" },
   { href: "/history", label: "History" },
   { href: "/clones", label: "Clones" },
   { href: "/keys", label: "API keys" },
+  { href: "/webhooks", label: "Webhooks" },
   { href: "/credits", label: "Credits" },
   { href: "/usage", label: "Usage" },
   { href: "/privacy", label: "Privacy" },
@@ -40,6 +43,7 @@ const TITLES: Record<string, string> = {
   "/history": "History",
   "/clones": "Clones",
   "/keys": "API keys",
+  "/webhooks": "Webhooks",
   "/credits": "Credits",
   "/usage": "Usage",
   "/privacy": "Privacy",
@@ -81,6 +85,9 @@ export function App() {
   else if (path === "/forgot-password") page = <ForgotPasswordPage />;
   else if (path === "/reset-password") page = <ResetPasswordPage />;
   else if (!me && path === "/privacy") page = <PublicPrivacyPage />;
+  // The explorer is for integrators too: it opens without a session (an API key, or none).
+  else if (!me && (path === "/explorer" || path === "/graphql")) page = <Explorer />;
+  else if (!me && !isAppPath(path)) page = <NotFound path={path} />;
   else if (!me) page = <AuthPage mode={path === "/signup" ? "signup" : "login"} />;
   else page = <Routes path={path} />;
 
@@ -114,23 +121,41 @@ function Routes({ path }: { path: string }) {
   if (path.startsWith("/history/")) return <HistoryDetailPage jobId={decodeURIComponent(path.slice(9))} />;
   if (path === "/clones") return <ClonesPage />;
   if (path === "/keys") return <KeysPage />;
+  if (path === "/webhooks")
+    return (
+      <Suspense fallback={<Loading what="your webhooks" />}>
+        <WebhooksPage />
+      </Suspense>
+    );
   if (path === "/credits") return <CreditsPage />;
   if (path === "/usage") return <UsagePage />;
   if (path === "/privacy") return <PrivacyPage />;
   if (path === "/account") return <AccountPage />;
   if (path === "/login" || path === "/signup") return <GeneratePage />;
   // In development the server answers a browser's GET /graphql with this app: the explorer.
-  if (path === "/explorer" || path === "/graphql")
-    return (
-      <Suspense fallback={<Loading what="the API explorer" />}>
-        <ExplorerPage />
-      </Suspense>
-    );
+  if (path === "/explorer" || path === "/graphql") return <Explorer />;
+  return <NotFound path={path} />;
+}
+
+function Explorer() {
+  return (
+    <Suspense fallback={<Loading what="the API explorer" />}>
+      <ExplorerPage />
+    </Suspense>
+  );
+}
+
+/** Paths the app has a page for (signed in); anything else is its not-found page. */
+function isAppPath(path: string): boolean {
+  return path in TITLES || path === "/generate" || path.startsWith("/history/");
+}
+
+function NotFound({ path }: { path: string }) {
   return (
     <section>
       <h1>Page not found</h1>
       <p>
-        There is no page at <code>{path}</code>. <Link href="/">Go to Generate</Link>.
+        There is no page at <code>{path}</code>. <Link href="/">Go to the start page</Link>.
       </p>
     </section>
   );

@@ -94,6 +94,28 @@ async def test_revoked_key_fails_on_the_very_next_request(client):
     assert (await client.data(ME, api_key=secret))["me"] is None
 
 
+CANCEL = """
+mutation { cancelJob(id: "1") { __typename ... on UserError { message } } }
+"""
+
+
+async def test_a_revoked_key_is_told_so_and_an_unknown_one_is_not(client):
+    await sign_up(client)
+    secret = await create_key(client)
+    await client.data(REVOKE, {"id": await _key_id(client, secret)})
+    revoked = (await client.data(CANCEL, api_key=secret))["cancelJob"]
+    assert revoked == {
+        "__typename": "NotAuthenticated",
+        "message": "This API key was revoked. Create a new one on the API keys page.",
+    }
+    body = await client.post(ME, api_key=secret)
+    assert body["data"]["me"] is None
+    # A key nobody holds gets the general sentence: nothing is said about other keys.
+    unknown = secret[:-1] + ("a" if secret[-1] != "a" else "b")
+    answer = (await client.data(CANCEL, api_key=unknown))["cancelJob"]
+    assert answer == {"__typename": "NotAuthenticated", "message": "Sign in or send an API key."}
+
+
 async def test_regenerate_replaces_the_key_with_same_name_and_scopes(client):
     await sign_up(client)
     old = await create_key(client, scopes=["READ"], name="reporting")

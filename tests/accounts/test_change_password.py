@@ -48,6 +48,10 @@ async def test_change_password_ends_other_sessions(client):
     assert wrong["changePassword"]["fields"] == ["currentPassword"]
     short = (await client.data(CHANGE, {"current": PASSWORD, "new": "short"}))["changePassword"]
     assert short["fields"] == ["newPassword"]
+    same = (await client.data(CHANGE, {"current": PASSWORD, "new": PASSWORD}))["changePassword"]
+    assert same["__typename"] == "InvalidInput"
+    assert same["fields"] == ["newPassword"]
+    assert "the one you use now" in same["message"]
     assert await Session.all().count() == 2  # refusals changed nothing
 
     done = await client.data(CHANGE, {"current": PASSWORD, "new": NEW_PASSWORD})

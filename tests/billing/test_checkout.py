@@ -75,6 +75,32 @@ async def test_without_stripe_settings_billing_is_unavailable(
         assert result["code"] == "BILLING_UNAVAILABLE"
 
 
+PRICE = "{ creditPrice { available unavailableReason unitAmount currency minCredits maxCredits } }"
+CLONE_COST = "query($n: Int!, $s: Int) { estimateCloneCost(images: $n, trainingSteps: $s) }"
+
+
+async def test_the_price_and_whether_buying_works_are_public(
+    client, stripe_stub, aiohttp_client, tmp_path, database_url
+):
+    # No sign-in needed: the playground says it before anyone clicks.
+    assert (await client.data(PRICE))["creditPrice"] == {
+        "available": True,
+        "unavailableReason": None,
+        "unitAmount": 1,
+        "currency": "usd",
+        "minCredits": 100,
+        "maxCredits": 100_000,
+    }
+    plain = load_settings(data_dir=tmp_path / "plain", database_url=database_url)
+    without = GraphQLClient(await aiohttp_client(create_app(plain)))
+    price = (await without.data(PRICE))["creditPrice"]
+    assert price["available"] is False
+    assert price["unavailableReason"] == "Buying credits is not available on this server."
+    # Clone training is priced before it starts: steps x photos / 200, at least 1.
+    assert (await client.data(CLONE_COST, {"n": 4, "s": 100}))["estimateCloneCost"] == 2
+    assert (await client.data(CLONE_COST, {"n": 3, "s": 1}))["estimateCloneCost"] == 1
+
+
 async def test_checkout_needs_a_session(client, stripe_stub):
     assert (await checkout(client, 500))["__typename"] == "NotAuthenticated"
     await sign_up(client)

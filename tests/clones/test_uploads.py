@@ -58,7 +58,7 @@ def test_text_file_named_png_is_rejected_by_content() -> None:
     uploads = [*_good(3), ("notes.png", b"just some text, not an image\n")]
     error = _rejected(uploads)
     assert error.fields == ["images.3"]
-    assert 'Image 3 ("notes.png")' in error.message
+    assert 'Image 4 ("notes.png")' in error.message
     assert "not a JPEG, PNG or WebP" in error.message
 
 
@@ -81,7 +81,7 @@ def test_png_declaring_20000_by_20000_is_rejected_before_decoding(
         monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)
     error = _rejected([*_good(3), ("bomb.png", bomb)])
     assert error.fields == ["images.3"]
-    assert 'Image 3 ("bomb.png")' in error.message
+    assert 'Image 4 ("bomb.png")' in error.message
     assert "pixels" in error.message
     assert "decoded" not in error.message
 
@@ -221,7 +221,7 @@ def test_file_like_uploads_and_determinism() -> None:
 def test_error_names_are_sanitised() -> None:
     error = _rejected([*_good(3), ("../../etc/\x1b[31mevil\n.png", b"text")])
     # The path is dropped and control characters removed; printable text stays.
-    assert 'Image 3 ("[31mevil.png")' in error.message
+    assert 'Image 4 ("[31mevil.png")' in error.message
 
 
 def test_unusual_modes_become_rgb() -> None:

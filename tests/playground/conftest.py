@@ -52,6 +52,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, tiny_models: Path) -> Itera
         NEURALL_MAX_ACTIVE_JOBS_PER_ACCOUNT="64",
         # As in production: API keys and payments wait for a confirmed address.
         NEURALL_REQUIRE_VERIFIED_EMAIL="1",
+        # The webhooks test's receiver listens on loopback over http (development only).
+        NEURALL_WEBHOOKS_ALLOW_INSECURE_URLS="true",
     ) as serve:
         yield Server(base=serve.base, log=serve.log, data_dir=serve.data)
 

@@ -12,7 +12,16 @@ from pathlib import Path
 import pytest
 import requests
 from aiohttp import web
-from graphql import GraphQLObjectType, ObjectTypeExtensionNode, parse, print_ast
+from graphql import (
+    EnumTypeDefinitionNode,
+    EnumTypeExtensionNode,
+    GraphQLEnumType,
+    GraphQLObjectType,
+    ObjectTypeDefinitionNode,
+    ObjectTypeExtensionNode,
+    parse,
+    print_ast,
+)
 
 from neurall.config import Settings
 from neurall.generation import params
@@ -127,8 +136,14 @@ async def test_routes_fall_back_to_the_app_but_never_over_a_server_route(
     # Server routes keep their answers: the wrong method is still 405, a missing image 404.
     assert (await client.get("/webhooks/stripe")).status == 405
     assert await (await client.get("/images/1")).text() == "image"
-    assert (await client.get("/images")).status == 404
     assert (await client.get("/webhooks/other")).status == 404
+    assert (await client.get("/graphql/other")).status == 404
+    # A bare segment with no route of its own is an app path (the app's webhooks page, or
+    # its not-found page), not a bare 404 text.
+    for path in ("/webhooks", "/images", "/no-such-page"):
+        response = await client.get(path)
+        assert response.status == 200, path
+        assert await response.text() == "<!doctype html><title>app</title>"
     # Missing files are 404, and nothing outside the build is reachable.
     assert (await client.get("/assets/index-old.js")).status == 404
     assert (await client.get("/missing.js")).status == 404
@@ -167,15 +182,28 @@ def test_the_fields_typed_beyond_the_contract_are_served_as_declared() -> None:
     served = build_served_schema(Settings())._schema
     problems = []
     for definition in parse(ADDITIONS.read_text()).definitions:
-        assert isinstance(definition, ObjectTypeExtensionNode)
         name = definition.name.value
         type_ = served.get_type(name)
+        if isinstance(definition, EnumTypeDefinitionNode | EnumTypeExtensionNode):
+            # New enums and new values of the contract's: each value must be served.
+            assert isinstance(type_, GraphQLEnumType), name
+            for value in definition.values:
+                if value.name.value not in type_.values:
+                    problems.append(f"{name}.{value.name.value}: not served")
+            continue
+        assert isinstance(definition, ObjectTypeExtensionNode | ObjectTypeDefinitionNode)
         assert isinstance(type_, GraphQLObjectType), name
         for field in definition.fields:
             actual = type_.fields.get(field.name.value)
             declared = re.sub(r"\s+", "", print_ast(field.type))
             if actual is None or str(actual.type) != declared:
                 problems.append(f"{name}.{field.name.value}: served {actual and actual.type}")
+                continue
+            arguments = {
+                a.name.value: re.sub(r"\s+", "", print_ast(a.type)) for a in field.arguments or ()
+            }
+            if {n: str(a.type) for n, a in actual.args.items()} != arguments:
+                problems.append(f"{name}.{field.name.value}: served arguments {actual.args}")
     assert not problems, problems
 
 

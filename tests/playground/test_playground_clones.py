@@ -49,12 +49,20 @@ def test_clone_from_the_file_chooser_watch_the_loss_then_generate_with_it(
     expect(thumbs).to_have_count(4)
     page.get_by_role("button", name="Train clone").click()
     bad = thumbs.nth(3)
-    expect(bad).to_contain_text(re.compile(r'Image 3 \("notes.png"\)'))
+    expect(bad).to_contain_text(re.compile(r'Image 4 \("notes.png"\)'))
     screenshot(page, "clones-file-error")
     expect(bad).to_have_class(re.compile(r"\bbad\b"))
     expect(thumbs.nth(0)).not_to_have_class(re.compile(r"\bbad\b"))
     page.get_by_role("button", name="Remove notes.png").click()
     expect(thumbs).to_have_count(3)
+    # Choosing photos again replaces the choice (dragging adds); the cost is shown first.
+    with page.expect_file_chooser() as chooser:
+        page.get_by_text("Choose photos").click()
+    chooser.value.set_files(photos)
+    expect(thumbs).to_have_count(3)
+    expect(page.get_by_test_id("clone-cost")).to_contain_text(
+        re.compile(r"Training on 3 photos costs \d+ credits?, held when it starts")
+    )
     page.get_by_role("button", name="Train clone").click()
 
     card = page.get_by_test_id("clone-card")

@@ -176,8 +176,8 @@ def test_out_of_range_numbers_get_their_own_message_and_nothing_is_sent(signed_i
     expect(page.locator(JOB)).to_have_count(0)
 
     page.get_by_role("link", name="Credits", exact=True).click()
+    # Checked as it is typed (the button is off while this server cannot sell credits).
     page.get_by_label("Credits to buy").fill("99999999999")
-    page.get_by_role("button", name="Buy credits").click()
     expect(field_error(page, "Credits to buy")).to_have_text("Buy between 100 and 100,000 credits.")
 
     page.get_by_role("link", name="Clones", exact=True).click()

@@ -11,6 +11,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from tests.support.browser import DESKTOP, PHONE, SCREENSHOTS, Server, gql, screenshot
+from tests.support.graphql import PASSWORD
 from tests.support.poll import until_sync
 
 BLOCKING = {"serious", "critical"}
@@ -62,6 +63,7 @@ def test_every_main_page_is_accessible_and_photographed(verified: Page, server: 
         ("history-detail", f"/history/{job_id}", "a quiet harbour at dusk"),
         ("clones", "/clones", "Clones"),
         ("keys", "/keys", "API keys"),
+        ("webhooks", "/webhooks", "Webhooks"),
         ("credits", "/credits", "Credits"),
         ("usage", "/usage", "Usage"),
         ("privacy", "/privacy", "Privacy"),
@@ -77,6 +79,10 @@ def test_every_main_page_is_accessible_and_photographed(verified: Page, server: 
         expect(page.locator(".site-footer")).to_contain_text("one strictly necessary cookie")
         if name == "history":
             page.wait_for_function("() => document.querySelector('.gallery-item img')?.complete")
+        if name == "credits":
+            # The ledger's rows name the job they belong to.
+            ledger = page.locator("table.ledger")
+            expect(ledger.get_by_text(f"job {job_id[:8]}").first).to_be_visible()
         if name == "explorer":
             expect(page.locator(".graphiql-query-editor textarea")).to_have_attribute(
                 "aria-label", "Query editor"
@@ -148,16 +154,68 @@ def test_billing_unavailable_and_the_checkout_returns_are_plain_sentences(
     page = verified
     page.get_by_role("link", name="Credits", exact=True).click()
     expect(page.get_by_test_id("credits-available")).to_have_text("1,000")
+    # This server has no Stripe settings: said up front, and the button is off.
+    expect(page.get_by_test_id("billing-unavailable")).to_contain_text(
+        "Buying credits is not available on this server."
+    )
+    expect(page.get_by_role("button", name="Buy credits")).to_be_disabled()
+    # The allowed range is shown before anything is typed, and checked as it is typed.
+    expect(page.get_by_text("From 100 to 100,000 credits at a time.")).to_be_visible()
+    for wrong in ("0", "50", "-5"):
+        page.get_by_label("Credits to buy").fill(wrong)
+        expect(page.get_by_text("Buy between 100 and 100,000 credits.")).to_be_visible()
     page.get_by_label("Credits to buy").fill("500")
-    page.get_by_role("button", name="Buy credits").click()
-    # This server has no Stripe settings: the server's own sentence, plainly.
-    expect(page.get_by_role("alert")).to_contain_text(re.compile("[A-Z].+\\."))
+    expect(page.get_by_text("500 credits cost $5.00.")).to_be_visible()
     page.goto("/?checkout=cancel")
     expect(page.get_by_role("status").filter(has_text="Checkout was canceled")).to_be_visible()
     page.goto("/?checkout=success")
     expect(page.get_by_role("status").filter(has_text="payment went through")).to_be_visible()
     page.get_by_role("button", name="Dismiss").click()
     expect(page).to_have_url(re.compile(r"/$"))
+
+
+def test_a_new_users_walk_sign_up_not_found_and_the_privacy_widget(
+    page: Page, server: Server, email: str
+) -> None:
+    # A path the app does not know (or a bare server segment) is the app's own page.
+    page.goto("/no-such-page")
+    expect(page.get_by_role("heading", name="Page not found", level=1)).to_be_visible()
+    page.goto("/signup")
+    # An empty form flags every missing field; marketing e-mail is on by default, said
+    # plainly, with its switch.
+    page.locator("#main").get_by_role("button", name="Sign up").click()
+    expect(page.get_by_text("Enter your e-mail address.")).to_be_visible()
+    expect(page.get_by_text("Choose a password of at least 10 characters.")).to_be_visible()
+    marketing = page.get_by_role("switch", name="Send me news and offers")
+    expect(marketing).to_be_checked()
+    expect(page.get_by_text("Marketing e-mail is on by default")).to_be_visible()
+    marketing.uncheck()
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.locator("#main").get_by_role("button", name="Sign up").click()
+    page.get_by_role("heading", name="Generate", level=1).wait_for()
+    assert gql(page, "{ me { marketingOptIn } }")["me"] == {"marketingOptIn": False}
+    page.goto("/images")
+    expect(page.get_by_role("heading", name="Page not found", level=1)).to_be_visible()
+
+    # Escape closes the privacy widget and gives focus back to its button.
+    button = page.get_by_role("button", name="Privacy requests")
+    button.click()
+    expect(page.get_by_role("link", name="Download a copy of my data")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("button", name="Privacy requests")).to_be_focused()
+    # On a desktop it floats beside the cookie notice, never over it; on a phone it takes
+    # its place at the end of the page instead of floating over form rows.
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    notice = page.locator(".site-footer p").bounding_box()
+    box = button.bounding_box()
+    assert notice
+    assert box
+    beside = box["x"] >= notice["x"] + notice["width"]
+    assert beside or box["y"] >= notice["y"] + notice["height"], (box, notice)
+    page.set_viewport_size(PHONE)
+    position = button.evaluate("b => getComputedStyle(b.parentElement).position")
+    assert position == "static"
 
 
 def test_the_api_explorer_is_bundled_and_lazy(signed_in: Page) -> None:

@@ -103,6 +103,13 @@ ROWS = [
     # The catalog is public: anyone, with any key, may read it.
     row("models", "{ models { id } }", **same("ok", "ok", "ok", "ok", "ok")),
     row("model", '{ model(id: "tiny-sd") { id } }', **same("ok", "ok", "ok", "ok", "ok")),
+    # Public prices: the playground shows them before anyone signs in or clicks.
+    row("creditPrice", "{ creditPrice { available } }", **same("ok", "ok", "ok", "ok", "ok")),
+    row(
+        "estimateCloneCost",
+        "{ estimateCloneCost(images: 3) }",
+        **same("ok", "ok", "ok", "ok", "ok"),
+    ),
     # Invalid input on purpose: it proves the caller got past authorization, and no job runs.
     row(
         "generate",

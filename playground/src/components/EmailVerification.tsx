@@ -2,7 +2,7 @@
 // the banner shown on every page until the address is confirmed, and "send it again".
 import { useEffect, useRef, useState } from "react";
 import { useMutation } from "urql";
-import { errorMessage } from "../lib/client";
+import { answerOf } from "../lib/answer";
 import { forgetEmailLink, useEmailLink } from "../lib/emailLinks";
 import type { EmailLink } from "../lib/emailLinks";
 import { RequestEmailVerificationMutation, VerifyEmailMutation } from "../lib/operations";
@@ -29,10 +29,9 @@ export function VerifyEmailLink() {
     setOutcome(null);
     void verifyEmail({ token: link.token }).then((result) => {
       forgetEmailLink();
-      const data = result.data?.verifyEmail;
-      if (result.error || !data) {
-        setOutcome({ ok: false, text: errorMessage(result.error), expired: false });
-      } else if (data.__typename === "Account") {
+      let failure = "";
+      const data = answerOf(result, (d) => d.verifyEmail, { error: (message) => (failure = message) });
+      if (data) {
         const was = before.current?.email;
         setOutcome({
           ok: true,
@@ -43,7 +42,7 @@ export function VerifyEmailLink() {
         });
         refresh();
       } else {
-        setOutcome({ ok: false, text: data.message, expired: /expired/i.test(data.message) });
+        setOutcome({ ok: false, text: failure, expired: /expired/i.test(failure) });
       }
     });
   }, [link, loading, verifyEmail, refresh]);
@@ -97,10 +96,10 @@ export function ResendButton({ label = "Send the link again" }: { label?: string
   const [state, request] = useMutation(RequestEmailVerificationMutation);
   const [said, setSaid] = useState<{ ok: boolean; text: string } | null>(null);
   const send = async () => {
-    const result = await request({});
-    const data = result.data?.requestEmailVerification;
-    if (result.error || !data) setSaid({ ok: false, text: errorMessage(result.error) });
-    else setSaid({ ok: data.__typename === "Accepted", text: data.message });
+    const data = answerOf(await request({}), (d) => d.requestEmailVerification, {
+      error: (text) => setSaid({ ok: false, text }),
+    });
+    if (data) setSaid({ ok: true, text: data.message });
   };
   return (
     <span className="resend">

@@ -7,6 +7,7 @@ export function PrivacyWidget({ signedIn }: { signedIn: boolean }) {
   const [open, setOpen] = useState(false);
   const { location } = useRouter();
   const panel = useRef<HTMLDivElement>(null);
+  const button = useRef<HTMLButtonElement>(null);
   useEffect(() => setOpen(false), [location.path, location.hash]);
   useEffect(() => {
     if (open) panel.current?.querySelector<HTMLElement>("a, button")?.focus();
@@ -19,7 +20,11 @@ export function PrivacyWidget({ signedIn }: { signedIn: boolean }) {
           id="privacy-panel"
           className="privacy-panel"
           onKeyDown={(e) => {
-            if (e.key === "Escape") setOpen(false);
+            if (e.key === "Escape") {
+              setOpen(false);
+              // Back to the button that opened it, not to the page's start.
+              button.current?.focus();
+            }
           }}
         >
           <h2>Privacy requests</h2>
@@ -54,6 +59,7 @@ export function PrivacyWidget({ signedIn }: { signedIn: boolean }) {
         </div>
       ) : null}
       <button
+        ref={button}
         type="button"
         className="privacy-button"
         aria-expanded={open}

@@ -2,12 +2,19 @@
 // (src/gql/, generated from the public contract; `npm run codegen`).
 import { graphql } from "../gql";
 
-export const FieldErrorsFragment = graphql(`
-  fragment FieldErrors on InvalidInput {
-    fields
-    errors {
-      field
-      message
+// Every expected failure (a member of a result union implementing UserError): its code
+// and sentence, and for InvalidInput the message for each field. Select it in every
+// mutation, and read the answer with `answerOf` (src/lib/answer.ts).
+export const UserErrorFieldsFragment = graphql(`
+  fragment UserErrorFields on UserError {
+    code
+    message
+    ... on InvalidInput {
+      fields
+      errors {
+        field
+        message
+      }
     }
   }
 `);
@@ -22,6 +29,8 @@ export const AccountFields = graphql(`
     marketingOptIn
     emailVerified
     pendingEmail
+    lowCreditThreshold
+    emailNotices
     createdAt
   }
 `);
@@ -103,10 +112,7 @@ export const SignUpMutation = graphql(`
           ...AccountFields
         }
       }
-      ... on UserError {
-        message
-      }
-      ...FieldErrors
+      ...UserErrorFields
     }
   }
 `);
@@ -120,10 +126,7 @@ export const LogInMutation = graphql(`
           ...AccountFields
         }
       }
-      ... on UserError {
-        message
-      }
-      ...FieldErrors
+      ...UserErrorFields
     }
   }
 `);
@@ -139,10 +142,7 @@ export const UpdateProfileMutation = graphql(`
     updateProfile(input: $input) {
       __typename
       ...AccountFields
-      ... on UserError {
-        message
-      }
-      ...FieldErrors
+      ...UserErrorFields
     }
   }
 `);
@@ -151,10 +151,7 @@ export const ChangePasswordMutation = graphql(`
   mutation ChangePassword($currentPassword: String!, $newPassword: String!) {
     changePassword(currentPassword: $currentPassword, newPassword: $newPassword) {
       __typename
-      ... on UserError {
-        message
-      }
-      ...FieldErrors
+      ...UserErrorFields
     }
   }
 `);
@@ -164,9 +161,7 @@ export const SetMarketingOptInMutation = graphql(`
     setMarketingOptIn(optIn: $optIn) {
       __typename
       ...AccountFields
-      ... on UserError {
-        message
-      }
+      ...UserErrorFields
     }
   }
 `);
@@ -207,10 +202,7 @@ export const GenerateMutation = graphql(`
     generate(input: $input, idempotencyKey: $idempotencyKey) {
       __typename
       ...JobFields
-      ... on UserError {
-        message
-      }
-      ...FieldErrors
+      ...UserErrorFields
       ... on InsufficientCredits {
         required
         available
@@ -227,9 +219,7 @@ export const CancelJobMutation = graphql(`
     cancelJob(id: $id) {
       __typename
       ...JobFields
-      ... on UserError {
-        message
-      }
+      ...UserErrorFields
     }
   }
 `);
@@ -299,9 +289,7 @@ export const DeleteHistoryItemMutation = graphql(`
       ... on Deleted {
         deletedCount
       }
-      ... on UserError {
-        message
-      }
+      ...UserErrorFields
     }
   }
 `);
@@ -313,9 +301,7 @@ export const ClearHistoryMutation = graphql(`
       ... on Deleted {
         deletedCount
       }
-      ... on UserError {
-        message
-      }
+      ...UserErrorFields
     }
   }
 `);
@@ -329,6 +315,12 @@ export const ApiKeyFields = graphql(`
     createdAt
     lastUsedAt
     revokedAt
+    spendLimit {
+      credits
+      period
+      spent
+      resetsAt
+    }
   }
 `);
 
@@ -350,10 +342,7 @@ export const CreateApiKeyMutation = graphql(`
           ...ApiKeyFields
         }
       }
-      ... on UserError {
-        message
-      }
-      ...FieldErrors
+      ...UserErrorFields
     }
   }
 `);
@@ -363,9 +352,7 @@ export const RevokeApiKeyMutation = graphql(`
     revokeApiKey(id: $id) {
       __typename
       ...ApiKeyFields
-      ... on UserError {
-        message
-      }
+      ...UserErrorFields
     }
   }
 `);
@@ -380,9 +367,7 @@ export const RegenerateApiKeyMutation = graphql(`
           ...ApiKeyFields
         }
       }
-      ... on UserError {
-        message
-      }
+      ...UserErrorFields
     }
   }
 `);
@@ -421,10 +406,7 @@ export const CreateCheckoutMutation = graphql(`
         url
         credits
       }
-      ... on UserError {
-        message
-      }
-      ...FieldErrors
+      ...UserErrorFields
     }
   }
 `);
@@ -442,10 +424,7 @@ export const CreateCloneMutation = graphql(`
     createClone(input: $input, images: $images) {
       __typename
       ...CloneFields
-      ... on UserError {
-        message
-      }
-      ...FieldErrors
+      ...UserErrorFields
       ... on InsufficientCredits {
         required
         available
@@ -458,9 +437,7 @@ export const DeleteCloneMutation = graphql(`
   mutation DeleteClone($id: ID!) {
     deleteClone(id: $id) {
       __typename
-      ... on UserError {
-        message
-      }
+      ...UserErrorFields
     }
   }
 `);
@@ -494,9 +471,7 @@ export const RequestDataExportMutation = graphql(`
         url
         expiresAt
       }
-      ... on UserError {
-        message
-      }
+      ...UserErrorFields
     }
   }
 `);
@@ -516,10 +491,7 @@ export const DeleteAccountMutation = graphql(`
   mutation DeleteAccount($password: String!) {
     deleteAccount(password: $password) {
       __typename
-      ... on UserError {
-        message
-      }
-      ...FieldErrors
+      ...UserErrorFields
     }
   }
 `);
@@ -531,9 +503,7 @@ export const VerifyEmailMutation = graphql(`
       ... on Account {
         ...AccountFields
       }
-      ... on UserError {
-        message
-      }
+      ...UserErrorFields
     }
   }
 `);
@@ -545,9 +515,7 @@ export const RequestEmailVerificationMutation = graphql(`
       ... on Accepted {
         message
       }
-      ... on UserError {
-        message
-      }
+      ...UserErrorFields
     }
   }
 `);
@@ -559,10 +527,7 @@ export const RequestPasswordResetMutation = graphql(`
       ... on Accepted {
         message
       }
-      ... on UserError {
-        message
-      }
-      ...FieldErrors
+      ...UserErrorFields
     }
   }
 `);
@@ -576,10 +541,171 @@ export const ResetPasswordMutation = graphql(`
           ...AccountFields
         }
       }
-      ... on UserError {
-        message
-      }
-      ...FieldErrors
+      ...UserErrorFields
     }
+  }
+`);
+
+export const SetApiKeySpendLimitMutation = graphql(`
+  mutation SetApiKeySpendLimit($id: ID!, $limit: SpendLimitInput!) {
+    setApiKeySpendLimit(id: $id, limit: $limit) {
+      __typename
+      ...ApiKeyFields
+      ...UserErrorFields
+    }
+  }
+`);
+
+export const SetEmailNoticeMutation = graphql(`
+  mutation SetEmailNotice($notice: EmailNotice!, $enabled: Boolean!) {
+    setEmailNotice(notice: $notice, enabled: $enabled) {
+      __typename
+      ...AccountFields
+      ...UserErrorFields
+    }
+  }
+`);
+
+export const CreditPriceQuery = graphql(`
+  query CreditPrice {
+    creditPrice {
+      available
+      unavailableReason
+      unitAmount
+      currency
+      minCredits
+      maxCredits
+    }
+  }
+`);
+
+export const WebhookEndpointFields = graphql(`
+  fragment WebhookEndpointFields on WebhookEndpoint {
+    id
+    url
+    description
+    events
+    enabled
+    disabledReason
+    createdAt
+  }
+`);
+
+export const WebhookDeliveryFields = graphql(`
+  fragment WebhookDeliveryFields on WebhookDelivery {
+    id
+    endpointId
+    eventId
+    eventType
+    status
+    attempts
+    responseStatus
+    durationMs
+    nextAttemptAt
+    createdAt
+    lastAttemptAt
+  }
+`);
+
+export const WebhookEndpointsQuery = graphql(`
+  query WebhookEndpoints {
+    webhookEndpoints {
+      ...WebhookEndpointFields
+    }
+  }
+`);
+
+export const WebhookDeliveriesQuery = graphql(`
+  query WebhookDeliveries($endpointId: ID!, $first: Int, $after: String) {
+    webhookDeliveries(endpointId: $endpointId, first: $first, after: $after) {
+      edges {
+        cursor
+        node {
+          ...WebhookDeliveryFields
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`);
+
+export const CreateWebhookEndpointMutation = graphql(`
+  mutation CreateWebhookEndpoint($input: WebhookEndpointInput!) {
+    createWebhookEndpoint(input: $input) {
+      __typename
+      ... on CreatedWebhookEndpoint {
+        secret
+        endpoint {
+          ...WebhookEndpointFields
+        }
+      }
+      ...UserErrorFields
+    }
+  }
+`);
+
+export const UpdateWebhookEndpointMutation = graphql(`
+  mutation UpdateWebhookEndpoint($id: ID!, $input: WebhookEndpointUpdateInput!) {
+    updateWebhookEndpoint(id: $id, input: $input) {
+      __typename
+      ...WebhookEndpointFields
+      ...UserErrorFields
+    }
+  }
+`);
+
+export const DeleteWebhookEndpointMutation = graphql(`
+  mutation DeleteWebhookEndpoint($id: ID!) {
+    deleteWebhookEndpoint(id: $id) {
+      __typename
+      ... on Deleted {
+        deletedCount
+      }
+      ...UserErrorFields
+    }
+  }
+`);
+
+export const RotateWebhookSecretMutation = graphql(`
+  mutation RotateWebhookSecret($id: ID!) {
+    rotateWebhookSecret(id: $id) {
+      __typename
+      ... on CreatedWebhookEndpoint {
+        secret
+        endpoint {
+          ...WebhookEndpointFields
+        }
+      }
+      ...UserErrorFields
+    }
+  }
+`);
+
+export const SendTestWebhookMutation = graphql(`
+  mutation SendTestWebhook($id: ID!) {
+    sendTestWebhook(id: $id) {
+      __typename
+      ...WebhookDeliveryFields
+      ...UserErrorFields
+    }
+  }
+`);
+
+export const RedeliverWebhookMutation = graphql(`
+  mutation RedeliverWebhook($deliveryId: ID!) {
+    redeliverWebhook(deliveryId: $deliveryId) {
+      __typename
+      ...WebhookDeliveryFields
+      ...UserErrorFields
+    }
+  }
+`);
+
+export const EstimateCloneCostQuery = graphql(`
+  query EstimateCloneCost($images: Int!, $trainingSteps: Int) {
+    estimateCloneCost(images: $images, trainingSteps: $trainingSteps)
   }
 `);

@@ -3,9 +3,11 @@ import type { FormEvent } from "react";
 import { useMutation } from "urql";
 import { ResendButton } from "../components/EmailVerification";
 import { ErrorNote, Field, SuccessNote } from "../components/ui";
+import { answerOf } from "../lib/answer";
 import { errorMessage } from "../lib/client";
-import { formatDate, invalidInput } from "../lib/format";
-import { ChangePasswordMutation, UpdateProfileMutation } from "../lib/operations";
+import { formatDate } from "../lib/format";
+import type { EmailNotice } from "../gql/graphql";
+import { ChangePasswordMutation, SetEmailNoticeMutation, UpdateProfileMutation } from "../lib/operations";
 import { Link } from "../lib/router";
 import { useSession } from "../lib/session";
 
@@ -25,6 +27,7 @@ export function AccountPage() {
         <ProfileForm />
         <PasswordForm />
       </div>
+      <Notices />
     </section>
   );
 }
@@ -92,10 +95,12 @@ function ProfileForm() {
     setFields({});
     setError("");
     setSaved("");
-    const result = await updateProfile({ input: { name, email } });
-    const data = result.data?.updateProfile;
-    if (result.error) setError(errorMessage(result.error));
-    else if (data?.__typename === "Account") {
+    const data = answerOf(await updateProfile({ input: { name, email } }), (d) => d.updateProfile, {
+      error: setError,
+      fields: setFields,
+      shown: ["name", "email"],
+    });
+    if (data) {
       // A new address is only asked for: it replaces the old one once confirmed.
       setSaved(
         data.pendingEmail && data.pendingEmail !== me?.pendingEmail
@@ -104,11 +109,7 @@ function ProfileForm() {
       );
       setEmail(data.email);
       refresh();
-    } else if (data?.__typename === "InvalidInput") {
-      const { fields: byField, summary } = invalidInput(data, ["name", "email"]);
-      setFields(byField);
-      setError(summary);
-    } else if (data && "message" in data) setError(data.message);
+    }
   };
   return (
     <form onSubmit={submit} noValidate className="card" id="profile" aria-labelledby="profile-title">
@@ -138,17 +139,16 @@ function PasswordForm() {
     setError("");
     setSaved("");
     const result = await changePassword({ currentPassword: current, newPassword: next });
-    const data = result.data?.changePassword;
-    if (result.error) setError(errorMessage(result.error));
-    else if (data?.__typename === "Account") {
+    const data = answerOf(result, (d) => d.changePassword, {
+      error: setError,
+      fields: setFields,
+      shown: ["currentPassword", "newPassword"],
+    });
+    if (data) {
       setSaved("Password changed. Your other sessions were signed out.");
       setCurrent("");
       setNext("");
-    } else if (data?.__typename === "InvalidInput") {
-      const { fields: byField, summary } = invalidInput(data, ["currentPassword", "newPassword"]);
-      setFields(byField);
-      setError(summary);
-    } else if (data && "message" in data) setError(data.message);
+    }
   };
   return (
     <form onSubmit={submit} noValidate className="card" aria-labelledby="password-title">
@@ -164,5 +164,97 @@ function PasswordForm() {
         Change password
       </button>
     </form>
+  );
+}
+
+const NOTICES: { notice: EmailNotice; label: string }[] = [
+  { notice: "CLONES", label: "A clone finished training (or failed)" },
+  { notice: "RECEIPTS", label: "A receipt for credits you bought" },
+  { notice: "LOW_CREDITS", label: "Your credits are running low" },
+];
+
+/** Which notice e-mails go out, and below how many credits "running low" fires. */
+function Notices() {
+  const { me, refresh } = useSession();
+  const [threshold, setThreshold] = useState(me?.lowCreditThreshold?.toString() ?? "");
+  const [fields, setFields] = useState<Record<string, string>>({});
+  const [error, setError] = useState("");
+  const [saved, setSaved] = useState("");
+  const [, setNotice] = useMutation(SetEmailNoticeMutation);
+  const [switched, setSwitched] = useState<Partial<Record<EmailNotice, boolean>>>({});
+  const [state, updateProfile] = useMutation(UpdateProfileMutation);
+  useEffect(() => setThreshold(me?.lowCreditThreshold?.toString() ?? ""), [me?.lowCreditThreshold]);
+  if (!me) return null;
+  const on = new Set(me.emailNotices);
+  const toggle = async (notice: EmailNotice, label: string, enabled: boolean) => {
+    setError("");
+    setSaved("");
+    // The switch moves at once; it goes back if the server refuses.
+    setSwitched((s) => ({ ...s, [notice]: enabled }));
+    const data = answerOf(await setNotice({ notice, enabled }), (d) => d.setEmailNotice, { error: setError });
+    if (!data) setSwitched((s) => ({ ...s, [notice]: !enabled }));
+    if (data) {
+      setSaved(`${enabled ? "On" : "Off"}: “${label}” e-mails.`);
+      refresh();
+    }
+  };
+  const saveThreshold = async (event: FormEvent) => {
+    event.preventDefault();
+    setFields({});
+    setError("");
+    setSaved("");
+    const text = threshold.trim();
+    const value = text === "" ? null : Number(text);
+    if (value !== null && (!Number.isInteger(value) || value < 0 || value > 2_147_483_647)) {
+      setFields({ lowCreditThreshold: "Enter a whole number of credits, 0 or more, or leave it empty to turn it off." });
+      return;
+    }
+    const data = answerOf(await updateProfile({ input: { lowCreditThreshold: value } }), (d) => d.updateProfile, {
+      error: setError,
+      fields: setFields,
+      shown: ["lowCreditThreshold"],
+    });
+    if (data) {
+      setSaved(
+        data.lowCreditThreshold === null || data.lowCreditThreshold === undefined
+          ? "The low-credit notice and the CREDITS_LOW webhook are off."
+          : `You are told when your credits fall below ${data.lowCreditThreshold.toLocaleString()}.`,
+      );
+      refresh();
+    }
+  };
+  return (
+    <article className="card" id="notices" aria-labelledby="notices-title">
+      <h2 id="notices-title">Notices by e-mail</h2>
+      <p>
+        Security notices (password or address changed, a new API key) always go out. Marketing e-mail has its own switch on
+        the <Link href="/privacy#marketing">Privacy</Link> page.
+      </p>
+      <fieldset>
+        <legend className="visually-hidden">Notice e-mails</legend>
+        {NOTICES.map(({ notice, label }) => (
+          <label key={notice} htmlFor={`notice-${notice}`}>
+            <input
+              id={`notice-${notice}`}
+              type="checkbox"
+              role="switch"
+              checked={switched[notice] ?? on.has(notice)}
+              onChange={(e) => void toggle(notice, label, e.target.checked)}
+            />
+            {label}
+          </label>
+        ))}
+      </fieldset>
+      <form onSubmit={saveThreshold} noValidate className="buy-row">
+        <Field label="Low-credit threshold" name="lowCreditThreshold" type="number" inputMode="numeric" min={0}
+          value={threshold} onChange={(e) => setThreshold(e.target.value)} error={fields.lowCreditThreshold}
+          hint="When your available credits fall below this, you get the notice (if on) and a CREDITS_LOW webhook. Empty: off." />
+        <button type="submit" disabled={state.fetching} aria-busy={state.fetching || undefined}>
+          Save threshold
+        </button>
+      </form>
+      <SuccessNote>{saved}</SuccessNote>
+      <ErrorNote>{error}</ErrorNote>
+    </article>
   );
 }

@@ -2,9 +2,9 @@ import { useState } from "react";
 import type { FormEvent } from "react";
 import { useMutation } from "urql";
 import { ErrorNote, Field, SuccessNote } from "../components/ui";
-import { errorMessage, resetSocket } from "../lib/client";
-import { invalidInput } from "../lib/format";
-import { LogInMutation, SignUpMutation } from "../lib/operations";
+import { answerOf } from "../lib/answer";
+import { resetSocket } from "../lib/client";
+import { LogInMutation, SetMarketingOptInMutation, SignUpMutation } from "../lib/operations";
 import { Link, useRouter } from "../lib/router";
 import { useSession } from "../lib/session";
 
@@ -14,7 +14,10 @@ export function AuthPage({ mode }: { mode: "login" | "signup" }) {
   const [name, setName] = useState("");
   const [error, setError] = useState("");
   const [fields, setFields] = useState<Record<string, string>>({});
+  // The privacy policy's default: marketing e-mail is on unless the person turns it off.
+  const [marketing, setMarketing] = useState(true);
   const [signUpState, signUp] = useMutation(SignUpMutation);
+  const [, setMarketingOptIn] = useMutation(SetMarketingOptInMutation);
   const [logInState, logIn] = useMutation(LogInMutation);
   const { refresh } = useSession();
   const { location, navigate } = useRouter();
@@ -25,26 +28,23 @@ export function AuthPage({ mode }: { mode: "login" | "signup" }) {
     event.preventDefault();
     setError("");
     setFields({});
-    const result = signup
-      ? await signUp({ input: { email, password, name: name || null } })
-      : await logIn({ email, password });
-    if (result.error) {
-      setError(errorMessage(result.error));
+    // Every missing field at once, before anything is sent.
+    const missing: Record<string, string> = {};
+    if (!email.trim()) missing.email = "Enter your e-mail address.";
+    if (!password) missing.password = signup ? "Choose a password of at least 10 characters." : "Enter your password.";
+    if (Object.keys(missing).length) {
+      setFields(missing);
       return;
     }
-    const data = result.data && ("signUp" in result.data ? result.data.signUp : result.data.logIn);
+    const report = { error: setError, fields: setFields, shown: ["name", "email", "password"] };
+    const data = signup
+      ? answerOf(await signUp({ input: { email, password, name: name || null } }), (d) => d.signUp, report)
+      : answerOf(await logIn({ email, password }), (d) => d.logIn, report);
     if (!data) return;
-    if (data.__typename === "Session") {
-      resetSocket();
-      if (location.path === "/login" || location.path === "/signup") navigate("/", { replace: true });
-      refresh();
-      return;
-    }
-    if (data.__typename === "InvalidInput") {
-      const { fields: byField, summary } = invalidInput(data, ["name", "email", "password"]);
-      setFields(byField);
-      setError(summary);
-    } else setError("message" in data ? data.message : "That did not work.");
+    if (signup && !marketing) await setMarketingOptIn({ optIn: false });
+    resetSocket();
+    if (location.path === "/login" || location.path === "/signup") navigate("/", { replace: true });
+    refresh();
   };
 
   return (
@@ -87,7 +87,25 @@ export function AuthPage({ mode }: { mode: "login" | "signup" }) {
             error={fields.password}
             hint={signup ? "At least 10 characters." : undefined}
           />
-          {signup ? null : (
+          {signup ? (
+            <div className="switch-row">
+              <label htmlFor="signup-marketing">
+                <input
+                  id="signup-marketing"
+                  type="checkbox"
+                  role="switch"
+                  checked={marketing}
+                  onChange={(e) => setMarketing(e.target.checked)}
+                  aria-describedby="signup-marketing-hint"
+                />
+                Send me news and offers
+              </label>
+              <small id="signup-marketing-hint">
+                Marketing e-mail is on by default, as our privacy policy says. Turn it off here, or later on the Privacy page
+                or from any such message’s unsubscribe link.
+              </small>
+            </div>
+          ) : (
             <p className="forgot">
               <Link href="/forgot-password">Forgot password?</Link>
             </p>

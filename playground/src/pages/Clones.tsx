@@ -4,9 +4,16 @@ import { useMutation, useQuery } from "urql";
 import { ConfirmDialog, Empty, ErrorNote, Field, Loading, StatusBadge } from "../components/ui";
 import type { CloneFieldsFragment } from "../gql/graphql";
 import { errorMessage, subscribe } from "../lib/client";
-import { formatDate, invalidInput } from "../lib/format";
+import { answerOf } from "../lib/answer";
+import { formatCredits, formatDate } from "../lib/format";
 import { LIMITS, checkWhole } from "../lib/limits";
-import { CloneEventsSubscription, ClonesQuery, CreateCloneMutation, DeleteCloneMutation } from "../lib/operations";
+import {
+  CloneEventsSubscription,
+  ClonesQuery,
+  CreateCloneMutation,
+  DeleteCloneMutation,
+  EstimateCloneCostQuery,
+} from "../lib/operations";
 import { Link } from "../lib/router";
 import { useSession } from "../lib/session";
 
@@ -68,11 +75,22 @@ function CreateClone({ onCreated }: { onCreated: () => void }) {
 
   useEffect(() => () => photos.forEach((p) => URL.revokeObjectURL(p.url)), [photos]);
 
-  const add = (files: FileList | File[]) => {
+  // Photos dragged in join those already there; choosing photos replaces the choice, as a
+  // file picker does everywhere else.
+  const add = (files: FileList | File[], replace = false) => {
     const added = Array.from(files).map((file) => ({ file, url: URL.createObjectURL(file), problem: check(file) }));
-    setPhotos((prev) => [...prev, ...added].slice(0, MAX_PHOTOS));
+    setPhotos((prev) => [...(replace ? [] : prev), ...added].slice(0, MAX_PHOTOS));
     setErrors((e) => ({ ...e, images: "" }));
   };
+  // What training would hold, before it starts (with the server's default steps if empty).
+  const stepsValue = trainingSteps.trim() && !checkWhole(trainingSteps, 1, LIMITS.maxTrainingSteps, "Training steps") ? Number(trainingSteps) : null;
+  const [estimate] = useQuery({
+    query: EstimateCloneCostQuery,
+    variables: { images: Math.max(photos.length, MIN_PHOTOS), trainingSteps: stepsValue },
+    requestPolicy: "cache-first",
+  });
+  const cost = estimate.data?.estimateCloneCost;
+  const { me } = useSession();
   const drop = (event: DragEvent) => {
     event.preventDefault();
     setDragging(false);
@@ -102,25 +120,23 @@ function CreateClone({ onCreated }: { onCreated: () => void }) {
       input: { name, triggerWord: triggerWord.trim() || null, trainingSteps: steps },
       images: photos.map((p) => p.file),
     });
-    const data = result.data?.createClone;
-    if (result.error) {
-      setError(errorMessage(result.error));
-      return;
-    }
-    if (data?.__typename === "Clone") {
+    const data = answerOf(result, (d) => d.createClone, {
+      error: setError,
+      fields: (byField) => {
+        // Per-file errors ("images.3") are shown on the photo they name.
+        setPhotos((prev) => prev.map((p, i) => (byField[`images.${i}`] ? { ...p, problem: byField[`images.${i}`] } : p)));
+        setErrors(byField);
+      },
+      shown: ["name", "triggerWord", "trainingSteps", "images", "images."],
+    });
+    if (data) {
       setPhotos([]);
       setName("");
       setTriggerWord("");
       setTrainingSteps("");
       onCreated();
       refresh();
-    } else if (data?.__typename === "InvalidInput") {
-      const { fields: byField, summary } = invalidInput(data, ["name", "triggerWord", "trainingSteps", "images", "images."]);
-      // Per-file errors ("images.3") are shown on the photo they name.
-      setPhotos((prev) => prev.map((p, i) => (byField[`images.${i}`] ? { ...p, problem: byField[`images.${i}`] } : p)));
-      setErrors(byField);
-      setError(summary);
-    } else if (data && "message" in data) setError(data.message);
+    }
   };
 
   return (
@@ -140,13 +156,13 @@ function CreateClone({ onCreated }: { onCreated: () => void }) {
         onDrop={drop}
         data-testid="dropzone"
       >
-        <p>Drag 3 to 20 photos here (JPEG, PNG or WebP, up to 10 MB each), or</p>
+        <p>Drag 3 to 20 photos here (JPEG, PNG or WebP, up to 10 MB each; dragging more adds to them), or</p>
         <label htmlFor="clone-photos" role="button" className="secondary" tabIndex={0}
           onKeyDown={(e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); input.current?.click(); } }}>
           Choose photos
         </label>
         <input ref={input} id="clone-photos" type="file" accept="image/jpeg,image/png,image/webp" multiple className="visually-hidden"
-          tabIndex={-1} onChange={(e) => { if (e.target.files) add(e.target.files); e.target.value = ""; }} />
+          tabIndex={-1} onChange={(e) => { if (e.target.files?.length) add(e.target.files, true); e.target.value = ""; }} />
         {errors.images ? <p className="field-error" role="alert">{errors.images}</p> : null}
       </div>
       {photos.length ? (
@@ -170,6 +186,11 @@ function CreateClone({ onCreated }: { onCreated: () => void }) {
           ))}
         </ul>
       ) : null}
+      <p className="small-print" data-testid="clone-cost" aria-live="polite">
+        {cost === undefined
+          ? "Working out what training costs…"
+          : `Training ${photos.length >= MIN_PHOTOS ? `on ${photos.length} photos` : `on ${MIN_PHOTOS} photos (the fewest)`} costs ${formatCredits(cost)}, held when it starts${me ? `; you have ${formatCredits(me.credits)}` : ""}.`}
+      </p>
       <ErrorNote>{error}</ErrorNote>
       <button type="submit" disabled={state.fetching} aria-busy={state.fetching || undefined}>
         Train clone
@@ -223,12 +244,10 @@ function CloneCard({ clone: initial, onDeleted }: { clone: CloneFieldsFragment; 
   const remove = async () => {
     const result = await deleteClone({ id: clone.id });
     setConfirm(false);
-    const data = result.data?.deleteClone;
-    if (result.error) setError(errorMessage(result.error));
-    else if (data?.__typename === "Deleted") {
+    if (answerOf(result, (d) => d.deleteClone, { error: setError })) {
       refresh();
       onDeleted();
-    } else if (data && "message" in data) setError(data.message);
+    }
   };
 
   return (

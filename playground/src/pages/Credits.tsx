@@ -1,12 +1,13 @@
 import { useCallback, useEffect, useState } from "react";
 import type { FormEvent } from "react";
-import { useClient, useMutation } from "urql";
+import { useClient, useMutation, useQuery } from "urql";
 import { Empty, ErrorNote, Field, Loading } from "../components/ui";
 import type { LedgerQuery as LedgerData } from "../gql/graphql";
+import { answerOf } from "../lib/answer";
 import { errorMessage } from "../lib/client";
-import { formatCredits, formatDate, invalidInput } from "../lib/format";
+import { formatCredits, formatDate } from "../lib/format";
 import { LIMITS, checkWhole } from "../lib/limits";
-import { CreateCheckoutMutation, LedgerQuery } from "../lib/operations";
+import { CreateCheckoutMutation, CreditPriceQuery, LedgerQuery } from "../lib/operations";
 import { useSession } from "../lib/session";
 
 type Entry = LedgerData["creditLedger"]["edges"][number]["node"];
@@ -35,6 +36,14 @@ export function CreditsPage() {
   const [buyErrors, setBuyErrors] = useState<Record<string, string>>({});
   const [buyError, setBuyError] = useState("");
   const [checkoutState, createCheckout] = useMutation(CreateCheckoutMutation);
+  const [priceAnswer] = useQuery({ query: CreditPriceQuery });
+  const price = priceAnswer.data?.creditPrice;
+  const unavailable = price && !price.available;
+  const low = price?.minCredits ?? LIMITS.minCheckoutCredits;
+  const high = price?.maxCredits ?? LIMITS.maxCheckoutCredits;
+  const range = `${low.toLocaleString("en")} to ${high.toLocaleString("en")} credits`;
+  const wanted = Number(credits);
+  const total = price && Number.isInteger(wanted) && wanted >= low && wanted <= high ? money(wanted * price.unitAmount, price.currency) : null;
 
   const load = useCallback(
     async (after: string | null) => {
@@ -57,26 +66,30 @@ export function CreditsPage() {
     refresh();
   }, [load, refresh]);
 
+  // Checked as it is typed, so 0, 50 or -5 are refused before anything is sent.
+  const creditsProblem = (text: string): string => {
+    const problem = text.trim() === "" ? "Enter a number of credits." : checkWhole(text, low, high, "Credits");
+    // The server's own words: "Buy between 100 and 100,000 credits."
+    if (problem?.startsWith("Credits must be between")) return `Buy between ${low} and ${high.toLocaleString("en")} credits.`;
+    return problem ?? "";
+  };
+  const typed = credits.trim() === "" ? "" : creditsProblem(credits);
+
   const buy = async (event: FormEvent) => {
     event.preventDefault();
     setBuyErrors({});
     setBuyError("");
-    const { minCheckoutCredits: low, maxCheckoutCredits: high } = LIMITS;
-    const problem = credits.trim() === "" ? "Enter a number of credits." : checkWhole(credits, low, high, "Credits");
+    const problem = creditsProblem(credits);
     if (problem) {
-      // The server's own words: "Buy between 100 and 100,000 credits."
-      setBuyErrors({ credits: problem.startsWith("Credits must be between") ? `Buy between ${low} and ${high.toLocaleString("en")} credits.` : problem });
+      setBuyErrors({ credits: problem });
       return;
     }
-    const result = await createCheckout({ credits: Number(credits) });
-    const data = result.data?.createCheckout;
-    if (result.error) setBuyError(errorMessage(result.error));
-    else if (data?.__typename === "Checkout") window.location.assign(data.url);
-    else if (data?.__typename === "InvalidInput") {
-      const { fields, summary } = invalidInput(data, ["credits"]);
-      setBuyErrors(fields);
-      setBuyError(summary);
-    } else if (data && "message" in data) setBuyError(data.message);
+    const data = answerOf(await createCheckout({ credits: Number(credits) }), (d) => d.createCheckout, {
+      error: setBuyError,
+      fields: setBuyErrors,
+      shown: ["credits"],
+    });
+    if (data) window.location.assign(data.url);
   };
 
   return (
@@ -105,11 +118,21 @@ export function CreditsPage() {
       ) : null}
       <form onSubmit={buy} className="card buy" noValidate aria-labelledby="buy-title">
         <h2 id="buy-title">Buy credits</h2>
-        <p>You pay on Stripe’s checkout page; the credits are added as soon as Stripe confirms the payment.</p>
+        {unavailable ? (
+          <p className="notice notice-info" data-testid="billing-unavailable">
+            {price.unavailableReason ?? "Buying credits is not available on this server."} Credits come only from grants here.
+          </p>
+        ) : (
+          <p>
+            You pay on Stripe’s checkout page; the credits are added as soon as Stripe confirms the payment.
+            {price ? ` One credit costs ${money(price.unitAmount, price.currency)}.` : ""}
+          </p>
+        )}
         <div className="buy-row">
-          <Field label="Credits to buy" name="credits" type="number" inputMode="numeric" min={LIMITS.minCheckoutCredits} max={LIMITS.maxCheckoutCredits} step={100}
-            value={credits} onChange={(e) => { setCredits(e.target.value); setBuyErrors({}); }} error={buyErrors.credits} />
-          <button type="submit" disabled={checkoutState.fetching} aria-busy={checkoutState.fetching || undefined}>
+          <Field label="Credits to buy" name="credits" type="number" inputMode="numeric" min={low} max={high} step={100}
+            value={credits} onChange={(e) => { setCredits(e.target.value); setBuyErrors({}); }} error={buyErrors.credits || typed}
+            hint={`From ${range} at a time.${total ? ` ${Number(credits).toLocaleString("en")} credits cost ${total}.` : ""}`} />
+          <button type="submit" disabled={checkoutState.fetching || Boolean(unavailable)} aria-busy={checkoutState.fetching || undefined}>
             Buy credits
           </button>
         </div>
@@ -134,7 +157,17 @@ export function CreditsPage() {
               {entries.map((e) => (
                 <tr key={e.id}>
                   <td className="nowrap">{formatDate(e.createdAt)}</td>
-                  <td>{KIND_LABELS[e.kind] ?? e.kind}</td>
+                  <td>
+                    {KIND_LABELS[e.kind] ?? e.kind}
+                    {e.jobId ? (
+                      <>
+                        {" · "}
+                        <span className="small-print">
+                          job <code title={e.jobId}>{e.jobId.slice(0, 8)}</code>
+                        </span>
+                      </>
+                    ) : null}
+                  </td>
                   <td className="num">{e.amount > 0 ? `+${e.amount}` : e.amount}</td>
                   <td className="num">{e.heldChange > 0 ? `+${e.heldChange}` : e.heldChange}</td>
                   <td className="num">{formatCredits(e.balanceAfter)}</td>
@@ -152,4 +185,13 @@ export function CreditsPage() {
       ) : null}
     </section>
   );
+}
+
+/** An amount in the currency's smallest unit (cents), as a person reads it. */
+function money(minor: number, currency: string): string {
+  try {
+    return new Intl.NumberFormat("en", { style: "currency", currency: currency.toUpperCase(), maximumFractionDigits: 4 }).format(minor / 100);
+  } catch {
+    return `${(minor / 100).toFixed(2)} ${currency.toUpperCase()}`;
+  }
 }

@@ -1,14 +1,42 @@
 // The API explorer: GraphiQL from npm, in its own chunk (it is most of the app's weight),
-// so nothing loads from a CDN and the first page stays small.
+// so nothing loads from a CDN and the first page stays small. It opens without a session:
+// an integrator pastes an API key (kept in this page's memory only, sent as the
+// Authorization header). The docs are the server's own schema, asked for without
+// credentials; where the server refuses introspection (production), the public contract
+// that comes with the chunk stands in, so they are browsable signed out either way.
 import "graphiql/graphiql.css";
 import { createGraphiQLFetcher } from "@graphiql/toolkit";
 import { GraphiQL } from "graphiql";
+import { buildClientSchema, buildSchema, getIntrospectionQuery } from "graphql";
+import type { GraphQLSchema, IntrospectionQuery } from "graphql";
 import { createClient } from "graphql-ws";
-import { useEffect, useMemo, useRef } from "react";
+import { useEffect, useId, useMemo, useRef, useState } from "react";
+import contract from "../../../docs/api-contract.graphql?raw";
+import additions from "../../served-additions.graphql?raw";
 import { CSRF_HEADERS, wsUrl } from "../lib/client";
+import { Link } from "../lib/router";
+import { useSession } from "../lib/session";
 
-const EXAMPLE = `# Runs as you, with your session. Integrators send an API key instead:
-#   Authorization: Bearer nk_...
+const CONTRACT = buildSchema(`${contract}\n${additions}`);
+
+async function servedSchema(): Promise<GraphQLSchema> {
+  try {
+    const response = await fetch("/graphql", {
+      method: "POST",
+      credentials: "omit",
+      headers: { "Content-Type": "application/json", ...CSRF_HEADERS },
+      body: JSON.stringify({ query: getIntrospectionQuery() }),
+    });
+    const body = (await response.json()) as { data?: IntrospectionQuery };
+    return body.data ? buildClientSchema(body.data) : CONTRACT;
+  } catch {
+    return CONTRACT;
+  }
+}
+
+const EXAMPLE = `# Runs as you: your session, or the API key
+# above (sent as Authorization: Bearer nk_...).
+# Signed out, with no key, me is null.
 query Me {
   me {
     email
@@ -46,6 +74,14 @@ function labelEditors(root: HTMLElement): void {
 
 export default function ExplorerPage() {
   const frame = useRef<HTMLDivElement>(null);
+  const { me } = useSession();
+  const [apiKey, setApiKey] = useState("");
+  const keyId = useId();
+  // null: not known yet (GraphiQL waits); never undefined, which would make it ask itself.
+  const [schema, setSchema] = useState<GraphQLSchema | null>(null);
+  useEffect(() => {
+    void servedSchema().then(setSchema);
+  }, []);
   useEffect(() => {
     const root = frame.current;
     if (!root) return;
@@ -54,22 +90,47 @@ export default function ExplorerPage() {
     observer.observe(root, { childList: true, subtree: true });
     return () => observer.disconnect();
   }, []);
-  const fetcher = useMemo(
-    () =>
-      createGraphiQLFetcher({
-        url: "/graphql",
-        headers: CSRF_HEADERS,
-        wsClient: createClient({ url: wsUrl(), lazy: true }),
+  const key = apiKey.trim();
+  const fetcher = useMemo(() => {
+    const authorization: Record<string, string> = key ? { Authorization: `Bearer ${key}` } : {};
+    return createGraphiQLFetcher({
+      url: "/graphql",
+      headers: { ...CSRF_HEADERS, ...authorization },
+      wsClient: createClient({
+        url: wsUrl(),
+        lazy: true,
+        connectionParams: key ? { authorization: `Bearer ${key}` } : undefined,
       }),
-    [],
-  );
+    });
+  }, [key]);
   return (
     <section className="explorer" aria-labelledby="explorer-title">
       <h1 id="explorer-title" className="visually-hidden">
         API explorer
       </h1>
+      <div className="explorer-key">
+        <label htmlFor={keyId}>API key</label>
+        <input
+          id={keyId}
+          type="password"
+          autoComplete="off"
+          spellCheck={false}
+          placeholder="nk_…"
+          value={apiKey}
+          onChange={(e) => setApiKey(e.target.value)}
+          aria-describedby={`${keyId}-hint`}
+        />
+        <small id={`${keyId}-hint`}>
+          {key
+            ? "Requests are sent with this key, as your application would send them."
+            : me
+              ? "Empty: requests run with your session. Paste a key to call the API as your application does."
+              : <>Paste a key to call the API as your application does, or <Link href="/login">log in</Link>. The docs (top left) need neither.</>}{" "}
+          Kept in this page only: never stored, gone when you leave or reload.
+        </small>
+      </div>
       <div className="explorer-frame" ref={frame}>
-        <GraphiQL fetcher={fetcher} defaultQuery={EXAMPLE} shouldPersistHeaders={false} />
+        <GraphiQL fetcher={fetcher} schema={schema} defaultQuery={EXAMPLE} shouldPersistHeaders={false} />
       </div>
     </section>
   );

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { useClient, useMutation, useQuery } from "urql";
 import { ConfirmDialog, Empty, ErrorNote, Loading, StatusBadge, SuccessNote } from "../components/ui";
 import type { HistoryQuery as HistoryData, JobFieldsFragment } from "../gql/graphql";
+import { answerOf } from "../lib/answer";
 import { errorMessage } from "../lib/client";
 import { formatCredits, formatDate } from "../lib/format";
 import { SCHEDULER_NAMES, modelName, useModels } from "../lib/models";
@@ -65,14 +66,13 @@ export function HistoryPage() {
   const clear = async () => {
     const result = await clearHistory({});
     setConfirmClear(false);
-    const data = result.data?.clearHistory;
-    if (result.error) setError(errorMessage(result.error));
-    else if (data?.__typename === "Deleted") {
+    const data = answerOf(result, (d) => d.clearHistory, { error: setError });
+    if (data) {
       setItems([]);
       setHasMore(false);
       setNotice(`Deleted ${data.deletedCount} item${data.deletedCount === 1 ? "" : "s"} and their images.`);
       refresh();
-    } else if (data && "message" in data) setError(data.message);
+    }
   };
 
   return (
@@ -156,12 +156,10 @@ export function HistoryDetailPage({ jobId }: { jobId: string }) {
   const remove = async () => {
     const response = await deleteItem({ id: job.id });
     setConfirm(false);
-    const data = response.data?.deleteHistoryItem;
-    if (response.error) setError(errorMessage(response.error));
-    else if (data?.__typename === "Deleted") {
+    if (answerOf(response, (d) => d.deleteHistoryItem, { error: setError })) {
       refresh();
       navigate("/history");
-    } else if (data && "message" in data) setError(data.message);
+    }
   };
   return (
     <section>

@@ -1,16 +1,25 @@
 import { useState } from "react";
 import type { FormEvent } from "react";
 import { useMutation, useQuery } from "urql";
-import { ConfirmDialog, Empty, ErrorNote, Field, Loading } from "../components/ui";
-import type { ApiKeyFieldsFragment, ApiKeyScope } from "../gql/graphql";
+import { SecretPanel } from "../components/SecretPanel";
+import { ConfirmDialog, Empty, ErrorNote, Field, Loading, SuccessNote } from "../components/ui";
+import type { ApiKeyFieldsFragment, ApiKeyScope, SpendPeriod } from "../gql/graphql";
+import { answerOf } from "../lib/answer";
 import { errorMessage } from "../lib/client";
-import { formatDate, invalidInput } from "../lib/format";
-import { ApiKeysQuery, CreateApiKeyMutation, RegenerateApiKeyMutation, RevokeApiKeyMutation } from "../lib/operations";
+import { formatCredits, formatDate } from "../lib/format";
+import {
+  ApiKeysQuery,
+  CreateApiKeyMutation,
+  RegenerateApiKeyMutation,
+  RevokeApiKeyMutation,
+  SetApiKeySpendLimitMutation,
+} from "../lib/operations";
 
 const SCOPES: { scope: ApiKeyScope; label: string }[] = [
   { scope: "GENERATE", label: "Generate: start, follow and cancel jobs" },
   { scope: "READ", label: "Read: account, credits, usage and clones" },
   { scope: "CLONE", label: "Clone: create and delete clones" },
+  { scope: "WEBHOOKS", label: "Webhooks: manage webhook endpoints and their deliveries" },
 ];
 
 export function KeysPage() {
@@ -21,6 +30,7 @@ export function KeysPage() {
   const [error, setError] = useState("");
   const [secret, setSecret] = useState<{ name: string; secret: string } | null>(null);
   const [confirm, setConfirm] = useState<{ key: ApiKeyFieldsFragment; action: "revoke" | "regenerate" } | null>(null);
+  const [limiting, setLimiting] = useState<string | null>(null);
   const [createState, createKey] = useMutation(CreateApiKeyMutation);
   const [revokeState, revokeKey] = useMutation(RevokeApiKeyMutation);
   const [regenState, regenerateKey] = useMutation(RegenerateApiKeyMutation);
@@ -34,19 +44,16 @@ export function KeysPage() {
       setErrors({ scopes: "Choose at least one scope." });
       return;
     }
-    const result = await createKey({ name, scopes });
-    const data = result.data?.createApiKey;
-    if (result.error) setError(errorMessage(result.error));
-    else if (data?.__typename === "CreatedApiKey") {
+    const data = answerOf(await createKey({ name, scopes }), (d) => d.createApiKey, {
+      error: setError,
+      fields: setErrors,
+      shown: ["name", "scopes"],
+    });
+    if (data) {
       setSecret({ name: data.apiKey.name, secret: data.secret });
       setName("");
       reload();
-    } else if (data?.__typename === "InvalidInput") {
-      const { fields, summary } = invalidInput(data, ["name", "scopes"]);
-      setErrors(fields);
-      setError(summary);
     }
-    else if (data && "message" in data) setError(data.message);
   };
 
   const act = async () => {
@@ -54,16 +61,10 @@ export function KeysPage() {
     const { key, action } = confirm;
     setError("");
     if (action === "revoke") {
-      const result = await revokeKey({ id: key.id });
-      const data = result.data?.revokeApiKey;
-      if (result.error) setError(errorMessage(result.error));
-      else if (data && data.__typename !== "ApiKey" && "message" in data) setError(data.message);
+      answerOf(await revokeKey({ id: key.id }), (d) => d.revokeApiKey, { error: setError });
     } else {
-      const result = await regenerateKey({ id: key.id });
-      const data = result.data?.regenerateApiKey;
-      if (result.error) setError(errorMessage(result.error));
-      else if (data?.__typename === "CreatedApiKey") setSecret({ name: data.apiKey.name, secret: data.secret });
-      else if (data && "message" in data) setError(data.message);
+      const data = answerOf(await regenerateKey({ id: key.id }), (d) => d.regenerateApiKey, { error: setError });
+      if (data) setSecret({ name: data.apiKey.name, secret: data.secret });
     }
     setConfirm(null);
     reload();
@@ -82,7 +83,12 @@ export function KeysPage() {
           not kept in your history: their prompts are never stored and their images are deleted once fetched.
         </p>
       </hgroup>
-      {secret ? <SecretPanel name={secret.name} secret={secret.secret} onDone={() => setSecret(null)} /> : null}
+      {secret ? (
+        <SecretPanel title={`Your new key “${secret.name}”`} label="Secret key" secret={secret.secret} onDone={() => setSecret(null)}>
+          Copy it now: this is the only time it is shown. We keep only a hash of it, so it cannot be recovered; if you lose it,
+          regenerate the key.
+        </SecretPanel>
+      ) : null}
       <form onSubmit={create} className="card" aria-labelledby="new-key-title" noValidate>
         <h2 id="new-key-title">Create a key</h2>
         <Field label="Name" name="keyName" required value={name} onChange={(e) => setName(e.target.value)} error={errors.name}
@@ -111,7 +117,15 @@ export function KeysPage() {
       {keys.fetching && !keys.data ? <Loading what="your keys" /> : null}
       {keys.error ? <ErrorNote>{errorMessage(keys.error)}</ErrorNote> : null}
       {keys.data && active.length === 0 ? <Empty>You have no active keys. Create one above to call the API from your code.</Empty> : null}
-      {active.length ? <KeyTable keys={active} onAction={(key, action) => setConfirm({ key, action })} /> : null}
+      {active.length ? (
+        <KeyTable
+          keys={active}
+          onAction={(key, action) => (action === "limit" ? setLimiting(key.id) : setConfirm({ key, action }))}
+        />
+      ) : null}
+      {active.find((k) => k.id === limiting) ? (
+        <SpendLimitForm key={limiting} apiKey={active.find((k) => k.id === limiting)!} onSaved={reload} onClose={() => setLimiting(null)} />
+      ) : null}
       {revoked.length ? (
         <details>
           <summary>Revoked keys ({revoked.length})</summary>
@@ -136,7 +150,18 @@ export function KeysPage() {
   );
 }
 
-function KeyTable({ keys, onAction }: { keys: ApiKeyFieldsFragment[]; onAction?: (key: ApiKeyFieldsFragment, action: "revoke" | "regenerate") => void }) {
+type KeyAction = "revoke" | "regenerate" | "limit";
+
+const PERIOD_WORDS: Record<SpendPeriod, string> = { DAY: "day", MONTH: "month" };
+
+/** "12 of 100 credits this day, resets ..." or that the key has no cap of its own. */
+function spendText(key: ApiKeyFieldsFragment): string {
+  const limit = key.spendLimit;
+  if (!limit) return "No limit";
+  return `${limit.spent.toLocaleString()} of ${formatCredits(limit.credits)} per ${PERIOD_WORDS[limit.period]}; resets ${formatDate(limit.resetsAt)}`;
+}
+
+function KeyTable({ keys, onAction }: { keys: ApiKeyFieldsFragment[]; onAction?: (key: ApiKeyFieldsFragment, action: KeyAction) => void }) {
   return (
     <div className="table-scroll">
       <table>
@@ -147,6 +172,7 @@ function KeyTable({ keys, onAction }: { keys: ApiKeyFieldsFragment[]; onAction?:
             <th scope="col">Scopes</th>
             <th scope="col">Created</th>
             <th scope="col">Last used</th>
+            {onAction ? <th scope="col">Spend limit</th> : null}
             {onAction ? <th scope="col"><span className="visually-hidden">Actions</span></th> : <th scope="col">Revoked</th>}
           </tr>
         </thead>
@@ -160,8 +186,12 @@ function KeyTable({ keys, onAction }: { keys: ApiKeyFieldsFragment[]; onAction?:
               <td>{key.scopes.map((s) => s.toLowerCase()).join(", ")}</td>
               <td>{formatDate(key.createdAt)}</td>
               <td>{formatDate(key.lastUsedAt)}</td>
+              {onAction ? <td data-testid="spend-limit">{spendText(key)}</td> : null}
               {onAction ? (
                 <td className="row-actions">
+                  <button type="button" className="secondary outline small" onClick={() => onAction(key, "limit")} aria-label={`Spend limit of ${key.name}`}>
+                    Limit
+                  </button>
                   <button type="button" className="secondary outline small" onClick={() => onAction(key, "regenerate")} aria-label={`Regenerate ${key.name}`}>
                     Regenerate
                   </button>
@@ -180,36 +210,71 @@ function KeyTable({ keys, onAction }: { keys: ApiKeyFieldsFragment[]; onAction?:
   );
 }
 
-function SecretPanel({ name, secret, onDone }: { name: string; secret: string; onDone: () => void }) {
-  const [copied, setCopied] = useState("");
-  const copy = async () => {
-    try {
-      await navigator.clipboard.writeText(secret);
-      setCopied("Copied to the clipboard.");
-    } catch {
-      setCopied("Copying was not allowed here; select the key and copy it by hand.");
+/** Sets, changes or clears one key's spending cap. */
+function SpendLimitForm({ apiKey, onSaved, onClose }: { apiKey: ApiKeyFieldsFragment; onSaved: () => void; onClose: () => void }) {
+  const [credits, setCredits] = useState(apiKey.spendLimit ? String(apiKey.spendLimit.credits) : "");
+  const [period, setPeriod] = useState<SpendPeriod>(apiKey.spendLimit?.period ?? "DAY");
+  const [fields, setFields] = useState<Record<string, string>>({});
+  const [error, setError] = useState("");
+  const [saved, setSaved] = useState("");
+  const [state, setLimit] = useMutation(SetApiKeySpendLimitMutation);
+  const send = async (value: number | null) => {
+    setFields({});
+    setError("");
+    setSaved("");
+    const data = answerOf(await setLimit({ id: apiKey.id, limit: { credits: value, period } }), (d) => d.setApiKeySpendLimit, {
+      error: setError,
+      fields: (byField) => setFields({ credits: Object.values(byField).join(" ") }),
+      shown: ["limit.credits", "limit.", "credits"],
+    });
+    if (data) {
+      setSaved(data.spendLimit ? `Saved: ${spendText(data)}.` : "The limit is removed; your credits still bound the key.");
+      if (!data.spendLimit) setCredits("");
+      onSaved();
     }
   };
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    const value = Number(credits);
+    if (!credits.trim() || !Number.isInteger(value) || value < 1) {
+      setFields({ credits: "Enter a whole number of credits, 1 or more." });
+      return;
+    }
+    void send(value);
+  };
   return (
-    <article className="secret" aria-labelledby="secret-title" data-testid="secret-panel">
-      <h2 id="secret-title">Your new key “{name}”</h2>
-      <p className="warning" role="alert">
-        Copy it now: this is the only time it is shown. We keep only a hash of it, so it cannot be recovered; if you lose it,
-        regenerate the key.
+    <form onSubmit={submit} className="card" noValidate aria-labelledby="limit-title">
+      <h2 id="limit-title">Spend limit of “{apiKey.name}”</h2>
+      <p>
+        The most credits this key may spend (charged or held) per period; a request past it is refused with{" "}
+        <code>SpendLimitReached</code>. {apiKey.spendLimit ? `Now: ${spendText(apiKey)}.` : "It has no limit now."}
       </p>
-      <div className="secret-row">
-        <label htmlFor="secret-value" className="visually-hidden">
-          Secret key
-        </label>
-        <input id="secret-value" readOnly value={secret} onFocus={(e) => e.currentTarget.select()} data-testid="secret" />
-        <button type="button" onClick={copy}>
-          Copy
+      <div className="grid-2 stack-phone">
+        <Field label="Credits" name="limitCredits" type="number" inputMode="numeric" min={1} value={credits}
+          onChange={(e) => setCredits(e.target.value)} error={fields.credits} />
+        <div className="field">
+          <label htmlFor="limit-period">Per</label>
+          <select id="limit-period" value={period} onChange={(e) => setPeriod(e.target.value as SpendPeriod)}>
+            <option value="DAY">day (UTC)</option>
+            <option value="MONTH">month (UTC)</option>
+          </select>
+        </div>
+      </div>
+      <SuccessNote>{saved}</SuccessNote>
+      <ErrorNote>{error}</ErrorNote>
+      <div className="form-actions">
+        <button type="submit" disabled={state.fetching} aria-busy={state.fetching || undefined}>
+          Save limit
+        </button>
+        {apiKey.spendLimit ? (
+          <button type="button" className="secondary outline" onClick={() => void send(null)} disabled={state.fetching}>
+            Remove limit
+          </button>
+        ) : null}
+        <button type="button" className="secondary outline" onClick={onClose}>
+          Close
         </button>
       </div>
-      <p role="status">{copied}</p>
-      <button type="button" className="secondary" onClick={onDone}>
-        I have stored it safely
-      </button>
-    </article>
+    </form>
   );
 }

@@ -4,9 +4,9 @@ import { useState } from "react";
 import type { FormEvent } from "react";
 import { useMutation } from "urql";
 import { ErrorNote, Field, SuccessNote } from "../components/ui";
-import { errorMessage, resetSocket } from "../lib/client";
+import { answerOf } from "../lib/answer";
+import { resetSocket } from "../lib/client";
 import { forgetEmailLink, useEmailLink } from "../lib/emailLinks";
-import { invalidInput } from "../lib/format";
 import { RequestPasswordResetMutation, ResetPasswordMutation } from "../lib/operations";
 import { Link } from "../lib/router";
 import { useSession } from "../lib/session";
@@ -27,15 +27,12 @@ export function ForgotPasswordPage() {
       setFields({ email: "Enter the e-mail address of your account." });
       return;
     }
-    const result = await requestReset({ email });
-    const data = result.data?.requestPasswordReset;
-    if (result.error || !data) setError(errorMessage(result.error));
-    else if (data.__typename === "Accepted") setSent(data.message);
-    else if (data.__typename === "InvalidInput") {
-      const { fields: byField, summary } = invalidInput(data, ["email"]);
-      setFields(byField);
-      setError(summary);
-    } else setError(data.message);
+    const data = answerOf(await requestReset({ email }), (d) => d.requestPasswordReset, {
+      error: setError,
+      fields: setFields,
+      shown: ["email"],
+    });
+    if (data) setSent(data.message);
   };
   return (
     <section className="auth">
@@ -94,20 +91,17 @@ export function ResetPasswordPage() {
       return;
     }
     const result = await resetPassword({ token: link.token, newPassword: password });
-    const data = result.data?.resetPassword;
-    if (result.error || !data) setError(errorMessage(result.error));
-    else if (data.__typename === "Session") {
+    const data = answerOf(result, (d) => d.resetPassword, { error: setError, fields: setFields, shown: ["newPassword"] });
+    if (data) {
       forgetEmailLink();
       resetSocket();
       setDone(true);
       refresh();
-    } else if (data.__typename === "InvalidInput") {
-      const { fields: byField, summary } = invalidInput(data, ["newPassword"]);
-      setFields(byField);
-      setError(summary);
+    } else {
       // A refused link (used, expired) cannot work again: offer a new one.
-      setLinkDead(data.fields.includes("token"));
-    } else setError(data.message);
+      const answer = result.data?.resetPassword;
+      setLinkDead(answer?.__typename === "InvalidInput" && answer.fields.includes("token"));
+    }
   };
 
   return (

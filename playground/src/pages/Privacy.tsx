@@ -3,8 +3,9 @@ import type { FormEvent } from "react";
 import { useClient, useMutation } from "urql";
 import { ErrorNote, Field, SuccessNote } from "../components/ui";
 import type { DataExportQuery as DataExportData } from "../gql/graphql";
+import { answerOf } from "../lib/answer";
 import { errorMessage } from "../lib/client";
-import { formatDate, invalidInput } from "../lib/format";
+import { formatDate } from "../lib/format";
 import { DataExportQuery, DeleteAccountMutation, RequestDataExportMutation, SetMarketingOptInMutation } from "../lib/operations";
 import { Link } from "../lib/router";
 import { useSession } from "../lib/session";
@@ -91,14 +92,12 @@ function ExportSection({ accountId }: { accountId: string }) {
 
   const request = async () => {
     setError("");
-    const result = await requestExport({});
-    const data = result.data?.requestDataExport;
-    if (result.error) setError(errorMessage(result.error));
-    else if (data?.__typename === "DataExport") {
+    const data = answerOf(await requestExport({}), (d) => d.requestDataExport, { error: setError });
+    if (data) {
       window.localStorage.setItem(exportKey(accountId), data.id);
       setCurrent(data);
       setExportId(data.id);
-    } else if (data && "message" in data) setError(data.message);
+    }
   };
 
   return (
@@ -146,16 +145,13 @@ function MarketingSection() {
     setError("");
     setSaved("");
     setChecked(optIn);
-    const result = await setOptIn({ optIn });
-    const data = result.data?.setMarketingOptIn;
-    if (data?.__typename === "Account") {
+    const data = answerOf(await setOptIn({ optIn }), (d) => d.setMarketingOptIn, { error: setError });
+    if (data) {
       setSaved(data.marketingOptIn ? "You will receive marketing e-mails." : "Done: you will not receive marketing e-mails.");
       refresh();
       return;
     }
     setChecked(!optIn);
-    if (result.error) setError(errorMessage(result.error));
-    else if (data && "message" in data) setError(data.message);
   };
   return (
     <article id="marketing" aria-labelledby="marketing-title">
@@ -201,19 +197,12 @@ function DeleteSection() {
       return;
     }
     const result = await deleteAccount({ password });
-    const data = result.data?.deleteAccount;
-    if (result.error) setError(errorMessage(result.error));
-    else if (data?.__typename === "Deleted") {
+    if (answerOf(result, (d) => d.deleteAccount, { error: setError, fields: setFields, shown: ["password"] })) {
       // A fresh page: nothing of the erased account stays in memory.
       window.sessionStorage.clear();
       window.localStorage.clear();
       window.location.replace("/signup?deleted=1");
-    } else if (data?.__typename === "InvalidInput") {
-      const { fields, summary } = invalidInput(data, ["password"]);
-      setFields(fields);
-      setError(summary);
     }
-    else if (data && "message" in data) setError(data.message);
   };
   return (
     <article id="delete" aria-labelledby="delete-title" className="danger-zone">

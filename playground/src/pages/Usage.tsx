@@ -2,6 +2,7 @@ import { useMemo, useState } from "react";
 import { useQuery } from "urql";
 import { ErrorNote, Loading } from "../components/ui";
 import { errorMessage } from "../lib/client";
+import { Link } from "../lib/router";
 import { UsageQuery } from "../lib/operations";
 
 const METRICS = [
@@ -40,7 +41,11 @@ export function UsagePage() {
     <section>
       <hgroup>
         <h1>Usage</h1>
-        <p>Calls made with your API keys, per UTC day. Usage records are kept for 90 days.</p>
+        <p>
+          Calls made with your API keys only, per UTC day; usage records are kept for 90 days. What you generate here in the
+          playground is not counted: its credits are in the <Link href="/credits">credit ledger</Link>, and its images in
+          your <Link href="/history">history</Link>.
+        </p>
       </hgroup>
       <div className="grid-2 controls">
         <div className="field">
@@ -67,9 +72,9 @@ export function UsagePage() {
       {result.data ? (
         <>
           <div className="stats">
-            <article><h2>Requests</h2><p className="big">{totals.requests.toLocaleString()}</p></article>
+            <article><h2>API requests</h2><p className="big">{totals.requests.toLocaleString()}</p></article>
             <article><h2>Images</h2><p className="big">{totals.images.toLocaleString()}</p></article>
-            <article><h2>Credits</h2><p className="big">{totals.credits.toLocaleString()}</p></article>
+            <article><h2>API credits</h2><p className="big">{totals.credits.toLocaleString()}</p></article>
           </div>
           <BarChart days={days} metric={metric} label={METRICS.find((m) => m.key === metric)?.label ?? metric} />
           {totals.requests === 0 ? <p className="empty">No API calls in this period. Create a key on the API keys page and call the API from your code.</p> : null}
