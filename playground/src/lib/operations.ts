@@ -39,6 +39,7 @@ export const JobFields = graphql(`
     heldCredits
     costCredits
     model
+    priority
     error
     createdAt
     startedAt
@@ -57,6 +58,11 @@ export const JobFields = graphql(`
       mode
       scheduler
       strength
+      adapters {
+        cloneId
+        weight
+      }
+      priority
     }
     images {
       url
@@ -64,6 +70,7 @@ export const JobFields = graphql(`
       height
       seed
       contentType
+      flagged
     }
   }
 `);
@@ -265,6 +272,7 @@ export const JobEventsSubscription = graphql(`
         height
         seed
         contentType
+        flagged
       }
       error
     }
