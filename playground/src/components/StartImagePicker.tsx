@@ -98,8 +98,8 @@ export function StartImagePicker({
             )}
           </div>
           {mode === "INPAINT" ? (
-            <div className="field" role="group" aria-labelledby="mask-label">
-              <span id="mask-label" className="label">Mask: paint what to repaint</span>
+            <fieldset className="mask">
+              <legend>Mask: paint what to repaint</legend>
               {image ? (
                 <Suspense fallback={<p aria-busy="true">Loading the mask painter…</p>}>
                   <MaskPainter image={image} onChange={onMask} describedBy={errors.mask ? "mask-error" : undefined} />
@@ -108,7 +108,7 @@ export function StartImagePicker({
                 <p className="small-print">Choose a start image first; you paint the mask over it.</p>
               )}
               {errors.mask ? <small id="mask-error" className="field-error">{errors.mask}</small> : null}
-            </div>
+            </fieldset>
           ) : null}
         </div>
       ) : null}

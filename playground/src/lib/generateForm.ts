@@ -188,13 +188,16 @@ export function checkPictures(form: FormState): Record<string, string> {
   return {};
 }
 
-/** The form a job's parameters give back. ``keepSeed``: its seed, else a new one. The
+/** The form a job's parameters give back. ``keepSeed``: its seed, else a new one. Its
+ * model's native size is the default size (the start image's, for a start image). The
  * start image and mask were deleted when the job ended: the caller brings them back (its
  * own copy, or a history image fetched again). */
-export function formFromJob(job: JobFieldsFragment, keepSeed: boolean): FormState | null {
+export function formFromJob(job: JobFieldsFragment, keepSeed: boolean, models: readonly Model[]): FormState | null {
   const params = job.params;
   if (!params) return null;
-  const size = `${params.width}x${params.height}`;
+  const model = models.find((m) => m.id === params.model);
+  const native = model && model.nativeWidth === params.width && model.nativeHeight === params.height;
+  const size = native ? "default" : `${params.width}x${params.height}`;
   return {
     ...DEFAULTS,
     model: params.model,

@@ -85,14 +85,15 @@ export function GeneratePage() {
   const startIndex = location.search.get("start");
   const cloneParam = location.search.get("clone");
   useEffect(() => {
-    if (!again) return;
+    // After the catalog, so that the model's native size reads as its default.
+    if (!again || models.length === 0) return;
     let stale = false;
     void client
       .query(JobQuery, { id: again }, { requestPolicy: "network-only" })
       .toPromise()
       .then(async (result) => {
         const found = result.data?.job;
-        const restored = found ? formFromJob(found, true) : null;
+        const restored = found ? formFromJob(found, true, models) : null;
         if (!found || !restored || stale) return;
         setForm(restored);
         const image = startIndex === null ? undefined : found.images[Number(startIndex)];
@@ -108,7 +109,7 @@ export function GeneratePage() {
     return () => {
       stale = true;
     };
-  }, [again, startIndex, client]);
+  }, [again, startIndex, client, models]);
   useEffect(() => {
     if (!cloneParam) return;
     const clone = clones.data?.clones.find((c) => c.id === cloneParam);
@@ -230,7 +231,7 @@ export function GeneratePage() {
   const jobForm = (): FormState | null => {
     if (sentForm) return sentForm;
     const known = ended ?? job;
-    return known ? formFromJob(known, false) : null;
+    return known ? formFromJob(known, false, models) : null;
   };
   const generateAgain = () => {
     const restored = jobForm();
