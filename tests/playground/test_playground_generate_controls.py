@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from PIL import Image
-from playwright.sync_api import Locator, Page, Request, Route, expect
+from playwright.sync_api import Locator, Page, Request, Route, WebSocketRoute, expect
 
 from tests.support.browser import gql, me, screenshot, serious_violations
 from tests.support.clones import photos
@@ -118,6 +118,26 @@ def set_slider(page: Page, label: str, value: float) -> None:
 def test_models_priority_clones_and_where_the_job_shows(signed_in: Page) -> None:
     page = signed_in
     train_clones(page, ["Ada", "Grace"])
+    # The first job's images arrive marked as flagged by a safety checker (the embedded
+    # server runs none): the page blurs them and says why.
+    flag = {"on": True}
+
+    def route(ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+
+        def to_page(message: str | bytes) -> None:
+            data = json.loads(message)
+            event = ((data.get("payload") or {}).get("data") or {}).get("jobEvents")
+            if flag["on"] and event and event["images"]:
+                for image in event["images"]:
+                    image["flagged"] = True
+                message = json.dumps(data)
+            ws.send(message)
+
+        ws.on_message(server.send)
+        server.on_message(to_page)
+
+    page.route_web_socket(re.compile(r"/graphql$"), route)
     catalog = {m["id"]: m for m in gql(page, MODELS)["models"]}
     picker = page.get_by_label("Model", exact=True)
     page.get_by_label("Prompt", exact=True).fill("a paper lantern")
@@ -154,11 +174,22 @@ def test_models_priority_clones_and_where_the_job_shows(signed_in: Page) -> None
             assert in_view(page, "[data-testid=output]")
         else:
             generate_button(page).click()
-        job_id = finish(page, timeout=180_000)
+        # When the job ends the catalog is asked again: a model that was COLD is loaded now.
+        with page.expect_request(lambda r: "query Models" in (r.post_data or ""), timeout=180_000):
+            job_id = finish(page, timeout=180_000)
         expect(page.get_by_test_id("job-model")).to_have_text(model["name"])
         expect(page.get_by_test_id("job-priority")).to_have_text("Standard priority")
         expect(page.get_by_test_id("job-cost")).to_have_text(re.compile(r"^Charged \d+ credits?$"))
         assert params(page, job_id)["params"]["model"] == model_id
+        if index == 0:
+            result = page.get_by_test_id("result-image")
+            expect(result).to_have_attribute("data-flagged", "true")
+            expect(result).to_have_accessible_name(re.compile("flagged and blurred"))
+            expect(page.get_by_test_id("flag-note")).to_have_text(
+                "Blurred: the safety checker flagged this image as possibly unsafe."
+            )
+            assert "blur" in result.evaluate("(img) => getComputedStyle(img).filter")
+            flag["on"] = False
         if index == 2:
             screenshot(page, "generate-phone-result")
     page.set_viewport_size({"width": 1280, "height": 900})
@@ -202,6 +233,7 @@ def test_models_priority_clones_and_where_the_job_shows(signed_in: Page) -> None
     set_slider(page, "Clone 1 weight", 0.5)
     set_slider(page, "Clone 2 weight", 1.25)
     expect(page.get_by_test_id("clone-weight")).to_have_text(["0.50", "1.25"])
+    assert serious_violations(page) == []
     screenshot(page, "generate-clones")
     picker.select_option("tiny-flux")
     expect(page.get_by_test_id("clone-row")).to_have_count(0)

@@ -10,9 +10,9 @@ export const STATE_NOTES: Record<ModelState, string> = {
   COLD: "Not loaded: the first job waits while it loads (its time left counts the load).",
 };
 
-/** "Tiny SDXL — 1 credit/image · not loaded": the option, with a wait said in words. */
+/** "Tiny SDXL — 1 credit/image · not loaded (wait)": the option, with a wait said in words. */
 function optionText(model: Model): string {
-  const wait = model.state === "COLD" ? " · not loaded, first job waits" : model.state === "LOADING" ? " · loading" : "";
+  const wait = model.state === "COLD" ? " · not loaded (wait)" : model.state === "LOADING" ? " · loading (wait)" : "";
   return modelOption(model) + wait;
 }
 

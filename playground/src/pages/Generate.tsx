@@ -48,7 +48,7 @@ export function GeneratePage() {
   const [generateState, generate] = useMutation(GenerateMutation);
   const [cancelState, cancelJob] = useMutation(CancelJobMutation);
   const [clones] = useQuery({ query: ClonesQuery });
-  const { models, fetching: modelsFetching, error: modelsError } = useModels();
+  const { models, fetching: modelsFetching, error: modelsError, refresh: refreshModels } = useModels();
   const model = models.find((m) => m.id === form.model) ?? null;
   const output = useRef<HTMLElement>(null);
   // A clone works only with the model it was trained on.
@@ -165,13 +165,15 @@ export function GeneratePage() {
     (state: JobState) => {
       window.sessionStorage.removeItem(ACTIVE_JOB_KEY);
       refresh();
+      // A model that was cold is loaded now: the catalog says so.
+      refreshModels();
       // What it finally cost is on the job, not in its events.
       void client
         .query(JobQuery, { id: state.jobId }, { requestPolicy: "network-only" })
         .toPromise()
         .then((result) => setEnded(result.data?.job ?? null));
     },
-    [refresh, client],
+    [refresh, refreshModels, client],
   );
   const live = useJobEvents(job, onEnd);
 
