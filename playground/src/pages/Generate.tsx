@@ -42,6 +42,7 @@ export function GeneratePage() {
   const [job, setJob] = useState<JobFieldsFragment | null>(null);
   // The job as the server tells it once it has ended (what it finally cost).
   const [ended, setEnded] = useState<JobFieldsFragment | null>(null);
+  const [endedAt, setEndedAt] = useState(0);
   // The form as it was sent, start image and mask included: "Generate again" and "Use as
   // start" begin from it (the server deleted the pictures when the job ended).
   const [sentForm, setSentForm] = useState<FormState | null>(null);
@@ -74,6 +75,8 @@ export function GeneratePage() {
   const chooseModel = (id: string) => {
     const chosen = models.find((m) => m.id === id);
     if (!chosen) return;
+    // Whether it is loaded may have changed since the catalog was read.
+    refreshModels();
     setForm((f) => withModel(f, chosen));
     setErrors({});
   };
@@ -84,37 +87,45 @@ export function GeneratePage() {
   const again = location.search.get("again");
   const startIndex = location.search.get("start");
   const cloneParam = location.search.get("clone");
+  // Each link is followed once, not again when the catalog or the clones are asked again.
+  const followed = useRef({ again: "", clone: "" });
   useEffect(() => {
     // After the catalog, so that the model's native size reads as its default.
-    if (!again || models.length === 0) return;
-    let stale = false;
+    const link = again ? `${again}:${startIndex}` : "";
+    if (!link || models.length === 0 || followed.current.again === link) {
+      if (!link) followed.current.again = "";
+      return;
+    }
+    followed.current.again = link;
+    const current = () => followed.current.again === link;
     void client
-      .query(JobQuery, { id: again }, { requestPolicy: "network-only" })
+      .query(JobQuery, { id: again ?? "" }, { requestPolicy: "network-only" })
       .toPromise()
       .then(async (result) => {
         const found = result.data?.job;
         const restored = found ? formFromJob(found, true, models) : null;
-        if (!found || !restored || stale) return;
+        if (!found || !restored || !current()) return;
         setForm(restored);
         const image = startIndex === null ? undefined : found.images[Number(startIndex)];
         if (!image) return;
         try {
           const initImage = await fetchStartImage(image.url, `start-${found.id}.png`, "an image from your history");
-          if (stale) return;
+          if (!current()) return;
           setForm((f) => ({ ...f, mode: f.mode === "TEXT_TO_IMAGE" ? "IMAGE_TO_IMAGE" : f.mode, initImage, mask: null }));
         } catch (error) {
           setErrors({ initImage: errorMessage(error) });
         }
       });
-    return () => {
-      stale = true;
-    };
   }, [again, startIndex, client, models]);
   useEffect(() => {
-    if (!cloneParam) return;
+    if (!cloneParam) {
+      followed.current.clone = "";
+      return;
+    }
     const clone = clones.data?.clones.find((c) => c.id === cloneParam);
     const base = models.find((m) => m.id === clone?.baseModel);
-    if (!clone || !base) return;
+    if (!clone || !base || followed.current.clone === cloneParam) return;
+    followed.current.clone = cloneParam;
     setForm((f) => ({
       ...(f.model === base.id ? f : withModel(f, base)),
       adapters: [{ cloneId: clone.id, weight: "1" }],
@@ -165,17 +176,24 @@ export function GeneratePage() {
     (state: JobState) => {
       window.sessionStorage.removeItem(ACTIVE_JOB_KEY);
       refresh();
-      // A model that was cold is loaded now: the catalog says so.
-      refreshModels();
+      setEndedAt(Date.now());
       // What it finally cost is on the job, not in its events.
       void client
         .query(JobQuery, { id: state.jobId }, { requestPolicy: "network-only" })
         .toPromise()
         .then((result) => setEnded(result.data?.job ?? null));
     },
-    [refresh, refreshModels, client],
+    [refresh, client],
   );
   const live = useJobEvents(job, onEnd);
+  // A model that was cold is loaded once a job has run on it: the catalog is asked again,
+  // and once more a little later (the server keeps its answer for a couple of seconds).
+  useEffect(() => {
+    if (!endedAt) return;
+    refreshModels();
+    const timer = window.setTimeout(refreshModels, 3000);
+    return () => window.clearTimeout(timer);
+  }, [endedAt, refreshModels]);
 
   const focusInvalid = () => window.requestAnimationFrame(() => document.querySelector<HTMLElement>("[aria-invalid=true]")?.focus());
 
