@@ -69,6 +69,19 @@ def in_view(page: Page, selector: str) -> bool:
 FOCUSED_OUTPUT = "() => document.activeElement?.dataset?.testid === 'output'"
 
 
+def requests_elsewhere(page: Page) -> list[str]:
+    """The URLs the page asks for from another origin (it must ask for none), as they go."""
+    outside: list[str] = []
+
+    def check(request: Request) -> None:
+        url = urlsplit(request.url)
+        if url.scheme in {"http", "https", "ws", "wss"} and url.netloc != urlsplit(page.url).netloc:
+            outside.append(request.url)
+
+    page.on("request", check)
+    return outside
+
+
 def train_clones(page: Page, names: list[str]) -> None:
     """Trains the clones through the API (multipart, with the session cookie and the CSRF
     header), on the tiny default model with two steps: a few seconds each. One at a time:
@@ -119,6 +132,7 @@ def set_slider(page: Page, label: str, value: float) -> None:
 
 def test_models_priority_clones_and_where_the_job_shows(signed_in: Page) -> None:
     page = signed_in
+    outside = requests_elsewhere(page)
     train_clones(page, ["Ada", "Grace"])
     # The first job's images arrive marked as flagged by a safety checker (the embedded
     # server runs none): the page blurs them and says why.
@@ -259,6 +273,7 @@ def test_models_priority_clones_and_where_the_job_shows(signed_in: Page) -> None
         {"cloneId": chosen[0], "weight": 0.5},
         {"cloneId": chosen[1], "weight": 1.25},
     ]
+    assert not outside, outside
 
 
 def multipart_files(request: Request) -> dict[str, bytes]:
@@ -296,16 +311,7 @@ def test_image_to_image_history_inpainting_and_generate_again(
     page.route("**/graphql", capture)
     lazy: list[str] = []
     page.on("request", lambda r: lazy.append(r.url) if "MaskPainter" in r.url else None)
-    outside: list[str] = []
-    page.on(
-        "request",
-        lambda r: (
-            outside.append(r.url)
-            if urlsplit(r.url).scheme in {"http", "https", "ws", "wss"}
-            and urlsplit(r.url).netloc != urlsplit(page.url).netloc
-            else None
-        ),
-    )
+    outside = requests_elsewhere(page)
 
     # Image-to-image from an uploaded file, with a strength.
     page.get_by_label("Prompt", exact=True).fill("a stone bridge")
