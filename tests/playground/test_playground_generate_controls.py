@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from PIL import Image
 from playwright.sync_api import Locator, Page, Request, Route, WebSocketRoute, expect
 
-from tests.support.browser import gql, me, screenshot, serious_violations
+from tests.support.browser import SCREENSHOTS, gql, me, screenshot, serious_violations
 from tests.support.clones import photos
 
 JOB = "[data-testid=job]"
@@ -181,6 +181,8 @@ def test_models_priority_clones_and_where_the_job_shows(signed_in: Page) -> None
             expect(page.locator(JOB)).to_be_visible()
             page.wait_for_function(FOCUSED_OUTPUT)
             assert in_view(page, "[data-testid=output]")
+            SCREENSHOTS.mkdir(exist_ok=True)
+            page.screenshot(path=SCREENSHOTS / "generate-scrolled-desktop.png")
         elif index == 2:
             # On a phone the job is below the form: it scrolls into view, focused.
             page.set_viewport_size({"width": 390, "height": 844})
