@@ -79,8 +79,9 @@ def test_clone_from_the_file_chooser_watch_the_loss_then_generate_with_it(
     expect(card.get_by_test_id("photos-deleted")).to_have_text("Photos deleted")
 
     card.get_by_role("button", name="Generate with it").click()
-    expect(page.get_by_label("Clone")).to_have_value(re.compile(".+"))
-    expect(page.get_by_label("Prompt", exact=True)).to_have_value("a photo of adalove person")
+    expect(page.get_by_label("Clone 1", exact=True)).to_have_value(re.compile(".+"))
+    expect(page.get_by_label("Clone 1 weight")).to_have_value("1")
+    expect(page.get_by_label("Prompt", exact=True)).to_have_value("a photo of adalove")
     page.get_by_label("Steps").fill("10")
     page.get_by_role("button", name="Generate", exact=True).click()
     job = page.get_by_test_id("job")

@@ -1,5 +1,6 @@
 // The server's model catalog (`models`, the default first; no authentication needed), and
 // what the forms derive from an entry: its limits, its size step, how it is named.
+import { useCallback } from "react";
 import { useQuery } from "urql";
 import type { ModelFamily, ModelsQuery as ModelsData, Scheduler } from "../gql/graphql";
 import { errorMessage } from "./client";
@@ -38,13 +39,16 @@ export function modelOption(model: Model): string {
   return `${model.name} — ${formatCredits(model.creditsPerImage)}/image`;
 }
 
-/** The catalog, fetched once and kept (it changes only with a deploy). */
-export function useModels(): { models: Model[]; fetching: boolean; error: string } {
-  const [result] = useQuery({ query: ModelsQuery, requestPolicy: "cache-first" });
+/** The catalog, fetched once and kept (it changes only with a deploy); ``refresh`` asks
+ * again, for the models' states (a COLD model is READY once a job has loaded it). */
+export function useModels(): { models: Model[]; fetching: boolean; error: string; refresh: () => void } {
+  const [result, reexecute] = useQuery({ query: ModelsQuery, requestPolicy: "cache-first" });
+  const refresh = useCallback(() => reexecute({ requestPolicy: "network-only" }), [reexecute]);
   return {
     models: result.data?.models ?? [],
     fetching: result.fetching,
     error: result.error ? errorMessage(result.error) : "",
+    refresh,
   };
 }
 

@@ -48,6 +48,7 @@ export const JobFields = graphql(`
     heldCredits
     costCredits
     model
+    priority
     error
     createdAt
     startedAt
@@ -66,6 +67,11 @@ export const JobFields = graphql(`
       mode
       scheduler
       strength
+      adapters {
+        cloneId
+        weight
+      }
+      priority
     }
     images {
       url
@@ -73,6 +79,7 @@ export const JobFields = graphql(`
       height
       seed
       contentType
+      flagged
     }
   }
 `);
@@ -255,6 +262,7 @@ export const JobEventsSubscription = graphql(`
         height
         seed
         contentType
+        flagged
       }
       error
     }

@@ -1,156 +1,27 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { FormEvent } from "react";
 import { useClient, useMutation, useQuery } from "urql";
-import { ErrorNote, Field, StatusBadge } from "../components/ui";
-import type { GenerateInput, JobFieldsFragment, Scheduler } from "../gql/graphql";
+import { CloneMix } from "../components/CloneMix";
+import { JobView, PRIORITY_NAMES } from "../components/JobView";
+import { ModelPicker } from "../components/ModelPicker";
+import { StartImagePicker } from "../components/StartImagePicker";
+import { ErrorNote, Field } from "../components/ui";
+import type { JobFieldsFragment, JobPriority, Scheduler } from "../gql/graphql";
+import { answerOf } from "../lib/answer";
 import { errorMessage } from "../lib/client";
-import { formatCredits, formatEta, invalidInput } from "../lib/format";
+import { formatCredits } from "../lib/format";
+import { DEFAULTS, FORM_FIELDS, SIZES, checkForm, checkPictures, fetchStartImage, fits, formFromJob, toInput, withModel } from "../lib/generateForm";
+import type { FormState } from "../lib/generateForm";
 import { isTerminal, useJobEvents } from "../lib/jobEvents";
-import { LIMITS, checkDecimal, checkWhole } from "../lib/limits";
+import { LIMITS } from "../lib/limits";
 import type { JobState } from "../lib/jobEvents";
-import { FAMILY_NAMES, SCHEDULER_NAMES, modelName, modelOption, sizeStep, takesNegativePrompt, useModels } from "../lib/models";
-import type { Model } from "../lib/models";
+import { SCHEDULER_NAMES, modelName, sizeStep, takesNegativePrompt, useModels } from "../lib/models";
 import { CancelJobMutation, ClonesQuery, EstimateCostQuery, GenerateMutation, JobQuery } from "../lib/operations";
 import { Link, useRouter } from "../lib/router";
 import { useSession } from "../lib/session";
 
-const SIZES = ["default", "256x256", "512x512", "768x768", "512x768", "768x512", "1024x1024", "custom"] as const;
-const MAX_PROMPT_CHARS = 2000;
 const ACTIVE_JOB_KEY = "neurall.activeJob";
-
-interface FormState {
-  /** The chosen Model.id; "" until the catalog has loaded (the server's default). */
-  model: string;
-  prompt: string;
-  negativePrompt: string;
-  size: string;
-  width: string;
-  height: string;
-  steps: string;
-  guidanceScale: string;
-  randomSeed: boolean;
-  seed: string;
-  numImages: string;
-  cloneId: string;
-  scheduler: Scheduler;
-  initImage: File | null;
-  mask: File | null;
-  strength: string;
-}
-
-// Guidance starts empty: the server then uses the model's own (7.5 for Stable Diffusion,
-// 3.5 for FLUX), which the catalog does not list.
-const DEFAULTS: FormState = {
-  model: "",
-  prompt: "",
-  negativePrompt: "",
-  size: "default",
-  width: "512",
-  height: "512",
-  steps: "20",
-  guidanceScale: "",
-  randomSeed: true,
-  seed: "",
-  numImages: "1",
-  cloneId: "",
-  scheduler: "DEFAULT",
-  initImage: null,
-  mask: null,
-  strength: "",
-};
-
-/** The form's values that follow a model: its native size and default steps; a scheduler,
- * start image, mask or clone it does not take is dropped. ``first``: the catalog has just
- * arrived, and whatever was already typed stays. */
-function withModel(form: FormState, model: Model, first = false): FormState {
-  const keep = (key: "width" | "height" | "steps", value: number) =>
-    first && form[key] !== DEFAULTS[key] ? form[key] : String(value);
-  const takesImages = model.modes.includes("IMAGE_TO_IMAGE") || model.modes.includes("INPAINT");
-  const size = form.size === "default" || form.size === "custom" || fits(form.size, model) ? form.size : "default";
-  return {
-    ...form,
-    model: model.id,
-    size,
-    width: keep("width", model.nativeWidth),
-    height: keep("height", model.nativeHeight),
-    steps: keep("steps", model.defaultSteps),
-    scheduler: model.schedulers.includes(form.scheduler) ? form.scheduler : "DEFAULT",
-    initImage: takesImages ? form.initImage : null,
-    mask: model.modes.includes("INPAINT") ? form.mask : null,
-    strength: takesImages ? form.strength : "",
-    cloneId: model.supportsClones ? form.cloneId : "",
-  };
-}
-
-/** Whether a preset size ("768x512") is within the model's bounds and size step. */
-function fits(size: string, model: Model): boolean {
-  const [w, h] = size.split("x").map(Number);
-  const step = sizeStep(model);
-  return w <= model.maxWidth && h <= model.maxHeight && w % step === 0 && h % step === 0;
-}
-
-/** What generate is sent. ``priced`` leaves out the start image and mask: the estimate is
- * a plain query, and the price does not depend on them. */
-function toInput(form: FormState, model: Model | null, priced = false): GenerateInput {
-  const int = (v: string) => (v.trim() === "" ? null : Number.parseInt(v, 10));
-  const input: GenerateInput = {
-    prompt: form.prompt,
-    negativePrompt: form.negativePrompt.trim() && takesNegativePrompt(model) ? form.negativePrompt : null,
-    steps: int(form.steps),
-    guidanceScale: form.guidanceScale.trim() === "" ? null : Number.parseFloat(form.guidanceScale),
-    numImages: int(form.numImages) ?? 1,
-    seed: form.randomSeed ? null : int(form.seed),
-    cloneId: form.cloneId || null,
-    scheduler: form.scheduler,
-  };
-  if (form.model) input.model = form.model;
-  if (form.initImage && !priced) {
-    input.initImage = form.initImage;
-    if (form.mask) input.mask = form.mask;
-    if (form.strength.trim()) input.strength = Number.parseFloat(form.strength);
-  }
-  if (form.size === "custom") {
-    input.width = int(form.width);
-    input.height = int(form.height);
-  } else if (form.size !== "default") {
-    const [w, h] = form.size.split("x").map(Number);
-    input.width = w;
-    input.height = h;
-  }
-  return input;
-}
-
-// The form's fields, by the key InvalidInput's paths give them ("input.steps" is "steps").
-const FORM_FIELDS = [
-  "model", "prompt", "negativePrompt", "width", "height", "steps", "guidanceScale", "numImages", "seed", "cloneId",
-  "scheduler", "initImage", "mask", "strength",
-];
-
-/** What is wrong with the form's numbers (and prompt lengths) before anything is sent,
- * in the server's words, by field. */
-function checkForm(form: FormState, model: Model | null): Record<string, string> {
-  const out: Record<string, string> = {};
-  const put = (key: string, problem: string | null) => {
-    if (problem) out[key] = problem;
-  };
-  if (form.prompt.length > MAX_PROMPT_CHARS) put("prompt", `Write a prompt of 1 to ${MAX_PROMPT_CHARS.toLocaleString("en")} characters.`);
-  if (form.negativePrompt.length > MAX_PROMPT_CHARS)
-    put("negativePrompt", `The negative prompt is at most ${MAX_PROMPT_CHARS.toLocaleString("en")} characters.`);
-  if (form.size === "custom") {
-    const step = sizeStep(model);
-    for (const [key, label, max] of [["width", "Width", model?.maxWidth ?? LIMITS.maxSide], ["height", "Height", model?.maxHeight ?? LIMITS.maxSide]] as const) {
-      const value = form[key];
-      if (checkWhole(value, LIMITS.minSide, max, label) || (value.trim() && Number(value) % step))
-        put(key, `${label} must be a multiple of ${step} between ${LIMITS.minSide} and ${max.toLocaleString("en")}.`);
-    }
-  }
-  put("steps", checkWhole(form.steps, 1, model?.maxSteps ?? LIMITS.maxSteps, "Steps"));
-  if (form.initImage) put("strength", checkDecimal(form.strength, 0, 1, "Strength"));
-  put("guidanceScale", checkDecimal(form.guidanceScale, 0, LIMITS.maxGuidance, "Guidance"));
-  put("numImages", checkWhole(form.numImages, 1, LIMITS.maxImages, "The number of images"));
-  if (!form.randomSeed) put("seed", checkWhole(form.seed, 0, LIMITS.maxSeed, "The seed"));
-  return out;
-}
+const PHONE = "(max-width: 900px)";
 
 function newKey(): string {
   if (typeof crypto !== "undefined" && "randomUUID" in crypto) return crypto.randomUUID();
@@ -170,26 +41,29 @@ export function GeneratePage() {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState("");
   const [job, setJob] = useState<JobFieldsFragment | null>(null);
+  // The job as the server tells it once it has ended (what it finally cost).
+  const [ended, setEnded] = useState<JobFieldsFragment | null>(null);
+  const [endedAt, setEndedAt] = useState(0);
+  // The form as it was sent, start image and mask included: "Generate again" and "Use as
+  // start" begin from it (the server deleted the pictures when the job ended).
+  const [sentForm, setSentForm] = useState<FormState | null>(null);
   const [generateState, generate] = useMutation(GenerateMutation);
   const [cancelState, cancelJob] = useMutation(CancelJobMutation);
   const [clones] = useQuery({ query: ClonesQuery });
-  const { models, fetching: modelsFetching, error: modelsError } = useModels();
+  const { models, fetching: modelsFetching, error: modelsError, refresh: refreshModels } = useModels();
   const model = models.find((m) => m.id === form.model) ?? null;
-  const output = useRef<HTMLDivElement>(null);
-  const initImageInput = useRef<HTMLInputElement>(null);
-  const maskInput = useRef<HTMLInputElement>(null);
+  const output = useRef<HTMLElement>(null);
   // A clone works only with the model it was trained on.
   const readyClones = useMemo(
     () => (clones.data?.clones ?? []).filter((c) => c.status === "READY" && (!form.model || c.baseModel === form.model)),
     [clones.data, form.model],
   );
 
+  const clearErrors = (...keys: string[]) =>
+    setErrors((e) => Object.fromEntries(Object.entries(e).filter(([k]) => !keys.some((key) => k === key || k.startsWith(`${key}.`)))));
   const update = <K extends keyof FormState>(key: K, value: FormState[K]) => {
     setForm((f) => ({ ...f, [key]: value }));
-    setErrors((e) => {
-      const { [key]: _removed, ...rest } = e;
-      return rest;
-    });
+    clearErrors(key);
   };
 
   // Once the catalog arrives, the default model's defaults (unless "Generate again" has
@@ -202,58 +76,61 @@ export function GeneratePage() {
   const chooseModel = (id: string) => {
     const chosen = models.find((m) => m.id === id);
     if (!chosen) return;
+    // Whether it is loaded may have changed since the catalog was read.
+    refreshModels();
     setForm((f) => withModel(f, chosen));
     setErrors({});
   };
 
-  // A file input cannot be set, only cleared: when the form drops its file, so does it.
-  useEffect(() => {
-    if (!form.initImage && initImageInput.current) initImageInput.current.value = "";
-    if (!form.mask && maskInput.current) maskInput.current.value = "";
-  }, [form.initImage, form.mask]);
-
-  // "Generate again" (?again=<job id>) and "Generate with this clone" (?clone=<id>).
+  // "Generate again" from the history (?again=<job id>, its seed kept), "Use as start" on a
+  // history image (&start=<index>: the image is fetched again), and "Generate with this
+  // clone" (?clone=<id>).
   const again = location.search.get("again");
+  const startIndex = location.search.get("start");
   const cloneParam = location.search.get("clone");
+  // Each link is followed once, not again when the catalog or the clones are asked again.
+  const followed = useRef({ again: "", clone: "" });
   useEffect(() => {
-    if (!again) return;
+    // After the catalog, so that the model's native size reads as its default.
+    const link = again ? `${again}:${startIndex}` : "";
+    if (!link || models.length === 0 || followed.current.again === link) {
+      if (!link) followed.current.again = "";
+      return;
+    }
+    followed.current.again = link;
+    const current = () => followed.current.again === link;
     void client
-      .query(JobQuery, { id: again }, { requestPolicy: "network-only" })
+      .query(JobQuery, { id: again ?? "" }, { requestPolicy: "network-only" })
       .toPromise()
-      .then((result) => {
-        const params = result.data?.job?.params;
-        if (!params) return;
-        const size = `${params.width}x${params.height}`;
-        setForm({
-          model: params.model,
-          prompt: params.prompt,
-          negativePrompt: params.negativePrompt ?? "",
-          size: SIZES.includes(size as (typeof SIZES)[number]) ? size : "custom",
-          width: String(params.width),
-          height: String(params.height),
-          steps: String(params.steps),
-          guidanceScale: String(params.guidanceScale),
-          randomSeed: false,
-          seed: String(params.seed),
-          numImages: String(params.numImages),
-          cloneId: params.cloneId ?? "",
-          scheduler: params.scheduler,
-          // The start image and mask were deleted when the job ended.
-          initImage: null,
-          mask: null,
-          strength: "",
-        });
+      .then(async (result) => {
+        const found = result.data?.job;
+        const restored = found ? formFromJob(found, true, models) : null;
+        if (!found || !restored || !current()) return;
+        setForm(restored);
+        const image = startIndex === null ? undefined : found.images[Number(startIndex)];
+        if (!image) return;
+        try {
+          const initImage = await fetchStartImage(image.url, `start-${found.id}.png`, "an image from your history");
+          if (!current()) return;
+          setForm((f) => ({ ...f, mode: f.mode === "TEXT_TO_IMAGE" ? "IMAGE_TO_IMAGE" : f.mode, initImage, mask: null }));
+        } catch (error) {
+          setErrors({ initImage: errorMessage(error) });
+        }
       });
-  }, [again, client]);
+  }, [again, startIndex, client, models]);
   useEffect(() => {
-    if (!cloneParam) return;
+    if (!cloneParam) {
+      followed.current.clone = "";
+      return;
+    }
     const clone = clones.data?.clones.find((c) => c.id === cloneParam);
     const base = models.find((m) => m.id === clone?.baseModel);
-    if (!clone || !base) return;
+    if (!clone || !base || followed.current.clone === cloneParam) return;
+    followed.current.clone = cloneParam;
     setForm((f) => ({
       ...(f.model === base.id ? f : withModel(f, base)),
-      cloneId: clone.id,
-      prompt: f.prompt || `a photo of ${clone.triggerWord} person`,
+      adapters: [{ cloneId: clone.id, weight: "1" }],
+      prompt: f.prompt || `a photo of ${clone.triggerWord}`,
     }));
   }, [cloneParam, clones.data, models]);
 
@@ -273,7 +150,6 @@ export function GeneratePage() {
 
   // The estimate follows the form as the user types (debounced), once its numbers are
   // within bounds: out of bounds, the fields say what is wrong and nothing is sent.
-  const input = useMemo(() => toInput(form, model), [form, model]);
   const pricedInput = useMemo(() => toInput(form, model, true), [form, model]);
   const problems = useMemo(() => checkForm(form, model), [form, model]);
   const sendable = Object.keys(problems).length === 0;
@@ -298,56 +174,101 @@ export function GeneratePage() {
   }, [pricedInput, sendable, client]);
 
   const onEnd = useCallback(
-    (_state: JobState) => {
+    (state: JobState) => {
       window.sessionStorage.removeItem(ACTIVE_JOB_KEY);
       refresh();
+      setEndedAt(Date.now());
+      // What it finally cost is on the job, not in its events.
+      void client
+        .query(JobQuery, { id: state.jobId }, { requestPolicy: "network-only" })
+        .toPromise()
+        .then((result) => setEnded(result.data?.job ?? null));
     },
-    [refresh],
+    [refresh, client],
   );
   const live = useJobEvents(job, onEnd);
+  // A model that was cold is loaded once a job has run on it: the catalog is asked again,
+  // and once more a little later (the server keeps its answer for a couple of seconds).
+  useEffect(() => {
+    if (!endedAt) return;
+    refreshModels();
+    const timer = window.setTimeout(refreshModels, 3000);
+    return () => window.clearTimeout(timer);
+  }, [endedAt, refreshModels]);
 
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
+  const focusInvalid = () => window.requestAnimationFrame(() => document.querySelector<HTMLElement>("[aria-invalid=true]")?.focus());
+
+  /** Sends ``sent`` (the form, or the form "Generate again" restored). */
+  const send = async (sent: FormState) => {
     setErrors({});
     setFormError("");
-    if (!sendable) {
-      window.requestAnimationFrame(() => document.querySelector<HTMLElement>("[aria-invalid=true]")?.focus());
+    const sentModel = models.find((m) => m.id === sent.model) ?? null;
+    const missing = checkPictures(sent);
+    if (Object.keys(checkForm(sent, sentModel)).length || Object.keys(missing).length) {
+      setErrors(missing);
+      focusInvalid();
       return;
     }
-    const result = await generate({ input, idempotencyKey: newKey() });
-    if (result.error) {
-      setFormError(errorMessage(result.error));
+    const result = await generate({ input: toInput(sent, sentModel), idempotencyKey: newKey() });
+    // Each InvalidInput message beside its own field; the rest (none of the form's) above
+    // the button.
+    const data = answerOf(result, (d) => d.generate, { error: setFormError, fields: setErrors, shown: FORM_FIELDS });
+    if (!data) {
+      focusInvalid();
       return;
     }
-    const data = result.data?.generate;
-    if (!data) return;
-    if (data.__typename === "Job") {
-      window.sessionStorage.setItem(ACTIVE_JOB_KEY, data.id);
-      setJob(data);
-      refresh();
-      // On a phone the progress sits below the form: bring it into view.
-      if (window.matchMedia("(max-width: 900px)").matches) {
-        window.requestAnimationFrame(() => output.current?.scrollIntoView({ block: "start" }));
-      }
-      return;
-    }
-    if (data.__typename === "InvalidInput") {
-      // Each message beside its own field; the rest (none of the form's) above the button.
-      const { fields, summary } = invalidInput(data, FORM_FIELDS);
-      setErrors(fields);
-      setFormError(summary);
-      window.requestAnimationFrame(() => document.querySelector<HTMLElement>("[aria-invalid=true]")?.focus());
-    } else if ("message" in data) {
-      setFormError(data.message);
+    window.sessionStorage.setItem(ACTIVE_JOB_KEY, data.id);
+    setJob(data);
+    setEnded(null);
+    setSentForm(sent);
+    refresh();
+    // Focus moves to the job's region. On a phone the job sits below the form: it
+    // scrolls into view; on a desktop it sits beside the form and stays there.
+    window.requestAnimationFrame(() => {
+      const phone = window.matchMedia(PHONE).matches;
+      output.current?.focus({ preventScroll: !phone });
+      if (phone) output.current?.scrollIntoView({ block: "start" });
+    });
+  };
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    void send(form);
+  };
+
+  /** The parameters of the job shown: as sent from this page, else as the server kept
+   * them (a new seed either way, unless the seed was fixed). */
+  const jobForm = (): FormState | null => {
+    if (sentForm) return sentForm;
+    const known = ended ?? job;
+    return known ? formFromJob(known, false, models) : null;
+  };
+  const generateAgain = () => {
+    const restored = jobForm();
+    if (!restored) return;
+    setForm(restored);
+    void send(restored);
+  };
+  const useAsStart = async (index: number) => {
+    const image = live?.images[index];
+    const restored = jobForm();
+    if (!image || !restored) return;
+    try {
+      const initImage = await fetchStartImage(image.url, `start-${live.jobId}.png`, "a result of yours");
+      setForm({ ...restored, mode: restored.mode === "TEXT_TO_IMAGE" ? "IMAGE_TO_IMAGE" : restored.mode, initImage, mask: null });
+      setErrors({});
+      window.requestAnimationFrame(() => {
+        document.getElementById("start-image")?.scrollIntoView({ block: "start" });
+        document.getElementById("strength")?.focus({ preventScroll: true });
+      });
+    } catch (error) {
+      setFormError(errorMessage(error));
     }
   };
 
   const cancel = async () => {
     if (!job) return;
-    const result = await cancelJob({ id: job.id });
-    const data = result.data?.cancelJob;
-    if (result.error) setFormError(errorMessage(result.error));
-    else if (data && data.__typename !== "Job" && "message" in data) setFormError(data.message);
+    answerOf(await cancelJob({ id: job.id }), (d) => d.cancelJob, { error: setFormError });
     refresh();
   };
 
@@ -356,7 +277,7 @@ export function GeneratePage() {
   const shown: Record<string, string> = { ...problems, ...errors };
   const custom = form.size === "custom";
   const step = sizeStep(model);
-  const takesImage = model ? model.modes.includes("IMAGE_TO_IMAGE") || model.modes.includes("INPAINT") : false;
+  const shownJob = ended ?? job;
 
   return (
     <section className="generate">
@@ -366,37 +287,7 @@ export function GeneratePage() {
       </hgroup>
       <div className="generate-grid">
         <form onSubmit={submit} noValidate aria-label="Generation settings" className="card">
-          <div className="field model-picker">
-            <label htmlFor="model">Model</label>
-            <select id="model" name="model" value={form.model} onChange={(e) => chooseModel(e.target.value)}
-              disabled={models.length === 0}
-              aria-invalid={shown.model ? true : undefined}
-              aria-describedby={[model ? "model-about" : "", shown.model || modelsError ? "model-error" : ""].filter(Boolean).join(" ") || undefined}>
-              {models.length ? (
-                models.map((m) => (
-                  <option key={m.id} value={m.id}>
-                    {modelOption(m)}
-                  </option>
-                ))
-              ) : (
-                <option value="">{modelsFetching ? "Loading models…" : "The server's default"}</option>
-              )}
-            </select>
-            {model ? (
-              <small id="model-about" className="model-about" data-testid="model-about">
-                {model.description ? <span>{model.description}</span> : null}
-                <span className="model-facts">
-                  {FAMILY_NAMES[model.family]} · native {model.nativeWidth} × {model.nativeHeight}, up to{" "}
-                  {model.maxWidth.toLocaleString("en")} × {model.maxHeight.toLocaleString("en")} · {model.defaultSteps} steps by default
-                </span>
-              </small>
-            ) : null}
-            {shown.model || modelsError ? (
-              <small id="model-error" className="field-error">
-                {shown.model || modelsError}
-              </small>
-            ) : null}
-          </div>
+          <ModelPicker models={models} model={model} fetching={modelsFetching} error={shown.model || modelsError} onChange={chooseModel} />
           <div className="field">
             <label htmlFor="prompt">Prompt</label>
             <textarea
@@ -486,62 +377,14 @@ export function GeneratePage() {
               onChange={(e) => update("numImages", e.target.value)} error={shown.numImages} />
           </div>
           {model?.supportsClones !== false ? (
-            <div className="field">
-              <label htmlFor="clone">Clone</label>
-              <select id="clone" name="cloneId" value={form.cloneId} onChange={(e) => update("cloneId", e.target.value)}
-                aria-invalid={shown.cloneId ? true : undefined}
-                aria-describedby={shown.cloneId ? "clone-error" : undefined}>
-                <option value="">None (base model)</option>
-                {readyClones.map((c) => (
-                  <option key={c.id} value={c.id}>
-                    {c.name} ({c.triggerWord})
-                  </option>
-                ))}
-              </select>
-              {shown.cloneId ? <small id="clone-error" className="field-error">{shown.cloneId}</small> : null}
-            </div>
+            <CloneMix clones={readyClones} value={form.adapters} errors={shown}
+              onChange={(adapters) => { update("adapters", adapters); clearErrors("cloneId"); }} />
           ) : null}
-          {takesImage ? (
-            <details className="image-input" open={Boolean(form.initImage || shown.initImage || shown.mask || shown.strength) || undefined}>
-              <summary>Start from an image (optional)</summary>
-              <div className="field">
-                <label htmlFor="init-image">Start image</label>
-                <input id="init-image" ref={initImageInput} type="file" name="initImage" accept="image/png,image/jpeg,image/webp"
-                  onChange={(e) => update("initImage", e.target.files?.[0] ?? null)}
-                  aria-invalid={shown.initImage ? true : undefined}
-                  aria-describedby={shown.initImage ? "init-image-error" : "init-image-hint"} />
-                {shown.initImage ? (
-                  <small id="init-image-error" className="field-error">{shown.initImage}</small>
-                ) : (
-                  <small id="init-image-hint">
-                    {model?.modes.includes("IMAGE_TO_IMAGE") ? "The image is redrawn from your prompt" : "Inpainting only: add a mask"}; PNG, JPEG or WebP,
-                    deleted when the job ends.
-                  </small>
-                )}
-              </div>
-              {form.initImage || shown.strength || shown.mask ? (
-                <div className="grid-2">
-                  <Field label="Strength" name="strength" type="number" inputMode="decimal" min={0} max={1} step={0.05} placeholder="Default"
-                    value={form.strength} onChange={(e) => update("strength", e.target.value)} error={shown.strength}
-                    hint="0 keeps the image, 1 ignores it." />
-                  {model?.modes.includes("INPAINT") ? (
-                    <div className="field">
-                      <label htmlFor="mask">Mask (inpainting)</label>
-                      <input id="mask" ref={maskInput} type="file" name="mask" accept="image/png,image/jpeg,image/webp"
-                        onChange={(e) => update("mask", e.target.files?.[0] ?? null)}
-                        aria-invalid={shown.mask ? true : undefined}
-                        aria-describedby={shown.mask ? "mask-error" : "mask-hint"} />
-                      {shown.mask ? (
-                        <small id="mask-error" className="field-error">{shown.mask}</small>
-                      ) : (
-                        <small id="mask-hint">White is repainted, black kept.</small>
-                      )}
-                    </div>
-                  ) : null}
-                </div>
-              ) : null}
-            </details>
-          ) : null}
+          <StartImagePicker model={model} mode={form.mode} image={form.initImage} strength={form.strength} errors={shown}
+            onMode={(mode) => { setForm((f) => ({ ...f, mode, mask: mode === "INPAINT" ? f.mask : null })); clearErrors("initImage", "mask", "strength"); }}
+            onImage={(image) => { setForm((f) => ({ ...f, initImage: image, mask: null })); clearErrors("initImage", "mask"); }}
+            onStrength={(value) => update("strength", value)}
+            onMask={(mask) => { setForm((f) => (f.mask === mask ? f : { ...f, mask })); clearErrors("mask"); }} />
           <fieldset className="seed">
             <legend>Seed</legend>
             <label htmlFor="random-seed">
@@ -553,6 +396,22 @@ export function GeneratePage() {
               <Field label="Seed value" name="seed" type="number" inputMode="numeric" min={0} max={LIMITS.maxSeed} value={form.seed}
                 onChange={(e) => update("seed", e.target.value)} error={shown.seed} hint="The same seed and settings give the same image." />
             ) : null}
+          </fieldset>
+          <fieldset className="priority" aria-describedby="priority-hint">
+            <legend>Priority</legend>
+            {(["STANDARD", "BATCH"] as JobPriority[]).map((p) => (
+              <label key={p} htmlFor={`priority-${p}`}>
+                <input id={`priority-${p}`} type="radio" name="priority" value={p} checked={form.priority === p}
+                  onChange={() => update("priority", p)} />
+                {PRIORITY_NAMES[p]}
+                {model ? ` · ${formatCredits(p === "BATCH" ? model.batchCreditsPerImage : model.creditsPerImage)}/image` : ""}
+              </label>
+            ))}
+            <small id="priority-hint">
+              {form.priority === "BATCH"
+                ? "Batch runs only while no standard job waits for this model, at a discount. It may wait for hours."
+                : "Standard runs as soon as a GPU is free."}
+            </small>
           </fieldset>
           <div className="cost" aria-live="polite">
             <span>
@@ -568,6 +427,11 @@ export function GeneratePage() {
                 <Link href="/credits">Buy more</Link>
               </span>
             ) : null}
+            {model && model.state !== "READY" ? (
+              <small data-testid="model-wait">
+                {model.name} is {model.state === "COLD" ? "not loaded: the first job waits while it loads" : "loading: jobs wait until it is ready"}.
+              </small>
+            ) : null}
             {!sendable ? (
               <small>Correct the marked fields to see the cost.</small>
             ) : estimate.error && Object.keys(errors).length === 0 ? (
@@ -579,119 +443,25 @@ export function GeneratePage() {
             {running ? "Generating…" : "Generate"}
           </button>
         </form>
-        <div className="card output" aria-live="polite" ref={output}>
-          {live ? (
-            <JobView state={live} model={modelName(models, job?.model)} cancel={cancel} canceling={cancelState.fetching}
-              reuseSeed={(seed) => setForm((f) => ({ ...f, randomSeed: false, seed: String(seed) }))}
-              dismiss={() => { setJob(null); navigate("/", { replace: true }); }} />
-          ) : (
-            <div className="placeholder">
-              <p>Your images appear here as they form.</p>
-              <p className="small-print">Tip: the same seed and settings give the same image; turn off “Random seed” to reuse one.</p>
-            </div>
-          )}
-        </div>
+        <section className="card output" aria-label="Progress and results" tabIndex={-1} ref={output} data-testid="output">
+          <div aria-live="polite">
+            {live && shownJob ? (
+              <JobView state={live} model={modelName(models, shownJob.model)} priority={shownJob.priority} held={shownJob.heldCredits}
+                cost={isTerminal(live.status) ? (ended?.costCredits ?? null) : null}
+                cancel={cancel} canceling={cancelState.fetching}
+                reuseSeed={(seed) => setForm((f) => ({ ...f, randomSeed: false, seed: String(seed) }))}
+                again={shownJob.params || sentForm ? generateAgain : null}
+                useAsStart={(index) => void useAsStart(index)}
+                dismiss={() => { setJob(null); setEnded(null); setSentForm(null); navigate("/", { replace: true }); }} />
+            ) : (
+              <div className="placeholder">
+                <p>Your images appear here as they form.</p>
+                <p className="small-print">Tip: the same seed and settings give the same image; turn off “Random seed” to reuse one.</p>
+              </div>
+            )}
+          </div>
+        </section>
       </div>
     </section>
-  );
-}
-
-function JobView({
-  state,
-  model,
-  cancel,
-  canceling,
-  reuseSeed,
-  dismiss,
-}: {
-  state: JobState;
-  /** The name of the model that runs the job. */
-  model: string;
-  cancel: () => void;
-  canceling: boolean;
-  reuseSeed: (seed: number) => void;
-  dismiss: () => void;
-}) {
-  const done = isTerminal(state.status);
-  const latestPreview = state.previews[state.previews.length - 1];
-  return (
-    <div
-      className="job"
-      data-testid="job"
-      data-job-id={state.jobId}
-      data-status={state.status}
-      data-last-seq={state.lastSeq}
-      data-previews={state.previewCount}
-      data-duplicates={state.duplicates}
-      data-steps={state.steps.join(",")}
-      data-reconnects={state.reconnects}
-    >
-      <div className="job-head">
-        <StatusBadge status={state.status} />
-        {model ? (
-          <span className="job-model" data-testid="job-model">
-            {model}
-          </span>
-        ) : null}
-        {state.status === "QUEUED" ? (
-          <span data-testid="queue-position">
-            {state.queuePosition === null ? "Waiting for a worker" : state.queuePosition === 0 ? "Next in the queue" : `Position in queue: ${state.queuePosition}`}
-          </span>
-        ) : null}
-        {state.connection === "reconnecting" ? (
-          <span className="reconnecting" role="status">
-            Connection lost; reconnecting…
-          </span>
-        ) : null}
-      </div>
-      {!done || state.status === "CANCELED" ? (
-        <div className="progress-block">
-          <progress value={state.step} max={Math.max(state.totalSteps, 1)} aria-label="Generation progress" />
-          <p className="progress-text" data-testid="progress-text">
-            Step {state.step}/{state.totalSteps}
-            {!done && state.status === "RUNNING" ? ` · ${formatEta(state.etaSeconds)}` : ""}
-          </p>
-        </div>
-      ) : null}
-      {!done && latestPreview ? (
-        <figure className="preview">
-          <img src={latestPreview.url} alt={`Preview at step ${latestPreview.step}`} data-testid="preview" />
-          <figcaption>Preview at step {latestPreview.step}</figcaption>
-        </figure>
-      ) : null}
-      {!done ? (
-        <button type="button" className="secondary" onClick={cancel} disabled={canceling} aria-busy={canceling || undefined}>
-          Cancel
-        </button>
-      ) : null}
-      {state.status === "SUCCEEDED" ? (
-        <div className="results">
-          {state.images.map((image, i) => (
-            <figure key={image.url}>
-              <img src={image.url} alt={`Result ${i + 1}, seed ${image.seed}`} width={image.width} height={image.height} data-testid="result-image" />
-              <figcaption>
-                <a href={image.url} download={`neurall-${state.jobId}-${i + 1}.png`} role="button" className="small">
-                  Download
-                </a>
-                <button type="button" className="secondary outline small" onClick={() => reuseSeed(image.seed)}>
-                  Reuse seed {image.seed}
-                </button>
-              </figcaption>
-            </figure>
-          ))}
-        </div>
-      ) : null}
-      {state.status === "FAILED" ? <ErrorNote>{state.error ?? "The job failed. Its credits were returned."}</ErrorNote> : null}
-      {state.status === "CANCELED" ? <p role="status">Canceled. Credits for the steps not run were returned.</p> : null}
-      {state.connection === "closed" && state.connectionError && !done ? <ErrorNote>{state.connectionError}</ErrorNote> : null}
-      {done ? (
-        <p>
-          <Link href="/history">See it in your history</Link> ·{" "}
-          <button type="button" className="link" onClick={dismiss}>
-            Clear
-          </button>
-        </p>
-      ) : null}
-    </div>
   );
 }

@@ -172,12 +172,16 @@ export function HistoryDetailPage({ jobId }: { jobId: string }) {
         <div className="results">
           {job.images.length ? (
             job.images.map((image, i) => (
-              <figure key={image.url}>
-                <img src={image.url} alt={`Image ${i + 1}, seed ${image.seed}`} width={image.width} height={image.height} data-testid="detail-image" />
+              <figure key={image.url} className={image.flagged ? "flagged" : undefined}>
+                <img src={image.url} alt={`Image ${i + 1}, seed ${image.seed}${image.flagged ? ", flagged and blurred" : ""}`} width={image.width} height={image.height} data-testid="detail-image" />
                 <figcaption>
                   <a href={image.url} download={`neurall-${job.id}-${i + 1}.png`} role="button" className="small">
                     Download
                   </a>
+                  <Link href={`/?again=${encodeURIComponent(job.id)}&start=${i}`} role="button" className="secondary outline small"
+                    aria-label={job.images.length > 1 ? `Use image ${i + 1} as start` : undefined}>
+                    Use as start
+                  </Link>
                 </figcaption>
               </figure>
             ))
