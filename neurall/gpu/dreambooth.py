@@ -53,8 +53,11 @@ def pixels(images: list[bytes], resolution: int) -> torch.Tensor:
 
 def load(src: str, device: str, dtype: torch.dtype, cache_dir: Path | None) -> dict[str, Any]:
     """A private, frozen copy of the components training needs, on ``device``."""
-    from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
-    from transformers import CLIPTextModel, CLIPTokenizer
+    with MODEL_LOAD_LOCK:
+        # diffusers resolves these names lazily, and not thread-safely: two trainings that
+        # start together could otherwise find the module half imported (ImportError).
+        from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
+        from transformers import CLIPTextModel, CLIPTokenizer
 
     common: dict[str, Any] = {"cache_dir": str(cache_dir) if cache_dir else None}
     with MODEL_LOAD_LOCK, warnings.catch_warnings():

@@ -119,7 +119,8 @@ class SDXLRecipe(Recipe):
     def load(
         self, src: str, device: str, dtype: torch.dtype, cache_dir: Path | None
     ) -> dict[str, Any]:
-        from diffusers import DDPMScheduler
+        with MODEL_LOAD_LOCK:  # diffusers' lazy names are not thread-safe (dreambooth.load)
+            from diffusers import DDPMScheduler
 
         parts = _load_pipeline(self.family, src, device, dtype, cache_dir)
         vae = parts["vae"]
@@ -198,7 +199,8 @@ class FluxRecipe(Recipe):
         std: torch.Tensor,
         generator: torch.Generator,
     ) -> torch.Tensor:
-        from diffusers import FluxPipeline
+        with MODEL_LOAD_LOCK:  # diffusers' lazy names are not thread-safe (dreambooth.load)
+            from diffusers import FluxPipeline
 
         transformer = parts["transformer"]
         device = mean.device
