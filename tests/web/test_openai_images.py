@@ -245,7 +245,9 @@ async def test_an_idempotent_replay_is_the_same_job_charged_and_counted_once(ope
 
 async def test_a_client_that_hangs_up_cancels_its_job(openai_serve, account):
     timeout = aiohttp.ClientTimeout(total=1.5)
-    body = {"prompt": "a slow one", "steps": 150, "response_format": "b64_json"}
+    # Seconds of work on one torch thread (150 steps at 64 x 64 took about 1.4 s: too close
+    # to the client's 1.5 s).
+    body = {"prompt": "a slow one", "steps": 150, "size": "256x256", "response_format": "b64_json"}
     async with aiohttp.ClientSession(timeout=timeout) as http:
         with pytest.raises(asyncio.TimeoutError):
             await http.post(
