@@ -24,8 +24,9 @@ transactions were most of the worker's event-loop time in the benchmark's profil
 ``eta_seconds`` is the remaining steps times the time per step. That time is measured from
 the first step on (a model that had to load first spends its load before step 1), and until
 a second step has come, it is what the last run of the same model in this process measured
-(``step_seconds``). Before step 1 (the STARTED event) the ETA is that estimate for every step,
-plus the model's last load time when it is not loaded (``expected_start_eta``).
+(``step_seconds``, kept per model and image size: a step's time depends on both). Before
+step 1 (the STARTED event) the ETA is that estimate for every step, plus the model's last
+load time when it is not loaded (``expected_start_eta``).
 
 Previews are sent as ``data:`` URLs: a few hundred bytes to a few KB (at most 64 pixels a
 side), transient like every event, and never stored.
@@ -44,23 +45,33 @@ from neurall import events
 from neurall.bus.events import EventType, ImageRef, JobEventBus, JobEventData
 from neurall.events import interest
 from neurall.generation.lifecycle import SEQ_SLOTS_PER_STEP
+from neurall.gpu.types import GenerationRequest
 from neurall.orm.jobs import Job, JobStatus
 
 log = logging.getLogger(__name__)
 
-# Seconds per denoising step of each model, as last measured by a run in this process.
-_STEP_SECONDS: dict[str, float] = {}
+# A step's time depends on the model and on what each step computes: (model id, width,
+# height, images per call).
+Shape = tuple[str, int, int, int]
+
+# Seconds per denoising step of each shape, as last measured by a run in this process.
+_STEP_SECONDS: dict[Shape, float] = {}
 
 
-def step_seconds(model_id: str) -> float | None:
-    """The last measured seconds per step of ``model_id`` here (None: never run here)."""
-    return _STEP_SECONDS.get(model_id)
+def shape_of(model_id: str, request: GenerationRequest) -> Shape:
+    return (model_id, request.width, request.height, request.num_images)
 
 
-def expected_start_eta(model_id: str, total_steps: int, load_seconds: float | None) -> float | None:
-    """A job's ETA before its first step: every step at the model's last measured pace,
-    after its load (``load_seconds``: None when it is loaded). None when nothing is known."""
-    per_step = step_seconds(model_id)
+def step_seconds(shape: Shape) -> float | None:
+    """The last measured seconds per step of ``shape`` here (None: never run here)."""
+    return _STEP_SECONDS.get(shape)
+
+
+def expected_start_eta(shape: Shape, total_steps: int, load_seconds: float | None) -> float | None:
+    """A job's ETA before its first step: every step at the shape's last measured pace,
+    after the model's load (``load_seconds``: None when it is loaded). None when nothing is
+    known."""
+    per_step = step_seconds(shape)
     if per_step is None and load_seconds is None:
         return None
     return (load_seconds or 0.0) + (per_step or 0.0) * total_steps
@@ -101,9 +112,11 @@ class ProgressReporter:
         *,
         write_interval_s: float,
         seed: int,
+        shape: Shape | None = None,
     ) -> None:
+        """``shape``: the run's, to learn and use its pace (see ``expected_start_eta``)."""
         self._job_id = job.id
-        self._model = job.model
+        self._shape = shape
         self._account_id: uuid.UUID = job.account_id  # type: ignore[attr-defined]
         self._base = job.seq  # the STARTED event's seq; the row has step 0 now
         self._total = job.total_steps
@@ -161,9 +174,10 @@ class ProgressReporter:
             self._first_step_at, self._first_step = now, step
         if step > self._first_step:
             pace = (now - self._first_step_at) / (step - self._first_step)
-            _STEP_SECONDS[self._model] = pace
+            if self._shape is not None:
+                _STEP_SECONDS[self._shape] = pace
             return pace
-        known = step_seconds(self._model)
+        known = None if self._shape is None else step_seconds(self._shape)
         return known if known is not None else (now - self._began) / max(1, step)
 
     async def _webhook(self, step: int) -> None:

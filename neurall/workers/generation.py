@@ -27,7 +27,7 @@ from neurall.clones.service import CloneUnavailableError, adapter_keys
 from neurall.generation import model_states, service, turns
 from neurall.generation.lease import holding_lease, lease_until
 from neurall.generation.lifecycle import announce_positions, requeue, transition
-from neurall.generation.progress import ProgressReporter, expected_start_eta
+from neurall.generation.progress import ProgressReporter, expected_start_eta, shape_of
 from neurall.generation.runtime import GenerationRuntime
 from neurall.gpu import codec
 from neurall.gpu.types import (
@@ -183,9 +183,7 @@ async def _start(
             "started_at": job.started_at or now(),
             "started_by": message_id,
             "step": 0,
-            "eta_seconds": expected_start_eta(
-                job.model, job.total_steps, model_states.expected_load_seconds(runtime, job.model)
-            ),
+            "eta_seconds": None,
             "error": None,
             "attempts": job.attempts + 1,
             "lease_expires_at": lease_until(settings.job_lease_s),
@@ -201,11 +199,24 @@ async def _start(
             job.id, "The request expired before it could run.", runtime, started[0].attempts
         )
         return None
+    running, event = started
     if first_start:
-        running = started[0]
         waited = (running.started_at - running.created_at).total_seconds()
         JOB_QUEUE_WAIT.labels(running.priority.value).observe(max(0.0, waited))
-    return started[0], started[1], params
+    eta = expected_start_eta(
+        shape_of(running.model, params),
+        running.total_steps,
+        model_states.expected_load_seconds(runtime, running.model),
+    )
+    if eta is not None:
+        # Known once the request is read (a step's time depends on its size): the row
+        # says it too, for whoever reads the job before its first step.
+        await Job.filter(id=running.id, status=JobStatus.RUNNING, seq=running.seq).update(
+            eta_seconds=eta
+        )
+        running.eta_seconds = eta
+        event = replace(event, eta_seconds=eta)
+    return running, event, params
 
 
 async def _infer(
@@ -218,6 +229,7 @@ async def _infer(
         runtime.bus,
         write_interval_s=runtime.settings.progress_write_interval_ms / 1000,
         seed=params.seed,
+        shape=shape_of(job.model, params),
     )
     stream = backend.generate(await _for_this_run(job, params, runtime))
     try:

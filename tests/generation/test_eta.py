@@ -1,15 +1,17 @@
-"""What a job is told to expect when it starts: every step at its model's last pace, after
-the model's load when the model is not loaded (a memory budget that holds one model at a
-time unloads it)."""
+"""What a job is told to expect when it starts: every step at the last pace of its model at
+its size, after the model's load when the model is not loaded (a memory budget that holds
+one model at a time unloads it)."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 
+import pytest
+
 from neurall.billing import ledger
 from neurall.bus.events import EventType, JobEventData
-from neurall.generation import model_states, service
+from neurall.generation import model_states, progress, service
 from neurall.generation.params import validate
 from neurall.generation.runtime import GenerationRuntime
 from neurall.orm.accounts import Account
@@ -18,12 +20,15 @@ from neurall.workers.generation import run_job
 from tests.support.runtime import generation_settings, held_runtime
 
 STEPS = 3
+# A size of this test's own: the pace is kept per model and size, and other tests in this
+# process may have run tiny-sd at theirs.
+SIZE = 72
 
 
 async def _started(runtime: GenerationRuntime, account: Account, model: str) -> JobEventData:
     """Run one job on ``model`` to its end; its STARTED event."""
     params = validate(
-        {"prompt": "a kettle", "model": model, "steps": STEPS, "width": 64, "height": 64},
+        {"prompt": "a kettle", "model": model, "steps": STEPS, "width": SIZE, "height": SIZE},
         runtime.settings,
     )
     job = await service.submit(account, JobSource.PLAYGROUND, params, runtime)
@@ -53,10 +58,14 @@ async def test_a_job_for_a_model_that_is_not_loaded_is_told_its_load_time(
         pool = runtime.started_inference().pool  # type: ignore[union-attr]
         load = pool.load_seconds()
         assert set(load) == {"tiny-sd", "tiny-sdxl"}
+        shape = ("tiny-sd", SIZE, SIZE, 1)
+        pace = progress.step_seconds(shape)
         cold = await _started(runtime, account, "tiny-sd")
+        warm_pace = progress.step_seconds(shape)
         warm = await _started(runtime, account, "tiny-sd")
-    # Run before: its pace is known; not loaded: the start also waits for its load.
-    assert warm.eta_seconds is not None
-    assert 0 < warm.eta_seconds < load["tiny-sd"]
-    assert cold.eta_seconds is not None
-    assert cold.eta_seconds >= load["tiny-sd"] + warm.eta_seconds * 0.5
+    assert pace is not None
+    assert warm_pace is not None
+    # Not loaded: the start waits for its load, then every step at the pace measured last.
+    assert cold.eta_seconds == pytest.approx(load["tiny-sd"] + STEPS * pace)
+    # Loaded: every step at the pace measured last.
+    assert warm.eta_seconds == pytest.approx(STEPS * warm_pace)
